@@ -1,0 +1,578 @@
+// The records a store keeps, one struct per kind.
+//
+// Records are plain data: the services fill them in and enforce every rule; a
+// store only keeps them, enforces their keys, their uniqueness rules and their
+// references, and finds them by the fields of their `Filter`. Each record kind
+// declares:
+//   - `Key`: what names one record. Kinds with a store-assigned id use that id
+//     (its field is ignored on insert and filled in by the store); link records
+//     (a membership, an assignment, ...) are named by the ids they link.
+//   - `Filter`: the fields a listing can be narrowed by. Every set field must
+//     match (AND); an unset field matches everything.
+// Listings are ordered by key, ascending: for id kinds that is creation order.
+//
+// Times are kept to the microsecond. Secrets are never kept: tokens only as a
+// hash (`token_hash`, raw bytes), passwords only as a password hash.
+//
+// Uniqueness rules every store enforces (a second record that would break one is
+// refused with AlreadyExists / `Reason::kDuplicate` and nothing is written):
+//   identities:      email
+//   memberships:     (organization, identity) is the key; at most one
+//                    kEmployee membership per identity (SPEC ORG-2, ORG-3)
+//   roles:           (organization, name)
+//   role grants:     (organization, identity, role) is the key
+//   groups:          (organization, name)
+//   group members:   (group, identity) is the key
+//   domains:         (organization, name); at most one kVerified per name (ORG-9)
+//   invitations:     token_hash
+//   request links:   token_hash
+//   entitlements:    none beyond the id
+//   assignments:     (entitlement, identity) is the key
+//   pool grants:     (entitlement, identity) and (entitlement, group)
+//   projects:        none beyond the id
+//   project members: (project, identity) is the key
+//   link tokens:     token_hash
+// References (a record naming a missing one is refused with FailedPrecondition /
+// `Reason::kMissingReference`; deleting a record still named by another is
+// refused with FailedPrecondition / `Reason::kStillReferenced`): every `*_id`
+// field below that names another kind, except in audit and outbox records,
+// which outlive what they describe.
+#ifndef ENTITLE_RECORDS_H_
+#define ENTITLE_RECORDS_H_
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "entitle/email.h"
+#include "entitle/ids.h"
+
+namespace entitle {
+
+// ---------------------------------------------------------------- identities
+
+struct IdentityFilter {
+  std::optional<Email> email;
+  std::optional<Email> pending_email;
+  // The provider subject of a just-in-time created identity (ID-11).
+  std::optional<std::string> federated_subject;
+};
+
+struct IdentityRecord {
+  using Key = IdentityId;
+  using Filter = IdentityFilter;
+
+  IdentityId id;
+  Email email;
+  // A new address waiting for confirmation (ID-7); the old one signs in until then.
+  std::optional<Email> pending_email;
+  std::string display_name;
+  std::string country;   // ISO 3166-1 alpha-2, upper case; empty when unknown.
+  std::string language;  // BCP 47 tag; empty when unset (ID-8 falls back to "en").
+  bool verified = false;
+  bool locked = false;
+  bool profile_complete = false;
+  std::string password_hash;  // Empty until a password is set.
+  std::string federated_subject;  // Non-empty for federated identities.
+  absl::Time created_at = absl::UnixEpoch();
+  std::optional<absl::Time> last_login_at;
+
+  friend bool operator==(const IdentityRecord&, const IdentityRecord&) = default;
+};
+
+// ------------------------------------------------------------- organizations
+
+struct OrganizationFilter {
+  std::optional<bool> discoverable;
+  std::optional<std::string> federation_provider;
+};
+
+struct OrganizationRecord {
+  using Key = OrganizationId;
+  using Filter = OrganizationFilter;
+
+  OrganizationId id;
+  std::string name;
+  bool discoverable = false;             // ORG-11
+  bool auto_approve_domain_joins = false;  // INV-12
+  std::string federation_provider;       // ID-11; empty when not federated.
+  std::optional<absl::Time> maintenance_until;  // ORG-6
+  absl::Time created_at = absl::UnixEpoch();
+
+  friend bool operator==(const OrganizationRecord&,
+                         const OrganizationRecord&) = default;
+};
+
+enum class MembershipKind : int { kEmployee = 0, kExternal = 1 };
+enum class MembershipStatus : int {
+  kActive = 0,
+  kPendingProfile = 1,  // ID-12: waits for the mandatory profile fields.
+};
+
+struct MembershipKey {
+  OrganizationId organization_id;
+  IdentityId identity_id;
+  friend auto operator<=>(const MembershipKey&, const MembershipKey&) = default;
+};
+
+struct MembershipFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<IdentityId> identity_id;
+  std::optional<MembershipKind> kind;
+  std::optional<MembershipStatus> status;
+};
+
+struct MembershipRecord {
+  using Key = MembershipKey;
+  using Filter = MembershipFilter;
+
+  OrganizationId organization_id;
+  IdentityId identity_id;
+  MembershipKind kind = MembershipKind::kExternal;
+  MembershipStatus status = MembershipStatus::kActive;
+  absl::Time created_at = absl::UnixEpoch();
+
+  friend bool operator==(const MembershipRecord&,
+                         const MembershipRecord&) = default;
+};
+
+// ------------------------------------------------------------ roles, groups
+
+// Permission bits of a role (ORG-7). A role's `permissions` is their OR.
+enum Permission : uint32_t {
+  kManageUsers = 1u << 0,
+  kManageAdministrators = 1u << 1,
+  kManageLicenses = 1u << 2,
+  kManageDomains = 1u << 3,
+  kViewUsage = 1u << 4,
+  kManageProjects = 1u << 5,
+};
+
+struct RoleFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<std::string> name;
+};
+
+struct RoleRecord {
+  using Key = RoleId;
+  using Filter = RoleFilter;
+
+  RoleId id;
+  OrganizationId organization_id;
+  std::string name;
+  uint32_t permissions = 0;
+  bool built_in = false;
+
+  friend bool operator==(const RoleRecord&, const RoleRecord&) = default;
+};
+
+struct RoleGrantKey {
+  OrganizationId organization_id;
+  IdentityId identity_id;
+  RoleId role_id;
+  friend auto operator<=>(const RoleGrantKey&, const RoleGrantKey&) = default;
+};
+
+struct RoleGrantFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<IdentityId> identity_id;
+  std::optional<RoleId> role_id;
+};
+
+// A member holding a role. The membership (organization, identity) must exist.
+struct RoleGrantRecord {
+  using Key = RoleGrantKey;
+  using Filter = RoleGrantFilter;
+
+  OrganizationId organization_id;
+  IdentityId identity_id;
+  RoleId role_id;
+  absl::Time granted_at = absl::UnixEpoch();
+
+  friend bool operator==(const RoleGrantRecord&,
+                         const RoleGrantRecord&) = default;
+};
+
+struct GroupFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<std::string> name;
+};
+
+struct GroupRecord {
+  using Key = GroupId;
+  using Filter = GroupFilter;
+
+  GroupId id;
+  OrganizationId organization_id;
+  std::string name;
+  absl::Time created_at = absl::UnixEpoch();
+
+  friend bool operator==(const GroupRecord&, const GroupRecord&) = default;
+};
+
+struct GroupMemberKey {
+  GroupId group_id;
+  IdentityId identity_id;
+  friend auto operator<=>(const GroupMemberKey&, const GroupMemberKey&) = default;
+};
+
+struct GroupMemberFilter {
+  std::optional<GroupId> group_id;
+  std::optional<IdentityId> identity_id;
+};
+
+struct GroupMemberRecord {
+  using Key = GroupMemberKey;
+  using Filter = GroupMemberFilter;
+
+  GroupId group_id;
+  IdentityId identity_id;
+  absl::Time added_at = absl::UnixEpoch();
+
+  friend bool operator==(const GroupMemberRecord&,
+                         const GroupMemberRecord&) = default;
+};
+
+// ------------------------------------------------------------------ domains
+
+enum class DomainStatus : int { kPending = 0, kVerified = 1 };
+
+struct DomainFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<std::string> name;
+  std::optional<DomainStatus> status;
+};
+
+struct DomainRecord {
+  using Key = DomainId;
+  using Filter = DomainFilter;
+
+  DomainId id;
+  OrganizationId organization_id;
+  std::string name;  // Normalized (see NormalizeDomain).
+  DomainStatus status = DomainStatus::kPending;
+  std::string verification_token_hash;
+  absl::Time created_at = absl::UnixEpoch();
+  std::optional<absl::Time> verified_at;
+
+  friend bool operator==(const DomainRecord&, const DomainRecord&) = default;
+};
+
+// -------------------------------------------------- invitations and joining
+
+enum class InvitationKind : int { kEmployee = 0, kExternal = 1, kGroup = 2 };
+// Expired is not a stored status: an invitation is expired when it is kNew and
+// its `expires_at` has passed (INV-2, INV-4).
+enum class InvitationStatus : int {
+  kNew = 0,
+  kAccepted = 1,
+  kRejected = 2,
+  kRevoked = 3,
+  kSuperseded = 4,  // Its link was replaced by a resend (INV-3).
+};
+
+struct InvitationFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<Email> email;
+  std::optional<InvitationKind> kind;
+  std::optional<InvitationStatus> status;
+  std::optional<std::string> token_hash;
+};
+
+struct InvitationRecord {
+  using Key = InvitationId;
+  using Filter = InvitationFilter;
+
+  InvitationId id;
+  OrganizationId organization_id;
+  Email email;
+  InvitationKind kind = InvitationKind::kEmployee;
+  std::optional<GroupId> group_id;  // Set for kGroup.
+  InvitationStatus status = InvitationStatus::kNew;
+  std::string token_hash;
+  std::optional<IdentityId> invited_by;
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time expires_at = absl::UnixEpoch();
+  std::optional<absl::Time> decided_at;
+
+  friend bool operator==(const InvitationRecord&,
+                         const InvitationRecord&) = default;
+};
+
+struct RequestLinkFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<std::string> token_hash;
+};
+
+// A multi-use request-to-join link (INV-9).
+struct RequestLinkRecord {
+  using Key = RequestLinkId;
+  using Filter = RequestLinkFilter;
+
+  RequestLinkId id;
+  OrganizationId organization_id;
+  std::string token_hash;
+  bool enabled = true;
+  absl::Time created_at = absl::UnixEpoch();
+
+  friend bool operator==(const RequestLinkRecord&,
+                         const RequestLinkRecord&) = default;
+};
+
+enum class JoinRequestSource : int { kLink = 0, kDiscovery = 1 };
+enum class JoinRequestStatus : int { kPending = 0, kApproved = 1, kRejected = 2 };
+
+struct JoinRequestFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<IdentityId> identity_id;
+  std::optional<JoinRequestStatus> status;
+};
+
+struct JoinRequestRecord {
+  using Key = JoinRequestId;
+  using Filter = JoinRequestFilter;
+
+  JoinRequestId id;
+  OrganizationId organization_id;
+  IdentityId identity_id;
+  JoinRequestSource source = JoinRequestSource::kLink;
+  JoinRequestStatus status = JoinRequestStatus::kPending;
+  absl::Time created_at = absl::UnixEpoch();
+  std::optional<absl::Time> decided_at;
+  std::optional<IdentityId> decided_by;
+
+  friend bool operator==(const JoinRequestRecord&,
+                         const JoinRequestRecord&) = default;
+};
+
+// ------------------------------------------------------------- entitlements
+
+struct EntitlementFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<std::string> sku;
+};
+
+struct EntitlementRecord {
+  using Key = EntitlementId;
+  using Filter = EntitlementFilter;
+
+  EntitlementId id;
+  OrganizationId organization_id;
+  std::string sku;
+  int64_t seats = 0;
+  absl::Time period_start = absl::UnixEpoch();
+  absl::Time period_end = absl::UnixEpoch();
+  // ISO 3166-1 alpha-2 codes where it may be used; empty means everywhere.
+  std::vector<std::string> countries;
+  absl::Time created_at = absl::UnixEpoch();
+
+  friend bool operator==(const EntitlementRecord&,
+                         const EntitlementRecord&) = default;
+};
+
+struct LicenseAssignmentKey {
+  EntitlementId entitlement_id;
+  IdentityId identity_id;
+  friend auto operator<=>(const LicenseAssignmentKey&,
+                          const LicenseAssignmentKey&) = default;
+};
+
+struct LicenseAssignmentFilter {
+  std::optional<EntitlementId> entitlement_id;
+  std::optional<IdentityId> identity_id;
+};
+
+// A named license (ENT-2).
+struct LicenseAssignmentRecord {
+  using Key = LicenseAssignmentKey;
+  using Filter = LicenseAssignmentFilter;
+
+  EntitlementId entitlement_id;
+  IdentityId identity_id;
+  absl::Time assigned_at = absl::UnixEpoch();
+
+  friend bool operator==(const LicenseAssignmentRecord&,
+                         const LicenseAssignmentRecord&) = default;
+};
+
+struct PoolGrantFilter {
+  std::optional<EntitlementId> entitlement_id;
+  std::optional<IdentityId> identity_id;
+  std::optional<GroupId> group_id;
+};
+
+// Access to an entitlement's floating pool (ENT-3) for one member or one group:
+// exactly one of `identity_id` and `group_id` is set.
+struct PoolGrantRecord {
+  using Key = PoolGrantId;
+  using Filter = PoolGrantFilter;
+
+  PoolGrantId id;
+  EntitlementId entitlement_id;
+  std::optional<IdentityId> identity_id;
+  std::optional<GroupId> group_id;
+  absl::Time granted_at = absl::UnixEpoch();
+
+  friend bool operator==(const PoolGrantRecord&,
+                         const PoolGrantRecord&) = default;
+};
+
+// ----------------------------------------------------------------- projects
+
+struct ProjectFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<EntitlementId> entitlement_id;
+  std::optional<std::string> region;
+};
+
+struct ProjectRecord {
+  using Key = ProjectId;
+  using Filter = ProjectFilter;
+
+  ProjectId id;
+  OrganizationId organization_id;
+  EntitlementId entitlement_id;
+  std::string name;
+  std::string region;
+  absl::Time created_at = absl::UnixEpoch();
+
+  friend bool operator==(const ProjectRecord&, const ProjectRecord&) = default;
+};
+
+enum class ProjectRole : int { kUser = 0, kAdmin = 1 };
+
+struct ProjectMemberKey {
+  ProjectId project_id;
+  IdentityId identity_id;
+  friend auto operator<=>(const ProjectMemberKey&,
+                          const ProjectMemberKey&) = default;
+};
+
+struct ProjectMemberFilter {
+  std::optional<ProjectId> project_id;
+  std::optional<IdentityId> identity_id;
+};
+
+struct ProjectMemberRecord {
+  using Key = ProjectMemberKey;
+  using Filter = ProjectMemberFilter;
+
+  ProjectId project_id;
+  IdentityId identity_id;
+  ProjectRole role = ProjectRole::kUser;
+  absl::Time added_at = absl::UnixEpoch();
+
+  friend bool operator==(const ProjectMemberRecord&,
+                         const ProjectMemberRecord&) = default;
+};
+
+enum class JobStatus : int { kQueued = 0, kRunning = 1, kDone = 2, kFailed = 3 };
+
+struct JobFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<JobStatus> status;
+};
+
+// A batch job (PRJ-6). `request` and `result` are JSON documents.
+struct JobRecord {
+  using Key = JobId;
+  using Filter = JobFilter;
+
+  JobId id;
+  OrganizationId organization_id;
+  std::optional<IdentityId> created_by;
+  std::string kind;
+  JobStatus status = JobStatus::kQueued;
+  std::string request;
+  std::string result;
+  absl::Time created_at = absl::UnixEpoch();
+  std::optional<absl::Time> finished_at;
+
+  friend bool operator==(const JobRecord&, const JobRecord&) = default;
+};
+
+// ------------------------------------------------------ audit, outbox, links
+
+struct AuditFilter {
+  std::optional<OrganizationId> organization_id;
+  std::optional<IdentityId> actor_id;
+  std::optional<std::string> action;
+  std::optional<absl::Time> since;  // at >= since
+  std::optional<absl::Time> until;  // at < until
+};
+
+// One change made through the library (ORG-12). Audit records are only ever
+// appended; they name ids that may no longer exist.
+struct AuditRecord {
+  using Key = AuditId;
+  using Filter = AuditFilter;
+
+  AuditId id;
+  absl::Time at = absl::UnixEpoch();
+  std::optional<IdentityId> actor_id;  // Unset: the operator or the system.
+  std::optional<OrganizationId> organization_id;
+  std::string action;   // e.g. "membership.add"
+  std::string target;   // e.g. "identity#12"
+  std::string outcome;  // "ok", or the reason name of a refusal.
+  std::string detail;
+
+  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
+};
+
+struct OutboxFilter {
+  std::optional<Email> recipient;
+  std::optional<bool> delivered;
+};
+
+// A message handed to the notifier, kept as a delivery log. It never holds the
+// link itself: links are passed to the notifier once and never stored.
+struct OutboxRecord {
+  using Key = OutboxId;
+  using Filter = OutboxFilter;
+
+  OutboxId id;
+  absl::Time created_at = absl::UnixEpoch();
+  Email recipient;
+  std::string template_name;  // e.g. "invitation", "password-reset"
+  std::string subject;
+  bool delivered = false;
+
+  friend bool operator==(const OutboxRecord&, const OutboxRecord&) = default;
+};
+
+enum class LinkPurpose : int {
+  kVerifyEmail = 0,    // ID-3: set the first password, verify the address.
+  kPasswordReset = 1,  // ID-6
+  kEmailChange = 2,    // ID-7
+};
+
+struct LinkTokenFilter {
+  std::optional<IdentityId> identity_id;
+  std::optional<LinkPurpose> purpose;
+  std::optional<std::string> token_hash;
+};
+
+// A single-use link sent to an identity (INV-7 token rules).
+struct LinkTokenRecord {
+  using Key = LinkTokenId;
+  using Filter = LinkTokenFilter;
+
+  LinkTokenId id;
+  IdentityId identity_id;
+  LinkPurpose purpose = LinkPurpose::kVerifyEmail;
+  std::string token_hash;
+  std::optional<Email> new_email;  // kEmailChange: the address to confirm.
+  absl::Time created_at = absl::UnixEpoch();
+  absl::Time expires_at = absl::UnixEpoch();
+  bool used = false;
+
+  friend bool operator==(const LinkTokenRecord&,
+                         const LinkTokenRecord&) = default;
+};
+
+}  // namespace entitle
+
+#endif  // ENTITLE_RECORDS_H_

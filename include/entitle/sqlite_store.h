@@ -1,0 +1,73 @@
+// The SQLite store (store.h): the embedded default, one database file.
+//
+// The file is opened in WAL mode with foreign keys on; its schema version is kept
+// in `PRAGMA user_version` and older files are migrated forward on open (a file
+// newer than this library is refused, never touched). Uniqueness rules and
+// references of records.h are also enforced by the schema (unique and partial
+// unique indexes, foreign keys), so even a program writing the file with plain
+// SQL cannot give an identity two employee memberships.
+//
+// Several processes may open the same file: write transactions use
+// `BEGIN IMMEDIATE` and wait up to `busy_timeout` for another process's writer.
+// Inside one process, writers are also queued on a mutex first, so they do not
+// spin against each other.
+//
+// Thread-safe. Each transaction runs on its own connection from a small pool
+// (one connection per concurrently open transaction, kept for reuse up to
+// `max_idle_connections`); each connection caches its prepared statements.
+#ifndef ENTITLE_SQLITE_STORE_H_
+#define ENTITLE_SQLITE_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "entitle/store.h"
+
+namespace entitle {
+
+struct SqliteOptions {
+  // Create the file when it does not exist. When false, a missing file is
+  // NotFound / kNotFound.
+  bool create_if_missing = true;
+  // How long a writer waits for another process's write transaction.
+  absl::Duration busy_timeout = absl::Seconds(10);
+  // Idle connections kept open for reuse.
+  int max_idle_connections = 4;
+  // `PRAGMA synchronous`: FULL survives power loss; NORMAL (WAL's usual
+  // choice) may lose the last commits on power loss but never corrupts.
+  bool synchronous_full = true;
+};
+
+class SqliteStore final : public Store {
+ public:
+  // The schema version this library writes.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (or creates) the database at `path` and migrates it to
+  // `kSchemaVersion`. Fails with Unavailable / kStoreUnavailable when the file
+  // cannot be opened or written, and with FailedPrecondition / kStoreCorrupt
+  // when it is not an entitle database or is newer than this library.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const std::string& path, const SqliteOptions& options = {});
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(
+      TransactionMode mode) override;
+
+  // The file's path as given to Open.
+  const std::string& path() const;
+
+ private:
+  struct State;
+  explicit SqliteStore(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace entitle
+
+#endif  // ENTITLE_SQLITE_STORE_H_

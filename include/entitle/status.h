@@ -1,0 +1,63 @@
+// Errors: absl::Status with a machine-readable reason.
+//
+// Every operation in entitle returns `absl::Status` or `absl::StatusOr<T>`; no
+// exception crosses the API. A failure caused by the domain rules or by bad input
+// also carries a `Reason` as a status payload, so a host branches on the reason
+// code, never on the message text. The message is written for the admin who
+// will read it.
+//
+//   absl::Status s = store->...;
+//   if (entitle::GetReason(s) == entitle::Reason::kDuplicate) { ... }
+//
+// Reasons are stable: values are only ever appended, never renumbered, so a host
+// may persist them. All functions here are thread-safe.
+#ifndef ENTITLE_STATUS_H_
+#define ENTITLE_STATUS_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace entitle {
+
+enum class Reason : int {
+  // The status is OK, or carries no entitle reason.
+  kNone = 0,
+
+  // Input.
+  kInvalidEmail = 1,       // ID-2: not a plausible email address.
+  kInvalidArgument = 2,    // A field is missing, empty, or out of range.
+
+  // Store.
+  kNotFound = 10,            // No record with that key.
+  kDuplicate = 11,           // A unique key is already taken.
+  kMissingReference = 12,    // The record names a record that does not exist.
+  kStillReferenced = 13,     // Other records still name the one being deleted.
+  kStoreUnavailable = 14,    // The store could not be read or written (I/O,
+                             // busy beyond the timeout, read-only file).
+  kStoreCorrupt = 15,        // The store holds data this version cannot read.
+  kTransactionFinished = 16, // The transaction was already committed or rolled back.
+  kReadOnlyTransaction = 17, // A write was attempted in a read transaction.
+};
+
+// The reason's stable name, e.g. "duplicate". Unknown values give "unknown".
+std::string_view ReasonName(Reason reason);
+
+// The reason carried by `status`, or `Reason::kNone` when it carries none
+// (including for an OK status).
+Reason GetReason(const absl::Status& status);
+
+// A non-OK status with `code`, `message` and `reason` attached as payload.
+// `code` must not be kOk.
+absl::Status MakeError(absl::StatusCode code, Reason reason,
+                       absl::string_view message);
+
+// The payload type URL under which the reason is stored (its value is the
+// reason's name). Exposed for hosts that forward statuses over the wire.
+inline constexpr absl::string_view kReasonPayloadUrl =
+    "type.entitle/entitle.Reason";
+
+}  // namespace entitle
+
+#endif  // ENTITLE_STATUS_H_

@@ -1,0 +1,144 @@
+// The store: where every record lives, read and written in transactions.
+//
+// A `Store` hands out `Transaction`s. A transaction sees one consistent state
+// and either commits all of its writes or none: the services run every public
+// operation as one transaction (read, check the rules, write, append the audit
+// record, commit), so a failed check writes nothing.
+//
+// Each record kind (records.h) has a `Table<Record>` in every transaction with
+// the same small surface: insert, get, update, delete, list a page, count. The
+// store enforces keys, the uniqueness rules and the references listed in
+// records.h, and nothing else: all domain logic is in the services.
+//
+// Backends: `MemoryStore` (memory_store.h) and `SqliteStore` (sqlite_store.h).
+// Both pass the same conformance suite; a new backend must too.
+//
+// Ownership and threads: a `Store` is thread-safe and must outlive every
+// transaction it began. A `Transaction` and its tables belong to the thread that
+// began it and are not thread-safe. Write transactions are serialized (a second
+// `Begin(kWrite)` waits, up to the backend's timeout, for the first to end); read
+// transactions may run beside each other and beside one writer, and see the state
+// committed when they began. Never begin a second transaction on a thread that
+// already holds a write transaction of the same store: it waits for itself.
+#ifndef ENTITLE_STORE_H_
+#define ENTITLE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "entitle/records.h"
+
+namespace entitle {
+
+// Which rows of a listing to return: skip `offset` rows, then at most `limit`.
+// `limit` must be in 1..kMaxPageLimit and `offset` non-negative; anything else
+// is refused with InvalidArgument / `Reason::kInvalidArgument`.
+struct PageRequest {
+  static constexpr int64_t kMaxPageLimit = 10000;
+  int64_t offset = 0;
+  int64_t limit = 100;
+};
+
+template <typename Record>
+struct Page {
+  std::vector<Record> items;  // In key order.
+  bool has_more = false;      // True when rows follow this page.
+};
+
+// The records of one kind, seen through one transaction.
+//
+// Every method fails with FailedPrecondition / `Reason::kTransactionFinished`
+// once the transaction has committed or rolled back, with FailedPrecondition /
+// `Reason::kReadOnlyTransaction` for a write in a read transaction, and with
+// Unavailable / `Reason::kStoreUnavailable` when the backend cannot read or write.
+// A write that fails leaves the transaction usable and changes nothing; the
+// caller decides whether to go on or roll back.
+template <typename Record>
+class Table {
+ public:
+  using Key = typename Record::Key;
+  using Filter = typename Record::Filter;
+
+  virtual ~Table() = default;
+
+  // Adds `record` and returns its key. For kinds with a store-assigned id, the
+  // id in `record` is ignored and a new one is assigned. Fails with
+  // AlreadyExists / kDuplicate when the key or a unique field is taken, and
+  // FailedPrecondition / kMissingReference when a referenced record is missing.
+  virtual absl::StatusOr<Key> Insert(const Record& record) = 0;
+
+  // The record with `key`, or NotFound / kNotFound.
+  virtual absl::StatusOr<Record> Get(const Key& key) = 0;
+
+  // Replaces the record with the same key. NotFound / kNotFound when there is
+  // none; kDuplicate and kMissingReference as for Insert.
+  virtual absl::Status Update(const Record& record) = 0;
+
+  // Removes the record with `key`. NotFound / kNotFound when there is none;
+  // FailedPrecondition / kStillReferenced when another record names it.
+  virtual absl::Status Delete(const Key& key) = 0;
+
+  // The records matching `filter`, in key order, one page of them.
+  virtual absl::StatusOr<Page<Record>> List(const Filter& filter,
+                                            const PageRequest& page) = 0;
+
+  // How many records match `filter`.
+  virtual absl::StatusOr<int64_t> Count(const Filter& filter) = 0;
+};
+
+enum class TransactionMode { kRead, kWrite };
+
+// One transaction. Destroying it without a successful `Commit()` rolls it back.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  virtual TransactionMode mode() const = 0;
+
+  virtual Table<IdentityRecord>& identities() = 0;
+  virtual Table<OrganizationRecord>& organizations() = 0;
+  virtual Table<MembershipRecord>& memberships() = 0;
+  virtual Table<RoleRecord>& roles() = 0;
+  virtual Table<RoleGrantRecord>& role_grants() = 0;
+  virtual Table<GroupRecord>& groups() = 0;
+  virtual Table<GroupMemberRecord>& group_members() = 0;
+  virtual Table<DomainRecord>& domains() = 0;
+  virtual Table<InvitationRecord>& invitations() = 0;
+  virtual Table<RequestLinkRecord>& request_links() = 0;
+  virtual Table<JoinRequestRecord>& join_requests() = 0;
+  virtual Table<EntitlementRecord>& entitlements() = 0;
+  virtual Table<LicenseAssignmentRecord>& license_assignments() = 0;
+  virtual Table<PoolGrantRecord>& pool_grants() = 0;
+  virtual Table<ProjectRecord>& projects() = 0;
+  virtual Table<ProjectMemberRecord>& project_members() = 0;
+  virtual Table<JobRecord>& jobs() = 0;
+  virtual Table<AuditRecord>& audit() = 0;
+  virtual Table<OutboxRecord>& outbox() = 0;
+  virtual Table<LinkTokenRecord>& link_tokens() = 0;
+
+  // Makes every write durable and visible to later transactions. After it
+  // returns, successfully or not, the transaction is finished. On failure
+  // (Unavailable / kStoreUnavailable) nothing was written. Committing a read
+  // transaction just ends it.
+  [[nodiscard]] virtual absl::Status Commit() = 0;
+
+  // Discards every write and finishes the transaction. Safe to call twice.
+  virtual void Rollback() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Begins a transaction. Fails with Unavailable / kStoreUnavailable when the
+  // backend cannot (e.g. another writer held the file beyond the timeout).
+  virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(
+      TransactionMode mode) = 0;
+};
+
+}  // namespace entitle
+
+#endif  // ENTITLE_STORE_H_
