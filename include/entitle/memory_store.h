@@ -11,6 +11,9 @@
 #include "entitle/store.h"
 
 namespace entitle {
+namespace internal {
+struct MemoryState;
+}  // namespace internal
 
 class MemoryStore final : public Store {
  public:
@@ -23,8 +26,7 @@ class MemoryStore final : public Store {
       TransactionMode mode) override;
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<internal::MemoryState> state_;
 };
 
 }  // namespace entitle

@@ -26,6 +26,9 @@
 #include "entitle/store.h"
 
 namespace entitle {
+namespace internal {
+struct SqliteState;
+}  // namespace internal
 
 struct SqliteOptions {
   // Create the file when it does not exist. When false, a missing file is
@@ -63,9 +66,8 @@ class SqliteStore final : public Store {
   const std::string& path() const;
 
  private:
-  struct State;
-  explicit SqliteStore(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  explicit SqliteStore(std::unique_ptr<internal::SqliteState> state);
+  std::unique_ptr<internal::SqliteState> state_;
 };
 
 }  // namespace entitle
