@@ -14,8 +14,14 @@ namespace {
 constexpr size_t kMaxAddressLength = 254;  // RFC 5321 path limit less <>.
 constexpr size_t kMaxLocalPartLength = 64;
 
+// `text` is quoted in the message; pass an empty one when it must not be
+// (too long to show, or holding characters a log should not carry).
 absl::Status Invalid(Reason reason, absl::string_view text,
                      absl::string_view why) {
+  if (text.empty()) {
+    return MakeError(absl::StatusCode::kInvalidArgument, reason,
+                     absl::StrCat("not a valid email address: ", why));
+  }
   return MakeError(absl::StatusCode::kInvalidArgument, reason,
                    absl::StrCat("'", text, "' is not a valid email address: ",
                                 why));
@@ -93,14 +99,14 @@ std::string CheckDomain(absl::string_view domain) {
 
 absl::StatusOr<Email> Email::Parse(absl::string_view text) {
   const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
-  if (trimmed.empty()) return Invalid(Reason::kInvalidEmail, text, "it is empty");
+  if (trimmed.empty()) return Invalid(Reason::kInvalidEmail, "", "it is empty");
   if (trimmed.size() > kMaxAddressLength) {
-    return Invalid(Reason::kInvalidEmail, "(too long)",
+    return Invalid(Reason::kInvalidEmail, "",
                    absl::StrCat("it is longer than ", kMaxAddressLength,
                                 " characters"));
   }
   if (std::string why = CheckCharacters(trimmed); !why.empty()) {
-    return Invalid(Reason::kInvalidEmail, trimmed, why);
+    return Invalid(Reason::kInvalidEmail, "", why);
   }
   const size_t at = trimmed.find('@');
   if (at == absl::string_view::npos) {

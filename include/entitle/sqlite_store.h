@@ -51,7 +51,10 @@ class SqliteStore final : public Store {
   // Opens (or creates) the database at `path` and migrates it to
   // `kSchemaVersion`. Fails with Unavailable / kStoreUnavailable when the file
   // cannot be opened or written, and with FailedPrecondition / kStoreCorrupt
-  // when it is not an entitle database or is newer than this library.
+  // when it is not an entitle database or is newer than this library, and with
+  // DataLoss / kStoreCorrupt when SQLite finds the file damaged. On a failure
+  // the file is left as it was (a new file may have been created empty).
+  // Any operation may later report DataLoss / kStoreCorrupt the same way.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       const std::string& path, const SqliteOptions& options = {});
 

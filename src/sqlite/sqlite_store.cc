@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -31,12 +33,14 @@ absl::Status StoreError(int code, sqlite3* db, absl::string_view context) {
   const std::string message =
       absl::StrCat(context, ": ", detail, " (sqlite error ", code, ")");
   switch (code & 0xff) {
-    case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
+      return MakeError(absl::StatusCode::kFailedPrecondition,
+                       Reason::kStoreCorrupt,
+                       absl::StrCat(context, ": the file is not a database (",
+                                    detail, ")"));
+    case SQLITE_CORRUPT:
       return MakeError(absl::StatusCode::kDataLoss, Reason::kStoreCorrupt,
-                       absl::StrCat(context,
-                                    ": the file is not an entitle database or "
-                                    "is damaged (",
+                       absl::StrCat(context, ": the database is damaged (",
                                     detail, ")"));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -252,8 +256,31 @@ struct SqliteState {
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Connection>> idle;  // Guarded by pool_mutex.
 
-  // Queues this process's writers before they ask SQLite for the write lock.
-  std::timed_mutex writer_mutex;
+  // Queues this process's writers before they ask SQLite for the write lock,
+  // so they wait on a condition instead of polling SQLite's busy handler.
+  // (A condition variable rather than std::timed_mutex: the latter's timed
+  // lock is invisible to ThreadSanitizer with GCC 12.)
+  std::mutex writer_mutex;
+  std::condition_variable writer_released;
+  bool writer_active = false;  // Guarded by writer_mutex.
+
+  bool AcquireWriter(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(writer_mutex);
+    if (!writer_released.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                                  [this] { return !writer_active; })) {
+      return false;
+    }
+    writer_active = true;
+    return true;
+  }
+
+  void ReleaseWriter() {
+    {
+      std::lock_guard<std::mutex> lock(writer_mutex);
+      writer_active = false;
+    }
+    writer_released.notify_one();
+  }
 
   absl::StatusOr<std::unique_ptr<Connection>> Acquire() {
     {
@@ -314,13 +341,10 @@ class SqliteTable final : public Table<Record> {
 
 class SqliteTransaction final : public Transaction {
  public:
+  // A write transaction holds the state's writer gate until it finishes.
   SqliteTransaction(SqliteState* state, std::unique_ptr<Connection> connection,
-                    TransactionMode mode,
-                    std::unique_lock<std::timed_mutex> writer)
-      : state_(state),
-        connection_(std::move(connection)),
-        mode_(mode),
-        writer_(std::move(writer)) {}
+                    TransactionMode mode)
+      : state_(state), connection_(std::move(connection)), mode_(mode) {}
 
   ~SqliteTransaction() override { Rollback(); }
 
@@ -378,13 +402,12 @@ class SqliteTransaction final : public Transaction {
   void Finish() {
     state_->Return(std::move(connection_));
     connection_ = nullptr;
-    if (writer_.owns_lock()) writer_.unlock();
+    if (mode_ == TransactionMode::kWrite) state_->ReleaseWriter();
   }
 
   SqliteState* state_;
   std::unique_ptr<Connection> connection_;  // Null once finished.
   TransactionMode mode_;
-  std::unique_lock<std::timed_mutex> writer_;
 
 #define ENTITLE_SQLITE_TABLE(Record, accessor) \
   SqliteTable<Record> accessor##_{this};
@@ -424,7 +447,7 @@ absl::Status SqliteTable<Record>::WriteError(int rc, bool deleting,
       const std::string message = sqlite3_errmsg(db);
       if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         std::vector<std::string> columns;
-        const absl::string_view prefix = absl::StrCat(schema().table, ".");
+        const std::string prefix = absl::StrCat(schema().table, ".");
         for (absl::string_view part :
              absl::StrSplit(absl::string_view(message).substr(
                                 message.find(':') == std::string::npos
@@ -626,7 +649,27 @@ absl::Status Corrupt(absl::string_view message) {
 
 // Brings the file to kSchemaVersion. Refuses, without writing, a file newer
 // than this library or one that holds tables but no entitle schema.
-absl::Status Migrate(Connection& connection, const std::string& path) {
+// Switching a new file to WAL needs a moment of exclusive access, and SQLite
+// reports SQLITE_BUSY at once, without its busy handler, when another process
+// is opening the same file. Retry until the busy timeout.
+absl::Status SwitchToWal(Connection& connection, absl::Duration busy_timeout) {
+  const absl::Time deadline = absl::Now() + busy_timeout;
+  absl::Duration pause = absl::Milliseconds(1);
+  while (true) {
+    absl::Status status =
+        connection.Exec("PRAGMA journal_mode = WAL", "cannot switch to WAL");
+    if (status.ok() || GetReason(status) != Reason::kStoreUnavailable ||
+        (sqlite3_extended_errcode(connection.db()) & 0xff) != SQLITE_BUSY ||
+        absl::Now() + pause > deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(absl::ToChronoMicroseconds(pause));
+    pause = std::min(pause * 2, absl::Milliseconds(50));
+  }
+}
+
+absl::Status Migrate(Connection& connection, const std::string& path,
+                     absl::Duration busy_timeout) {
   // Read the version before anything writes to the file.
   absl::StatusOr<int64_t> version =
       connection.QueryInt("PRAGMA user_version", "cannot read " + path);
@@ -636,9 +679,7 @@ absl::Status Migrate(Connection& connection, const std::string& path) {
                                 *version, "; this library reads up to ",
                                 SqliteStore::kSchemaVersion, ")"));
   }
-  if (absl::Status s = connection.Exec("PRAGMA journal_mode = WAL",
-                                       "cannot switch to WAL");
-      !s.ok()) {
+  if (absl::Status s = SwitchToWal(connection, busy_timeout); !s.ok()) {
     return s;
   }
   if (absl::Status s = connection.Exec("BEGIN IMMEDIATE",
@@ -717,32 +758,35 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   absl::StatusOr<std::unique_ptr<internal::Connection>> connection =
       internal::Connection::Open(path, options);
   if (!connection.ok()) return connection.status();
-  if (absl::Status s = internal::Migrate(**connection, path); !s.ok()) return s;
+  if (absl::Status s = internal::Migrate(**connection, path, options.busy_timeout);
+      !s.ok()) {
+    return s;
+  }
   state->Return(*std::move(connection));
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(state)));
 }
 
 absl::StatusOr<std::unique_ptr<Transaction>> SqliteStore::Begin(
     TransactionMode mode) {
-  std::unique_lock<std::timed_mutex> writer(state_->writer_mutex,
-                                            std::defer_lock);
-  if (mode == TransactionMode::kWrite &&
-      !writer.try_lock_for(absl::ToChronoMilliseconds(state_->options.busy_timeout))) {
+  const bool write = mode == TransactionMode::kWrite;
+  if (write && !state_->AcquireWriter(state_->options.busy_timeout)) {
     return MakeError(absl::StatusCode::kUnavailable, Reason::kStoreUnavailable,
                      "another write transaction held the store for longer "
                      "than the busy timeout");
   }
   absl::StatusOr<std::unique_ptr<internal::Connection>> connection =
       state_->Acquire();
-  if (!connection.ok()) return connection.status();
-  const char* begin =
-      mode == TransactionMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN";
-  if (absl::Status s = (*connection)->Exec(begin, "cannot begin a transaction");
-      !s.ok()) {
-    return s;
+  absl::Status status = connection.status();
+  if (status.ok()) {
+    status = (*connection)->Exec(write ? "BEGIN IMMEDIATE" : "BEGIN",
+                                 "cannot begin a transaction");
+  }
+  if (!status.ok()) {
+    if (write) state_->ReleaseWriter();
+    return status;
   }
   return std::make_unique<internal::SqliteTransaction>(
-      state_.get(), *std::move(connection), mode, std::move(writer));
+      state_.get(), *std::move(connection), mode);
 }
 
 }  // namespace entitle
