@@ -34,6 +34,7 @@ ENTITLE_ENUM_NAMES(ProjectRole, "user", "admin");
 ENTITLE_ENUM_NAMES(JobStatus, "queued", "running", "done", "failed");
 ENTITLE_ENUM_NAMES(LinkPurpose, "verify-email", "password-reset",
                    "email-change");
+ENTITLE_ENUM_NAMES(LinkStatus, "active", "used", "superseded");
 #undef ENTITLE_ENUM_NAMES
 
 template <typename T, typename = void>
@@ -120,6 +121,17 @@ struct Codec<Id<Tag>> {
     const int64_t* p = std::get_if<int64_t>(&v);
     if (p == nullptr) return false;
     *out = Id<Tag>(*p);
+    return true;
+  }
+};
+
+template <>
+struct Codec<DeviceId> {
+  static Value Encode(const DeviceId& v) { return v.value(); }
+  static bool Decode(const Value& v, DeviceId* out) {
+    const std::string* p = std::get_if<std::string>(&v);
+    if (p == nullptr) return false;
+    *out = DeviceId(*p);
     return true;
   }
 };
@@ -745,9 +757,8 @@ const TableSchema<OutboxRecord>& SchemaOf<OutboxRecord>() {
           .Col("recipient", &R::recipient)
           .Col("template_name", &R::template_name)
           .Col("subject", &R::subject)
-          .Col("delivered", &R::delivered)
           .Where("recipient", &F::recipient)
-          .Where("delivered", &F::delivered)
+          .Where("template_name", &F::template_name)
           .BuildWithIdKey();
   return schema;
 }
@@ -765,13 +776,35 @@ const TableSchema<LinkTokenRecord>& SchemaOf<LinkTokenRecord>() {
           .Col("new_email", &R::new_email)
           .Col("created_at", &R::created_at)
           .Col("expires_at", &R::expires_at)
-          .Col("used", &R::used)
+          .Col("status", &R::status)
           .Where("identity_id", &F::identity_id)
           .Where("purpose", &F::purpose)
+          .Where("status", &F::status)
           .WhereBlob("token_hash", &F::token_hash)
           .Unique({"token_hash"})
           .References({"identity_id"}, "identities")
           .BuildWithIdKey();
+  return schema;
+}
+
+template <>
+const TableSchema<DeviceCheckRecord>& SchemaOf<DeviceCheckRecord>() {
+  using R = DeviceCheckRecord;
+  using F = DeviceCheckFilter;
+  static const TableSchema<R>& schema =
+      SchemaBuilder<R>("device_checks", false, 2)
+          .Col("identity_id", &R::identity_id)
+          .Col("device_id", &R::device_id)
+          .Col("checked_at", &R::checked_at)
+          .Where("identity_id", &F::identity_id)
+          .References({"identity_id"}, "identities")
+          .Build(
+              [](const DeviceCheckKey& key) {
+                return Row{key.identity_id.value(), key.device_id.value()};
+              },
+              [](const R& r) {
+                return DeviceCheckKey{r.identity_id, r.device_id};
+              });
   return schema;
 }
 

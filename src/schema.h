@@ -156,7 +156,8 @@ bool MatchesAll(const Row& row, const std::vector<Condition>& conditions);
   X(JobRecord, jobs)                              \
   X(AuditRecord, audit)                           \
   X(OutboxRecord, outbox)                         \
-  X(LinkTokenRecord, link_tokens)
+  X(LinkTokenRecord, link_tokens)                 \
+  X(DeviceCheckRecord, device_checks)
 
 // The description of each kind; defined in schema.cc, built once, never freed.
 template <typename Record>

@@ -1,5 +1,7 @@
 #include "entitle/status.h"
 
+#include <array>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -25,9 +27,33 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kStoreCorrupt, "store-corrupt"},
     {Reason::kTransactionFinished, "transaction-finished"},
     {Reason::kReadOnlyTransaction, "read-only-transaction"},
+    {Reason::kPermissionDenied, "permission-denied"},
+    {Reason::kWeakPassword, "weak-password"},
+    {Reason::kBadCredentials, "bad-credentials"},
+    {Reason::kNotVerified, "not-verified"},
+    {Reason::kIdentityLocked, "identity-locked"},
+    {Reason::kUnknownUser, "unknown-user"},
+    {Reason::kEmailTaken, "email-taken"},
+    {Reason::kInvalidProfile, "invalid-profile"},
+    {Reason::kAlreadyVerified, "already-verified"},
+    {Reason::kUnknownProvider, "unknown-provider"},
+    {Reason::kLastAdministrator, "last-administrator"},
+    {Reason::kInvalidLink, "invalid-link"},
+    {Reason::kLinkExpired, "link-expired"},
+    {Reason::kLinkUsed, "link-used"},
+    {Reason::kLinkSuperseded, "link-superseded"},
 };
 
+// The reasons of kReasons alone, in the same (ascending) order.
+constexpr auto kAllReasons = [] {
+  std::array<Reason, std::size(kReasons)> all{};
+  for (size_t i = 0; i < all.size(); ++i) all[i] = kReasons[i].reason;
+  return all;
+}();
+
 }  // namespace
+
+absl::Span<const Reason> AllReasons() { return kAllReasons; }
 
 std::string_view ReasonName(Reason reason) {
   for (const ReasonEntry& entry : kReasons) {

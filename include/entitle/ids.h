@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <ostream>
+#include <string>
 #include <utility>
 
 namespace entitle {
@@ -70,6 +71,30 @@ ENTITLE_DEFINE_ID(OutboxId, "outbox");
 ENTITLE_DEFINE_ID(LinkTokenId, "link-token");
 
 #undef ENTITLE_DEFINE_ID
+
+// A device as the host names it (a machine fingerprint, an installation id).
+// entitle keeps it opaque; services refuse an empty one or one longer than
+// kMaxLength bytes.
+class DeviceId {
+ public:
+  static constexpr size_t kMaxLength = 256;
+  DeviceId() = default;
+  explicit DeviceId(std::string value) : value_(std::move(value)) {}
+  const std::string& value() const { return value_; }
+
+  friend auto operator<=>(const DeviceId&, const DeviceId&) = default;
+  friend bool operator==(const DeviceId&, const DeviceId&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const DeviceId& id) {
+    return H::combine(std::move(h), id.value_);
+  }
+  friend std::ostream& operator<<(std::ostream& os, const DeviceId& id) {
+    return os << "device:" << id.value_;
+  }
+
+ private:
+  std::string value_;
+};
 
 }  // namespace entitle
 

@@ -32,6 +32,7 @@
 //   projects:        none beyond the id
 //   project members: (project, identity) is the key
 //   link tokens:     token_hash
+//   device checks:   (identity, device) is the key
 // References (a record naming a missing one is refused with FailedPrecondition /
 // `Reason::kMissingReference`; deleting a record still named by another is
 // refused with FailedPrecondition / `Reason::kStillReferenced`): every `*_id`
@@ -524,7 +525,7 @@ struct AuditRecord {
 
 struct OutboxFilter {
   std::optional<Email> recipient;
-  std::optional<bool> delivered;
+  std::optional<std::string> template_name;
 };
 
 // A message handed to the notifier, kept as a delivery log. It never holds the
@@ -538,7 +539,6 @@ struct OutboxRecord {
   Email recipient;
   std::string template_name;  // e.g. "invitation", "password-reset"
   std::string subject;
-  bool delivered = false;
 
   friend bool operator==(const OutboxRecord&, const OutboxRecord&) = default;
 };
@@ -549,9 +549,17 @@ enum class LinkPurpose : int {
   kEmailChange = 2,    // ID-7
 };
 
+enum class LinkStatus : int {
+  kActive = 0,
+  kUsed = 1,
+  kSuperseded = 2,  // A newer link of the same purpose, or a password change,
+                    // killed it.
+};
+
 struct LinkTokenFilter {
   std::optional<IdentityId> identity_id;
   std::optional<LinkPurpose> purpose;
+  std::optional<LinkStatus> status;
   std::optional<std::string> token_hash;
 };
 
@@ -567,10 +575,34 @@ struct LinkTokenRecord {
   std::optional<Email> new_email;  // kEmailChange: the address to confirm.
   absl::Time created_at = absl::UnixEpoch();
   absl::Time expires_at = absl::UnixEpoch();
-  bool used = false;
+  LinkStatus status = LinkStatus::kActive;
 
   friend bool operator==(const LinkTokenRecord&,
                          const LinkTokenRecord&) = default;
+};
+
+struct DeviceCheckKey {
+  IdentityId identity_id;
+  DeviceId device_id;
+  friend auto operator<=>(const DeviceCheckKey&, const DeviceCheckKey&) = default;
+};
+
+struct DeviceCheckFilter {
+  std::optional<IdentityId> identity_id;
+};
+
+// The last time a device of an identity checked access successfully (ID-9's
+// offline grace runs from it).
+struct DeviceCheckRecord {
+  using Key = DeviceCheckKey;
+  using Filter = DeviceCheckFilter;
+
+  IdentityId identity_id;
+  DeviceId device_id;
+  absl::Time checked_at = absl::UnixEpoch();
+
+  friend bool operator==(const DeviceCheckRecord&,
+                         const DeviceCheckRecord&) = default;
 };
 
 }  // namespace entitle

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace entitle {
 
@@ -39,10 +40,35 @@ enum class Reason : int {
   kStoreCorrupt = 15,        // The store holds data this version cannot read.
   kTransactionFinished = 16, // The transaction was already committed or rolled back.
   kReadOnlyTransaction = 17, // A write was attempted in a read transaction.
+
+  // Authorization.
+  kPermissionDenied = 20,  // The actor may not do this (ORG-7).
+
+  // Identities and credentials.
+  kWeakPassword = 30,       // ID-4: the password breaks the policy.
+  kBadCredentials = 31,     // Unknown address or wrong password.
+  kNotVerified = 32,        // ID-3: the identity has not verified its address.
+  kIdentityLocked = 33,     // ID-9
+  kUnknownUser = 34,        // ID-6: no identity has this address.
+  kEmailTaken = 35,         // ID-1, ID-7: another identity has the address.
+  kInvalidProfile = 36,     // A malformed country or language.
+  kAlreadyVerified = 37,
+  kUnknownProvider = 38,    // ID-11: no organization is federated with it.
+  kLastAdministrator = 39,  // ORG-4
+
+  // Links (verification, reset, email change; INV-7's token rules).
+  kInvalidLink = 40,     // No such link: malformed, altered or never issued.
+  kLinkExpired = 41,
+  kLinkUsed = 42,
+  kLinkSuperseded = 43,  // A newer link (or a password change) replaced it.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".
 std::string_view ReasonName(Reason reason);
+
+// Every reason this version knows, kNone first, in ascending value order (for
+// hosts that map reasons to their own messages or codes).
+absl::Span<const Reason> AllReasons();
 
 // The reason carried by `status`, or `Reason::kNone` when it carries none
 // (including for an OK status).

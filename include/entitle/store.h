@@ -118,6 +118,7 @@ class Transaction {
   virtual Table<AuditRecord>& audit() = 0;
   virtual Table<OutboxRecord>& outbox() = 0;
   virtual Table<LinkTokenRecord>& link_tokens() = 0;
+  virtual Table<DeviceCheckRecord>& device_checks() = 0;
 
   // Makes every write durable and visible to later transactions. After it
   // returns, successfully or not, the transaction is finished. On failure

@@ -228,8 +228,7 @@ CREATE TABLE outbox (
   created_at INTEGER NOT NULL,
   recipient TEXT NOT NULL,
   template_name TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  delivered INTEGER NOT NULL
+  subject TEXT NOT NULL
 );
 CREATE INDEX outbox_recipient ON outbox(recipient);
 
@@ -241,10 +240,17 @@ CREATE TABLE link_tokens (
   new_email TEXT,
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,
-  used INTEGER NOT NULL
+  status TEXT NOT NULL
 );
 CREATE UNIQUE INDEX link_tokens_token ON link_tokens(token_hash);
 CREATE INDEX link_tokens_identity ON link_tokens(identity_id, purpose);
+
+CREATE TABLE device_checks (
+  identity_id INTEGER NOT NULL REFERENCES identities(id),
+  device_id TEXT NOT NULL,
+  checked_at INTEGER NOT NULL,
+  PRIMARY KEY (identity_id, device_id)
+) WITHOUT ROWID;
 )sql",
 };
 
