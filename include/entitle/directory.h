@@ -1,0 +1,76 @@
+// The entry point: a `Directory` binds the services to a store and the host's
+// ports.
+//
+//   entitle::SqliteStore store = ...;
+//   entitle::Directory directory(*store);          // default ports
+//   auto id = directory.identities().Register(entitle::Actor::Anonymous(),
+//                                             "anna@example.com");
+//
+// Ownership: the store and every port passed in `DirectoryOptions` are the
+// host's and must outlive the directory. Ports left unset get defaults owned by
+// the directory: the system clock, an `InMemoryNotifier`, an Argon2id hasher at
+// libsodium's interactive level, libsodium's CSPRNG.
+//
+// Thread-safe: the services may be used from any number of threads at once.
+#ifndef ENTITLE_DIRECTORY_H_
+#define ENTITLE_DIRECTORY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "entitle/clock.h"
+#include "entitle/identities.h"
+#include "entitle/notifier.h"
+#include "entitle/password_hasher.h"
+#include "entitle/random.h"
+#include "entitle/store.h"
+
+namespace entitle {
+
+struct IdentityPolicy {
+  absl::Duration verification_link_lifetime = absl::Hours(7 * 24);
+  absl::Duration password_reset_link_lifetime = absl::Hours(24);
+  absl::Duration email_change_link_lifetime = absl::Hours(7 * 24);
+  // ID-9: how long a device keeps offline access after its last check.
+  absl::Duration offline_grace = absl::Hours(7 * 24);
+  // ID-8: the languages the host's services offer (BCP 47, compared
+  // case-insensitively). "en" is always supported.
+  std::vector<std::string> supported_languages = {
+      "en", "cs", "da", "de", "es", "fi", "fr", "hu", "it", "ja",
+      "ko", "nl", "no", "pl", "pt", "pt-BR", "ru", "sv", "tr", "zh-CN", "zh-TW"};
+};
+
+struct DirectoryOptions {
+  const Clock* clock = nullptr;
+  Notifier* notifier = nullptr;
+  const PasswordHasher* hasher = nullptr;
+  Random* random = nullptr;
+  IdentityPolicy identity_policy;
+};
+
+class Directory {
+ public:
+  explicit Directory(Store& store, DirectoryOptions options = {});
+  ~Directory();
+  Directory(const Directory&) = delete;
+  Directory& operator=(const Directory&) = delete;
+
+  Identities& identities();
+
+  // The notifier the directory made because none was given; nullptr when the
+  // host supplied one.
+  InMemoryNotifier* default_notifier();
+
+ private:
+  struct Defaults;
+  std::unique_ptr<Defaults> defaults_;
+  bool owns_notifier_ = true;
+  std::unique_ptr<internal::ServiceContext> context_;
+  std::unique_ptr<Identities> identities_;
+};
+
+}  // namespace entitle
+
+#endif  // ENTITLE_DIRECTORY_H_

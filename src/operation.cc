@@ -1,0 +1,74 @@
+#include "operation.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace entitle::internal {
+
+absl::StatusOr<Operation> Operation::Begin(ServiceContext& context) {
+  absl::StatusOr<std::unique_ptr<Transaction>> transaction =
+      context.store.Begin(TransactionMode::kWrite);
+  if (!transaction.ok()) return transaction.status();
+  return Operation(context, *std::move(transaction));
+}
+
+void Operation::Audit(const Actor& actor,
+                      std::optional<OrganizationId> organization,
+                      std::string action, std::string target,
+                      std::string detail) {
+  AuditRecord record;
+  record.at = now_;
+  record.actor_id = actor.audit_id();
+  record.organization_id = organization;
+  record.action = std::move(action);
+  record.target = std::move(target);
+  record.outcome = "ok";
+  // actor_id is unset for both the operator and anonymous actors; the detail
+  // tells them apart.
+  if (!actor.is_identity()) {
+    const char* who = actor.is_operator() ? "by the operator" : "anonymous";
+    detail = detail.empty() ? who : absl::StrCat(who, "; ", detail);
+  }
+  record.detail = std::move(detail);
+  audit_.push_back(std::move(record));
+}
+
+void Operation::Notify(Notification notification) {
+  notifications_.push_back(std::move(notification));
+}
+
+absl::Status Operation::Commit() {
+  for (const AuditRecord& record : audit_) {
+    if (absl::StatusOr<AuditId> id = transaction_->audit().Insert(record);
+        !id.ok()) {
+      return id.status();
+    }
+  }
+  for (const Notification& notification : notifications_) {
+    OutboxRecord record;
+    record.created_at = now_;
+    record.recipient = notification.to;
+    record.template_name = notification.template_name;
+    record.subject = notification.subject;
+    if (absl::StatusOr<OutboxId> id = transaction_->outbox().Insert(record);
+        !id.ok()) {
+      return id.status();
+    }
+  }
+  if (absl::Status status = transaction_->Commit(); !status.ok()) return status;
+  for (const Notification& notification : notifications_) {
+    context_->notifier.Send(notification);
+  }
+  notifications_.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Reading> Reading::Begin(ServiceContext& context) {
+  absl::StatusOr<std::unique_ptr<Transaction>> transaction =
+      context.store.Begin(TransactionMode::kRead);
+  if (!transaction.ok()) return transaction.status();
+  return Reading{*std::move(transaction), context.clock.Now()};
+}
+
+}  // namespace entitle::internal

@@ -1,0 +1,106 @@
+// One public operation: a write transaction with the audit records and
+// notifications it produces. Nothing leaves before the commit: audit and
+// outbox rows are written in the transaction, notifications are handed to the
+// notifier only after it committed, so a refused operation leaves no trace.
+#ifndef ENTITLE_SRC_OPERATION_H_
+#define ENTITLE_SRC_OPERATION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "entitle/actor.h"
+#include "entitle/notifier.h"
+#include "entitle/store.h"
+#include "service_context.h"
+
+namespace entitle::internal {
+
+class Operation {
+ public:
+  // Begins a write transaction; the operation's time is read once, here.
+  static absl::StatusOr<Operation> Begin(ServiceContext& context);
+
+  Operation(Operation&&) = default;
+  Operation& operator=(Operation&&) = default;
+
+  Transaction& tx() { return *transaction_; }
+  absl::Time now() const { return now_; }
+  ServiceContext& context() { return *context_; }
+
+  // Records a change for the audit trail (ORG-12), written at commit.
+  void Audit(const Actor& actor, std::optional<OrganizationId> organization,
+             std::string action, std::string target, std::string detail = "");
+
+  // Queues a notification, sent after the commit.
+  void Notify(Notification notification);
+
+  // Writes the audit and outbox rows, commits, then sends the notifications.
+  absl::Status Commit();
+
+ private:
+  Operation(ServiceContext& context, std::unique_ptr<Transaction> transaction)
+      : context_(&context),
+        transaction_(std::move(transaction)),
+        now_(context.clock.Now()) {}
+
+  ServiceContext* context_;
+  std::unique_ptr<Transaction> transaction_;
+  absl::Time now_;
+  std::vector<AuditRecord> audit_;
+  std::vector<Notification> notifications_;
+};
+
+// A read transaction with the same single time reading.
+struct Reading {
+  static absl::StatusOr<Reading> Begin(ServiceContext& context);
+  std::unique_ptr<Transaction> transaction;
+  absl::Time now;
+  Transaction& tx() { return *transaction; }
+};
+
+// Every record of `table` that matches `filter`, page by page.
+template <typename Record>
+absl::StatusOr<std::vector<Record>> ListAll(
+    Table<Record>& table, const typename Record::Filter& filter) {
+  std::vector<Record> all;
+  PageRequest page{.offset = 0, .limit = 1000};
+  while (true) {
+    absl::StatusOr<Page<Record>> chunk = table.List(filter, page);
+    if (!chunk.ok()) return chunk.status();
+    for (Record& record : chunk->items) all.push_back(std::move(record));
+    if (!chunk->has_more) return all;
+    page.offset += page.limit;
+  }
+}
+
+// The first record matching `filter`, or nothing.
+template <typename Record>
+absl::StatusOr<std::optional<Record>> FindFirst(
+    Table<Record>& table, const typename Record::Filter& filter) {
+  absl::StatusOr<Page<Record>> page =
+      table.List(filter, PageRequest{.offset = 0, .limit = 1});
+  if (!page.ok()) return page.status();
+  if (page->items.empty()) return std::nullopt;
+  return std::move(page->items.front());
+}
+
+// Deletes every record matching `filter`.
+template <typename Record, typename KeyOf>
+absl::Status DeleteAll(Table<Record>& table,
+                       const typename Record::Filter& filter, KeyOf key_of) {
+  absl::StatusOr<std::vector<Record>> records = ListAll(table, filter);
+  if (!records.ok()) return records.status();
+  for (const Record& record : *records) {
+    if (absl::Status s = table.Delete(key_of(record)); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace entitle::internal
+
+#endif  // ENTITLE_SRC_OPERATION_H_
