@@ -6,6 +6,7 @@ namespace entitle {
 
 struct Directory::Defaults {
   InMemoryNotifier notifier;
+  InMemoryEventSink events;
   Argon2idHasher hasher;
 };
 
@@ -16,17 +17,27 @@ Directory::Directory(Store& store, DirectoryOptions options)
       .clock = options.clock != nullptr ? *options.clock : SystemClock::Get(),
       .notifier = options.notifier != nullptr ? *options.notifier
                                               : defaults_->notifier,
+      .events = options.events != nullptr ? *options.events
+                                          : defaults_->events,
       .hasher = options.hasher != nullptr ? *options.hasher : defaults_->hasher,
       .random = options.random != nullptr ? *options.random
                                           : SodiumRandom::Get(),
-      .identity_policy = std::move(options.identity_policy)});
-  if (options.notifier != nullptr) owns_notifier_ = false;
+      .identity_policy = std::move(options.identity_policy),
+      .organization_policy = std::move(options.organization_policy)});
+  owns_notifier_ = options.notifier == nullptr;
+  owns_events_ = options.events == nullptr;
   identities_ = std::make_unique<Identities>(*context_);
+  organizations_ = std::make_unique<Organizations>(*context_);
 }
 
 Directory::~Directory() = default;
 
 Identities& Directory::identities() { return *identities_; }
+Organizations& Directory::organizations() { return *organizations_; }
+
+InMemoryEventSink* Directory::default_events() {
+  return owns_events_ ? &defaults_->events : nullptr;
+}
 
 InMemoryNotifier* Directory::default_notifier() {
   return owns_notifier_ ? &defaults_->notifier : nullptr;

@@ -10,7 +10,9 @@
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
 #include "links.h"
+#include "memberships.h"
 #include "operation.h"
+#include "profile.h"
 #include "service_context.h"
 
 namespace entitle {
@@ -21,6 +23,9 @@ using internal::ListAll;
 using internal::Operation;
 using internal::Reading;
 using internal::ServiceContext;
+using internal::ApplyProfile;
+using internal::AsUpdate;
+using internal::EffectiveLanguage;
 
 constexpr absl::string_view kUnknownUserMessage =
     "Sorry, we didn't recognise this user. Please enter a valid Email address.";
@@ -65,7 +70,7 @@ std::string Target(IdentityId id) { return absl::StrCat("identity#", id.value())
 
 // The identity named by a caller, with a message for people when it is gone.
 absl::StatusOr<IdentityRecord> LoadIdentity(Transaction& tx, IdentityId id) {
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(tx, id);
+  absl::StatusOr<IdentityRecord> identity = tx.identities().Get(id);
   if (!identity.ok() && GetReason(identity.status()) == Reason::kNotFound) {
     return Error(absl::StatusCode::kNotFound, Reason::kNotFound,
                  absl::StrCat("There is no identity #", id.value(), "."));
@@ -77,101 +82,6 @@ absl::StatusOr<IdentityRecord> LoadIdentity(Transaction& tx, IdentityId id) {
 absl::Status EmailTakenIfDuplicate(absl::Status status, const Email& email) {
   if (GetReason(status) == Reason::kDuplicate) return EmailTaken(email);
   return status;
-}
-
-// ------------------------------------------------------------ profile fields
-
-// Upper-cased ISO 3166-1 alpha-2 code, or empty; nothing when malformed.
-std::optional<std::string> NormalizeCountry(absl::string_view country) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(country);
-  if (trimmed.empty()) return std::string();
-  if (trimmed.size() != 2 || !absl::ascii_isalpha(trimmed[0]) ||
-      !absl::ascii_isalpha(trimmed[1])) {
-    return std::nullopt;
-  }
-  return absl::AsciiStrToUpper(trimmed);
-}
-
-// A BCP 47-shaped tag (letters 2-3, then subtags of 1-8 letters or digits), or
-// empty; nothing when malformed.
-std::optional<std::string> NormalizeLanguage(absl::string_view language) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(language);
-  if (trimmed.empty()) return std::string();
-  size_t start = 0;
-  bool first = true;
-  while (start <= trimmed.size()) {
-    size_t end = trimmed.find('-', start);
-    if (end == absl::string_view::npos) end = trimmed.size();
-    const absl::string_view part = trimmed.substr(start, end - start);
-    if (first ? (part.size() < 2 || part.size() > 3)
-              : (part.empty() || part.size() > 8)) {
-      return std::nullopt;
-    }
-    for (const char c : part) {
-      if (first ? !absl::ascii_isalpha(c) : !absl::ascii_isalnum(c)) {
-        return std::nullopt;
-      }
-    }
-    first = false;
-    start = end + 1;
-  }
-  return std::string(trimmed);
-}
-
-// ID-8: the tag itself when supported, else its primary language when
-// supported, else English.
-std::string EffectiveLanguage(const IdentityPolicy& policy,
-                              absl::string_view language) {
-  const std::string tag = absl::AsciiStrToLower(language);
-  const std::string primary = tag.substr(0, tag.find('-'));
-  for (const std::string& candidate : {tag, primary}) {
-    if (candidate.empty()) continue;
-    for (const std::string& supported : policy.supported_languages) {
-      if (absl::AsciiStrToLower(supported) == candidate) return supported;
-    }
-  }
-  return "en";
-}
-
-bool ProfileComplete(const IdentityRecord& identity) {
-  return !identity.display_name.empty() && !identity.country.empty();
-}
-
-absl::Status ApplyProfile(const ProfileUpdate& update, IdentityRecord& record) {
-  if (update.display_name.has_value()) {
-    const absl::string_view name = absl::StripAsciiWhitespace(*update.display_name);
-    if (name.size() > 200) {
-      return InvalidProfile("The name must have at most 200 characters.");
-    }
-    for (const char c : name) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-        return InvalidProfile("The name must not contain control characters.");
-      }
-    }
-    record.display_name = std::string(name);
-  }
-  if (update.country.has_value()) {
-    std::optional<std::string> country = NormalizeCountry(*update.country);
-    if (!country.has_value()) {
-      return InvalidProfile(
-          "The country must be a two-letter ISO 3166 code such as FI or DE.");
-    }
-    record.country = *std::move(country);
-  }
-  if (update.language.has_value()) {
-    std::optional<std::string> language = NormalizeLanguage(*update.language);
-    if (!language.has_value()) {
-      return InvalidProfile(
-          "The language must be a language tag such as en, de or pt-BR.");
-    }
-    record.language = *std::move(language);
-  }
-  record.profile_complete = ProfileComplete(record);
-  return absl::OkStatus();
-}
-
-ProfileUpdate AsUpdate(const Profile& profile) {
-  return ProfileUpdate{profile.display_name, profile.country, profile.language};
 }
 
 IdentityInfo ToInfo(const IdentityPolicy& policy, const IdentityRecord& r) {
@@ -801,23 +711,21 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
       !s.ok()) {
     return s;
   }
+  // Each membership ends as a removal would (ORG-5), refusing the last
+  // administrator of an organization (ORG-4).
   absl::StatusOr<std::vector<MembershipRecord>> memberships =
       ListAll(tx.memberships(), MembershipFilter{.identity_id = id});
   if (!memberships.ok()) return memberships.status();
   for (const MembershipRecord& membership : *memberships) {
-    absl::StatusOr<bool> last =
-        internal::IsLastAdministrator(tx, membership.organization_id, id);
-    if (!last.ok()) return last.status();
-    if (*last) {
-      return Error(absl::StatusCode::kFailedPrecondition,
-                   Reason::kLastAdministrator,
-                   "This identity is the last administrator of an "
-                   "organization. Make another member an administrator "
-                   "first.");
+    if (absl::Status s = internal::EndMembership(
+            *op, actor, membership.organization_id, id, std::nullopt);
+        !s.ok()) {
+      return s;
     }
   }
 
-  // Children first: the store refuses to delete an identity still named.
+  // What no membership covers. Children first: the store refuses to delete an
+  // identity still named.
   absl::Status status = internal::DeleteAll(
       tx.role_grants(), RoleGrantFilter{.identity_id = id},
       [](const RoleGrantRecord& r) {
@@ -868,17 +776,38 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
   }
   if (status.ok()) {
     status = internal::DeleteAll(
-        tx.memberships(), MembershipFilter{.identity_id = id},
-        [](const MembershipRecord& r) {
-          return MembershipKey{r.organization_id, r.identity_id};
-        });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(
         tx.invitations(),
         InvitationFilter{.email = identity->email,
                          .status = InvitationStatus::kNew},
         [](const InvitationRecord& r) { return r.id; });
+  }
+  // Records of what the identity did stay, without naming it (ID-13).
+  if (status.ok()) {
+    absl::StatusOr<std::vector<InvitationRecord>> invited =
+        ListAll(tx.invitations(), InvitationFilter{.invited_by = id});
+    status = invited.status();
+    for (size_t i = 0; status.ok() && i < invited->size(); ++i) {
+      (*invited)[i].invited_by.reset();
+      status = tx.invitations().Update((*invited)[i]);
+    }
+  }
+  if (status.ok()) {
+    absl::StatusOr<std::vector<JoinRequestRecord>> decided =
+        ListAll(tx.join_requests(), JoinRequestFilter{.decided_by = id});
+    status = decided.status();
+    for (size_t i = 0; status.ok() && i < decided->size(); ++i) {
+      (*decided)[i].decided_by.reset();
+      status = tx.join_requests().Update((*decided)[i]);
+    }
+  }
+  if (status.ok()) {
+    absl::StatusOr<std::vector<JobRecord>> jobs =
+        ListAll(tx.jobs(), JobFilter{.created_by = id});
+    status = jobs.status();
+    for (size_t i = 0; status.ok() && i < jobs->size(); ++i) {
+      (*jobs)[i].created_by.reset();
+      status = tx.jobs().Update((*jobs)[i]);
+    }
   }
   if (status.ok()) status = tx.identities().Delete(id);
   if (!status.ok()) return status;

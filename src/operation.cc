@@ -61,6 +61,8 @@ absl::Status Operation::Commit() {
     context_->notifier.Send(notification);
   }
   notifications_.clear();
+  for (const Event& event : events_) context_->events.Publish(event);
+  events_.clear();
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
+#include "entitle/events.h"
 #include "entitle/notifier.h"
 #include "entitle/store.h"
 #include "service_context.h"
@@ -39,7 +40,11 @@ class Operation {
   // Queues a notification, sent after the commit.
   void Notify(Notification notification);
 
-  // Writes the audit and outbox rows, commits, then sends the notifications.
+  // Queues a domain event, published after the commit.
+  void Publish(Event event) { events_.push_back(std::move(event)); }
+
+  // Writes the audit and outbox rows, commits, then sends the notifications
+  // and publishes the events.
   absl::Status Commit();
 
  private:
@@ -53,6 +58,7 @@ class Operation {
   absl::Time now_;
   std::vector<AuditRecord> audit_;
   std::vector<Notification> notifications_;
+  std::vector<Event> events_;
 };
 
 // A read transaction with the same single time reading.

@@ -542,6 +542,7 @@ const TableSchema<InvitationRecord>& SchemaOf<InvitationRecord>() {
           .Where("kind", &F::kind)
           .Where("status", &F::status)
           .WhereBlob("token_hash", &F::token_hash)
+          .Where("invited_by", &F::invited_by)
           .Unique({"token_hash"})
           .References({"organization_id"}, "organizations")
           .References({"group_id"}, "groups")
@@ -585,6 +586,7 @@ const TableSchema<JoinRequestRecord>& SchemaOf<JoinRequestRecord>() {
           .Where("organization_id", &F::organization_id)
           .Where("identity_id", &F::identity_id)
           .Where("status", &F::status)
+          .Where("decided_by", &F::decided_by)
           .References({"organization_id"}, "organizations")
           .References({"identity_id"}, "identities")
           .BuildWithIdKey();
@@ -718,6 +720,7 @@ const TableSchema<JobRecord>& SchemaOf<JobRecord>() {
           .Col("finished_at", &R::finished_at)
           .Where("organization_id", &F::organization_id)
           .Where("status", &F::status)
+          .Where("created_by", &F::created_by)
           .References({"organization_id"}, "organizations")
           .BuildWithIdKey();
   return schema;

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "entitle/clock.h"
 #include "entitle/directory.h"
+#include "entitle/events.h"
 #include "entitle/notifier.h"
 #include "entitle/password_hasher.h"
 #include "entitle/random.h"
@@ -19,9 +20,11 @@ struct ServiceContext {
   Store& store;
   const Clock& clock;
   Notifier& notifier;
+  EventSink& events;
   const PasswordHasher& hasher;
   Random& random;
   IdentityPolicy identity_policy;
+  OrganizationPolicy organization_policy;
 
   // A hash of no one's password, made by `hasher` on first use: sign-in
   // verifies against it for an unknown address, so the time a sign-in takes

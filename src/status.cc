@@ -42,6 +42,14 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kLinkExpired, "link-expired"},
     {Reason::kLinkUsed, "link-used"},
     {Reason::kLinkSuperseded, "link-superseded"},
+    {Reason::kAlreadyMember, "already-member"},
+    {Reason::kNotMember, "not-member"},
+    {Reason::kEmployeeElsewhere, "employee-elsewhere"},
+    {Reason::kDomainOwnedElsewhere, "domain-owned-elsewhere"},
+    {Reason::kDomainPending, "domain-pending"},
+    {Reason::kDomainNotOwned, "domain-not-owned"},
+    {Reason::kPublicMailDomain, "public-mail-domain"},
+    {Reason::kNotEmployee, "not-employee"},
 };
 
 // The reasons of kReasons alone, in the same (ascending) order.

@@ -31,7 +31,7 @@ TEST_CASE("status: AllReasons lists each reason once, ascending, kNone first",
   for (size_t i = 1; i < all.size(); ++i) {
     REQUIRE(static_cast<int>(all[i - 1]) < static_cast<int>(all[i]));
   }
-  REQUIRE(all.back() == Reason::kLinkSuperseded);
+  REQUIRE(all.back() == Reason::kNotEmployee);
 }
 
 TEST_CASE("status: reason values are stable numbers", "[status]") {
@@ -62,6 +62,14 @@ TEST_CASE("status: reason values are stable numbers", "[status]") {
   REQUIRE(static_cast<int>(Reason::kLinkExpired) == 41);
   REQUIRE(static_cast<int>(Reason::kLinkUsed) == 42);
   REQUIRE(static_cast<int>(Reason::kLinkSuperseded) == 43);
+  REQUIRE(static_cast<int>(Reason::kAlreadyMember) == 50);
+  REQUIRE(static_cast<int>(Reason::kNotMember) == 51);
+  REQUIRE(static_cast<int>(Reason::kEmployeeElsewhere) == 52);
+  REQUIRE(static_cast<int>(Reason::kDomainOwnedElsewhere) == 53);
+  REQUIRE(static_cast<int>(Reason::kDomainPending) == 54);
+  REQUIRE(static_cast<int>(Reason::kDomainNotOwned) == 55);
+  REQUIRE(static_cast<int>(Reason::kPublicMailDomain) == 56);
+  REQUIRE(static_cast<int>(Reason::kNotEmployee) == 57);
 }
 
 TEST_CASE("status: every reason has its own name", "[status]") {

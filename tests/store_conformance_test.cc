@@ -542,6 +542,8 @@ TEMPLATE_TEST_CASE("store: invitations round trip, filter, update, delete",
                                 {b});
   CheckFilter<InvitationRecord>(*store, {.token_hash = TokenHash(3)}, {c});
   CheckFilter<InvitationRecord>(*store, {.token_hash = TokenHash(4)}, {});
+  CheckFilter<InvitationRecord>(*store, {.invited_by = w.i1}, {a});
+  CheckFilter<InvitationRecord>(*store, {.invited_by = w.i3}, {});
   // Only the bytes before the NUL: must match nothing.
   CheckFilter<InvitationRecord>(*store, {.token_hash = std::string("h\xFF", 2)},
                                 {});
@@ -614,6 +616,8 @@ TEMPLATE_TEST_CASE("store: join requests round trip, filter, update, delete",
 
   CheckFilter<JoinRequestRecord>(*store, {.organization_id = w.o1}, {a, b});
   CheckFilter<JoinRequestRecord>(*store, {.identity_id = w.i1}, {a, c});
+  CheckFilter<JoinRequestRecord>(*store, {.decided_by = w.i3}, {a});
+  CheckFilter<JoinRequestRecord>(*store, {.decided_by = w.i1}, {});
   CheckFilter<JoinRequestRecord>(*store,
                                  {.status = JoinRequestStatus::kPending}, {b});
   CheckFilter<JoinRequestRecord>(
@@ -810,6 +814,8 @@ TEMPLATE_TEST_CASE("store: jobs round trip, filter, update, delete", "[store]",
   CheckFilter<JobRecord>(*store, {.organization_id = w.o1}, {a, b});
   CheckFilter<JobRecord>(*store, {.status = JobStatus::kQueued}, {b});
   CheckFilter<JobRecord>(*store, {.status = JobStatus::kFailed}, {});
+  CheckFilter<JobRecord>(*store, {.created_by = w.i1}, {a});
+  CheckFilter<JobRecord>(*store, {.created_by = w.i2}, {});
   CheckFilter<JobRecord>(
       *store, {.organization_id = w.o2, .status = JobStatus::kDone}, {c});
 

@@ -8,8 +8,9 @@
 //
 // Ownership: the store and every port passed in `DirectoryOptions` are the
 // host's and must outlive the directory. Ports left unset get defaults owned by
-// the directory: the system clock, an `InMemoryNotifier`, an Argon2id hasher at
-// libsodium's interactive level, libsodium's CSPRNG.
+// the directory: the system clock, an `InMemoryNotifier`, an
+// `InMemoryEventSink`, an Argon2id hasher at libsodium's interactive level,
+// libsodium's CSPRNG.
 //
 // Thread-safe: the services may be used from any number of threads at once.
 #ifndef ENTITLE_DIRECTORY_H_
@@ -21,8 +22,10 @@
 
 #include "absl/time/time.h"
 #include "entitle/clock.h"
+#include "entitle/events.h"
 #include "entitle/identities.h"
 #include "entitle/notifier.h"
+#include "entitle/organizations.h"
 #include "entitle/password_hasher.h"
 #include "entitle/random.h"
 #include "entitle/store.h"
@@ -42,12 +45,27 @@ struct IdentityPolicy {
       "ko", "nl", "no", "pl", "pt", "pt-BR", "ru", "sv", "tr", "zh-CN", "zh-TW"};
 };
 
+struct OrganizationPolicy {
+  // ORG-9: public mail domains, which no organization may claim. Hosts may
+  // add their own.
+  std::vector<std::string> public_mail_domains = {
+      "gmail.com",     "googlemail.com", "yahoo.com",    "ymail.com",
+      "outlook.com",   "hotmail.com",    "live.com",     "msn.com",
+      "icloud.com",    "me.com",         "mac.com",      "aol.com",
+      "gmx.com",       "gmx.de",         "gmx.net",      "web.de",
+      "mail.com",      "mail.ru",        "yandex.ru",    "yandex.com",
+      "protonmail.com", "proton.me",     "zoho.com",     "qq.com",
+      "163.com",       "126.com",        "naver.com",    "hanmail.net"};
+};
+
 struct DirectoryOptions {
   const Clock* clock = nullptr;
   Notifier* notifier = nullptr;
+  EventSink* events = nullptr;
   const PasswordHasher* hasher = nullptr;
   Random* random = nullptr;
   IdentityPolicy identity_policy;
+  OrganizationPolicy organization_policy;
 };
 
 class Directory {
@@ -58,17 +76,22 @@ class Directory {
   Directory& operator=(const Directory&) = delete;
 
   Identities& identities();
+  Organizations& organizations();
 
   // The notifier the directory made because none was given; nullptr when the
   // host supplied one.
   InMemoryNotifier* default_notifier();
+  // Likewise for the event sink.
+  InMemoryEventSink* default_events();
 
  private:
   struct Defaults;
   std::unique_ptr<Defaults> defaults_;
   bool owns_notifier_ = true;
+  bool owns_events_ = true;
   std::unique_ptr<internal::ServiceContext> context_;
   std::unique_ptr<Identities> identities_;
+  std::unique_ptr<Organizations> organizations_;
 };
 
 }  // namespace entitle

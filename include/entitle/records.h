@@ -37,7 +37,9 @@
 // `Reason::kMissingReference`; deleting a record still named by another is
 // refused with FailedPrecondition / `Reason::kStillReferenced`): every `*_id`
 // field below that names another kind, except in audit and outbox records,
-// which outlive what they describe.
+// which outlive what they describe. Fields that record who acted
+// (`invited_by`, `decided_by`, `created_by`) are not references: the store
+// keeps them as given, and deleting an identity clears them (ID-13).
 #ifndef ENTITLE_RECORDS_H_
 #define ENTITLE_RECORDS_H_
 
@@ -281,6 +283,7 @@ struct InvitationFilter {
   std::optional<InvitationKind> kind;
   std::optional<InvitationStatus> status;
   std::optional<std::string> token_hash;
+  std::optional<IdentityId> invited_by;
 };
 
 struct InvitationRecord {
@@ -330,6 +333,7 @@ struct JoinRequestFilter {
   std::optional<OrganizationId> organization_id;
   std::optional<IdentityId> identity_id;
   std::optional<JoinRequestStatus> status;
+  std::optional<IdentityId> decided_by;
 };
 
 struct JoinRequestRecord {
@@ -475,6 +479,7 @@ enum class JobStatus : int { kQueued = 0, kRunning = 1, kDone = 2, kFailed = 3 }
 struct JobFilter {
   std::optional<OrganizationId> organization_id;
   std::optional<JobStatus> status;
+  std::optional<IdentityId> created_by;
 };
 
 // A batch job (PRJ-6). `request` and `result` are JSON documents.

@@ -61,6 +61,18 @@ enum class Reason : int {
   kLinkExpired = 41,
   kLinkUsed = 42,
   kLinkSuperseded = 43,  // A newer link (or a password change) replaced it.
+
+  // Organizations and memberships.
+  kAlreadyMember = 50,        // The identity is already a member (of that kind).
+  kNotMember = 51,            // The identity is not a member.
+  kEmployeeElsewhere = 52,    // ORG-10: an employee of another organization;
+                              // invite instead.
+  kDomainOwnedElsewhere = 53, // ORG-9, ORG-10: another organization owns it.
+  kDomainPending = 54,        // ORG-10: the domain's ownership is pending.
+  kDomainNotOwned = 55,       // ORG-10: not one of the organization's domains;
+                              // invite instead.
+  kPublicMailDomain = 56,     // ORG-9: public mail domains cannot be claimed.
+  kNotEmployee = 57,          // ORG-4: administrator rights are for employees.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".

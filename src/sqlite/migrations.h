@@ -119,6 +119,7 @@ CREATE UNIQUE INDEX invitations_token ON invitations(token_hash);
 CREATE INDEX invitations_org_email ON invitations(organization_id, email);
 CREATE INDEX invitations_email ON invitations(email);
 CREATE INDEX invitations_group ON invitations(group_id);
+CREATE INDEX invitations_invited_by ON invitations(invited_by);
 
 CREATE TABLE request_links (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -142,6 +143,7 @@ CREATE TABLE join_requests (
 );
 CREATE INDEX join_requests_org ON join_requests(organization_id, status);
 CREATE INDEX join_requests_identity ON join_requests(identity_id);
+CREATE INDEX join_requests_decided_by ON join_requests(decided_by);
 
 CREATE TABLE entitlements (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -207,6 +209,7 @@ CREATE TABLE jobs (
   finished_at INTEGER
 );
 CREATE INDEX jobs_org ON jobs(organization_id);
+CREATE INDEX jobs_created_by ON jobs(created_by);
 
 -- Audit and outbox records outlive what they name: no foreign keys.
 CREATE TABLE audit (
