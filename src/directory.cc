@@ -28,12 +28,14 @@ Directory::Directory(Store& store, DirectoryOptions options)
   owns_events_ = options.events == nullptr;
   identities_ = std::make_unique<Identities>(*context_);
   organizations_ = std::make_unique<Organizations>(*context_);
+  invitations_ = std::make_unique<Invitations>(*context_);
 }
 
 Directory::~Directory() = default;
 
 Identities& Directory::identities() { return *identities_; }
 Organizations& Directory::organizations() { return *organizations_; }
+Invitations& Directory::invitations() { return *invitations_; }
 
 InMemoryEventSink* Directory::default_events() {
   return owns_events_ ? &defaults_->events : nullptr;

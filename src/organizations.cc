@@ -301,19 +301,17 @@ absl::StatusOr<OrganizationInfo> Organizations::Get(const Actor& actor,
 absl::Status Organizations::UpdateSettings(const Actor& actor,
                                            OrganizationId organization,
                                            const OrganizationSettings& settings) {
-  std::optional<std::string> name;
-  if (settings.name.has_value()) {
-    absl::StatusOr<std::string> clean =
-        CleanName(*settings.name, "organization name");
-    if (!clean.ok()) return clean.status();
-    name = *std::move(clean);
-  }
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   absl::StatusOr<OrganizationRecord> record =
       Authorize(op->tx(), actor, organization, kManageUsers);
   if (!record.ok()) return record.status();
-  if (name.has_value()) record->name = *name;
+  if (settings.name.has_value()) {
+    absl::StatusOr<std::string> clean =
+        CleanName(*settings.name, "organization name");
+    if (!clean.ok()) return clean.status();
+    record->name = *std::move(clean);
+  }
   if (settings.discoverable.has_value()) {
     record->discoverable = *settings.discoverable;
   }
@@ -589,17 +587,17 @@ absl::StatusOr<RoleId> Organizations::CreateRole(const Actor& actor,
                                                  OrganizationId organization,
                                                  absl::string_view name,
                                                  uint32_t permissions) {
-  absl::StatusOr<std::string> clean = CleanName(name, "role name");
-  if (!clean.ok()) return clean.status();
-  if (permissions == 0 || (permissions & ~kAllPermissions) != 0) {
-    return Invalid("A role needs at least one permission, and only known ones.");
-  }
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   if (absl::StatusOr<OrganizationRecord> record =
           Authorize(op->tx(), actor, organization, kManageAdministrators);
       !record.ok()) {
     return record.status();
+  }
+  absl::StatusOr<std::string> clean = CleanName(name, "role name");
+  if (!clean.ok()) return clean.status();
+  if (permissions == 0 || (permissions & ~kAllPermissions) != 0) {
+    return Invalid("A role needs at least one permission, and only known ones.");
   }
   RoleRecord role{RoleId(), organization, *clean, permissions, false};
   absl::StatusOr<RoleId> id = op->tx().roles().Insert(role);
@@ -735,8 +733,6 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
 absl::StatusOr<GroupId> Organizations::CreateGroup(const Actor& actor,
                                                    OrganizationId organization,
                                                    absl::string_view name) {
-  absl::StatusOr<std::string> clean = CleanName(name, "group name");
-  if (!clean.ok()) return clean.status();
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   if (absl::StatusOr<OrganizationRecord> record =
@@ -744,6 +740,8 @@ absl::StatusOr<GroupId> Organizations::CreateGroup(const Actor& actor,
       !record.ok()) {
     return record.status();
   }
+  absl::StatusOr<std::string> clean = CleanName(name, "group name");
+  if (!clean.ok()) return clean.status();
   absl::StatusOr<GroupId> id = op->tx().groups().Insert(
       GroupRecord{GroupId(), organization, *clean, op->now()});
   if (!id.ok()) {
@@ -886,6 +884,14 @@ absl::StatusOr<std::vector<IdentityId>> Organizations::ListGroupMembers(
 
 absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
     const Actor& actor, OrganizationId organization, absl::string_view domain) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  if (absl::StatusOr<OrganizationRecord> record =
+          Authorize(tx, actor, organization, kManageDomains);
+      !record.ok()) {
+    return record.status();
+  }
   absl::StatusOr<std::string> name = NormalizeDomain(domain);
   if (!name.ok()) return name.status();
   for (const std::string& public_domain :
@@ -896,14 +902,6 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
                        absl::StrCat(*name, " is a public mail domain and cannot "
                                            "be claimed."));
     }
-  }
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  if (absl::StatusOr<OrganizationRecord> record =
-          Authorize(tx, actor, organization, kManageDomains);
-      !record.ok()) {
-    return record.status();
   }
   absl::StatusOr<std::optional<DomainRecord>> owner = FindFirst(
       tx.domains(),

@@ -50,6 +50,14 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kDomainNotOwned, "domain-not-owned"},
     {Reason::kPublicMailDomain, "public-mail-domain"},
     {Reason::kNotEmployee, "not-employee"},
+    {Reason::kInvitationExpired, "invitation-expired"},
+    {Reason::kInvitationAlreadyAccepted, "invitation-already-accepted"},
+    {Reason::kInvitationRevoked, "invitation-revoked"},
+    {Reason::kInvitationSuperseded, "invitation-superseded"},
+    {Reason::kInvitationRejected, "invitation-rejected"},
+    {Reason::kWrongInvitee, "wrong-invitee"},
+    {Reason::kLimitExceeded, "limit-exceeded"},
+    {Reason::kRequestDecided, "request-decided"},
 };
 
 // The reasons of kReasons alone, in the same (ascending) order.

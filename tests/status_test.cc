@@ -31,7 +31,7 @@ TEST_CASE("status: AllReasons lists each reason once, ascending, kNone first",
   for (size_t i = 1; i < all.size(); ++i) {
     REQUIRE(static_cast<int>(all[i - 1]) < static_cast<int>(all[i]));
   }
-  REQUIRE(all.back() == Reason::kNotEmployee);
+  REQUIRE(all.back() == Reason::kRequestDecided);
 }
 
 TEST_CASE("status: reason values are stable numbers", "[status]") {
@@ -70,6 +70,14 @@ TEST_CASE("status: reason values are stable numbers", "[status]") {
   REQUIRE(static_cast<int>(Reason::kDomainNotOwned) == 55);
   REQUIRE(static_cast<int>(Reason::kPublicMailDomain) == 56);
   REQUIRE(static_cast<int>(Reason::kNotEmployee) == 57);
+  REQUIRE(static_cast<int>(Reason::kInvitationExpired) == 60);
+  REQUIRE(static_cast<int>(Reason::kInvitationAlreadyAccepted) == 61);
+  REQUIRE(static_cast<int>(Reason::kInvitationRevoked) == 62);
+  REQUIRE(static_cast<int>(Reason::kInvitationSuperseded) == 63);
+  REQUIRE(static_cast<int>(Reason::kInvitationRejected) == 64);
+  REQUIRE(static_cast<int>(Reason::kWrongInvitee) == 65);
+  REQUIRE(static_cast<int>(Reason::kLimitExceeded) == 66);
+  REQUIRE(static_cast<int>(Reason::kRequestDecided) == 67);
 }
 
 TEST_CASE("status: every reason has its own name", "[status]") {

@@ -24,6 +24,7 @@
 #include "entitle/clock.h"
 #include "entitle/events.h"
 #include "entitle/identities.h"
+#include "entitle/invitations.h"
 #include "entitle/notifier.h"
 #include "entitle/organizations.h"
 #include "entitle/password_hasher.h"
@@ -46,6 +47,8 @@ struct IdentityPolicy {
 };
 
 struct OrganizationPolicy {
+  // INV-2, INV-3: how long an invitation link stays valid.
+  absl::Duration invitation_lifetime = absl::Hours(7 * 24);
   // ORG-9: public mail domains, which no organization may claim. Hosts may
   // add their own.
   std::vector<std::string> public_mail_domains = {
@@ -77,6 +80,7 @@ class Directory {
 
   Identities& identities();
   Organizations& organizations();
+  Invitations& invitations();
 
   // The notifier the directory made because none was given; nullptr when the
   // host supplied one.
@@ -92,6 +96,7 @@ class Directory {
   std::unique_ptr<internal::ServiceContext> context_;
   std::unique_ptr<Identities> identities_;
   std::unique_ptr<Organizations> organizations_;
+  std::unique_ptr<Invitations> invitations_;
 };
 
 }  // namespace entitle

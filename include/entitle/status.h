@@ -73,6 +73,16 @@ enum class Reason : int {
                               // invite instead.
   kPublicMailDomain = 56,     // ORG-9: public mail domains cannot be claimed.
   kNotEmployee = 57,          // ORG-4: administrator rights are for employees.
+
+  // Invitations and join requests.
+  kInvitationExpired = 60,         // INV-2
+  kInvitationAlreadyAccepted = 61, // INV-5: a second click on a used link.
+  kInvitationRevoked = 62,         // INV-4
+  kInvitationSuperseded = 63,      // INV-3: resent; use the newer link.
+  kInvitationRejected = 64,        // INV-5
+  kWrongInvitee = 65,              // INV-5: the link is for another address.
+  kLimitExceeded = 66,             // A batch or page over its documented limit.
+  kRequestDecided = 67,            // INV-11: the join request was decided.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".
