@@ -61,11 +61,6 @@ absl::Status EmailTaken(const Email& email) {
                absl::StrCat("Another identity already uses ", email.str(), "."));
 }
 
-absl::Status InvalidProfile(absl::string_view message) {
-  return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidProfile,
-               message);
-}
-
 std::string Target(IdentityId id) { return absl::StrCat("identity#", id.value()); }
 
 // The identity named by a caller, with a message for people when it is gone.

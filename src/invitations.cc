@@ -1,6 +1,6 @@
 #include "entitle/invitations.h"
 
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -185,7 +185,8 @@ absl::StatusOr<InvitationId> IssueInvitation(Operation& op,
 // re-check of the invitation's state and the membership.
 absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
                              InvitationRecord invitation,
-                             const IdentityRecord& identity) {
+                             const IdentityRecord& identity,
+                             MembershipStatus status) {
   Transaction& tx = op.tx();
   if (absl::Status s = CheckUsable(invitation, op.now()); !s.ok()) return s;
   if (identity.email != invitation.email) {
@@ -196,25 +197,19 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
   absl::StatusOr<std::optional<MembershipRecord>> membership =
       internal::FindMembership(tx, organization, identity.id);
   if (!membership.ok()) return membership.status();
-  const MembershipStatus status = identity.profile_complete
-                                      ? MembershipStatus::kActive
-                                      : MembershipStatus::kPendingProfile;
-  const absl::Status already_member =
-      Refuse(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
-             "You are already a member of this organization.");
+  // Already a member of that kind (added directly meanwhile, say): the
+  // invitation has done its work and is completed, not left hanging.
   switch (invitation.kind) {
     case InvitationKind::kEmployee:
       if (absl::Status s = internal::BecomeEmployee(op, actor, organization,
                                                     identity.id, status);
-          !s.ok()) {
+          !s.ok() && GetReason(s) != Reason::kAlreadyMember) {
         return s;
       }
       break;
     case InvitationKind::kExternal:
     case InvitationKind::kGroup: {
-      if (membership->has_value()) {
-        if (invitation.kind == InvitationKind::kExternal) return already_member;
-      } else {
+      if (!membership->has_value()) {
         MembershipRecord added;
         added.organization_id = organization;
         added.identity_id = identity.id;
@@ -235,16 +230,13 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
         }
         absl::StatusOr<GroupMemberKey> key = tx.group_members().Insert(
             GroupMemberRecord{*invitation.group_id, identity.id, op.now()});
-        if (!key.ok()) {
-          if (GetReason(key.status()) == Reason::kDuplicate) {
-            return Refuse(absl::StatusCode::kAlreadyExists,
-                          Reason::kAlreadyMember,
-                          "You are already in this group.");
-          }
+        if (key.ok()) {
+          op.Audit(actor, organization, "group.add",
+                   IdentityTarget(identity.id),
+                   absl::StrCat("group#", invitation.group_id->value()));
+        } else if (GetReason(key.status()) != Reason::kDuplicate) {
           return key.status();
         }
-        op.Audit(actor, organization, "group.add", IdentityTarget(identity.id),
-                 absl::StrCat("group#", invitation.group_id->value()));
       }
       break;
     }
@@ -280,10 +272,9 @@ absl::Status Approve(Operation& op, const Actor& actor,
   absl::StatusOr<IdentityRecord> identity =
       op.tx().identities().Get(request.identity_id);
   if (!identity.ok()) return identity.status();
-  absl::Status status = internal::BecomeEmployee(
-      op, actor, request.organization_id, request.identity_id,
-      identity->profile_complete ? MembershipStatus::kActive
-                                 : MembershipStatus::kPendingProfile);
+  absl::Status status =
+      internal::BecomeEmployee(op, actor, request.organization_id,
+                               request.identity_id, MembershipStatus::kActive);
   // Already an employee here (added meanwhile): the request is simply done.
   if (!status.ok() && GetReason(status) != Reason::kAlreadyMember) {
     return status;
@@ -395,7 +386,7 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
   }
 
   std::vector<InviteResult> results;
-  std::set<Email> seen;
+  std::map<Email, InvitationId> invited;  // In this batch.
   for (const std::string& address : addresses) {
     InviteResult result;
     result.address = address;
@@ -427,7 +418,13 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
       results.push_back(std::move(result));
       continue;
     }
-    if (seen.contains(*email)) continue;  // Answered by its first mention.
+    if (auto first = invited.find(*email); first != invited.end()) {
+      result.outcome = InviteOutcome::kAlreadyInvited;
+      result.invitation = first->second;
+      result.message = "This address appears earlier in the batch.";
+      results.push_back(std::move(result));
+      continue;
+    }
 
     absl::StatusOr<std::optional<IdentityRecord>> invitee =
         FindFirst(tx.identities(), IdentityFilter{.email = *email});
@@ -483,7 +480,7 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
     if (!id.ok()) return id.status();
     op->Audit(actor, organization, "invitation.send", InvitationTarget(*id),
               email->str());
-    seen.insert(*email);
+    invited.emplace(*email, *id);
     result.outcome = InviteOutcome::kInvited;
     result.invitation = *id;
     results.push_back(std::move(result));
@@ -509,6 +506,25 @@ absl::StatusOr<InvitationId> Invitations::Resend(const Actor& actor,
   old->status = InvitationStatus::kSuperseded;
   old->decided_at = op->now();
   if (absl::Status s = op->tx().invitations().Update(*old); !s.ok()) return s;
+  // INV-8: a live invitation for the same address and kind (sent since this
+  // one expired) is the one to keep; no second link goes out.
+  absl::StatusOr<std::vector<InvitationRecord>> open =
+      ListAll(op->tx().invitations(),
+              InvitationFilter{.organization_id = organization,
+                               .email = old->email,
+                               .kind = old->kind,
+                               .status = InvitationStatus::kNew});
+  if (!open.ok()) return open.status();
+  for (const InvitationRecord& live : *open) {
+    if (live.group_id == old->group_id && !Expired(live, op->now())) {
+      op->Audit(actor, organization, "invitation.resend",
+                InvitationTarget(live.id),
+                absl::StrCat("invitation#", invitation.value(),
+                             " folded into the live one"));
+      if (absl::Status s = op->Commit(); !s.ok()) return s;
+      return live.id;
+    }
+  }
   InvitationRecord renewed = *old;
   renewed.invited_by = actor.audit_id();
   absl::StatusOr<InvitationId> id = IssueInvitation(*op, *org, renewed);
@@ -575,12 +591,13 @@ absl::StatusOr<OrganizationId> Invitations::Accept(const Actor& actor,
                                                    absl::string_view token) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
-  absl::StatusOr<InvitationRecord> invitation = FindByToken(op->tx(), token);
-  if (!invitation.ok()) return invitation.status();
   absl::StatusOr<IdentityRecord> identity =
       SignedIn(op->tx(), actor, "accept an invitation");
   if (!identity.ok()) return identity.status();
-  if (absl::Status s = ApplyAcceptance(*op, actor, *invitation, *identity);
+  absl::StatusOr<InvitationRecord> invitation = FindByToken(op->tx(), token);
+  if (!invitation.ok()) return invitation.status();
+  if (absl::Status s = ApplyAcceptance(*op, actor, *invitation, *identity,
+                                       MembershipStatus::kActive);
       !s.ok()) {
     return s;
   }
@@ -604,7 +621,8 @@ absl::StatusOr<OrganizationId> Invitations::AcceptById(const Actor& actor,
                   absl::StrCat("You have no invitation #", id.value(), "."));
   }
   if (!invitation.ok()) return invitation.status();
-  if (absl::Status s = ApplyAcceptance(*op, actor, *invitation, *identity);
+  if (absl::Status s = ApplyAcceptance(*op, actor, *invitation, *identity,
+                                       MembershipStatus::kActive);
       !s.ok()) {
     return s;
   }
@@ -649,7 +667,11 @@ absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
   const Actor invitee = Actor::Identity(*id);
   op->Audit(invitee, invitation->organization_id, "identity.register",
             IdentityTarget(*id), "created by accepting an invitation");
-  if (absl::Status s = ApplyAcceptance(*op, invitee, *invitation, identity);
+  // ID-12: an identity created from an invitation waits for its profile.
+  if (absl::Status s = ApplyAcceptance(
+          *op, invitee, *invitation, identity,
+          identity.profile_complete ? MembershipStatus::kActive
+                                    : MembershipStatus::kPendingProfile);
       !s.ok()) {
     return s;
   }
@@ -850,10 +872,15 @@ absl::StatusOr<std::vector<DecisionResult>> Invitations::Decide(
       return org.status();
     }
   }
-  if (requests.empty() || requests.size() > kMaxInvitationBatch) {
+  if (requests.empty()) {
+    return Refuse(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                  "Name at least one join request.");
+  }
+  if (requests.size() > kMaxInvitationBatch) {
     return Refuse(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
-                  absl::StrCat("Decide on 1 to ", kMaxInvitationBatch,
-                               " requests at once."));
+                  absl::StrCat("At most ", kMaxInvitationBatch,
+                               " requests can be decided at once; got ",
+                               requests.size(), "."));
   }
   std::vector<DecisionResult> results;
   for (const JoinRequestId id : requests) {

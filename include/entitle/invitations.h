@@ -18,14 +18,22 @@
 //
 // Choices where the SPEC is silent:
 //   - A batch holds at most kMaxInvitationBatch addresses; a larger one is
-//     refused whole. Duplicate addresses in one batch get one invitation.
+//     refused whole (kLimitExceeded). An address repeated in one batch gets
+//     one invitation; its later mentions answer kAlreadyInvited with it.
 //   - Inviting an employee whose email domain another organization owns is
 //     refused for that address (kDomainOwnedElsewhere); external and group
 //     invitations are not restricted by domain.
 //   - A group invitation (INV-1 "to a group") makes the invitee an external
 //     member unless it already is a member, and puts it in the group.
 //   - Resending works for New and Expired invitations: the old invitation
-//     becomes superseded and a new one with a new link is made.
+//     becomes superseded and a new one with a new link is made, unless another
+//     live invitation for the same address and kind exists (INV-8): that one
+//     is returned and no second link goes out.
+//   - Accepting when already a member of that kind (added directly meanwhile)
+//     completes the invitation and succeeds.
+//   - Only an identity created from an invitation waits for its mandatory
+//     profile fields (ID-12); an existing identity's membership is active at
+//     once, from an invitation or an approved join request alike.
 //   - Whoever holds a link may reject it (no account is needed to say no);
 //     only the owner of the invited, verified address may accept.
 //   - Accepting as a new user (no identity has the address yet) creates the
@@ -132,7 +140,7 @@ class Invitations {
 
   // INV-3: sends a new link valid for a week; the old link stays dead. For a
   // New or Expired invitation; kInvitationAlreadyAccepted etc. otherwise.
-  // Returns the new invitation's id.
+  // Returns the id of the invitation now live for the address.
   absl::StatusOr<InvitationId> Resend(const Actor& actor,
                                       OrganizationId organization,
                                       InvitationId invitation);
