@@ -86,9 +86,8 @@ absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
   return RequirePermission(tx, actor, **employer, admin_permission);
 }
 
-absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
-                                         OrganizationId organization,
-                                         IdentityId identity) {
+absl::StatusOr<std::set<IdentityId>> Administrators(
+    Transaction& tx, OrganizationId organization) {
   absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
       tx.role_grants(), RoleGrantFilter{.organization_id = organization});
   if (!grants.ok()) return grants.status();
@@ -100,7 +99,16 @@ absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
       administrators.insert(grant.identity_id);
     }
   }
-  return administrators.size() == 1 && administrators.contains(identity);
+  return administrators;
+}
+
+absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
+                                         OrganizationId organization,
+                                         IdentityId identity) {
+  absl::StatusOr<std::set<IdentityId>> administrators =
+      Administrators(tx, organization);
+  if (!administrators.ok()) return administrators.status();
+  return administrators->size() == 1 && administrators->contains(identity);
 }
 
 }  // namespace entitle::internal

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,8 +40,13 @@ absl::StatusOr<std::optional<OrganizationId>> EmployerOf(Transaction& tx,
 absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
                                 IdentityId target, uint32_t admin_permission);
 
-// True when `identity` is an administrator of `organization` (holds a role with
-// kManageAdministrators) and no other member is.
+// The administrators of `organization`: members holding a role with
+// kManageAdministrators (ORG-4).
+absl::StatusOr<std::set<IdentityId>> Administrators(Transaction& tx,
+                                                    OrganizationId organization);
+
+// True when `identity` is an administrator of `organization` and no other
+// member is.
 absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
                                          OrganizationId organization,
                                          IdentityId identity);

@@ -778,31 +778,18 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
   }
   // Records of what the identity did stay, without naming it (ID-13).
   if (status.ok()) {
-    absl::StatusOr<std::vector<InvitationRecord>> invited =
-        ListAll(tx.invitations(), InvitationFilter{.invited_by = id});
-    status = invited.status();
-    for (size_t i = 0; status.ok() && i < invited->size(); ++i) {
-      (*invited)[i].invited_by.reset();
-      status = tx.invitations().Update((*invited)[i]);
-    }
+    status = internal::UpdateAll(
+        tx.invitations(), InvitationFilter{.invited_by = id},
+        [](InvitationRecord& r) { r.invited_by.reset(); });
   }
   if (status.ok()) {
-    absl::StatusOr<std::vector<JoinRequestRecord>> decided =
-        ListAll(tx.join_requests(), JoinRequestFilter{.decided_by = id});
-    status = decided.status();
-    for (size_t i = 0; status.ok() && i < decided->size(); ++i) {
-      (*decided)[i].decided_by.reset();
-      status = tx.join_requests().Update((*decided)[i]);
-    }
+    status = internal::UpdateAll(
+        tx.join_requests(), JoinRequestFilter{.decided_by = id},
+        [](JoinRequestRecord& r) { r.decided_by.reset(); });
   }
   if (status.ok()) {
-    absl::StatusOr<std::vector<JobRecord>> jobs =
-        ListAll(tx.jobs(), JobFilter{.created_by = id});
-    status = jobs.status();
-    for (size_t i = 0; status.ok() && i < jobs->size(); ++i) {
-      (*jobs)[i].created_by.reset();
-      status = tx.jobs().Update((*jobs)[i]);
-    }
+    status = internal::UpdateAll(tx.jobs(), JobFilter{.created_by = id},
+                                 [](JobRecord& r) { r.created_by.reset(); });
   }
   if (status.ok()) status = tx.identities().Delete(id);
   if (!status.ok()) return status;

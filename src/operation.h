@@ -107,6 +107,19 @@ absl::Status DeleteAll(Table<Record>& table,
   return absl::OkStatus();
 }
 
+// Applies `mutate` to every record matching `filter` and writes it back.
+template <typename Record, typename Mutate>
+absl::Status UpdateAll(Table<Record>& table,
+                       const typename Record::Filter& filter, Mutate mutate) {
+  absl::StatusOr<std::vector<Record>> records = ListAll(table, filter);
+  if (!records.ok()) return records.status();
+  for (Record& record : *records) {
+    mutate(record);
+    if (absl::Status s = table.Update(record); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace entitle::internal
 
 #endif  // ENTITLE_SRC_OPERATION_H_

@@ -145,6 +145,29 @@ absl::StatusOr<DomainRecord> LoadDomain(Transaction& tx,
   return record;
 }
 
+// ORG-4: refuses a change that left the organization without administrators.
+absl::Status RequireAdministratorLeft(Transaction& tx,
+                                      OrganizationId organization) {
+  absl::StatusOr<std::set<IdentityId>> administrators =
+      internal::Administrators(tx, organization);
+  if (!administrators.ok()) return administrators.status();
+  if (!administrators->empty()) return absl::OkStatus();
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kLastAdministrator,
+                   "This would leave the organization without an "
+                   "administrator. Make another employee an administrator "
+                   "first.");
+}
+
+// A store duplicate on a per-organization name, said for people.
+absl::Status NameTakenIfDuplicate(absl::Status status, absl::string_view what,
+                                  absl::string_view name) {
+  if (GetReason(status) != Reason::kDuplicate) return status;
+  return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
+                   absl::StrCat("The organization already has a ", what,
+                                " named ", name, "."));
+}
+
 OrganizationInfo ToInfo(const OrganizationRecord& r) {
   return OrganizationInfo{r.id,
                           r.name,
@@ -601,14 +624,7 @@ absl::StatusOr<RoleId> Organizations::CreateRole(const Actor& actor,
   }
   RoleRecord role{RoleId(), organization, *clean, permissions, false};
   absl::StatusOr<RoleId> id = op->tx().roles().Insert(role);
-  if (!id.ok()) {
-    if (GetReason(id.status()) == Reason::kDuplicate) {
-      return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
-                       absl::StrCat("The organization already has a role named ",
-                                    *clean, "."));
-    }
-    return id.status();
-  }
+  if (!id.ok()) return NameTakenIfDuplicate(id.status(), "role", *clean);
   op->Audit(actor, organization, "role.create",
             absl::StrCat("role#", id->value()), *clean);
   if (absl::Status s = op->Commit(); !s.ok()) return s;
@@ -639,21 +655,8 @@ absl::Status Organizations::DeleteRole(const Actor& actor,
     return s;
   }
   if (absl::Status s = tx.roles().Delete(role); !s.ok()) return s;
-  // ORG-4: somebody must still be able to manage administrators.
-  absl::StatusOr<std::vector<RoleGrantRecord>> grants =
-      ListAll(tx.role_grants(), RoleGrantFilter{.organization_id = organization});
-  if (!grants.ok()) return grants.status();
-  bool administrator_left = false;
-  for (const RoleGrantRecord& grant : *grants) {
-    absl::StatusOr<RoleRecord> held = tx.roles().Get(grant.role_id);
-    if (!held.ok()) return held.status();
-    administrator_left |= (held->permissions & kManageAdministrators) != 0;
-  }
-  if (!administrator_left) {
-    return MakeError(absl::StatusCode::kFailedPrecondition,
-                     Reason::kLastAdministrator,
-                     "Deleting this role would leave the organization without "
-                     "an administrator.");
+  if (absl::Status s = RequireAdministratorLeft(tx, organization); !s.ok()) {
+    return s;
   }
   op->Audit(actor, organization, "role.delete",
             absl::StrCat("role#", role.value()), record->name);
@@ -704,26 +707,8 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
   }
   // ORG-4: the last administrator cannot be demoted. Checked after the
   // revocation: the member may hold administrator rights through another role.
-  absl::StatusOr<uint32_t> left =
-      internal::PermissionsIn(tx, organization, identity);
-  if (!left.ok()) return left.status();
-  if ((record->permissions & kManageAdministrators) &&
-      !(*left & kManageAdministrators)) {
-    absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
-        tx.role_grants(), RoleGrantFilter{.organization_id = organization});
-    if (!grants.ok()) return grants.status();
-    bool administrator_left = false;
-    for (const RoleGrantRecord& grant : *grants) {
-      absl::StatusOr<RoleRecord> held = tx.roles().Get(grant.role_id);
-      if (!held.ok()) return held.status();
-      administrator_left |= (held->permissions & kManageAdministrators) != 0;
-    }
-    if (!administrator_left) {
-      return MakeError(absl::StatusCode::kFailedPrecondition,
-                       Reason::kLastAdministrator,
-                       "This is the organization's last administrator. Make "
-                       "another employee an administrator first.");
-    }
+  if (absl::Status s = RequireAdministratorLeft(tx, organization); !s.ok()) {
+    return s;
   }
   op->Audit(actor, organization, "role.revoke", IdentityTarget(identity),
             record->name);
@@ -744,14 +729,7 @@ absl::StatusOr<GroupId> Organizations::CreateGroup(const Actor& actor,
   if (!clean.ok()) return clean.status();
   absl::StatusOr<GroupId> id = op->tx().groups().Insert(
       GroupRecord{GroupId(), organization, *clean, op->now()});
-  if (!id.ok()) {
-    if (GetReason(id.status()) == Reason::kDuplicate) {
-      return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
-                       absl::StrCat("The organization already has a group named ",
-                                    *clean, "."));
-    }
-    return id.status();
-  }
+  if (!id.ok()) return NameTakenIfDuplicate(id.status(), "group", *clean);
   op->Audit(actor, organization, "group.create",
             absl::StrCat("group#", id->value()), *clean);
   if (absl::Status s = op->Commit(); !s.ok()) return s;
