@@ -27,11 +27,12 @@
 //     starts at its own random hint; small pools spread their seats over eight
 //     words on separate cache lines. Holding a reservation guarantees a free
 //     bit exists, so the search always ends.
-//   - Each seat has one 64-bit word: a 24-bit generation and a 40-bit deadline
-//     (milliseconds since the pool's epoch; 0 = free). A `SeatHandle` is
+//   - Each seat has one 64-bit word: a 32-bit generation and a 32-bit
+//     deadline (in units since the pool's epoch; 0 = free). A `SeatHandle` is
 //     {index, generation}. Release and expiry both CAS {g, d} to {g+1, free}
 //     before setting the bit, so exactly one wins and a stale handle can never
-//     free or extend a seat given to someone else (ENT-4: no ABA).
+//     free or extend a seat given to someone else (ENT-4: no ABA), until the
+//     same seat has been reserved 2^32 more times.
 //   - Expiry: a reserved seat sits in a timing wheel slot for its deadline (a
 //     lock-free stack per slot). `Reap(now)` visits only the slots that came
 //     due, so its cost follows the seats that expire, not the pool size; seats
@@ -40,7 +41,11 @@
 //     is reclaimed at the latest when a reservation would otherwise fail).
 //
 // Times: every call takes `now` from the host's `Clock`; pass non-decreasing
-// times from one clock. Leases are kept to the millisecond.
+// times from one clock, none earlier than the pool's epoch. Deadlines are kept
+// in units of lease/4096 (at least 1 ms), rounded up: a lease is never shorter
+// than asked, and longer by less than one unit. A pool serves for 2^32 units
+// after its epoch: 357 years for a 3-hour lease, 49 days for leases under 4 s;
+// make pools with the current time as their epoch.
 //
 // Thread safety: every method of both classes may be called concurrently.
 // `Atomic` is the atomic template used for all shared words (std::atomic by
@@ -89,14 +94,16 @@ class BasicSeatPoolCore {
   static constexpr uint32_t kMaxSeats = 1u << 24;
 
   // A pool of `capacity` seats (1..kMaxSeats; clamped), all free, with a limit
-  // of `capacity`. Leases last `lease` (at least 1 ms). Times are kept as
-  // milliseconds since `epoch`, which must not be later than any `now` passed.
+  // of `capacity`. Leases last `lease` (at least 1 ms). `epoch` must not be
+  // later than any `now` passed (see "Times" above).
   BasicSeatPoolCore(uint32_t capacity, absl::Duration lease, absl::Time epoch)
       : capacity_(std::clamp<uint32_t>(capacity, 1, kMaxSeats)),
         lease_ms_(std::max<int64_t>(1, absl::ToInt64Milliseconds(lease))),
+        unit_ms_(std::max<int64_t>(1, lease_ms_ / kUnitsPerLease)),
         epoch_(epoch),
-        // The wheel spans four leases in 1024 slots... at 1 ms at the finest.
-        tick_ms_(std::max<int64_t>(1, lease_ms_ * 4 / kWheelSlots)) {
+        // The wheel spans about four leases.
+        tick_units_(std::max<int64_t>(
+            1, (lease_ms_ / unit_ms_) * 4 / kWheelSlots)) {
     bits_per_word_ = capacity_ <= kSpreadBelow
                          ? std::max<uint32_t>(1, (capacity_ + 7) / 8)
                          : 64;
@@ -144,6 +151,10 @@ class BasicSeatPoolCore {
 
   uint32_t capacity() const { return capacity_; }
   absl::Duration lease() const { return absl::Milliseconds(lease_ms_); }
+  // The unit deadlines are kept in: lease/4096, at least 1 ms. A lease that
+  // starts at `now` ends at `now` + lease rounded up to a multiple of it
+  // (counted from the epoch); it has ended at any `now` at or past that.
+  absl::Duration resolution() const { return absl::Milliseconds(unit_ms_); }
   uint32_t limit() const { return limit_.load(std::memory_order_relaxed); }
   // Seats reserved now, expired-but-unreclaimed ones included.
   uint32_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
@@ -164,7 +175,6 @@ class BasicSeatPoolCore {
   // Reserves a free seat until `now` + lease. Nothing when every seat is
   // reserved (after reclaiming any whose lease ran out).
   std::optional<SeatHandle> Acquire(absl::Time now) {
-    const int64_t now_ms = ToMs(now);
     if (!Reserve()) {
       Reap(now);
       if (!Reserve()) return std::nullopt;
@@ -173,8 +183,10 @@ class BasicSeatPoolCore {
     // The seat is ours alone: its word is {g, free}.
     const uint64_t free_word = seats_[index].load(std::memory_order_acquire);
     const uint32_t generation = GenerationOf(free_word);
-    const int64_t deadline = now_ms + lease_ms_;
-    seats_[index].store(Word(generation, deadline), std::memory_order_release);
+    const int64_t deadline = DeadlineFrom(now);
+    // Sequentially consistent, with Enqueue's read of the queued flag: see
+    // Visit for the other half of this handshake.
+    seats_[index].store(Word(generation, deadline), std::memory_order_seq_cst);
     Enqueue(index, deadline);
     return SeatHandle{index, generation};
   }
@@ -184,17 +196,17 @@ class BasicSeatPoolCore {
   // was not reclaimed yet), or the seat went to someone else.
   bool Heartbeat(SeatHandle handle, absl::Time now) {
     if (handle.index >= capacity_) return false;
-    const int64_t now_ms = ToMs(now);
+    const int64_t now_units = UnitsAt(now);
+    const int64_t deadline = DeadlineFrom(now);
     Atomic<uint64_t>& seat = seats_[handle.index];
     uint64_t word = seat.load(std::memory_order_acquire);
     while (true) {
       if (IsFree(word) || GenerationOf(word) != handle.generation ||
-          DeadlineOf(word) <= now_ms) {
+          DeadlineOf(word) <= now_units) {
         return false;
       }
       // The wheel keeps the seat in its old slot; the reaper moves it on.
-      if (seat.compare_exchange_weak(word,
-                                     Word(handle.generation, now_ms + lease_ms_),
+      if (seat.compare_exchange_weak(word, Word(handle.generation, deadline),
                                      std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
         return true;
@@ -202,7 +214,9 @@ class BasicSeatPoolCore {
     }
   }
 
-  // Frees the seat of `handle`. False when the handle no longer holds it.
+  // Frees the seat of `handle`. False when the seat went free or to someone
+  // else; a handle whose lease ran out but whose seat was not reclaimed yet
+  // still frees it (the seat is free afterwards either way).
   bool Release(SeatHandle handle) {
     if (handle.index >= capacity_) return false;
     Atomic<uint64_t>& seat = seats_[handle.index];
@@ -223,10 +237,11 @@ class BasicSeatPoolCore {
     if (handle.index >= capacity_) return std::nullopt;
     const uint64_t word = seats_[handle.index].load(std::memory_order_acquire);
     if (IsFree(word) || GenerationOf(word) != handle.generation ||
-        DeadlineOf(word) <= ToMs(now)) {
+        DeadlineOf(word) <= UnitsAt(now)) {
       return std::nullopt;
     }
-    return SeatState{handle, epoch_ + absl::Milliseconds(DeadlineOf(word))};
+    return SeatState{handle,
+                     epoch_ + absl::Milliseconds(DeadlineOf(word) * unit_ms_)};
   }
 
   // Frees every seat whose lease ran out by `now`; returns how many. Its cost
@@ -234,13 +249,15 @@ class BasicSeatPoolCore {
   // time; others wait for it, so that when Reap returns every lease that ran
   // out by `now` is reclaimed.
   size_t Reap(absl::Time now) {
-    const int64_t now_ms = ToMs(now);
-    const int64_t through = now_ms / tick_ms_;
+    const int64_t now_units = UnitsAt(now);
+    const int64_t through = now_units / tick_units_;
     std::lock_guard<std::mutex> lock(reaper_mutex_);
-    const int64_t from = reaped_through_.load(std::memory_order_relaxed) + 1;
-    if (from > through) return 0;
+    const int64_t from =
+        std::min(reaped_through_.load(std::memory_order_relaxed) + 1, through);
     // Publish progress first: seats enqueued from now on go to later slots.
-    reaped_through_.store(through, std::memory_order_release);
+    // The current tick is never done: deadlines later in it are not due yet,
+    // so its slot is visited again by the next Reap.
+    reaped_through_.store(through - 1, std::memory_order_release);
     size_t reclaimed = 0;
     const int64_t first = std::max(from, through - kWheelSlots + 1);
     for (int64_t tick = first; tick <= through; ++tick) {
@@ -249,7 +266,7 @@ class BasicSeatPoolCore {
       while (index != kNone) {
         const uint32_t next =
             next_in_slot_[index].load(std::memory_order_relaxed);
-        reclaimed += Visit(index, now_ms);
+        reclaimed += Visit(index, now_units);
         index = next;
       }
     }
@@ -261,9 +278,9 @@ class BasicSeatPoolCore {
   static constexpr uint32_t kSpreadBelow = 512;
   static constexpr uint32_t kWordsPerLine = 8;  // 64-byte cache lines.
   static constexpr int64_t kWheelSlots = 1024;
-  static constexpr int kDeadlineBits = 40;
+  static constexpr int64_t kUnitsPerLease = 4096;
+  static constexpr int kDeadlineBits = 32;
   static constexpr uint64_t kDeadlineMask = (uint64_t{1} << kDeadlineBits) - 1;
-  static constexpr uint32_t kGenerationMask = (1u << 24) - 1;
 
   // --------------------------------------------------------- seat words
 
@@ -271,21 +288,27 @@ class BasicSeatPoolCore {
     return static_cast<uint32_t>(word >> kDeadlineBits);
   }
   static bool IsFree(uint64_t word) { return (word & kDeadlineMask) == 0; }
-  // Stored as deadline + 1, so that 0 means free.
+  // In units; stored as deadline + 1, so that 0 means free.
   static int64_t DeadlineOf(uint64_t word) {
     return static_cast<int64_t>(word & kDeadlineMask) - 1;
   }
-  static uint64_t Word(uint32_t generation, int64_t deadline_ms) {
-    const uint64_t deadline = std::clamp<int64_t>(deadline_ms + 1, 1,
-                                                  static_cast<int64_t>(kDeadlineMask));
-    return (uint64_t{generation & kGenerationMask} << kDeadlineBits) | deadline;
+  static uint64_t Word(uint32_t generation, int64_t deadline_units) {
+    const uint64_t deadline = static_cast<uint64_t>(std::clamp<int64_t>(
+        deadline_units + 1, 1, static_cast<int64_t>(kDeadlineMask)));
+    return (uint64_t{generation} << kDeadlineBits) | deadline;
   }
   static uint64_t FreedWord(uint64_t word) {
-    return uint64_t{(GenerationOf(word) + 1) & kGenerationMask} << kDeadlineBits;
+    return uint64_t{GenerationOf(word) + 1} << kDeadlineBits;  // Wraps at 2^32.
   }
 
-  int64_t ToMs(absl::Time now) const {
+  int64_t MsAt(absl::Time now) const {
     return std::max<int64_t>(0, absl::ToInt64Milliseconds(now - epoch_));
+  }
+  // The unit `now` falls in (rounded down).
+  int64_t UnitsAt(absl::Time now) const { return MsAt(now) / unit_ms_; }
+  // The deadline of a lease starting `now`, rounded up to a whole unit.
+  int64_t DeadlineFrom(absl::Time now) const {
+    return (MsAt(now) + lease_ms_ + unit_ms_ - 1) / unit_ms_;
   }
 
   // --------------------------------------------------------- counting
@@ -408,16 +431,20 @@ class BasicSeatPoolCore {
 
   // --------------------------------------------------------- the wheel
 
-  // Puts a reserved seat in the slot for `deadline_ms`, unless it is already
-  // in a slot (the reaper then moves it when it comes to it).
-  void Enqueue(uint32_t index, int64_t deadline_ms) {
-    if (queued_[index].exchange(1, std::memory_order_acq_rel) != 0) return;
-    Push(index, deadline_ms);
+  // Puts a reserved seat in the slot for `deadline` (units), unless it is
+  // already in a slot (the reaper then moves it when it comes to it).
+  void Enqueue(uint32_t index, int64_t deadline) {
+    // Sequentially consistent with the seat word's store before it, against
+    // Visit's store of the flag and load of the word: one of the two sides
+    // always sees the other, so a reserved seat is never left out.
+    if (queued_[index].load(std::memory_order_seq_cst) != 0) return;
+    if (queued_[index].exchange(1, std::memory_order_seq_cst) != 0) return;
+    Push(index, deadline);
   }
 
-  void Push(uint32_t index, int64_t deadline_ms) {
+  void Push(uint32_t index, int64_t deadline) {
     const int64_t reaped = reaped_through_.load(std::memory_order_acquire);
-    const int64_t tick = std::clamp(deadline_ms / tick_ms_, reaped + 1,
+    const int64_t tick = std::clamp(deadline / tick_units_, reaped + 1,
                                     reaped + kWheelSlots - 1);
     Atomic<uint32_t>& head = slot_heads_[tick % kWheelSlots];
     uint32_t first = head.load(std::memory_order_relaxed);
@@ -428,12 +455,12 @@ class BasicSeatPoolCore {
   }
 
   // The reaper's visit to a seat taken from a due slot; 1 if it reclaimed it.
-  size_t Visit(uint32_t index, int64_t now_ms) {
+  size_t Visit(uint32_t index, int64_t now_units) {
     Atomic<uint64_t>& seat = seats_[index];
     uint64_t word = seat.load(std::memory_order_acquire);
     size_t reclaimed = 0;
     while (!IsFree(word)) {
-      if (DeadlineOf(word) > now_ms) {
+      if (DeadlineOf(word) > now_units) {
         Push(index, DeadlineOf(word));  // Extended: wait in its new slot.
         return 0;
       }
@@ -455,8 +482,9 @@ class BasicSeatPoolCore {
 
   const uint32_t capacity_;
   const int64_t lease_ms_;
+  const int64_t unit_ms_;
   const absl::Time epoch_;
-  const int64_t tick_ms_;
+  const int64_t tick_units_;
   uint32_t bits_per_word_ = 64;
   uint32_t stride_ = 1;
   uint32_t leaf_count_ = 0;
