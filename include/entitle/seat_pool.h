@@ -43,8 +43,9 @@
 // Times: every call takes `now` from the host's `Clock`; pass non-decreasing
 // times from one clock, none earlier than the pool's epoch. Deadlines are kept
 // in units of lease/4096 (at least 1 ms), rounded up: a lease is never shorter
-// than asked, and longer by less than one unit. A pool serves for 2^32 units
-// after its epoch: 357 years for a 3-hour lease, 49 days for leases under 4 s;
+// than asked, and longer by less than one unit. A pool serves while its
+// deadlines stay below 2^32 - 1 units after its epoch (a deadline word keeps
+// 0 for "free"): 357 years for a 3-hour lease, 49 days for leases under 4 s;
 // make pools with the current time as their epoch.
 //
 // Thread safety: every method of both classes may be called concurrently.
