@@ -267,8 +267,7 @@ bool CheckDenied(F& f, const typename F::State& before, const absl::Status& s) {
   return unchanged;
 }
 
-TEMPLATE_TEST_CASE(
-    "ORG-7 authorization matrix: every mutating operation is refused with "
+TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refused with "
     "permission-denied for actors without the permission, and writes nothing",
     "[organizations][authorization]", ENTITLE_BACKENDS) {
   // The names only, to lay out the sections before any world exists.
@@ -310,8 +309,7 @@ TEMPLATE_TEST_CASE(
 // The header: "Every operation authorizes its actor first". An actor without
 // the permission learns nothing from its input being wrong: it is refused with
 // permission-denied before the input is looked at, and nothing is written.
-TEMPLATE_TEST_CASE(
-    "ORG-7 authorization comes first: bad input from an actor without the "
+TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor without the "
     "permission is still refused with permission-denied",
     "[organizations][authorization]", ENTITLE_BACKENDS) {
   struct Case {

@@ -195,8 +195,7 @@ size_t CountTemplate(const std::vector<Notification>& sent,
 
 // ================================================================ ID-1
 
-TEMPLATE_TEST_CASE(
-    "ID-1 emails are trimmed and lower-cased; sign-in ignores case; an address "
+TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores case; an address "
     "is never shared",
     "[identities][ID-1]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -226,8 +225,7 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-1 an unverified identity's address is taken too", "[identities][ID-1]",
+TEMPLATE_TEST_CASE("ID-1 an unverified identity's address is taken too", "[identities][ID-1]",
     ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "bo@example.com"));
@@ -284,8 +282,7 @@ TEMPLATE_TEST_CASE("ID-2 implausible addresses are refused with kInvalidEmail",
 
 // ================================================================ ID-3
 
-TEMPLATE_TEST_CASE(
-    "ID-3 a new identity is unverified, gets one verification link and cannot "
+TEMPLATE_TEST_CASE("ID-3 a new identity is unverified, gets one verification link and cannot "
     "sign in until it is used",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -339,8 +336,7 @@ TEMPLATE_TEST_CASE("ID-3 the verification link is single-use",
                  Reason::kBadCredentials);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-3 resending the verification link kills the older one",
+TEMPLATE_TEST_CASE("ID-3 resending the verification link kills the older one",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "eve@example.com"));
@@ -392,8 +388,7 @@ TEMPLATE_TEST_CASE("ID-3 an expired verification link is refused",
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-3 a weak password does not use up the verification link",
+TEMPLATE_TEST_CASE("ID-3 a weak password does not use up the verification link",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "gus@example.com"));
@@ -438,8 +433,7 @@ TEMPLATE_TEST_CASE("ID-3 unknown, altered or wrong-purpose links are refused",
 
 // ================================================================ ID-4
 
-TEMPLATE_TEST_CASE(
-    "ID-4 every way of setting a password refuses a weak one and changes "
+TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one and changes "
     "nothing",
     "[identities][ID-4]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -488,8 +482,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-5
 
-TEMPLATE_TEST_CASE(
-    "ID-5 the store keeps only a salted Argon2id hash, never the password",
+TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never the password",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId a = f.RegisterVerified("lea@example.com", kPassword);
@@ -521,8 +514,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(MustSignIn(f, "lea@example.com") == a);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-5 no password and no link token appears anywhere in the store",
+TEMPLATE_TEST_CASE("ID-5 no password and no link token appears anywhere in the store",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId a = f.RegisterVerified("nia@example.com", kPassword);
@@ -573,8 +565,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-6
 
-TEMPLATE_TEST_CASE(
-    "ID-6 a reset for an unknown address fails with the exact message",
+TEMPLATE_TEST_CASE("ID-6 a reset for an unknown address fails with the exact message",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   f.RegisterVerified("pia@example.com");
@@ -589,8 +580,7 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-6 a reset link sets a new password once; the old password stops "
+TEMPLATE_TEST_CASE("ID-6 a reset link sets a new password once; the old password stops "
     "working",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -703,8 +693,7 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-6 an administrator may send a reset link to a member; a stranger may "
+TEMPLATE_TEST_CASE("ID-6 an administrator may send a reset link to a member; a stranger may "
     "not",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -725,8 +714,7 @@ TEMPLATE_TEST_CASE(
   MustSignIn(f, "member@acme.com", kNewPassword);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-6 completing a reset verifies an unverified identity (identities.h)",
+TEMPLATE_TEST_CASE("ID-6 completing a reset verifies an unverified identity (identities.h)",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "uma@example.com");
@@ -740,8 +728,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-7
 
-TEMPLATE_TEST_CASE(
-    "ID-7 an email change is confirmed at the new address; until then the old "
+TEMPLATE_TEST_CASE("ID-7 an email change is confirmed at the new address; until then the old "
     "one signs in, afterwards only the new one",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -779,8 +766,7 @@ TEMPLATE_TEST_CASE(
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "vic@old.com"));
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-7 a newer email-change request kills the older link",
+TEMPLATE_TEST_CASE("ID-7 a newer email-change request kills the older link",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId id = f.RegisterVerified("abe@example.com");
@@ -830,8 +816,7 @@ TEMPLATE_TEST_CASE("ID-7 the new address must be free when asked",
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-7 an address taken between request and confirmation is refused at "
+TEMPLATE_TEST_CASE("ID-7 an address taken between request and confirmation is refused at "
     "confirmation and nothing changes",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -848,8 +833,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(MustGet(f, id).email == E("xia@example.com"));
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-7 only the identity itself (or the operator) may change its address",
+TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change its address",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId id = f.RegisterVerified("yan@example.com");
@@ -872,8 +856,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-8
 
-TEMPLATE_TEST_CASE(
-    "ID-8 the effective language falls back to English when unset or "
+TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when unset or "
     "unsupported",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -922,8 +905,7 @@ TEMPLATE_TEST_CASE("ID-8 a malformed language tag is refused",
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-8 the verification email is in the language given at registration, "
+TEMPLATE_TEST_CASE("ID-8 the verification email is in the language given at registration, "
     "among the host's supported languages",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
   IdentityPolicy policy;
@@ -939,8 +921,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-9
 
-TEMPLATE_TEST_CASE(
-    "ID-9 the operator or an employee administrator with manage-users may "
+TEMPLATE_TEST_CASE("ID-9 the operator or an employee administrator with manage-users may "
     "lock; a locked identity cannot sign in; unlock restores it",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -973,8 +954,7 @@ TEMPLATE_TEST_CASE(
 }
 
 
-TEMPLATE_TEST_CASE(
-    "ID-9 a plain member, an administrator of another organization, an "
+TEMPLATE_TEST_CASE("ID-9 a plain member, an administrator of another organization, an "
     "administrator without manage-users or anonymous may not lock or unlock",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1035,8 +1015,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-9 locking keeps memberships, roles, groups and license assignments",
+TEMPLATE_TEST_CASE("ID-9 locking keeps memberships, roles, groups and license assignments",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1074,8 +1053,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.RawIdentity(target).locked);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-9 a device that checked access keeps offline access for 7 days after "
+TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for 7 days after "
     "that check, even when locked",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1145,8 +1123,7 @@ TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
 
 // ================================================================ ID-10
 
-TEMPLATE_TEST_CASE(
-    "ID-10 a successful sign-in records the last-login time; a failed one "
+TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a failed one "
     "does not",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1179,8 +1156,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(MustGet(f, id).last_login_at == t1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-10 only the identity, the operator or an administrator of its "
+TEMPLATE_TEST_CASE("ID-10 only the identity, the operator or an administrator of its "
     "organization may read it",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1210,8 +1186,7 @@ OrganizationId PutFederatedOrganization(Store& store, std::string_view name,
   return id;
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-11 the first federated sign-in creates a verified employee; later "
+TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified employee; later "
     "ones find it and create nothing",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1281,8 +1256,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-11 an unknown provider, or an address a password identity owns, is "
+TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password identity owns, is "
     "refused and nothing is made",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1323,8 +1297,7 @@ TEMPLATE_TEST_CASE("ID-11 a locked federated identity cannot sign in",
 
 // ================================================================ ID-12
 
-TEMPLATE_TEST_CASE(
-    "ID-12 the identity itself (or the operator) edits its profile; nobody "
+TEMPLATE_TEST_CASE("ID-12 the identity itself (or the operator) edits its profile; nobody "
     "else",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1384,8 +1357,7 @@ TEMPLATE_TEST_CASE("ID-12 a malformed country is refused",
   REQUIRE(MustGet(f, id).display_name.empty());
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-12 a membership waiting for the profile becomes active once name and "
+TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active once name and "
     "country are set, not before",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1428,8 +1400,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.AuditOf("membership.activate").size() == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-12 a profile given at registration counts as complete",
+TEMPLATE_TEST_CASE("ID-12 a profile given at registration counts as complete",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "mia@example.com",
@@ -1499,8 +1470,7 @@ Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
   return out;
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 deleting an identity removes everything that names it, in one go",
+TEMPLATE_TEST_CASE("ID-13 deleting an identity removes everything that names it, in one go",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1551,8 +1521,7 @@ TEMPLATE_TEST_CASE(
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "gone@example.com"));
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 after deletion no invitation, join request or job names the "
+TEMPLATE_TEST_CASE("ID-13 after deletion no invitation, join request or job names the "
     "identity as who acted (nothing points at a missing identity)",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
@@ -1589,8 +1558,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(after.jobs.size() == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 the last administrator of an organization cannot be deleted",
+TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be deleted",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1620,8 +1588,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE_REASON(f.ids().Delete(kOperator, second), Reason::kLastAdministrator);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 a stranger, a plain member or anonymous may not delete",
+TEMPLATE_TEST_CASE("ID-13 a stranger, a plain member or anonymous may not delete",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1646,8 +1613,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ audit
 
-TEMPLATE_TEST_CASE(
-    "ID audit: each successful operation appends an audit record naming its "
+TEMPLATE_TEST_CASE("ID audit: each successful operation appends an audit record naming its "
     "action; refused ones append nothing",
     "[identities][audit]", ENTITLE_BACKENDS) {
   IdentityFixture<TestType> f;

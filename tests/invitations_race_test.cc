@@ -102,8 +102,7 @@ void RunTogether(int n, Body body) {
   for (std::thread& t : threads) t.join();
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 eight simultaneous clicks on one link: exactly one accepts",
+TEMPLATE_TEST_CASE("INV-5 eight simultaneous clicks on one link: exactly one accepts",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");
@@ -147,8 +146,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-4 INV-5 accept racing revoke: exactly one wins and the state "
+TEMPLATE_TEST_CASE("INV-4 INV-5 accept racing revoke: exactly one wins and the state "
     "matches it",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
@@ -193,8 +191,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(accepted_rounds + revoked_rounds == kRounds);
 }
 
-TEMPLATE_TEST_CASE(
-    "ORG-2 INV-5 two employee invitations accepted at once: an employee of "
+TEMPLATE_TEST_CASE("ORG-2 INV-5 two employee invitations accepted at once: an employee of "
     "exactly one organization, the later one",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
@@ -257,8 +254,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-8 eight admins inviting one address at once make one invitation",
+TEMPLATE_TEST_CASE("INV-8 eight admins inviting one address at once make one invitation",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");

@@ -347,8 +347,7 @@ std::vector<InviteOutcome> Outcomes(const std::vector<InviteResult>& results) {
 
 // -------------------------------------------------------------------- INV-1
 
-TEMPLATE_TEST_CASE(
-    "INV-1 an employee batch gives each address its own result and needs no "
+TEMPLATE_TEST_CASE("INV-1 an employee batch gives each address its own result and needs no "
     "identity",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -420,8 +419,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.InvitationsSentTo("twice@acme.com") == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 external and group batches: domain ownership does not restrict "
+TEMPLATE_TEST_CASE("INV-1 external and group batches: domain ownership does not restrict "
     "them, members are reported",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -471,8 +469,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.InGroup(*designers, *g));
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 accepting as a new user creates a verified identity; the "
+TEMPLATE_TEST_CASE("INV-1 accepting as a new user creates a verified identity; the "
     "membership waits for the mandatory profile (ID-12)",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -545,8 +542,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.Raw(taken.id).status == InvitationStatus::kNew);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 a bad batch is refused whole: empty, over kMaxInvitationBatch, a "
+TEMPLATE_TEST_CASE("INV-1 a bad batch is refused whole: empty, over kMaxInvitationBatch, a "
     "wrong group, a non-admin",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -666,8 +662,7 @@ TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week",
 
 // -------------------------------------------------------------------- INV-3
 
-TEMPLATE_TEST_CASE(
-    "INV-3 resend issues a new link valid for a week and the old one stays "
+TEMPLATE_TEST_CASE("INV-3 resend issues a new link valid for a week and the old one stays "
     "dead",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -777,8 +772,7 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-4
 
-TEMPLATE_TEST_CASE(
-    "INV-4 admins list New, Rejected and Expired invitations; accepted, "
+TEMPLATE_TEST_CASE("INV-4 admins list New, Rejected and Expired invitations; accepted, "
     "revoked and resent ones leave the list",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -876,8 +870,7 @@ TEMPLATE_TEST_CASE("INV-4 revoking a New invitation kills its link",
   f.RequireUnchanged(before2);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-4 no table, notification field, outbox row, audit record or list "
+TEMPLATE_TEST_CASE("INV-4 no table, notification field, outbox row, audit record or list "
     "ever holds a link token",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -927,8 +920,7 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-5
 
-TEMPLATE_TEST_CASE(
-    "INV-5 only the owner of the invited, verified address accepts, and only "
+TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address accepts, and only "
     "once",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -999,8 +991,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.Membership(f.acme, uma).has_value());
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 accepting an employee invitation moves the employee from its "
+TEMPLATE_TEST_CASE("INV-5 accepting an employee invitation moves the employee from its "
     "previous organization (ORG-2)",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1047,8 +1038,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.EmployersOf(olga) == std::vector<OrganizationId>{other});
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 the invitee rejects with the link alone; a rejected invitation "
+TEMPLATE_TEST_CASE("INV-5 the invitee rejects with the link alone; a rejected invitation "
     "cannot be accepted",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1090,8 +1080,7 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-6
 
-TEMPLATE_TEST_CASE(
-    "INV-6 an identity lists its own New invitations and accepts one by id",
+TEMPLATE_TEST_CASE("INV-6 an identity lists its own New invitations and accepts one by id",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
   f.SetUpAcme();
@@ -1167,8 +1156,7 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-7
 
-TEMPLATE_TEST_CASE(
-    "INV-7 invitation links are long random URL-safe tokens, stored only as "
+TEMPLATE_TEST_CASE("INV-7 invitation links are long random URL-safe tokens, stored only as "
     "a hash",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1216,8 +1204,7 @@ TEMPLATE_TEST_CASE(
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(bob), token));
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-7 expired, resent, revoked, used, altered and wrong-invitee links "
+TEMPLATE_TEST_CASE("INV-7 expired, resent, revoked, used, altered and wrong-invitee links "
     "are refused with six distinct reasons and change nothing",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1274,8 +1261,7 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-8
 
-TEMPLATE_TEST_CASE(
-    "INV-8 inviting again returns the New invitation; members are reported; "
+TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members are reported; "
     "only a New invitation blocks a new one",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1346,8 +1332,7 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-9
 
-TEMPLATE_TEST_CASE(
-    "INV-9 the request-to-join link is multi-use, never expires, and can be "
+TEMPLATE_TEST_CASE("INV-9 the request-to-join link is multi-use, never expires, and can be "
     "rotated or disabled",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1479,8 +1464,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- INV-10
 
-TEMPLATE_TEST_CASE(
-    "INV-10 an identity asks to join an organization it discovered; others "
+TEMPLATE_TEST_CASE("INV-10 an identity asks to join an organization it discovered; others "
     "are not found",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1548,8 +1532,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- INV-11
 
-TEMPLATE_TEST_CASE(
-    "INV-11 admins approve or reject join requests one at a time or many at "
+TEMPLATE_TEST_CASE("INV-11 admins approve or reject join requests one at a time or many at "
     "once",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1656,8 +1639,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE_FALSE(f.Membership(f.acme, eve).has_value());
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-11 approving the last administrator of another organization fails "
+TEMPLATE_TEST_CASE("INV-11 approving the last administrator of another organization fails "
     "for that request alone",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1706,8 +1688,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- INV-12
 
-TEMPLATE_TEST_CASE(
-    "INV-12 auto-approval admits identities of the organization's verified "
+TEMPLATE_TEST_CASE("INV-12 auto-approval admits identities of the organization's verified "
     "domains at once; others wait",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1773,8 +1754,7 @@ TEMPLATE_TEST_CASE(
 
 // ======================================================= edge cases
 
-TEMPLATE_TEST_CASE(
-    "INV-8 resending an expired invitation when a live one exists returns the "
+TEMPLATE_TEST_CASE("INV-8 resending an expired invitation when a live one exists returns the "
     "live one and sends nothing",
     "[invitations][INV-8]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1798,8 +1778,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(live == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 an address repeated in one batch gets one invitation and a result "
+TEMPLATE_TEST_CASE("INV-1 an address repeated in one batch gets one invitation and a result "
     "for each mention",
     "[invitations][INV-1]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1813,8 +1792,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.InvitationsSentTo("cy@acme.com") == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 accepting after being added directly meanwhile completes the "
+TEMPLATE_TEST_CASE("INV-5 accepting after being added directly meanwhile completes the "
     "invitation",
     "[invitations][INV-5]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1835,8 +1813,7 @@ TEMPLATE_TEST_CASE(
                           Reason::kInvitationAlreadyAccepted);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-12 only an identity created from an invitation waits for its profile; "
+TEMPLATE_TEST_CASE("ID-12 only an identity created from an invitation waits for its profile; "
     "an existing one joins active",
     "[invitations][ID-12]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;

@@ -924,8 +924,7 @@ class ModelRun {
   Model m_;
 };
 
-TEMPLATE_TEST_CASE(
-    "ORG-2 model: random operations by random actors keep the store equal to "
+TEMPLATE_TEST_CASE("ORG-2 model: random operations by random actors keep the store equal to "
     "a reference model and every invariant (ORG-2 to ORG-5, ORG-10, ID-9, ID-13)",
     "[organizations][model]", ENTITLE_BACKENDS) {
   const int steps =

@@ -61,8 +61,7 @@ std::vector<MemberInfo> Members(F& f, const Actor& actor, OrganizationId org) {
 
 // ------------------------------------------------------------------- ORG-1
 
-TEMPLATE_TEST_CASE(
-    "ORG-1 the operator creates an organization with a first administrator, "
+TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first administrator, "
     "who then adds users and administrators",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -158,8 +157,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-2
 
-TEMPLATE_TEST_CASE(
-    "ORG-2 becoming an employee of another organization ends the previous "
+TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the previous "
     "employee membership with its rights and licenses, and emits one event",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -278,8 +276,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-3
 
-TEMPLATE_TEST_CASE(
-    "ORG-3 external memberships in many organizations are independent; one "
+TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are independent; one "
     "membership per organization; an upgrade keeps the membership",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -364,8 +361,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-4
 
-TEMPLATE_TEST_CASE(
-    "ORG-4 administrator rights are for employees only and the last "
+TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the last "
     "administrator can be neither removed nor demoted",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -458,8 +454,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-5
 
-TEMPLATE_TEST_CASE(
-    "ORG-5 removing a member ends its membership, roles, groups, licenses, "
+TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, licenses, "
     "pool access, projects and maintenance in that organization only",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -604,8 +599,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-6
 
-TEMPLATE_TEST_CASE(
-    "ORG-6 employees are covered by a valid maintenance agreement; external "
+TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance agreement; external "
     "members are not",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -690,8 +684,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-7
 
-TEMPLATE_TEST_CASE(
-    "ORG-7 every admin operation checks the actor's permission: a view-only "
+TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a view-only "
     "role and the Co-Administrator",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -820,8 +813,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-8
 
-TEMPLATE_TEST_CASE(
-    "ORG-8 groups: named, of members only, and a group's pool access ends "
+TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool access ends "
     "with the group",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -900,8 +892,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-9
 
-TEMPLATE_TEST_CASE(
-    "ORG-9 domains are claimed, verified with a token, owned by one "
+TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by one "
     "organization, and public mail domains cannot be claimed",
     "[organizations]", ENTITLE_BACKENDS) {
   OrganizationPolicy policy;
@@ -1010,8 +1001,7 @@ TEMPLATE_TEST_CASE("ORG-9 the host's list replaces nothing: other domains stay c
 
 // ------------------------------------------------------------------ ORG-10
 
-TEMPLATE_TEST_CASE(
-    "ORG-10 a direct employee add is refused with a distinct code for each "
+TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct code for each "
     "reason, and allowed for the organization's verified domain",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -1078,8 +1068,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ORG-11
 
-TEMPLATE_TEST_CASE(
-    "ORG-11 discovery shows only discoverable organizations owning the "
+TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations owning the "
     "identity's verified email domain",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -1134,8 +1123,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ORG-12
 
-TEMPLATE_TEST_CASE(
-    "ORG-12 every change appends an audit record; admins list it by actor, "
+TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it by actor, "
     "action and time, page by page",
     "[organizations]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -1370,8 +1358,7 @@ TEMPLATE_TEST_CASE(
 // Kept last in the file: it goes through the identities service, so a failure
 // there cannot hide the organization rules above.
 
-TEMPLATE_TEST_CASE(
-    "ORG-4 the last administrator cannot delete its identity; with another "
+TEMPLATE_TEST_CASE("ORG-4 the last administrator cannot delete its identity; with another "
     "administrator it can, and its memberships end",
     "[organizations][identities]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;

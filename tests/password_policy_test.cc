@@ -130,8 +130,7 @@ TEST_CASE("ID-4 maximum length boundary: 128 accepted, 129 refused",
   RequireBroken(p129, {PasswordRule::kMaxLength});
 }
 
-TEST_CASE(
-    "ID-4 Scandinavian letters and any non-ASCII character are refused even "
+TEST_CASE("ID-4 Scandinavian letters and any non-ASCII character are refused even "
     "when every other rule holds",
     "[password]") {
   // U+00E5 å, U+00E4 ä, U+00F6 ö, U+00C5 Å, U+00E9 é, U+20AC €, U+1F600, and
@@ -156,8 +155,7 @@ TEST_CASE(
               PasswordRule::kAllowedCharacters)) != std::string::npos);
 }
 
-TEST_CASE(
-    "ID-4 each special character alone satisfies the special rule; '.' does "
+TEST_CASE("ID-4 each special character alone satisfies the special rule; '.' does "
     "not",
     "[password]") {
   const std::string specials = "!@#$%&*^_-+";

@@ -68,8 +68,7 @@ class Problems {
   int count_ = 0;
 };
 
-TEMPLATE_TEST_CASE(
-    "store: 8 writer threads beside 2 readers lose nothing and readers see "
+TEMPLATE_TEST_CASE("store: 8 writer threads beside 2 readers lose nothing and readers see "
     "whole transactions",
     "[store][concurrency]", ENTITLE_BACKENDS) {
   constexpr int kWriters = 8;
@@ -181,8 +180,7 @@ TEMPLATE_TEST_CASE(
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: 8 threads racing for one identity's employee membership: exactly "
+TEMPLATE_TEST_CASE("store: 8 threads racing for one identity's employee membership: exactly "
     "one wins",
     "[store][concurrency]", ENTITLE_BACKENDS) {
   constexpr int kThreads = 8;

@@ -674,8 +674,7 @@ TEMPLATE_TEST_CASE("store: entitlements round trip, filter, update, delete",
   });
 }
 
-TEMPLATE_TEST_CASE(
-    "store: license assignments round trip, filter, update, delete", "[store]",
+TEMPLATE_TEST_CASE("store: license assignments round trip, filter, update, delete", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1029,8 +1028,7 @@ void RequireDuplicateUpdateRefused(Store& store, const R& updated) {
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-1 two identities never share an email, whatever its case", "[store]",
+TEMPLATE_TEST_CASE("ID-1 two identities never share an email, whatever its case", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1055,8 +1053,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "store: an identity has at most one employee membership; external ones "
+TEMPLATE_TEST_CASE("store: an identity has at most one employee membership; external ones "
     "are free",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1074,8 +1071,7 @@ TEMPLATE_TEST_CASE(
   Put(*store, MakeMembership(w.o2, w.i2, MembershipKind::kEmployee));
 }
 
-TEMPLATE_TEST_CASE(
-    "store: one membership per (organization, identity), whatever the kind",
+TEMPLATE_TEST_CASE("store: one membership per (organization, identity), whatever the kind",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1111,8 +1107,7 @@ TEMPLATE_TEST_CASE("store: role and group names are unique per organization",
   RequireDuplicateUpdateRefused(*store, sales);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: a domain once per organization, and verified in one organization "
+TEMPLATE_TEST_CASE("store: a domain once per organization, and verified in one organization "
     "only",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1183,8 +1178,7 @@ TEMPLATE_TEST_CASE("store: token hashes are unique (invitations, request "
   RequireDuplicateUpdateRefused(*store, t);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: pool grants are unique per (entitlement, identity) and "
+TEMPLATE_TEST_CASE("store: pool grants are unique per (entitlement, identity) and "
     "(entitlement, group)",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1206,8 +1200,7 @@ TEMPLATE_TEST_CASE(
   RequireDuplicateUpdateRefused(*store, other);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: link kinds refuse a second record with the same key", "[store]",
+TEMPLATE_TEST_CASE("store: link kinds refuse a second record with the same key", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1240,8 +1233,7 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ references
 
-TEMPLATE_TEST_CASE(
-    "store: a membership naming a missing identity is refused and writes "
+TEMPLATE_TEST_CASE("store: a membership naming a missing identity is refused and writes "
     "nothing",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1267,8 +1259,7 @@ TEMPLATE_TEST_CASE(
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: an identity still named by a membership cannot be deleted until "
+TEMPLATE_TEST_CASE("store: an identity still named by a membership cannot be deleted until "
     "the membership is",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1306,8 +1297,7 @@ TEMPLATE_TEST_CASE(
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: every reference field is checked on insert and on delete",
+TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on delete",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1446,8 +1436,7 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "store: audit and outbox records may name records that do not exist",
+TEMPLATE_TEST_CASE("store: audit and outbox records may name records that do not exist",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1479,8 +1468,7 @@ TEMPLATE_TEST_CASE(
 
 // ======================================================================= ids
 
-TEMPLATE_TEST_CASE(
-    "store: ids are positive, increasing, and never reused after a delete",
+TEMPLATE_TEST_CASE("store: ids are positive, increasing, and never reused after a delete",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1650,8 +1638,7 @@ void ScribbleEverywhere(Transaction& t, const Snapshot& s) {
   REQUIRE(MustCount(t.device_checks()) == 0);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: a rolled-back or abandoned write transaction leaves every table "
+TEMPLATE_TEST_CASE("store: a rolled-back or abandoned write transaction leaves every table "
     "as it was",
     "[store][rollback]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1698,8 +1685,7 @@ TEMPLATE_TEST_CASE(
 
 // ====================================================== finished, read-only
 
-TEMPLATE_TEST_CASE(
-    "store: a finished transaction refuses every further call", "[store]",
+TEMPLATE_TEST_CASE("store: a finished transaction refuses every further call", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1787,8 +1773,7 @@ TEMPLATE_TEST_CASE("store: a read transaction refuses writes", "[store]",
 
 // ==================================================================== paging
 
-TEMPLATE_TEST_CASE(
-    "store: paging returns stable, complete pages in key order", "[store]",
+TEMPLATE_TEST_CASE("store: paging returns stable, complete pages in key order", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1876,8 +1861,7 @@ TEMPLATE_TEST_CASE("store: an invalid page request is refused", "[store]",
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE(
-    "store: link kinds list in composite-key order", "[store]",
+TEMPLATE_TEST_CASE("store: link kinds list in composite-key order", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1925,8 +1909,7 @@ TEMPLATE_TEST_CASE(
 
 // ===================================================================== audit
 
-TEMPLATE_TEST_CASE(
-    "store: audit filters by time range (since inclusive, until exclusive), "
+TEMPLATE_TEST_CASE("store: audit filters by time range (since inclusive, until exclusive), "
     "actor, action and organization",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
