@@ -94,15 +94,7 @@ absl::StatusOr<InvitationRecord> FindByToken(Transaction& tx,
 absl::StatusOr<InvitationRecord> LoadInvitation(Transaction& tx,
                                                 OrganizationId organization,
                                                 InvitationId id) {
-  absl::StatusOr<InvitationRecord> invitation = tx.invitations().Get(id);
-  if ((!invitation.ok() &&
-       GetReason(invitation.status()) == Reason::kNotFound) ||
-      (invitation.ok() && invitation->organization_id != organization)) {
-    return Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
-                  absl::StrCat("The organization has no invitation #",
-                               id.value(), "."));
-  }
-  return invitation;
+  return internal::LoadOwned(tx.invitations(), organization, id, "invitation");
 }
 
 absl::StatusOr<OrganizationRecord> AuthorizeAdmin(Transaction& tx,
@@ -377,11 +369,10 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
                   "A group invitation needs a group, and only it.");
   }
   if (group.has_value()) {
-    absl::StatusOr<GroupRecord> record = tx.groups().Get(*group);
-    if (!record.ok() || record->organization_id != organization) {
-      return Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
-                    absl::StrCat("The organization has no group #",
-                                 group->value(), "."));
+    if (absl::StatusOr<GroupRecord> record =
+            internal::LoadOwned(tx.groups(), organization, *group, "group");
+        !record.ok()) {
+      return record.status();
     }
   }
 
@@ -893,14 +884,8 @@ absl::StatusOr<std::vector<DecisionResult>> Invitations::Decide(
           !org.ok()) {
         return org.status();
       }
-      absl::StatusOr<JoinRequestRecord> request =
-          op->tx().join_requests().Get(id);
-      if ((!request.ok() && GetReason(request.status()) == Reason::kNotFound) ||
-          (request.ok() && request->organization_id != organization)) {
-        return Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
-                      absl::StrCat("The organization has no join request #",
-                                   id.value(), "."));
-      }
+      absl::StatusOr<JoinRequestRecord> request = internal::LoadOwned(
+          op->tx().join_requests(), organization, id, "join request");
       if (!request.ok()) return request.status();
       if (request->status != JoinRequestStatus::kPending) {
         return Refuse(absl::StatusCode::kFailedPrecondition,

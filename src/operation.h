@@ -12,10 +12,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/events.h"
 #include "entitle/notifier.h"
+#include "entitle/status.h"
 #include "entitle/store.h"
 #include "service_context.h"
 
@@ -105,6 +108,24 @@ absl::Status DeleteAll(Table<Record>& table,
     if (absl::Status s = table.Delete(key_of(record)); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+// The record `id` of `table` when it belongs to `organization`; otherwise
+// NotFound ("The organization has no <what> #<id>."), whether it is missing or
+// another organization's, so ids of other organizations reveal nothing.
+template <typename Record>
+absl::StatusOr<Record> LoadOwned(Table<Record>& table,
+                                 OrganizationId organization,
+                                 typename Record::Key id,
+                                 absl::string_view what) {
+  absl::StatusOr<Record> record = table.Get(id);
+  if ((!record.ok() && GetReason(record.status()) == Reason::kNotFound) ||
+      (record.ok() && record->organization_id != organization)) {
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     absl::StrCat("The organization has no ", what, " #",
+                                  id.value(), "."));
+  }
+  return record;
 }
 
 // Applies `mutate` to every record matching `filter` and writes it back.

@@ -109,40 +109,19 @@ absl::StatusOr<MembershipRecord> RequireMember(Transaction& tx,
 
 absl::StatusOr<RoleRecord> LoadRole(Transaction& tx,
                                     OrganizationId organization, RoleId role) {
-  absl::StatusOr<RoleRecord> record = tx.roles().Get(role);
-  if ((!record.ok() && GetReason(record.status()) == Reason::kNotFound) ||
-      (record.ok() && record->organization_id != organization)) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("The organization has no role #",
-                                  role.value(), "."));
-  }
-  return record;
+  return internal::LoadOwned(tx.roles(), organization, role, "role");
 }
 
 absl::StatusOr<GroupRecord> LoadGroup(Transaction& tx,
                                       OrganizationId organization,
                                       GroupId group) {
-  absl::StatusOr<GroupRecord> record = tx.groups().Get(group);
-  if ((!record.ok() && GetReason(record.status()) == Reason::kNotFound) ||
-      (record.ok() && record->organization_id != organization)) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("The organization has no group #",
-                                  group.value(), "."));
-  }
-  return record;
+  return internal::LoadOwned(tx.groups(), organization, group, "group");
 }
 
 absl::StatusOr<DomainRecord> LoadDomain(Transaction& tx,
                                         OrganizationId organization,
                                         DomainId domain) {
-  absl::StatusOr<DomainRecord> record = tx.domains().Get(domain);
-  if ((!record.ok() && GetReason(record.status()) == Reason::kNotFound) ||
-      (record.ok() && record->organization_id != organization)) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("The organization has no domain #",
-                                  domain.value(), "."));
-  }
-  return record;
+  return internal::LoadOwned(tx.domains(), organization, domain, "domain");
 }
 
 // ORG-4: refuses a change that left the organization without administrators.
