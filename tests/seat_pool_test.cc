@@ -71,8 +71,12 @@ absl::Time Expiry(const SeatPoolCore& core, absl::Time epoch, absl::Time start) 
                      ExpiryMs(core, absl::ToInt64Milliseconds(start - epoch)));
 }
 // The resolution the header documents: lease/4096 in whole ms, at least 1 ms.
+// The largest power of two milliseconds not above lease/4096, at least 1 ms.
 int64_t UnitMsFor(int64_t lease_ms) {
-  return std::max<int64_t>(1, std::max<int64_t>(1, lease_ms) / 4096);
+  const int64_t at_most = std::max<int64_t>(1, std::max<int64_t>(1, lease_ms) / 4096);
+  int64_t unit = 1;
+  while (unit * 2 <= at_most) unit *= 2;
+  return unit;
 }
 
 SeatKey Key(int64_t identity, const std::string& device) {
@@ -413,7 +417,8 @@ TEST_CASE("seat pool core: lowering the limit below use takes nothing away and "
   REQUIRE(core.in_use() == capacity);
 }
 
-TEST_CASE("seat pool core: peak use is recorded and restarted by TakePeak",
+TEST_CASE("ENT-12 seat pool core: peak use is sampled, raised exactly when "
+          "the pool is seen full, and restarted by TakePeak",
           "[seat_pool][core][ENT-12]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   INFO("capacity " << capacity);
@@ -422,25 +427,56 @@ TEST_CASE("seat pool core: peak use is recorded and restarted by TakePeak",
   const uint32_t n = std::min<uint32_t>(capacity, 5);
   std::vector<SeatHandle> held;
   for (uint32_t i = 0; i < n; ++i) held.push_back(*core.Acquire(At(0)));
+  // Reservations alone do not touch the shared peak word; a sample does.
+  REQUIRE(core.peak() == 0);
+  REQUIRE(core.SampleUse() == n);
   REQUIRE(core.peak() == n);
   const uint32_t drop = n / 2 + (n % 2);
   for (uint32_t i = 0; i < drop; ++i) {
     REQUIRE(core.Release(held.back()));
     held.pop_back();
   }
+  REQUIRE(core.SampleUse() == n - drop);
   REQUIRE(core.peak() == n);
   REQUIRE(core.TakePeak() == n);
   REQUIRE(core.peak() == n - drop);
   REQUIRE(core.Acquire(At(1)).has_value());
-  REQUIRE(core.peak() == n - drop + 1);
+  // TakePeak counts the use at the moment it is called.
   REQUIRE(core.TakePeak() == n - drop + 1);
   REQUIRE(core.TakePeak() == n - drop + 1);
   // Expiry lowers use; the next window starts there.
   REQUIRE(core.Reap(At(10 * 60 * 1000)) == n - drop + 1);
   REQUIRE(core.TakePeak() == n - drop + 1);
   REQUIRE(core.peak() == 0);
+  // A refusal proves every seat was reserved: the peak is the whole pool.
   Fill(core, At(10 * 60 * 1000));
+  REQUIRE(core.peak() == 0);
+  REQUIRE(core.refusals() == 0);
+  REQUIRE_FALSE(core.Acquire(At(10 * 60 * 1000)).has_value());
   REQUIRE(core.peak() == capacity);
+  REQUIRE(core.refusals() == 1);
+}
+
+TEST_CASE("ENT-12 seat pool core: a refusal under a lowered limit records the "
+          "over-allocated use",
+          "[seat_pool][core][ENT-12][ENT-7]") {
+  SeatPoolCore core(10, absl::Minutes(1), kEpoch);
+  std::vector<SeatHandle> held = Fill(core, At(0));
+  REQUIRE(held.size() == 10);
+  core.TakePeak();
+  core.set_limit(4);
+  REQUIRE(core.in_use() == 10);
+  REQUIRE_FALSE(core.Acquire(At(1)).has_value());
+  REQUIRE(core.peak() == 10);
+  for (int i = 0; i < 7; ++i) {
+    REQUIRE(core.Release(held.back()));
+    held.pop_back();
+  }
+  REQUIRE(core.in_use() == 3);
+  REQUIRE(core.Acquire(At(2)).has_value());
+  REQUIRE_FALSE(core.Acquire(At(2)).has_value());
+  REQUIRE(core.TakePeak() == 10);
+  REQUIRE(core.peak() == 4);
 }
 
 TEST_CASE("seat pool core: capacity and lease are clamped", "[seat_pool][core]") {
@@ -536,17 +572,17 @@ TEST_CASE("seat pool core: a handle is never handed out twice, however often a "
 TEST_CASE("seat pool core: a pool whose epoch is the Unix epoch keeps leases",
           "[seat_pool][core]") {
   // A pool serves for 2^32 resolution units after its epoch (seat_pool.h
-  // "Times:"): 357 years for a 3-hour lease (unit 2636 ms), so a 3-hour pool
+  // "Times:"): 278 years for a 3-hour lease (unit 2048 ms), so a 3-hour pool
   // with the Unix epoch works in 2026.
   const absl::Time epoch = absl::UnixEpoch();
   SeatPoolCore core(4, absl::Hours(3), epoch);
-  REQUIRE(core.resolution() == absl::Milliseconds(2636));
+  REQUIRE(core.resolution() == absl::Milliseconds(2048));
   const absl::Time now = kEpoch;  // 2026-01-01
   std::optional<SeatHandle> h = core.Acquire(now);
   REQUIRE(h.has_value());
   const absl::Time end = Expiry(core, epoch, now);
   REQUIRE(end >= now + absl::Hours(3));
-  REQUIRE(end < now + absl::Hours(3) + absl::Milliseconds(2636));
+  REQUIRE(end < now + absl::Hours(3) + absl::Milliseconds(2048));
   std::optional<entitle::SeatState> state = core.Inspect(*h, now);
   REQUIRE(state.has_value());
   CHECK(state->expires_at == end);
@@ -560,7 +596,7 @@ TEST_CASE("seat pool core: a pool whose epoch is the Unix epoch keeps leases",
 TEST_CASE("seat pool core: a 1-second-lease pool keeps leases to the end of "
           "its 2^32 ms range",
           "[seat_pool][core]") {
-  // Leases under 4 s have a 1 ms unit, so such a pool is only specified for
+  // Leases under 8.192 s have a 1 ms unit, so such a pool is only specified for
   // 2^32 ms (about 49.7 days) after its epoch; the Unix epoch is out of range
   // for it in 2026 and is not tested. Here the epoch is set so that the last
   // lease checked ends at unit 2^32 - 2, the last deadline whose seat word
@@ -994,6 +1030,8 @@ std::string RunModel(const ModelConfig& cfg) {
                       " live seats are reserved and the limit is " +
                       std::to_string(m.limit));
         }
+        // A refusal proves the pool full: the peak is raised to its use.
+        m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
         goto checks;
       }
       if (!got) {
@@ -1016,7 +1054,6 @@ std::string RunModel(const ModelConfig& cfg) {
       }
       m.seats[got->handle.index] = Model::Seat{got->handle, m.DeadlineFrom(now)};
       m.holders[k] = Model::Holder{got->handle, now, now};
-      m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
     } else if (dice < 480) {
       // ---------------------------------------------------------- Release
       const Model::K k = random_key();
@@ -1104,6 +1141,8 @@ std::string RunModel(const ModelConfig& cfg) {
         return fail("Sweep returned " + std::to_string(reaped) + ", expected " +
                     std::to_string(expect));
       }
+      // Sweep samples the use after reclaiming.
+      m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
     } else if (dice < 615) {
       // ---------------------------------------------------------- force release
       if (m.holders.empty()) continue;
@@ -1124,6 +1163,7 @@ std::string RunModel(const ModelConfig& cfg) {
       // ---------------------------------------------------------- TakePeak
       op << "TakePeak";
       const uint32_t peak = pool.core().TakePeak();
+      m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
       if (peak != m.peak) {
         return fail("TakePeak " + std::to_string(peak) + ", expected " +
                     std::to_string(m.peak));

@@ -10,23 +10,32 @@
 //
 // Two layers:
 //   - `BasicSeatPoolCore`: anonymous seats named by `SeatHandle`s. Acquire,
-//     heartbeat and release take no lock: one compare-and-swap on an in-use
-//     counter, one on a bitmap word, one on the seat's own word.
+//     heartbeat and release take no lock and touch no shared counter: one
+//     compare-and-swap on a bitmap word and one on the seat's own word to
+//     reserve, the same two to release.
 //   - `BasicSeatPool`: seats reserved per (identity, device) key (ENT-3): the
 //     same key asking again gets its own seat back; another device of the same
 //     identity takes another seat. The key map is sharded and locked per shard;
 //     the bitmap path beneath it takes no lock.
 //
 // How it works:
-//   - In-use counter: a reservation first raises it by CAS while it is below the
-//     limit. A failed raise is the instant at which every seat was reserved, so
-//     "All license seats are reserved" (ENT-5) is exact, and lowering the limit
-//     below use takes no seat away but gives none until use drops (ENT-7).
-//   - Free seats: a bitmap of 64-bit words (1 = free) with 64-ary summary words
-//     above it (one level up to 4096 seats, three for a million). A thread
-//     starts at its own random hint; small pools spread their seats over eight
-//     words on separate cache lines. Holding a reservation guarantees a free
-//     bit exists, so the search always ends.
+//   - Free seats: a bitmap of leaf words, each with 32 free bits (1 = free)
+//     and a 32-bit count of the releases into it, under 64-ary summary words
+//     (two levels up to 4096 seats, three for a million). A thread starts at
+//     its own random hint and moves it when it collides with another thread,
+//     so busy threads settle on words of their own; small pools spread their
+//     seats over eight words on separate cache lines. Nothing caches free
+//     seats: a seat count is a licence promise and stays exact.
+//   - "All license seats are reserved" (ENT-5) is exact: when the fast search
+//     fails, two passes over the leaves that find no free bit and equal sums
+//     of release counts prove that every leaf was empty at one instant. Only
+//     a reservation that would fail pays for the passes.
+//   - The limit (ENT-7): seats above it are retired, kept out of the bitmap.
+//     Lowering the limit below use retires free seats at once and records a
+//     debt that the next releases pay by retiring their seats instead of
+//     freeing them; no seat is taken away and none is given until use is
+//     below the limit. A release reads the debt (one load of a word written
+//     only when a limit changes); all else is off the hot path.
 //   - Each seat has one 64-bit word: a 32-bit generation and a 32-bit
 //     deadline (in units since the pool's epoch; 0 = free). A `SeatHandle` is
 //     {index, generation}. Release and expiry both CAS {g, d} to {g+1, free}
@@ -41,12 +50,19 @@
 //     is reclaimed at the latest when a reservation would otherwise fail).
 //
 // Times: every call takes `now` from the host's `Clock`; pass non-decreasing
-// times from one clock, none earlier than the pool's epoch. Deadlines are kept
-// in units of lease/4096 (at least 1 ms), rounded up: a lease is never shorter
-// than asked, and longer by less than one unit. A pool serves while its
-// deadlines stay below 2^32 - 1 units after its epoch (a deadline word keeps
-// 0 for "free"): 357 years for a 3-hour lease, 49 days for leases under 4 s;
-// make pools with the current time as their epoch.
+// times from one clock, none earlier than the pool's epoch. Times count in
+// whole milliseconds since the epoch. Deadlines are kept in units of the
+// largest power of two milliseconds not above lease/4096 (at least 1 ms; a
+// power of two, so no division on the hot path), rounded up: a lease is never
+// shorter than asked, and longer by less than one unit. A pool serves while
+// its deadlines stay below 2^32 - 1 units after its epoch (a deadline word
+// keeps 0 for "free"): 278 years for a 3-hour lease (2048 ms units), 49 days
+// for leases under 8.192 s; make pools with the current time as their epoch.
+//
+// Peak use (ENT-12) is sampled, not counted per reservation: a shared counter
+// would be the one cache line every thread writes. The peak is raised exactly
+// when a reservation finds every seat reserved, and by SampleUse (which
+// SeatPool::Sweep calls); a host samples at the interval it reports at.
 //
 // Thread safety: every method of both classes may be called concurrently.
 // `Atomic` is the atomic template used for all shared words (std::atomic by
@@ -59,6 +75,7 @@
 #include <atomic>
 #include <bit>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -68,12 +85,55 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "absl/base/attributes.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
 #include "entitle/ids.h"
 
 namespace entitle {
+namespace internal {
+
+// Asymmetric fences: the reserve path (hot) and the reaper (cold) each write
+// one word and read the other's. Instead of a fence on every reservation, the
+// reaper has the kernel run a full barrier on every thread of the process
+// (Linux membarrier, private expedited), and the reserve path only keeps the
+// compiler from reordering. Registered once per process; false where the
+// kernel lacks it, and pools then fence on both sides.
+inline bool RegisterAsymmetricFences() {
+#if defined(__linux__)
+  static const bool registered = [] {
+    const long commands = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (commands < 0 || (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) {
+      return false;
+    }
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                   0, 0) == 0;
+  }();
+  return registered;
+#else
+  return false;
+#endif
+}
+
+// The heavy side: returns once every thread of the process has passed a full
+// memory barrier. Only called when RegisterAsymmetricFences() was true.
+inline void HeavyFence() {
+#if defined(__linux__)
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+    return;
+  }
+#endif
+  std::abort();  // Registered, so the kernel cannot refuse.
+}
+
+}  // namespace internal
 
 // One reservation of the core pool. Plain value; equal handles name the same
 // reservation.
@@ -100,33 +160,42 @@ class BasicSeatPoolCore {
   BasicSeatPoolCore(uint32_t capacity, absl::Duration lease, absl::Time epoch)
       : capacity_(std::clamp<uint32_t>(capacity, 1, kMaxSeats)),
         lease_ms_(std::max<int64_t>(1, absl::ToInt64Milliseconds(lease))),
-        unit_ms_(std::max<int64_t>(1, lease_ms_ / kUnitsPerLease)),
+        unit_shift_(static_cast<int>(std::bit_width(static_cast<uint64_t>(
+                        std::max<int64_t>(1, lease_ms_ / kUnitsPerLease)))) -
+                    1),
+        unit_ms_(int64_t{1} << unit_shift_),
         epoch_(epoch),
+        epoch_ms_(absl::ToUnixMillis(epoch)),
         // The wheel spans about four leases.
         tick_units_(std::max<int64_t>(
             1, (lease_ms_ / unit_ms_) * 4 / kWheelSlots)) {
-    bits_per_word_ = capacity_ <= kSpreadBelow
-                         ? std::max<uint32_t>(1, (capacity_ + 7) / 8)
-                         : 64;
-    stride_ = capacity_ <= kSpreadBelow ? kWordsPerLine : 1;
-    const uint32_t words = (capacity_ + bits_per_word_ - 1) / bits_per_word_;
-    leaves_ = std::make_unique<Atomic<uint64_t>[]>(size_t{words} * stride_);
-    leaf_count_ = words;
-    for (uint32_t w = 0; w < words; ++w) {
-      const uint32_t first = w * bits_per_word_;
-      const uint32_t bits = std::min(bits_per_word_, capacity_ - first);
-      leaf(w).store(bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1,
-                    std::memory_order_relaxed);
+    bits_per_leaf_ = capacity_ <= kSpreadBelow
+                         ? std::max<uint32_t>(1, (capacity_ + kLeavesPerLine - 1) /
+                                                     kLeavesPerLine)
+                         : kLeafBits;
+    leaf_count_ = (capacity_ + bits_per_leaf_ - 1) / bits_per_leaf_;
+    // Leaf i lives in line i % lines at position i / lines: neighbouring
+    // leaves never share a cache line, and small pools have a line per leaf.
+    const uint32_t lines = std::max<uint32_t>(
+        kLeavesPerLine,
+        std::bit_ceil((leaf_count_ + kLeavesPerLine - 1) / kLeavesPerLine));
+    line_mask_ = lines - 1;
+    line_shift_ = static_cast<uint32_t>(std::countr_zero(lines));
+    lines_ = std::make_unique<LeafLine[]>(lines);
+    for (uint32_t line = 0; line < lines; ++line) {
+      for (auto& word : lines_[line].leaves) word.store(0, std::memory_order_relaxed);
+    }
+    for (uint32_t w = 0; w < leaf_count_; ++w) {
+      const uint32_t bits = std::min(bits_per_leaf_, capacity_ - w * bits_per_leaf_);
+      leaf(w).store(LowBits(bits), std::memory_order_relaxed);
     }
     // Summary levels until one word covers everything.
-    uint32_t below = words;
+    uint32_t below = leaf_count_;
     while (below > 1) {
       const uint32_t count = (below + 63) / 64;
       auto level = std::make_unique<Atomic<uint64_t>[]>(count);
       for (uint32_t i = 0; i < count; ++i) {
-        const uint32_t children = std::min<uint32_t>(64, below - i * 64);
-        level[i].store(children == 64 ? ~uint64_t{0}
-                                       : (uint64_t{1} << children) - 1,
+        level[i].store(LowBits(std::min<uint32_t>(64, below - i * 64)),
                        std::memory_order_relaxed);
       }
       summaries_.push_back(std::move(level));
@@ -142,8 +211,10 @@ class BasicSeatPoolCore {
     }
     for (auto& head : slot_heads_) head.store(kNone, std::memory_order_relaxed);
     limit_.store(capacity_, std::memory_order_relaxed);
-    in_use_.store(0, std::memory_order_relaxed);
+    retire_debt_.store(0, std::memory_order_relaxed);
+    retired_count_.store(0, std::memory_order_relaxed);
     peak_.store(0, std::memory_order_relaxed);
+    refusals_.store(0, std::memory_order_relaxed);
     reaped_through_.store(-1, std::memory_order_relaxed);
   }
 
@@ -156,39 +227,98 @@ class BasicSeatPoolCore {
   // starts at `now` ends at `now` + lease rounded up to a multiple of it
   // (counted from the epoch); it has ended at any `now` at or past that.
   absl::Duration resolution() const { return absl::Milliseconds(unit_ms_); }
+  // True when the pool's reserve path needs no memory fence of its own: on
+  // Linux the reaper asks the kernel to fence every thread of the process
+  // (membarrier) instead. Otherwise both sides fence.
+  bool asymmetric_fences() const { return asymmetric_; }
   uint32_t limit() const { return limit_.load(std::memory_order_relaxed); }
-  // Seats reserved now, expired-but-unreclaimed ones included.
-  uint32_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
+
+  // Seats reserved now, expired-but-unreclaimed ones included: the capacity
+  // less the free and the retired seats. Reads every bitmap word (capacity/32
+  // loads): for views and sampling, not for the hot path. Above `limit()`
+  // while a lowered limit waits for releases (ENT-7).
+  uint32_t in_use() const {
+    uint64_t free = 0;
+    for (uint32_t w = 0; w < leaf_count_; ++w) {
+      free += PopCount(FreeBitsOf(leaf(w).load(std::memory_order_acquire)));
+    }
+    const uint64_t retired = retired_count_.load(std::memory_order_acquire);
+    return static_cast<uint32_t>(
+        std::max<int64_t>(0, int64_t{capacity_} - int64_t(free) - int64_t(retired)));
+  }
 
   // ENT-7: sets the purchased seat count (clamped to the capacity). Lowering
-  // it below use takes no seat away; no new seat is given until use is below.
+  // it below use takes no seat away; no new seat is given until use is below:
+  // the seats above the limit are retired, free ones at once and the rest as
+  // their holders release them. Raising it returns retired seats. Serialized
+  // with other calls of set_limit; the hot path is not blocked.
   void set_limit(uint32_t limit) {
-    limit_.store(std::min(limit, capacity_), std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(limit_mutex_);
+    limit = std::min(limit, capacity_);
+    const uint32_t target = capacity_ - limit;  // Seats to keep out.
+    uint32_t debt = retire_debt_.load(std::memory_order_relaxed);
+    const uint32_t out = static_cast<uint32_t>(retired_.size()) + debt;
+    if (target > out) {
+      // Sequentially consistent, against ReturnSeat's free-bit add and debt
+      // load: either the releaser sees the debt and pays it, or PayDebtLocked
+      // below sees the releaser's free bit.
+      retire_debt_.store(debt + (target - out), std::memory_order_seq_cst);
+      PayDebtLocked();
+    } else {
+      uint32_t surplus = out - target;
+      const uint32_t forgiven = std::min(debt, surplus);
+      retire_debt_.store(debt - forgiven, std::memory_order_seq_cst);
+      for (surplus -= forgiven; surplus > 0; --surplus) {
+        const uint32_t seat = retired_.back();
+        retired_.pop_back();
+        retired_count_.store(static_cast<uint32_t>(retired_.size()),
+                             std::memory_order_release);
+        SetFreeBit(seat);
+      }
+    }
+    limit_.store(limit, std::memory_order_relaxed);
   }
 
-  // ENT-12: the most seats in use at once since the last TakePeak (or since
-  // construction); restarts the count from the current use.
-  uint32_t TakePeak() {
-    return peak_.exchange(in_use(), std::memory_order_relaxed);
-  }
+  // ENT-12: the high-water mark of seats in use. It is raised exactly when a
+  // reservation finds every seat reserved (use = all seats then), and by
+  // `SampleUse`; between samples a brief peak below the limit can be missed,
+  // so a host samples at the interval it reports peaks at (SeatPool::Sweep
+  // samples). `TakePeak` returns it and restarts it from the current use.
   uint32_t peak() const { return peak_.load(std::memory_order_relaxed); }
+  uint32_t SampleUse() {
+    const uint32_t use = in_use();
+    RaisePeak(use);
+    return use;
+  }
+  uint32_t TakePeak() {
+    const uint32_t use = in_use();
+    return std::max(peak_.exchange(use, std::memory_order_relaxed), use);
+  }
+  // How many reservations found every seat reserved, since construction.
+  uint64_t refusals() const { return refusals_.load(std::memory_order_relaxed); }
 
   // Reserves a free seat until `now` + lease. Nothing when every seat is
   // reserved (after reclaiming any whose lease ran out).
   std::optional<SeatHandle> Acquire(absl::Time now) {
-    if (!Reserve()) {
-      Reap(now);
-      if (!Reserve()) return std::nullopt;
+    uint32_t index = TakeFreeBit();
+    if (index == kNone) [[unlikely]] {
+      index = TakeFreeBitSlowly(now);
+      if (index == kNone) return std::nullopt;
     }
-    const uint32_t index = TakeFreeBit();
     // The seat is ours alone: its word is {g, free}.
     const uint64_t free_word = seats_[index].load(std::memory_order_acquire);
     const uint32_t generation = GenerationOf(free_word);
     const int64_t deadline = DeadlineFrom(now);
-    // Sequentially consistent, with Enqueue's read of the queued flag: see
-    // Visit for the other half of this handshake.
-    seats_[index].store(Word(generation, deadline), std::memory_order_seq_cst);
-    Enqueue(index, deadline);
+    // The seat word's store, then Enqueue's read of the queued flag, against
+    // the reaper's store of the flag, then its read of the word: see Reap.
+    if (asymmetric_) {
+      seats_[index].store(Word(generation, deadline), std::memory_order_release);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+      Enqueue(index, deadline, std::memory_order_relaxed);
+    } else {
+      seats_[index].store(Word(generation, deadline), std::memory_order_seq_cst);
+      Enqueue(index, deadline, std::memory_order_seq_cst);
+    }
     return SeatHandle{index, generation};
   }
 
@@ -242,7 +372,7 @@ class BasicSeatPoolCore {
       return std::nullopt;
     }
     return SeatState{handle,
-                     epoch_ + absl::Milliseconds(DeadlineOf(word) * unit_ms_)};
+                     absl::FromUnixMillis(epoch_ms_ + DeadlineOf(word) * unit_ms_)};
   }
 
   // Frees every seat whose lease ran out by `now`; returns how many. Its cost
@@ -271,17 +401,38 @@ class BasicSeatPoolCore {
         index = next;
       }
     }
+    // The seats Visit took out of the wheel as free: a reservation that took
+    // one meanwhile either saw its cleared flag and enqueued it, or is seen
+    // here and enqueued for it (the queued flag's exchange keeps it single).
+    // Both sides store, then load: the fence between is the kernel's here.
+    if (!left_wheel_.empty()) {
+      if (asymmetric_) internal::HeavyFence();
+      for (const uint32_t index : left_wheel_) {
+        const uint64_t after = seats_[index].load(std::memory_order_seq_cst);
+        if (!IsFree(after)) {
+          Enqueue(index, DeadlineOf(after), std::memory_order_seq_cst);
+        }
+      }
+      left_wheel_.clear();
+    }
     return reclaimed;
   }
 
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};
-  static constexpr uint32_t kSpreadBelow = 512;
-  static constexpr uint32_t kWordsPerLine = 8;  // 64-byte cache lines.
+  // A leaf word: free bits in the low half, a release count in the high half.
+  static constexpr uint32_t kLeafBits = 32;
+  static constexpr uint32_t kLeavesPerLine = 8;  // 64-byte cache lines.
+  static constexpr uint32_t kSpreadBelow = kLeafBits * kLeavesPerLine;
+  static constexpr uint64_t kReleaseCount = uint64_t{1} << kLeafBits;
   static constexpr int64_t kWheelSlots = 1024;
   static constexpr int64_t kUnitsPerLease = 4096;
   static constexpr int kDeadlineBits = 32;
   static constexpr uint64_t kDeadlineMask = (uint64_t{1} << kDeadlineBits) - 1;
+
+  static constexpr uint64_t LowBits(uint32_t n) {
+    return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+  }
 
   // --------------------------------------------------------- seat words
 
@@ -303,54 +454,87 @@ class BasicSeatPoolCore {
   }
 
   int64_t MsAt(absl::Time now) const {
-    return std::max<int64_t>(0, absl::ToInt64Milliseconds(now - epoch_));
+    return std::max<int64_t>(0, absl::ToUnixMillis(now) - epoch_ms_);
   }
   // The unit `now` falls in (rounded down).
-  int64_t UnitsAt(absl::Time now) const { return MsAt(now) / unit_ms_; }
+  int64_t UnitsAt(absl::Time now) const { return MsAt(now) >> unit_shift_; }
   // The deadline of a lease starting `now`, rounded up to a whole unit.
   int64_t DeadlineFrom(absl::Time now) const {
-    return (MsAt(now) + lease_ms_ + unit_ms_ - 1) / unit_ms_;
+    return (MsAt(now) + lease_ms_ + unit_ms_ - 1) >> unit_shift_;
   }
 
-  // --------------------------------------------------------- counting
+  // --------------------------------------------------------- use and limit
 
-  bool Reserve() {
-    uint32_t used = in_use_.load(std::memory_order_relaxed);
-    do {
-      if (used >= limit_.load(std::memory_order_relaxed)) return false;
-    } while (!in_use_.compare_exchange_weak(used, used + 1,
-                                            std::memory_order_acq_rel,
-                                            std::memory_order_relaxed));
+  void RaisePeak(uint32_t use) {
     uint32_t peak = peak_.load(std::memory_order_relaxed);
-    while (used + 1 > peak &&
-           !peak_.compare_exchange_weak(peak, used + 1,
-                                        std::memory_order_relaxed)) {
+    while (use > peak &&
+           !peak_.compare_exchange_weak(peak, use, std::memory_order_relaxed)) {
     }
-    return true;
   }
 
-  // After a seat's word went to free: its bit back, then the count down, so a
-  // reserver always finds a bit.
+  // After a seat's word went to free: its bit back, unless a lowered limit
+  // still wants seats retired (ENT-7).
   void ReturnSeat(uint32_t index) {
     SetFreeBit(index);
-    in_use_.fetch_sub(1, std::memory_order_acq_rel);
+    // Sequentially consistent against set_limit's store of the debt.
+    if (retire_debt_.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
+      PayDebt();
+    }
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE void PayDebt() {
+    std::lock_guard<std::mutex> lock(limit_mutex_);
+    PayDebtLocked();
+  }
+
+  // Retires free seats while a debt is owed. Holds limit_mutex_.
+  void PayDebtLocked() {
+    uint32_t debt = retire_debt_.load(std::memory_order_seq_cst);
+    while (debt > 0) {
+      const uint32_t seat = ScanTake(nullptr);
+      if (seat == kNone) return;
+      retired_.push_back(seat);
+      retired_count_.store(static_cast<uint32_t>(retired_.size()),
+                           std::memory_order_release);
+      retire_debt_.store(--debt, std::memory_order_seq_cst);
+    }
   }
 
   // --------------------------------------------------------- the bitmap
 
-  Atomic<uint64_t>& leaf(uint32_t word) { return leaves_[size_t{word} * stride_]; }
+  static uint64_t FreeBitsOf(uint64_t leaf_word) {
+    return leaf_word & LowBits(kLeafBits);
+  }
+
+  Atomic<uint64_t>& leaf(uint32_t index) {
+    return lines_[index & line_mask_].leaves[index >> line_shift_];
+  }
+  const Atomic<uint64_t>& leaf(uint32_t index) const {
+    return lines_[index & line_mask_].leaves[index >> line_shift_];
+  }
 
   // The word at `level` (0 = leaves) and `index`.
   Atomic<uint64_t>& WordAt(size_t level, uint32_t index) {
     return level == 0 ? leaf(index) : summaries_[level - 1][index];
   }
 
-  static uint32_t ThreadHint() {
-    static thread_local const uint32_t hint = [] {
-      std::random_device device;
-      return static_cast<uint32_t>(device());
-    }();
+  // Where this thread starts its searches. Threads that collide on a word
+  // move their hint elsewhere, so that busy threads settle on words of
+  // their own.
+  static uint32_t& ThreadHint() {
+    // Constant-initialized, so reading it costs no per-call init check.
+    static thread_local uint32_t hint = 0;
+    if (hint == 0) [[unlikely]] hint = SeedHint();
     return hint;
+  }
+  ABSL_ATTRIBUTE_NOINLINE static uint32_t SeedHint() {
+    std::random_device device;
+    return static_cast<uint32_t>(device()) | 1;
+  }
+  static void MoveHint(uint32_t& hint) {  // xorshift32: never 0 from non-0.
+    hint ^= hint << 13;
+    hint ^= hint >> 17;
+    hint ^= hint << 5;
   }
 
   // A set bit of `word` (non-zero), starting the search at `from`.
@@ -360,48 +544,155 @@ class BasicSeatPoolCore {
     return (static_cast<uint32_t>(std::countr_zero(rotated)) + from) & 63;
   }
 
-  // Takes a free seat's bit. The caller holds a reservation, so one exists;
-  // the loop only waits out other threads' half-finished updates.
+  // std::popcount is a library call unless the build targets POPCNT.
+  static uint32_t PopCount(uint64_t word) {
+#if defined(__POPCNT__)
+    return static_cast<uint32_t>(std::popcount(word));
+#else
+    word -= (word >> 1) & 0x5555555555555555u;
+    word = (word & 0x3333333333333333u) + ((word >> 2) & 0x3333333333333333u);
+    word = (word + (word >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return static_cast<uint32_t>((word * 0x0101010101010101u) >> 56);
+#endif
+  }
+
+  // A set bit of `word` (non-zero) chosen by `k`: bit k % 64 when set, else
+  // the (k mod popcount)-th set bit. Threads with different hints spread over
+  // the non-empty children even when those are few and side by side.
+  static uint32_t SelectBit(uint64_t word, uint32_t k) {
+    k &= 63;
+    if ((word >> k) & 1) return k;
+    uint32_t rank = k % PopCount(word);
+    uint32_t base = 0;
+    for (uint32_t width = 32; width >= 8; width /= 2) {
+      const uint64_t low = word & LowBits(width);
+      const uint32_t count = PopCount(low);
+      if (rank >= count) {
+        rank -= count;
+        word >>= width;
+        base += width;
+      } else {
+        word = low;
+      }
+    }
+    for (; rank > 0; --rank) word &= word - 1;
+    return base + static_cast<uint32_t>(std::countr_zero(word));
+  }
+
+  // Takes a free bit of leaf `index` whose word was `word`; the seat, or
+  // nothing once the leaf has no free bit. Sets `contended` when another
+  // thread changed the word meanwhile.
+  uint32_t TakeFromLeaf(uint32_t index, uint64_t word,
+                                       uint32_t from, bool* contended) {
+    Atomic<uint64_t>& bits = leaf(index);
+    while (FreeBitsOf(word) != 0) {
+      const uint32_t bit = PickBit(FreeBitsOf(word), from);
+      const uint64_t taken = word & ~(uint64_t{1} << bit);
+      if (bits.compare_exchange_weak(word, taken, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) [[likely]] {
+        if (FreeBitsOf(taken) == 0) [[unlikely]] {
+          ClearUp(0, index);
+          // Look elsewhere next time rather than refill and empty this
+          // leaf, and its summary word, on every reservation.
+          *contended = true;
+        }
+        return index * bits_per_leaf_ + bit;
+      }
+      *contended = true;
+    }
+    return kNone;
+  }
+
+  // The fast search: down the summaries from this thread's hint. Nothing
+  // when it meets empty words a few times: the pool may be full, and only
+  // TakeFreeBitExactly can tell.
   uint32_t TakeFreeBit() {
-    const uint32_t hint = ThreadHint();
-    for (uint32_t attempt = 0;; ++attempt) {
+    uint32_t& hint = ThreadHint();
+    bool contended = false;
+    uint32_t seat = kNone;
+    for (int attempt = 0; attempt < 4 && seat == kNone; ++attempt) {
       uint32_t index = 0;
       bool descended = true;
       for (size_t level = summaries_.size(); level > 0; --level) {
         const uint64_t word =
             WordAt(level, index).load(std::memory_order_acquire);
-        if (word == 0) {
+        if (word == 0) [[unlikely]] {
           descended = false;
           break;
         }
-        index = index * 64 + PickBit(word, hint >> (6 * (level % 5)));
+        index = index * 64 + SelectBit(word, hint >> (6 * (level % 5)));
       }
-      if (descended) {
-        Atomic<uint64_t>& bits = leaf(index);
-        uint64_t word = bits.load(std::memory_order_acquire);
-        while (word != 0) {
-          const uint32_t bit = PickBit(word, hint);
-          const uint64_t taken = word & ~(uint64_t{1} << bit);
-          if (bits.compare_exchange_weak(word, taken, std::memory_order_acq_rel,
-                                         std::memory_order_acquire)) {
-            if (taken == 0) ClearUp(0, index);
-            return index * bits_per_word_ + bit;
-          }
-        }
+      if (!descended) break;
+      const uint64_t word = leaf(index).load(std::memory_order_acquire);
+      seat = TakeFromLeaf(index, word, hint, &contended);
+      if (seat == kNone) [[unlikely]] {
         ClearUp(0, index);  // A stale summary led here; mend it.
+        contended = true;
       }
-      if (attempt > 64) std::this_thread::yield();
+    }
+    if (contended) [[unlikely]] MoveHint(hint);
+    return seat;
+  }
+
+  // The full path of Acquire: the exact search, then a reap and the exact
+  // search again. kNone when every seat was reserved.
+  ABSL_ATTRIBUTE_NOINLINE uint32_t TakeFreeBitSlowly(absl::Time now) {
+    uint32_t index = TakeFreeBitExactly();
+    if (index == kNone) {
+      Reap(now);
+      index = TakeFreeBitExactly();
+    }
+    if (index == kNone) {
+      // Every seat was reserved at one instant of the last search.
+      refusals_.fetch_add(1, std::memory_order_relaxed);
+      RaisePeak(capacity_ - retired_count_.load(std::memory_order_acquire));
+    }
+    return index;
+  }
+
+  // One pass over every leaf from this thread's hint, taking the first free
+  // bit found. Adds each leaf's release count to `*releases` when given.
+  uint32_t ScanTake(uint64_t* releases) {
+    const uint32_t start = ThreadHint() % leaf_count_;
+    bool contended = false;
+    for (uint32_t n = 0; n < leaf_count_; ++n) {
+      const uint32_t index = start + n < leaf_count_ ? start + n
+                                                     : start + n - leaf_count_;
+      const uint64_t word = leaf(index).load(std::memory_order_seq_cst);
+      if (releases != nullptr) *releases += word >> kLeafBits;
+      if (FreeBitsOf(word) != 0) {
+        const uint32_t seat = TakeFromLeaf(index, word, 0, &contended);
+        if (seat != kNone) return seat;
+      }
+    }
+    return kNone;
+  }
+
+  // The exact search (ENT-5): a free seat, or kNone only if at one instant
+  // every seat was reserved. Two passes that find no free bit and the same
+  // sum of release counts mean no leaf gained a bit between its two reads,
+  // so at the end of the first pass every leaf was empty. (A false match
+  // needs 2^32 releases during the passes.)
+  uint32_t TakeFreeBitExactly() {
+    while (true) {
+      uint64_t first = 0;
+      const uint32_t seat = ScanTake(&first);
+      if (seat != kNone) return seat;
+      uint64_t second = 0;
+      const uint32_t again = ScanTake(&second);
+      if (again != kNone) return again;
+      if (first == second) return kNone;
     }
   }
 
   // Word `index` at `level` was seen empty: clear its bit above, unless it
   // filled again meanwhile, and carry the clearing up while levels empty.
-  void ClearUp(size_t level, uint32_t index) {
+  ABSL_ATTRIBUTE_NOINLINE void ClearUp(size_t level, uint32_t index) {
     while (level < summaries_.size()) {
       const uint64_t bit = uint64_t{1} << (index % 64);
       Atomic<uint64_t>& parent = summaries_[level][index / 64];
       const uint64_t before = parent.fetch_and(~bit, std::memory_order_acq_rel);
-      if (WordAt(level, index).load(std::memory_order_acquire) != 0) {
+      if (!IsEmpty(level, WordAt(level, index).load(std::memory_order_acquire))) {
         SetUp(level, index);  // Refilled meanwhile: undo.
         return;
       }
@@ -411,8 +702,12 @@ class BasicSeatPoolCore {
     }
   }
 
+  static bool IsEmpty(size_t level, uint64_t word) {
+    return (level == 0 ? FreeBitsOf(word) : word) == 0;
+  }
+
   // Word `index` at `level` is non-empty: make sure the levels above say so.
-  void SetUp(size_t level, uint32_t index) {
+  ABSL_ATTRIBUTE_NOINLINE void SetUp(size_t level, uint32_t index) {
     while (level < summaries_.size()) {
       const uint64_t bit = uint64_t{1} << (index % 64);
       const uint64_t before =
@@ -423,22 +718,22 @@ class BasicSeatPoolCore {
     }
   }
 
+  // Gives a seat's bit back and counts a release in its leaf, in one add
+  // (the bit is known to be clear). Sequentially consistent: see ReturnSeat.
   void SetFreeBit(uint32_t seat) {
-    const uint32_t word = seat / bits_per_word_;
-    const uint64_t before = leaf(word).fetch_or(
-        uint64_t{1} << (seat % bits_per_word_), std::memory_order_acq_rel);
-    if (before == 0) SetUp(0, word);
+    const uint32_t index = seat / bits_per_leaf_;
+    const uint64_t before = leaf(index).fetch_add(
+        (uint64_t{1} << (seat % bits_per_leaf_)) + kReleaseCount,
+        std::memory_order_seq_cst);
+    if (FreeBitsOf(before) == 0) SetUp(0, index);
   }
 
   // --------------------------------------------------------- the wheel
 
   // Puts a reserved seat in the slot for `deadline` (units), unless it is
   // already in a slot (the reaper then moves it when it comes to it).
-  void Enqueue(uint32_t index, int64_t deadline) {
-    // Sequentially consistent with the seat word's store before it, against
-    // Visit's store of the flag and load of the word: one of the two sides
-    // always sees the other, so a reserved seat is never left out.
-    if (queued_[index].load(std::memory_order_seq_cst) != 0) return;
+  void Enqueue(uint32_t index, int64_t deadline, std::memory_order order) {
+    if (queued_[index].load(order) != 0) return;
     if (queued_[index].exchange(1, std::memory_order_seq_cst) != 0) return;
     Push(index, deadline);
   }
@@ -473,35 +768,46 @@ class BasicSeatPoolCore {
         break;
       }
     }
-    // Free now: out of the wheel. A holder that reserved it meanwhile either
-    // sees the cleared flag and enqueues it, or is seen here and re-enqueued.
+    // Free now: out of the wheel (Reap checks it once more after a fence).
     queued_[index].store(0, std::memory_order_seq_cst);
-    const uint64_t after = seat.load(std::memory_order_seq_cst);
-    if (!IsFree(after)) Enqueue(index, DeadlineOf(after));
+    left_wheel_.push_back(index);
     return reclaimed;
   }
 
   const uint32_t capacity_;
   const int64_t lease_ms_;
+  const int unit_shift_;
   const int64_t unit_ms_;
   const absl::Time epoch_;
+  const int64_t epoch_ms_;
   const int64_t tick_units_;
-  uint32_t bits_per_word_ = 64;
-  uint32_t stride_ = 1;
+  uint32_t bits_per_leaf_ = kLeafBits;
   uint32_t leaf_count_ = 0;
+  uint32_t line_mask_ = 0;
+  uint32_t line_shift_ = 0;
+  const bool asymmetric_ = internal::RegisterAsymmetricFences();
 
-  alignas(64) Atomic<uint32_t> in_use_;
-  alignas(64) Atomic<uint32_t> limit_;
+  // Read on every release; written only when a limit is lowered below use.
+  alignas(64) Atomic<uint32_t> retire_debt_;
+  Atomic<uint32_t> retired_count_;
+  Atomic<uint32_t> limit_;
   alignas(64) Atomic<uint32_t> peak_;
+  Atomic<uint64_t> refusals_;
   alignas(64) Atomic<int64_t> reaped_through_;
 
-  std::unique_ptr<Atomic<uint64_t>[]> leaves_;
+  struct alignas(64) LeafLine {
+    Atomic<uint64_t> leaves[kLeavesPerLine];
+  };
+  std::unique_ptr<LeafLine[]> lines_;
   std::vector<std::unique_ptr<Atomic<uint64_t>[]>> summaries_;
   std::unique_ptr<Atomic<uint64_t>[]> seats_;
   std::unique_ptr<Atomic<uint32_t>[]> next_in_slot_;
   std::unique_ptr<Atomic<uint32_t>[]> queued_;
   std::array<Atomic<uint32_t>, kWheelSlots> slot_heads_;
   std::mutex reaper_mutex_;
+  std::vector<uint32_t> left_wheel_;  // Guarded by reaper_mutex_.
+  std::mutex limit_mutex_;
+  std::vector<uint32_t> retired_;  // Guarded by limit_mutex_.
 };
 
 // Who holds a seat: one device of one identity (ENT-3).
@@ -621,11 +927,13 @@ class BasicSeatPool {
     return holders;
   }
 
-  // Reclaims expired seats (BasicSeatPoolCore::Reap) and forgets keys whose
-  // seat is gone. Cost: the expired seats plus the keys held; for a periodic
+  // Reclaims expired seats (BasicSeatPoolCore::Reap), forgets keys whose
+  // seat is gone, and samples the use for the peak (ENT-12). Cost: the
+  // expired seats plus the keys held plus capacity/32 loads; for a periodic
   // sweep, not the hot path.
   size_t Sweep(absl::Time now) {
     const size_t reclaimed = core_.Reap(now);
+    core_.SampleUse();
     for (Shard& shard : shards_) {
       std::lock_guard<std::mutex> lock(shard.mutex);
       absl::erase_if(shard.holders, [&](const auto& entry) {
