@@ -1,5 +1,6 @@
 #include "entitle/directory.h"
 
+#include "seat_registry.h"
 #include "service_context.h"
 
 namespace entitle {
@@ -23,12 +24,16 @@ Directory::Directory(Store& store, DirectoryOptions options)
       .random = options.random != nullptr ? *options.random
                                           : SodiumRandom::Get(),
       .identity_policy = std::move(options.identity_policy),
-      .organization_policy = std::move(options.organization_policy)});
+      .organization_policy = std::move(options.organization_policy),
+      .license_policy = std::move(options.license_policy)});
+  seats_ = std::make_unique<internal::SeatRegistry>(*context_);
+  context_->seats = seats_.get();
   owns_notifier_ = options.notifier == nullptr;
   owns_events_ = options.events == nullptr;
   identities_ = std::make_unique<Identities>(*context_);
   organizations_ = std::make_unique<Organizations>(*context_);
   invitations_ = std::make_unique<Invitations>(*context_);
+  licenses_ = std::make_unique<Licenses>(*context_);
 }
 
 Directory::~Directory() = default;
@@ -36,6 +41,7 @@ Directory::~Directory() = default;
 Identities& Directory::identities() { return *identities_; }
 Organizations& Directory::organizations() { return *organizations_; }
 Invitations& Directory::invitations() { return *invitations_; }
+Licenses& Directory::licenses() { return *licenses_; }
 
 InMemoryEventSink* Directory::default_events() {
   return owns_events_ ? &defaults_->events : nullptr;

@@ -1,5 +1,7 @@
 #include "memberships.h"
 
+#include "seat_registry.h"
+
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -101,6 +103,13 @@ absl::Status EndMembership(Operation& op, const Actor& actor,
     op.Publish(EmployeeOrganizationChanged{identity, organization,
                                            next_employer, op.now()});
   }
+  // ORG-5: its seats in the organization's pools go once the removal is
+  // committed (the pools live in memory, not in the store).
+  op.AfterCommit([&context = op.context(), organization, identity] {
+    if (context.seats != nullptr) {
+      context.seats->ReleaseIdentityIn(organization, identity);
+    }
+  });
   return absl::OkStatus();
 }
 

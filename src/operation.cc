@@ -57,6 +57,9 @@ absl::Status Operation::Commit() {
     }
   }
   if (absl::Status status = transaction_->Commit(); !status.ok()) return status;
+  context_->committed_changes.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& action : after_commit_) action();
+  after_commit_.clear();
   for (const Notification& notification : notifications_) {
     context_->notifier.Send(notification);
   }

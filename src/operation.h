@@ -5,6 +5,7 @@
 #ifndef ENTITLE_SRC_OPERATION_H_
 #define ENTITLE_SRC_OPERATION_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,12 @@ class Operation {
   // Queues a domain event, published after the commit.
   void Publish(Event event) { events_.push_back(std::move(event)); }
 
+  // Runs `action` after a successful commit (e.g. releasing a removed
+  // member's seats, which live outside the store).
+  void AfterCommit(std::function<void()> action) {
+    after_commit_.push_back(std::move(action));
+  }
+
   // Writes the audit and outbox rows, commits, then sends the notifications
   // and publishes the events.
   absl::Status Commit();
@@ -62,6 +69,7 @@ class Operation {
   std::vector<AuditRecord> audit_;
   std::vector<Notification> notifications_;
   std::vector<Event> events_;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 // A read transaction with the same single time reading.

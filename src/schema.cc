@@ -23,6 +23,7 @@ struct EnumNames;  // static constexpr absl::string_view kNames[] in value order
     static constexpr absl::string_view kNames[] = {__VA_ARGS__}; \
   }
 ENTITLE_ENUM_NAMES(MembershipKind, "employee", "external");
+ENTITLE_ENUM_NAMES(EntitlementKind, "floating", "named");
 ENTITLE_ENUM_NAMES(MembershipStatus, "active", "pending-profile");
 ENTITLE_ENUM_NAMES(DomainStatus, "pending", "verified");
 ENTITLE_ENUM_NAMES(InvitationKind, "employee", "external", "group");
@@ -602,6 +603,7 @@ const TableSchema<EntitlementRecord>& SchemaOf<EntitlementRecord>() {
           .Col("id", &R::id)
           .Col("organization_id", &R::organization_id)
           .Col("sku", &R::sku)
+          .Col("kind", &R::kind)
           .Col("seats", &R::seats)
           .Col("period_start", &R::period_start)
           .Col("period_end", &R::period_end)
@@ -807,6 +809,29 @@ const TableSchema<DeviceCheckRecord>& SchemaOf<DeviceCheckRecord>() {
               },
               [](const R& r) {
                 return DeviceCheckKey{r.identity_id, r.device_id};
+              });
+  return schema;
+}
+
+template <>
+const TableSchema<PoolUsageRecord>& SchemaOf<PoolUsageRecord>() {
+  using R = PoolUsageRecord;
+  using F = PoolUsageFilter;
+  static const TableSchema<R>& schema =
+      SchemaBuilder<R>("pool_usage", false, 2)
+          .Col("entitlement_id", &R::entitlement_id)
+          .Col("window_start", &R::window_start)
+          .Col("peak_in_use", &R::peak_in_use)
+          .Col("refusals", &R::refusals)
+          .Where("entitlement_id", &F::entitlement_id)
+          .References({"entitlement_id"}, "entitlements")
+          .Build(
+              [](const PoolUsageKey& key) {
+                return Row{key.entitlement_id.value(),
+                           absl::ToUnixMicros(key.window_start)};
+              },
+              [](const R& r) {
+                return PoolUsageKey{r.entitlement_id, r.window_start};
               });
   return schema;
 }

@@ -157,7 +157,8 @@ bool MatchesAll(const Row& row, const std::vector<Condition>& conditions);
   X(AuditRecord, audit)                           \
   X(OutboxRecord, outbox)                         \
   X(LinkTokenRecord, link_tokens)                 \
-  X(DeviceCheckRecord, device_checks)
+  X(DeviceCheckRecord, device_checks)             \
+  X(PoolUsageRecord, pool_usage)
 
 // The description of each kind; defined in schema.cc, built once, never freed.
 template <typename Record>

@@ -2,6 +2,8 @@
 #ifndef ENTITLE_SRC_SERVICE_CONTEXT_H_
 #define ENTITLE_SRC_SERVICE_CONTEXT_H_
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -16,6 +18,8 @@
 
 namespace entitle::internal {
 
+class SeatRegistry;
+
 struct ServiceContext {
   Store& store;
   const Clock& clock;
@@ -25,6 +29,12 @@ struct ServiceContext {
   Random& random;
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
+  LicensePolicy license_policy;
+  // The seat pools and the checkout view (licenses); owned by the Directory.
+  SeatRegistry* seats = nullptr;
+  // Counts the write operations committed through this context: the checkout
+  // view is stale when it changed since the view was built.
+  std::atomic<uint64_t> committed_changes{0};
 
   // A hash of no one's password, made by `hasher` on first use: sign-in
   // verifies against it for an unknown address, so the time a sign-in takes

@@ -58,6 +58,14 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kWrongInvitee, "wrong-invitee"},
     {Reason::kLimitExceeded, "limit-exceeded"},
     {Reason::kRequestDecided, "request-decided"},
+    {Reason::kSeatsExhausted, "seats-exhausted"},
+    {Reason::kLicensesExhausted, "licenses-exhausted"},
+    {Reason::kOutsidePeriod, "outside-period"},
+    {Reason::kCountryNotAllowed, "country-not-allowed"},
+    {Reason::kNoLicense, "no-license"},
+    {Reason::kAlreadyAssigned, "already-assigned"},
+    {Reason::kWrongEntitlementKind, "wrong-entitlement-kind"},
+    {Reason::kSeatNotHeld, "seat-not-held"},
 };
 
 // The reasons of kReasons alone, in the same (ascending) order.

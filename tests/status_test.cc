@@ -31,7 +31,7 @@ TEST_CASE("status: AllReasons lists each reason once, ascending, kNone first",
   for (size_t i = 1; i < all.size(); ++i) {
     REQUIRE(static_cast<int>(all[i - 1]) < static_cast<int>(all[i]));
   }
-  REQUIRE(all.back() == Reason::kRequestDecided);
+  REQUIRE(all.back() == Reason::kSeatNotHeld);
 }
 
 TEST_CASE("status: reason values are stable numbers", "[status]") {
@@ -78,6 +78,14 @@ TEST_CASE("status: reason values are stable numbers", "[status]") {
   REQUIRE(static_cast<int>(Reason::kWrongInvitee) == 65);
   REQUIRE(static_cast<int>(Reason::kLimitExceeded) == 66);
   REQUIRE(static_cast<int>(Reason::kRequestDecided) == 67);
+  REQUIRE(static_cast<int>(Reason::kSeatsExhausted) == 70);
+  REQUIRE(static_cast<int>(Reason::kLicensesExhausted) == 71);
+  REQUIRE(static_cast<int>(Reason::kOutsidePeriod) == 72);
+  REQUIRE(static_cast<int>(Reason::kCountryNotAllowed) == 73);
+  REQUIRE(static_cast<int>(Reason::kNoLicense) == 74);
+  REQUIRE(static_cast<int>(Reason::kAlreadyAssigned) == 75);
+  REQUIRE(static_cast<int>(Reason::kWrongEntitlementKind) == 76);
+  REQUIRE(static_cast<int>(Reason::kSeatNotHeld) == 77);
 }
 
 TEST_CASE("status: every reason has its own name", "[status]") {

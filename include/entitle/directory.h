@@ -25,6 +25,7 @@
 #include "entitle/events.h"
 #include "entitle/identities.h"
 #include "entitle/invitations.h"
+#include "entitle/licenses.h"
 #include "entitle/notifier.h"
 #include "entitle/organizations.h"
 #include "entitle/password_hasher.h"
@@ -32,6 +33,9 @@
 #include "entitle/store.h"
 
 namespace entitle {
+namespace internal {
+class SeatRegistry;
+}
 
 struct IdentityPolicy {
   absl::Duration verification_link_lifetime = absl::Hours(7 * 24);
@@ -61,6 +65,21 @@ struct OrganizationPolicy {
       "163.com",       "126.com",        "naver.com",    "hanmail.net"};
 };
 
+struct LicensePolicy {
+  // ENT-4: a seat without a heartbeat for this long is released.
+  absl::Duration seat_lease = absl::Hours(3);
+  // ENT-9: entitlements ending within this many days are reported.
+  int expiry_warning_days = 30;
+  // The most time a change made by another process on the same store takes
+  // to reach the checkout path (the store's change stamp is read at most
+  // this often; zero reads it on every checkout).
+  absl::Duration external_change_delay = absl::Seconds(2);
+  // ENT-12: the length of one recorded usage window.
+  absl::Duration usage_window = absl::Hours(1);
+  // ID-9: how often CheckAccess writes a device's successful check.
+  absl::Duration device_check_interval = absl::Hours(1);
+};
+
 struct DirectoryOptions {
   const Clock* clock = nullptr;
   Notifier* notifier = nullptr;
@@ -69,6 +88,7 @@ struct DirectoryOptions {
   Random* random = nullptr;
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
+  LicensePolicy license_policy;
 };
 
 class Directory {
@@ -81,6 +101,7 @@ class Directory {
   Identities& identities();
   Organizations& organizations();
   Invitations& invitations();
+  Licenses& licenses();
 
   // The notifier the directory made because none was given; nullptr when the
   // host supplied one.
@@ -94,9 +115,11 @@ class Directory {
   bool owns_notifier_ = true;
   bool owns_events_ = true;
   std::unique_ptr<internal::ServiceContext> context_;
+  std::unique_ptr<internal::SeatRegistry> seats_;
   std::unique_ptr<Identities> identities_;
   std::unique_ptr<Organizations> organizations_;
   std::unique_ptr<Invitations> invitations_;
+  std::unique_ptr<Licenses> licenses_;
 };
 
 }  // namespace entitle

@@ -355,6 +355,10 @@ struct JoinRequestRecord {
 
 // ------------------------------------------------------------- entitlements
 
+// How an entitlement's seats are used: floating (a pool shared by the members
+// and groups given access, ENT-3) or named (assigned to members, ENT-2).
+enum class EntitlementKind : int { kFloating = 0, kNamed = 1 };
+
 struct EntitlementFilter {
   std::optional<OrganizationId> organization_id;
   std::optional<std::string> sku;
@@ -367,6 +371,7 @@ struct EntitlementRecord {
   EntitlementId id;
   OrganizationId organization_id;
   std::string sku;
+  EntitlementKind kind = EntitlementKind::kFloating;
   int64_t seats = 0;
   absl::Time period_start = absl::UnixEpoch();
   absl::Time period_end = absl::UnixEpoch();
@@ -608,6 +613,39 @@ struct DeviceCheckRecord {
 
   friend bool operator==(const DeviceCheckRecord&,
                          const DeviceCheckRecord&) = default;
+};
+
+// ------------------------------------------------------------- pool usage
+
+struct PoolUsageKey {
+  EntitlementId entitlement_id;
+  absl::Time window_start = absl::UnixEpoch();
+  friend bool operator==(const PoolUsageKey&, const PoolUsageKey&) = default;
+  friend bool operator<(const PoolUsageKey& a, const PoolUsageKey& b) {
+    return a.entitlement_id != b.entitlement_id
+               ? a.entitlement_id < b.entitlement_id
+               : a.window_start < b.window_start;
+  }
+};
+
+struct PoolUsageFilter {
+  std::optional<EntitlementId> entitlement_id;
+};
+
+// ENT-12: the most seats of a floating entitlement's pool in use at once
+// during one window (the window length is the host's LicensePolicy), and how
+// many reservations found every seat reserved.
+struct PoolUsageRecord {
+  using Key = PoolUsageKey;
+  using Filter = PoolUsageFilter;
+
+  EntitlementId entitlement_id;
+  absl::Time window_start = absl::UnixEpoch();
+  int64_t peak_in_use = 0;
+  int64_t refusals = 0;
+
+  friend bool operator==(const PoolUsageRecord&,
+                         const PoolUsageRecord&) = default;
 };
 
 }  // namespace entitle

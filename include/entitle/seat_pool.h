@@ -912,6 +912,20 @@ class BasicSeatPool {
     return released;
   }
 
+  // Frees every seat and forgets every key (an entitlement whose period
+  // ended, ENT-6); returns how many seats it freed.
+  size_t ReleaseAll() {
+    size_t released = 0;
+    for (Shard& shard : shards_) {
+      std::lock_guard<std::mutex> lock(shard.mutex);
+      for (const auto& [key, holder] : shard.holders) {
+        released += core_.Release(holder.handle) ? 1 : 0;
+      }
+      shard.holders.clear();
+    }
+    return released;
+  }
+
   // ENT-11: every held seat, by key order within shards (unordered overall).
   std::vector<SeatHolder> Holders(absl::Time now) const {
     std::vector<SeatHolder> holders;

@@ -46,7 +46,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   // The schema version this library writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (or creates) the database at `path` and migrates it to
   // `kSchemaVersion`. Fails with Unavailable / kStoreUnavailable when the file
@@ -64,6 +64,10 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(
       TransactionMode mode) override;
+
+  // SQLite's `PRAGMA data_version` on a connection of its own: it changes
+  // after any commit by another connection, this store's own included.
+  absl::StatusOr<uint64_t> ExternalChangeStamp() override;
 
   // The file's path as given to Open.
   const std::string& path() const;

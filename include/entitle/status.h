@@ -83,6 +83,16 @@ enum class Reason : int {
   kWrongInvitee = 65,              // INV-5: the link is for another address.
   kLimitExceeded = 66,             // A batch or page over its documented limit.
   kRequestDecided = 67,            // INV-11: the join request was decided.
+
+  // Entitlements, licenses and seats.
+  kSeatsExhausted = 70,       // ENT-5: "All license seats are reserved".
+  kLicensesExhausted = 71,    // ENT-2: every named license is assigned.
+  kOutsidePeriod = 72,        // ENT-6: not within the subscription period.
+  kCountryNotAllowed = 73,    // ENT-2, ENT-10: not usable in that country.
+  kNoLicense = 74,            // ENT-10: no assignment or pool access.
+  kAlreadyAssigned = 75,      // ENT-2, ENT-3: the license or access exists.
+  kWrongEntitlementKind = 76, // A named operation on a pool, or the reverse.
+  kSeatNotHeld = 77,          // ENT-4, ENT-11: the device holds no seat.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".

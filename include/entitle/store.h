@@ -119,6 +119,7 @@ class Transaction {
   virtual Table<OutboxRecord>& outbox() = 0;
   virtual Table<LinkTokenRecord>& link_tokens() = 0;
   virtual Table<DeviceCheckRecord>& device_checks() = 0;
+  virtual Table<PoolUsageRecord>& pool_usage() = 0;
 
   // Makes every write durable and visible to later transactions. After it
   // returns, successfully or not, the transaction is finished. On failure
@@ -138,6 +139,13 @@ class Store {
   // backend cannot (e.g. another writer held the file beyond the timeout).
   virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(
       TransactionMode mode) = 0;
+
+  // A stamp that changes when the contents may have been changed by a writer
+  // that does not go through this object (another process on the same file);
+  // services compare stamps to notice such changes. Backends whose every
+  // writer goes through the object (MemoryStore) return 0 always. Fails with
+  // Unavailable / kStoreUnavailable when the backend cannot be read.
+  virtual absl::StatusOr<uint64_t> ExternalChangeStamp() { return uint64_t{0}; }
 };
 
 }  // namespace entitle

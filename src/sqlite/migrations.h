@@ -255,6 +255,20 @@ CREATE TABLE device_checks (
   PRIMARY KEY (identity_id, device_id)
 ) WITHOUT ROWID;
 )sql",
+
+    // 2: entitlement kinds (ENT-2, ENT-3) and pool usage history (ENT-12).
+    R"sql(
+ALTER TABLE entitlements ADD COLUMN kind TEXT NOT NULL DEFAULT 'floating'
+  CHECK (kind IN ('floating', 'named'));
+
+CREATE TABLE pool_usage (
+  entitlement_id INTEGER NOT NULL REFERENCES entitlements(id),
+  window_start INTEGER NOT NULL,
+  peak_in_use INTEGER NOT NULL,
+  refusals INTEGER NOT NULL,
+  PRIMARY KEY (entitlement_id, window_start)
+) WITHOUT ROWID;
+)sql",
 };
 
 inline constexpr int kMigrationCount =

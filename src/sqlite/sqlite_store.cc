@@ -294,6 +294,10 @@ struct SqliteState {
     return Connection::Open(path, options);
   }
 
+  // The connection that watches PRAGMA data_version; opened on first use.
+  std::mutex watch_mutex;
+  std::unique_ptr<Connection> watch;  // Guarded by watch_mutex.
+
   void Return(std::unique_ptr<Connection> connection) {
     std::lock_guard<std::mutex> lock(pool_mutex);
     if (static_cast<int>(idle.size()) < options.max_idle_connections) {
@@ -737,6 +741,20 @@ SqliteStore::SqliteStore(std::unique_ptr<internal::SqliteState> state)
 SqliteStore::~SqliteStore() = default;
 
 const std::string& SqliteStore::path() const { return state_->path; }
+
+absl::StatusOr<uint64_t> SqliteStore::ExternalChangeStamp() {
+  std::lock_guard<std::mutex> lock(state_->watch_mutex);
+  if (state_->watch == nullptr) {
+    absl::StatusOr<std::unique_ptr<internal::Connection>> connection =
+        internal::Connection::Open(state_->path, state_->options);
+    if (!connection.ok()) return connection.status();
+    state_->watch = *std::move(connection);
+  }
+  absl::StatusOr<int64_t> version = state_->watch->QueryInt(
+      "PRAGMA data_version", "cannot read the data version");
+  if (!version.ok()) return version.status();
+  return static_cast<uint64_t>(*version);
+}
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, const SqliteOptions& options) {
