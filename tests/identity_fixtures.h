@@ -60,6 +60,7 @@ struct Snapshot {
   std::vector<entitle::OutboxRecord> outbox;
   std::vector<entitle::LinkTokenRecord> link_tokens;
   std::vector<entitle::DeviceCheckRecord> device_checks;
+  std::vector<entitle::PoolUsageRecord> pool_usage;
   bool operator==(const Snapshot&) const = default;
 };
 
@@ -76,7 +77,7 @@ inline Snapshot TakeSnapshot(entitle::Store& store) {
              ListAll(t.projects()),      ListAll(t.project_members()),
              ListAll(t.jobs()),          ListAll(t.audit()),
              ListAll(t.outbox()),        ListAll(t.link_tokens()),
-             ListAll(t.device_checks())};
+             ListAll(t.device_checks()), ListAll(t.pool_usage())};
   MustCommit(t);
   return s;
 }
@@ -103,6 +104,7 @@ inline std::string DescribeSizes(const Snapshot& s) {
   add("outbox", s.outbox.size());
   add("link_tokens", s.link_tokens.size());
   add("device_checks", s.device_checks.size());
+  add("pool_usage", s.pool_usage.size());
   return out;
 }
 

@@ -652,6 +652,7 @@ TEMPLATE_TEST_CASE("store: entitlements round trip, filter, update, delete",
   a.countries = {"DE", "SE", "FI"};
   a.created_at = At(654321);
   EntitlementRecord b = MakeEntitlement(w.o1, "CAD-LITE", 1);  // Everywhere.
+  b.kind = EntitlementKind::kNamed;
   EntitlementRecord c = MakeEntitlement(w.o2, "CAD-PRO", 3);
   c.countries = {"US"};
 
@@ -921,6 +922,29 @@ TEMPLATE_TEST_CASE("store: device checks round trip, filter, update, delete",
 
   CheckUpdateDelete(*store, recs, [](DeviceCheckRecord& r, size_t) {
     r.checked_at = At(2020);
+  });
+}
+
+TEMPLATE_TEST_CASE("store: pool usage windows round trip, filter, update, delete",
+                   "[store]", ENTITLE_BACKENDS) {
+  TestType backend;
+  auto store = backend.Open();
+  World w = SeedPeople(*store);
+  EntitlementId e1 = Put(*store, MakeEntitlement(w.o1, "A"));
+  EntitlementId e2 = Put(*store, MakeEntitlement(w.o2, "B"));
+
+  PoolUsageRecord a{e1, At(3600000000), 7, 0};
+  PoolUsageRecord b{e1, At(0), 3, 2};
+  PoolUsageRecord c{e2, At(3600000000), 1, 0};
+  auto recs = InsertAndReadBack(*store, {a, b, c});
+
+  // Keyed by (entitlement, window start): ordered by both.
+  CheckFilter<PoolUsageRecord>(*store, {.entitlement_id = e1}, {b, a});
+  CheckFilter<PoolUsageRecord>(*store, {.entitlement_id = e2}, {c});
+
+  CheckUpdateDelete(*store, recs, [](PoolUsageRecord& r, size_t i) {
+    r.peak_in_use = 100 + static_cast<int64_t>(i);
+    r.refusals = 5;
   });
 }
 
@@ -1543,6 +1567,7 @@ void SeedEveryKind(Store& store) {
   MustInsert(t.outbox(), MakeOutbox("one@example.com"));
   MustInsert(t.link_tokens(), MakeLinkToken(i2, TokenHash(3)));
   MustInsert(t.device_checks(), MakeDeviceCheck(i1, "laptop"));
+  MustInsert(t.pool_usage(), PoolUsageRecord{e1, At(0), 4, 1});
   MustCommit(t);
 }
 
@@ -1569,6 +1594,7 @@ struct Snapshot {
   std::vector<OutboxRecord> outbox;
   std::vector<LinkTokenRecord> link_tokens;
   std::vector<DeviceCheckRecord> device_checks;
+  std::vector<PoolUsageRecord> pool_usage;
   bool operator==(const Snapshot&) const = default;
 };
 
@@ -1585,7 +1611,7 @@ Snapshot TakeSnapshot(Store& store) {
              ListAll(t.projects()),      ListAll(t.project_members()),
              ListAll(t.jobs()),          ListAll(t.audit()),
              ListAll(t.outbox()),        ListAll(t.link_tokens()),
-             ListAll(t.device_checks())};
+             ListAll(t.device_checks()), ListAll(t.pool_usage())};
   MustCommit(t);
   return s;
 }

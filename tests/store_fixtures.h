@@ -172,6 +172,7 @@ entitle::Table<R>& TableOf(entitle::Transaction& txn) {
   else if constexpr (std::is_same_v<R, AuditRecord>) return txn.audit();
   else if constexpr (std::is_same_v<R, OutboxRecord>) return txn.outbox();
   else if constexpr (std::is_same_v<R, LinkTokenRecord>) return txn.link_tokens();
+  else if constexpr (std::is_same_v<R, PoolUsageRecord>) return txn.pool_usage();
   else {
     static_assert(std::is_same_v<R, DeviceCheckRecord>, "unknown record kind");
     return txn.device_checks();
@@ -197,6 +198,8 @@ typename R::Key KeyOf(const R& r) {
     return LicenseAssignmentKey{r.entitlement_id, r.identity_id};
   else if constexpr (std::is_same_v<R, ProjectMemberRecord>)
     return ProjectMemberKey{r.project_id, r.identity_id};
+  else if constexpr (std::is_same_v<R, PoolUsageRecord>)
+    return PoolUsageKey{r.entitlement_id, r.window_start};
   else {
     static_assert(std::is_same_v<R, DeviceCheckRecord>, "unknown key kind");
     return DeviceCheckKey{r.identity_id, r.device_id};
