@@ -7,18 +7,37 @@
 // each at seats 64, 4096, 1048576 and fill 0, 50, 99 (the percentage of seats
 // held by others before timing starts), on 1 and 2 threads; then
 //   Heartbeat/lockfree at 4096 seats, 50% full;
-//   Reap/lockfree at 1048576 seats with 1000 or 100000 expired.
+//   Reap/lockfree at 1048576 seats with 1000 or 100000 expired;
+//   Checkout/service at 4096 seats, 50% full: the whole checkout path of the
+//     services layer (Licenses::Checkout's access check from the in-memory
+//     view, then the seat; Licenses::Release) over a Directory on a SQLite
+//     file, on 1 and 2 threads; compare with AcquireRelease/lockfree at the
+//     same size for the cost of the access check and the (identity, device)
+//     key map.
 // Run: build/release/bench/seat_pool_bench
 #include <benchmark/benchmark.h>
+#include <stdlib.h>
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <system_error>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "entitle/actor.h"
+#include "entitle/directory.h"
+#include "entitle/email.h"
+#include "entitle/ids.h"
+#include "entitle/licenses.h"
+#include "entitle/notifier.h"
+#include "entitle/password_hasher.h"
 #include "entitle/seat_pool.h"
+#include "entitle/sqlite_store.h"
 
 namespace {
 
@@ -202,6 +221,181 @@ void Reap(benchmark::State& state) {
   }
 }
 
+// ------------------------------------------------------------- service
+
+// A Directory over a SQLite file in a temporary directory: an organization
+// with a floating entitlement of `seats` seats, a group with access to it,
+// and in the group: the holders of the `fill`% seats held before timing
+// (64 devices each), and one identity per benchmark thread.
+class ServiceSetup {
+ public:
+  static constexpr const char* kSku = "BENCH-FLOAT";
+  static constexpr uint32_t kDevicesPerHolder = 64;
+
+  // Fails with the first error, as text; `error` stays empty on success.
+  ServiceSetup(uint32_t seats, uint32_t held, int threads)
+      : hasher_(entitle::Argon2idParams::MinimumForTests()) {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "entitle-bench-XXXXXX")
+            .string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      error = "mkdtemp failed";
+      return;
+    }
+    dir_ = tmpl;
+    entitle::SqliteOptions sqlite;
+    sqlite.synchronous_full = false;  // Setup writes; the timed loop reads.
+    auto store = entitle::SqliteStore::Open(
+        (std::filesystem::path(dir_) / "bench.db").string(), sqlite);
+    if (!Ok(store.status(), "open")) return;
+    store_ = std::move(*store);
+    entitle::DirectoryOptions options;
+    options.hasher = &hasher_;  // SystemClock, default notifier and events.
+    directory_ = std::make_unique<entitle::Directory>(*store_, options);
+    Build(seats, held, threads);
+  }
+  ~ServiceSetup() {
+    directory_.reset();
+    store_.reset();
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+    }
+  }
+
+  entitle::Licenses& licenses() { return directory_->licenses(); }
+
+  std::string error;
+  entitle::EntitlementId entitlement;
+  std::vector<entitle::IdentityId> users;  // One per benchmark thread.
+
+ private:
+  bool Ok(const absl::Status& status, const char* what) {
+    if (status.ok()) return true;
+    if (error.empty()) error = absl::StrCat(what, ": ", status.ToString());
+    return false;
+  }
+
+  // Registers `name`@bench.example and verifies it with the link it got.
+  std::optional<entitle::IdentityId> Person(const std::string& name) {
+    const std::string email = absl::StrCat(name, "@bench.example");
+    auto id = directory_->identities().Register(entitle::Actor::Operator(),
+                                                email);
+    if (!Ok(id.status(), "register")) return std::nullopt;
+    auto address = entitle::Email::Parse(email);
+    if (!Ok(address.status(), "email")) return std::nullopt;
+    auto link =
+        directory_->default_notifier()->Last(*address, "verify-email");
+    if (!link.has_value()) {
+      error = "no verification link";
+      return std::nullopt;
+    }
+    if (!Ok(directory_->identities().CompleteVerification(link->token,
+                                                          "Bench-pass-1"),
+            "verify")) {
+      return std::nullopt;
+    }
+    return *id;
+  }
+
+  bool Member(entitle::OrganizationId org, entitle::GroupId group,
+              const std::string& name, entitle::IdentityId id) {
+    const entitle::Actor op = entitle::Actor::Operator();
+    return Ok(directory_->organizations().AddExternal(
+                  op, org, absl::StrCat(name, "@bench.example")),
+              "add member") &&
+           Ok(directory_->organizations().AddToGroup(op, org, group, id),
+              "add to group");
+  }
+
+  void Build(uint32_t seats, uint32_t held, int threads) {
+    const entitle::Actor op = entitle::Actor::Operator();
+    std::optional<entitle::IdentityId> admin = Person("admin");
+    if (!admin) return;
+    auto org = directory_->organizations().Create(op, "Bench", *admin);
+    if (!Ok(org.status(), "organization")) return;
+    auto group = directory_->organizations().CreateGroup(op, *org, "Users");
+    if (!Ok(group.status(), "group")) return;
+    entitle::EntitlementTerms terms;
+    terms.sku = kSku;
+    terms.kind = entitle::EntitlementKind::kFloating;
+    terms.seats = seats;
+    terms.period_start = absl::Now() - absl::Hours(24);
+    terms.period_end = absl::Now() + absl::Hours(24 * 365);
+    auto made = licenses().CreateEntitlement(op, *org, terms);
+    if (!Ok(made.status(), "entitlement")) return;
+    entitlement = made->id;
+    entitle::PoolMember member;
+    member.group = *group;
+    if (!Ok(licenses().GrantPoolAccess(op, entitlement, member).status(),
+            "pool access")) {
+      return;
+    }
+    // The seats held by others: (holder, device) keys, 64 per holder.
+    const uint32_t holders = (held + kDevicesPerHolder - 1) / kDevicesPerHolder;
+    uint32_t taken = 0;
+    for (uint32_t h = 0; h < holders; ++h) {
+      const std::string name = absl::StrCat("holder", h);
+      std::optional<entitle::IdentityId> id = Person(name);
+      if (!id || !Member(*org, *group, name, *id)) return;
+      for (uint32_t d = 0; d < kDevicesPerHolder && taken < held; ++d, ++taken) {
+        const entitle::DeviceId device(absl::StrCat("holder-device-", d));
+        if (!Ok(licenses().Checkout(*id, kSku, device).status(), "fill")) {
+          return;
+        }
+      }
+    }
+    auto holders_now = licenses().Holders(op, entitlement);
+    if (!Ok(holders_now.status(), "holders")) return;
+    if (holders_now->size() != held) {
+      error = "the pool does not hold the fill before timing";
+      return;
+    }
+    for (int t = 0; t < threads; ++t) {
+      const std::string name = absl::StrCat("user", t);
+      std::optional<entitle::IdentityId> id = Person(name);
+      if (!id || !Member(*org, *group, name, *id)) return;
+      users.push_back(*id);
+    }
+  }
+
+  std::string dir_;
+  entitle::Argon2idHasher hasher_;
+  std::unique_ptr<entitle::SqliteStore> store_;
+  std::unique_ptr<entitle::Directory> directory_;
+};
+
+// Each iteration: Checkout (access check, then a seat for this thread's
+// identity on its device) and Release.
+void CheckoutService(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    Shared<ServiceSetup>() = std::make_unique<ServiceSetup>(
+        static_cast<uint32_t>(state.range(0)), Held(state), state.threads());
+  }
+  const entitle::DeviceId device("bench-device");
+  const std::string sku = ServiceSetup::kSku;
+  for (auto _ : state) {
+    ServiceSetup& setup = *Shared<ServiceSetup>();
+    if (!setup.error.empty()) {
+      state.SkipWithError(setup.error.c_str());
+      break;
+    }
+    const entitle::IdentityId user =
+        setup.users[static_cast<size_t>(state.thread_index())];
+    auto lease = setup.licenses().Checkout(user, sku, device);
+    if (!lease.ok()) {
+      state.SkipWithError("Checkout failed");
+      break;
+    }
+    benchmark::DoNotOptimize(lease);
+    if (!setup.licenses().Release(user, setup.entitlement, device).ok()) {
+      state.SkipWithError("Release failed");
+      break;
+    }
+  }
+  if (state.thread_index() == 0) Shared<ServiceSetup>().reset();
+}
+
 }  // namespace
 
 BENCHMARK_TEMPLATE(AcquireRelease, LockFree)
@@ -229,4 +423,11 @@ BENCHMARK(Reap)
     ->Args({1048576, 1000})
     ->Args({1048576, 100000})
     ->Iterations(20)
+    ->UseRealTime();
+BENCHMARK(CheckoutService)
+    ->Name("Checkout/service")
+    ->ArgNames({"seats", "fill"})
+    ->Args({4096, 50})
+    ->Threads(1)
+    ->Threads(2)
     ->UseRealTime();

@@ -22,6 +22,7 @@ using internal::ListAll;
 using internal::Operation;
 using internal::PoolSlot;
 using internal::Reading;
+using internal::ReadMostlyMutex;
 
 namespace {
 
@@ -175,13 +176,14 @@ absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
 
 int64_t DaysLeft(absl::Time end, absl::Time now) {
   const absl::Duration left = end - now;
-  const int64_t whole = absl::IDivDuration(left, absl::Hours(24), nullptr) ;
+  const int64_t whole = left / absl::Hours(24);
   return left > absl::Hours(24) * whole ? whole + 1 : whole;
 }
 
 absl::Time WindowStart(absl::Time now, absl::Duration window) {
+  if (window <= absl::ZeroDuration()) window = absl::Hours(1);
   const absl::Duration since = now - absl::UnixEpoch();
-  return absl::UnixEpoch() + window * absl::IDivDuration(since, window, nullptr);
+  return absl::UnixEpoch() + window * (since / window);
 }
 
 }  // namespace
@@ -559,8 +561,8 @@ absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
     lease.expires_at = e.period_end;
     return lease;
   }
-  std::shared_ptr<PoolSlot> slot = context_.seats->Pool(e, now);
-  std::shared_lock<std::shared_mutex> shared(slot->resize);
+  const std::shared_ptr<PoolSlot>& slot = checked.candidate->pool;
+  std::shared_lock<ReadMostlyMutex> shared(slot->resize);
   std::optional<SeatReservation> reservation =
       slot->pool->Acquire(KeyOf(identity, device), now);
   if (!reservation.has_value()) return SeatsExhausted();
@@ -590,7 +592,7 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
     // No longer allowed (ENT-6 period end, removed access, lock): the seat
     // goes now rather than at the end of its lease.
     if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement)) {
-      std::shared_lock<std::shared_mutex> shared(slot->resize);
+      std::shared_lock<ReadMostlyMutex> shared(slot->resize);
       slot->pool->Release(KeyOf(identity, device));
     }
     return checked.status();
@@ -602,7 +604,7 @@ absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
                                const DeviceId& device) {
   std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
-  std::shared_lock<std::shared_mutex> shared(slot->resize);
+  std::shared_lock<ReadMostlyMutex> shared(slot->resize);
   if (!slot->pool->Release(KeyOf(identity, device))) return SeatNotHeld();
   return absl::OkStatus();
 }
@@ -614,7 +616,7 @@ namespace {
 // ENT-6: a pool whose period ended holds no seats.
 void EndIfOver(PoolSlot& slot, absl::Time now) {
   if (absl::ToUnixMicros(now) >= slot.period_end_us.load(std::memory_order_relaxed)) {
-    std::shared_lock<std::shared_mutex> shared(slot.resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot.resize);
     slot.pool->ReleaseAll();
   }
 }
@@ -636,7 +638,7 @@ absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
   if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement)) {
     slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
     EndIfOver(*slot, reading->now);
-    std::shared_lock<std::shared_mutex> shared(slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     holders = slot->pool->Holders(reading->now);
   }
   std::sort(holders.begin(), holders.end(), [](const SeatHolder& a, const SeatHolder& b) {
@@ -662,7 +664,7 @@ absl::Status Licenses::ForceRelease(const Actor& actor, EntitlementId entitlemen
   std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
   {
-    std::shared_lock<std::shared_mutex> shared(slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     bool held = false;
     for (const SeatHolder& holder : slot->pool->Holders(op->now())) {
       held = held || holder.key == KeyOf(identity, device);
@@ -673,7 +675,7 @@ absl::Status Licenses::ForceRelease(const Actor& actor, EntitlementId entitlemen
             absl::StrCat("entitlement#", entitlement.value()),
             absl::StrCat("identity#", identity.value(), " device ", device.value()));
   op->AfterCommit([slot, key = KeyOf(identity, device)] {
-    std::shared_lock<std::shared_mutex> shared(slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     slot->pool->Release(key);
   });
   return op->Commit();
@@ -712,7 +714,7 @@ absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
       if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(e.id)) {
         slot->period_end_us.store(absl::ToUnixMicros(e.period_end));
         EndIfOver(*slot, now);
-        std::shared_lock<std::shared_mutex> shared(slot->resize);
+        std::shared_lock<ReadMostlyMutex> shared(slot->resize);
         u.in_use = slot->pool->core().SampleUse();
         u.peak_in_use = slot->pool->core().peak();
       }
@@ -830,7 +832,7 @@ absl::Status Licenses::RecordUsage() {
       return e.status();
     }
     slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
-    std::shared_lock<std::shared_mutex> shared(slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     slot->pool->Sweep(now);
     const uint32_t peak = slot->pool->core().peak();
     const uint64_t refusals = slot->pool->core().refusals();
@@ -854,7 +856,7 @@ absl::Status Licenses::RecordUsage() {
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   // Recorded: the next window starts from the use now.
   for (Taken& t : taken) {
-    std::shared_lock<std::shared_mutex> shared(t.slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(t.slot->resize);
     t.slot->pool->core().TakePeak();
     t.slot->refusals_recorded = t.refusals;
     EndIfOver(*t.slot, now);

@@ -46,7 +46,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::View(
     }
   }
   absl::StatusOr<std::shared_ptr<const IdentityView>> view =
-      Build(identity, generation);
+      Build(identity, generation, now);
   if (!view.ok()) return view.status();
   std::lock_guard<std::mutex> lock(shard.mutex);
   auto& slot = shard.views[identity];
@@ -55,7 +55,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::View(
 }
 
 absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
-    IdentityId identity, uint64_t generation) {
+    IdentityId identity, uint64_t generation, absl::Time now) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
@@ -113,6 +113,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
         }
       }
       if (candidate.assigned || candidate.pool_access) {
+        if (candidate.pool_access) candidate.pool = Pool(entitlement, now);
         candidate.entitlement = std::move(entitlement);
         view->candidates.push_back(std::move(candidate));
       }
@@ -132,9 +133,9 @@ std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlemen
                                              absl::Time now) {
   const uint32_t seats = static_cast<uint32_t>(std::clamp<int64_t>(
       entitlement.seats, 0, SeatPoolCore::kMaxSeats));
-  std::shared_ptr<PoolSlot> slot;
-  {
-    std::lock_guard<std::mutex> lock(pools_mutex_);
+  std::shared_ptr<PoolSlot> slot = FindPool(entitlement.id);
+  if (slot == nullptr) {
+    std::unique_lock<ReadMostlyMutex> lock(pools_mutex_);
     std::shared_ptr<PoolSlot>& entry = pools_[entitlement.id];
     if (entry == nullptr) {
       entry = std::make_shared<PoolSlot>();
@@ -149,7 +150,7 @@ std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlemen
   slot->period_end_us.store(absl::ToUnixMicros(entitlement.period_end),
                             std::memory_order_relaxed);
   {
-    std::shared_lock<std::shared_mutex> shared(slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     SeatPoolCore& core = slot->pool->core();
     if (seats <= core.capacity()) {
       if (core.limit() != seats) core.set_limit(seats);
@@ -158,7 +159,7 @@ std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlemen
   }
   // More seats than the pool has: a larger pool, with every holder moved
   // over (their leases restart now).
-  std::unique_lock<std::shared_mutex> exclusive(slot->resize);
+  std::unique_lock<ReadMostlyMutex> exclusive(slot->resize);
   SeatPool& old = *slot->pool;
   if (seats > old.core().capacity()) {
     const uint32_t capacity = std::min<uint32_t>(
@@ -177,13 +178,13 @@ std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlemen
 }
 
 std::shared_ptr<PoolSlot> SeatRegistry::FindPool(EntitlementId entitlement) {
-  std::lock_guard<std::mutex> lock(pools_mutex_);
+  std::shared_lock<ReadMostlyMutex> lock(pools_mutex_);
   auto it = pools_.find(entitlement);
   return it == pools_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<PoolSlot>> SeatRegistry::AllPools() {
-  std::lock_guard<std::mutex> lock(pools_mutex_);
+  std::shared_lock<ReadMostlyMutex> lock(pools_mutex_);
   std::vector<std::shared_ptr<PoolSlot>> all;
   all.reserve(pools_.size());
   for (const auto& [id, slot] : pools_) all.push_back(slot);
@@ -197,24 +198,26 @@ void SeatRegistry::ReleaseIdentityIn(OrganizationId organization,
                                      IdentityId identity) {
   for (const std::shared_ptr<PoolSlot>& slot : AllPools()) {
     if (slot->organization != organization) continue;
-    std::shared_lock<std::shared_mutex> shared(slot->resize);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     slot->pool->ReleaseIdentity(identity);
   }
 }
 
 std::optional<absl::Time> SeatRegistry::LastCheck(IdentityId identity,
                                                   const DeviceId& device) {
-  std::lock_guard<std::mutex> lock(checks_mutex_);
-  auto it = checks_.find(std::make_pair(identity, device));
-  if (it == checks_.end()) return std::nullopt;
+  CheckShard& shard = check_shards_[absl::HashOf(identity) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto it = shard.checks.find(std::make_pair(identity, device));
+  if (it == shard.checks.end()) return std::nullopt;
   return it->second.seen;
 }
 
 bool SeatRegistry::NoteCheck(IdentityId identity, const DeviceId& device,
                              absl::Time now) {
-  std::lock_guard<std::mutex> lock(checks_mutex_);
-  auto [it, inserted] = checks_.try_emplace(std::make_pair(identity, device),
-                                            Check{now, absl::InfinitePast()});
+  CheckShard& shard = check_shards_[absl::HashOf(identity) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto [it, inserted] = shard.checks.try_emplace(
+      std::make_pair(identity, device), Check{now, absl::InfinitePast()});
   it->second.seen = std::max(it->second.seen, now);
   if (now - it->second.written < context_.license_policy.device_check_interval) {
     return false;

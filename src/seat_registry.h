@@ -19,6 +19,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,11 +32,16 @@
 
 namespace entitle::internal {
 
+struct PoolSlot;
+
 // One entitlement the identity may reach, with how.
 struct AccessCandidate {
   EntitlementRecord entitlement;
   bool assigned = false;     // Named license assigned to the identity.
   bool pool_access = false;  // Pool access, directly or through a group.
+  // A floating entitlement's pool, resolved when the view is built, so that
+  // a checkout takes no registry-wide lock.
+  std::shared_ptr<PoolSlot> pool;
 };
 
 struct IdentityView {
@@ -48,12 +54,62 @@ struct IdentityView {
   std::vector<AccessCandidate> candidates;
 };
 
+// A shared mutex for data read on every checkout and written almost never:
+// each thread marks its reads in a counter of its own stripe (its own cache
+// line), so readers on different threads do not contend; a writer raises a
+// flag and waits until every stripe is empty. Meets the SharedMutex
+// requirements used by std::shared_lock and std::unique_lock.
+class ReadMostlyMutex {
+ public:
+  void lock_shared() {
+    Stripe& stripe = stripes_[ThreadStripe()];
+    while (true) {
+      stripe.readers.fetch_add(1, std::memory_order_seq_cst);
+      if (!writing_.load(std::memory_order_seq_cst)) return;
+      stripe.readers.fetch_sub(1, std::memory_order_release);
+      // A writer is in: wait for it on its mutex, then try again.
+      std::lock_guard<std::mutex> wait(writer_);
+    }
+  }
+  void unlock_shared() {
+    stripes_[ThreadStripe()].readers.fetch_sub(1, std::memory_order_release);
+  }
+  void lock() {
+    writer_.lock();
+    writing_.store(true, std::memory_order_seq_cst);
+    for (Stripe& stripe : stripes_) {
+      while (stripe.readers.load(std::memory_order_seq_cst) != 0) {
+        std::this_thread::yield();
+      }
+    }
+  }
+  void unlock() {
+    writing_.store(false, std::memory_order_release);
+    writer_.unlock();
+  }
+
+ private:
+  static constexpr size_t kStripes = 16;
+  struct alignas(64) Stripe {
+    std::atomic<int64_t> readers{0};
+  };
+  static size_t ThreadStripe() {
+    static std::atomic<size_t> next{0};
+    static thread_local const size_t stripe =
+        next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+    return stripe;
+  }
+  std::array<Stripe, kStripes> stripes_;
+  std::atomic<bool> writing_{false};
+  std::mutex writer_;
+};
+
 // A floating entitlement's pool. `resize` is held shared while the pool is
 // used, and exclusively while it is replaced by a larger one.
 struct PoolSlot {
   EntitlementId entitlement;
   OrganizationId organization;
-  std::shared_mutex resize;
+  ReadMostlyMutex resize;
   std::unique_ptr<SeatPool> pool;        // Guarded by resize.
   std::atomic<int64_t> period_end_us{0};  // The period end last seen.
   uint64_t refusals_recorded = 0;        // Guarded by SeatRegistry::record_mutex_.
@@ -89,7 +145,8 @@ class SeatRegistry {
  private:
   uint64_t Generation(absl::Time now);
   absl::StatusOr<std::shared_ptr<const IdentityView>> Build(IdentityId identity,
-                                                            uint64_t generation);
+                                                            uint64_t generation,
+                                                            absl::Time now);
 
   ServiceContext& context_;
 
@@ -100,20 +157,24 @@ class SeatRegistry {
   };
   std::array<ViewShard, kShards> view_shards_;
 
-  std::mutex external_mutex_;
-  std::atomic<int64_t> next_external_check_us_{0};
-  std::optional<uint64_t> external_stamp_;     // Guarded by external_mutex_.
+  // Read on every checkout; written once per external_change_delay.
+  alignas(64) std::atomic<int64_t> next_external_check_us_{0};
   std::atomic<uint64_t> external_changes_{0};
+  alignas(64) std::mutex external_mutex_;
+  std::optional<uint64_t> external_stamp_;  // Guarded by external_mutex_.
 
-  std::mutex pools_mutex_;
+  ReadMostlyMutex pools_mutex_;
   absl::flat_hash_map<EntitlementId, std::shared_ptr<PoolSlot>> pools_;
 
-  std::mutex checks_mutex_;
   struct Check {
     absl::Time seen;
     absl::Time written;
   };
-  absl::flat_hash_map<std::pair<IdentityId, DeviceId>, Check> checks_;
+  struct alignas(64) CheckShard {
+    std::mutex mutex;
+    absl::flat_hash_map<std::pair<IdentityId, DeviceId>, Check> checks;
+  };
+  std::array<CheckShard, kShards> check_shards_;
 
   std::mutex record_mutex_;
 };
