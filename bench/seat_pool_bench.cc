@@ -1,5 +1,5 @@
-// The seat pool against honest baselines (issue targets in the README's
-// performance section):
+// The seat pool against honest baselines (figures in the README, "Seats on
+// the hot path"):
 //   AcquireRelease/lockfree        entitle::SeatPoolCore
 //   AcquireRelease/mutex_bitmap    std::mutex over a bitmap with a hint
 //   AcquireRelease/mutex_stack     std::mutex over a stack of free indexes

@@ -580,7 +580,26 @@ absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
   const absl::Time now = context_.clock.Now();
   absl::StatusOr<Checked> checked = Check(identity, sku, std::nullopt, device, now);
   if (!checked.ok()) return checked.status();
-  return Reserve(*checked, identity, device, now);
+  absl::StatusOr<SeatLease> lease = Reserve(*checked, identity, device, now);
+  if (lease.ok() || GetReason(lease.status()) != Reason::kSeatsExhausted) {
+    return lease;
+  }
+  // A full pool passes on to the next pool of the SKU the identity may use.
+  const std::vector<AccessCandidate>& all = checked->view->candidates;
+  for (auto it = all.begin() + (checked->candidate - all.data()) + 1;
+       it != all.end(); ++it) {
+    if (it->entitlement.sku != sku || !InPeriod(it->entitlement, now) ||
+        !CountryAllowed(it->entitlement, checked->view->country)) {
+      continue;
+    }
+    Checked next = *checked;
+    next.candidate = &*it;
+    absl::StatusOr<SeatLease> other = Reserve(next, identity, device, now);
+    if (other.ok() || GetReason(other.status()) != Reason::kSeatsExhausted) {
+      return other;
+    }
+  }
+  return lease;
 }
 
 absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,

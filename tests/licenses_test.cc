@@ -728,6 +728,32 @@ TEMPLATE_TEST_CASE("ENT-4 by default a seat without a heartbeat is kept for thre
 
 // ------------------------------------------------------------------- ENT-5
 
+TEMPLATE_TEST_CASE("ENT-5 a full pool passes a checkout on to the next pool of the same product; only when all are full is it refused",
+    "[licenses]", ENTITLE_BACKENDS) {
+  LicenseFixture<TestType> f;
+  const auto [acme, ann] = MakeAcme(f);
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
+  const IdentityId oli = f.Employee(acme, ann, "oli@acme.com");
+  const EntitlementRecord first = f.Entitle(acme, Floating("CAD", 1));
+  const EntitlementRecord second = f.Entitle(acme, Floating("CAD", 1));
+  const GroupId everyone = f.Group(acme, ann, "Everyone", {mia, nik, oli});
+  f.GrantGroupAccess(ann, first, everyone);
+  f.GrantGroupAccess(ann, second, everyone);
+
+  auto a = f.lic().Checkout(mia, "CAD", kLaptop);
+  ENTITLE_REQUIRE_OK(a);
+  CHECK(a->access.entitlement_id == first.id);
+  auto b = f.lic().Checkout(nik, "CAD", kLaptop);
+  ENTITLE_REQUIRE_OK(b);
+  CHECK(b->access.entitlement_id == second.id);
+  RequireSeatsExhausted(f.lic().Checkout(oli, "CAD", kLaptop));
+  ENTITLE_REQUIRE_OK(f.lic().Release(mia, first.id, kLaptop));
+  auto c = f.lic().Checkout(oli, "CAD", kLaptop);
+  ENTITLE_REQUIRE_OK(c);
+  CHECK(c->access.entitlement_id == first.id);
+}
+
 TEMPLATE_TEST_CASE("ENT-5 a full pool refuses a new reservation with kSeatsExhausted and \"All license seats are reserved\"",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;

@@ -35,8 +35,10 @@
 //     the assignments. Checkout of a named license answers like CheckAccess.
 //   - When an identity may use a SKU through several entitlements, named
 //     assignments come first, then pools, each in entitlement id order; the
-//     first that allows it is used. A refusal gives the reason of the
-//     entitlement that came closest (period, country, seats), else kNoLicense.
+//     first that allows it is used, and a full pool passes on to the next
+//     (kSeatsExhausted only when every pool it may use is full). A refusal
+//     gives the reason of the entitlement that came closest (its period, then
+//     its country), else kNoLicense.
 //   - ENT-6: a pool's seats are released when its period has ended, at the
 //     latest when the pool is next touched (checkout, heartbeat, a view,
 //     RecordUsage); a heartbeat after the end fails with kOutsidePeriod.
