@@ -23,6 +23,7 @@
 #include "entitle/actor.h"
 #include "entitle/directory.h"
 #include "entitle/identities.h"
+#include "entitle/licenses.h"
 #include "entitle/organizations.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
@@ -51,6 +52,9 @@ struct World {
   GroupId crew;
   DomainId acme_com;
   DomainClaim pending;  // acme.net, claimed by A, not verified.
+  EntitlementId named;     // Named "CAD" of A, assigned to ext.
+  EntitlementId floating;  // Floating "SIM" of A, Crew has access.
+  PoolGrantId crew_access;
 };
 
 template <typename F>
@@ -103,6 +107,32 @@ World Build(F& f) {
     }
     MustCommit(*txn);
   }
+  // Licenses: a named entitlement assigned to ext, a pool Crew may use, and
+  // tom holding a seat of it.
+  {
+    Licenses& licenses = f.directory().licenses();
+    auto terms = [&](std::string sku, EntitlementKind kind) {
+      EntitlementTerms t;
+      t.sku = std::move(sku);
+      t.kind = kind;
+      t.seats = 5;
+      t.period_start = f.clock().Now() - absl::Hours(24);
+      t.period_end = f.clock().Now() + absl::Hours(24 * 365);
+      return t;
+    };
+    auto named = licenses.CreateEntitlement(op, w.a, terms("CAD", EntitlementKind::kNamed));
+    ENTITLE_REQUIRE_OK(named);
+    w.named = named->id;
+    auto floating =
+        licenses.CreateEntitlement(op, w.a, terms("SIM", EntitlementKind::kFloating));
+    ENTITLE_REQUIRE_OK(floating);
+    w.floating = floating->id;
+    ENTITLE_REQUIRE_OK(licenses.Assign(op, w.named, w.ext));
+    auto access = licenses.GrantPoolAccess(op, w.floating, PoolMember{.group = w.crew});
+    ENTITLE_REQUIRE_OK(access);
+    w.crew_access = access->id;
+    ENTITLE_REQUIRE_OK(licenses.Checkout(w.tom, "SIM", DeviceId("tom-laptop")));
+  }
   f.clock().Advance(absl::Minutes(1));
   return w;
 }
@@ -126,6 +156,7 @@ template <typename F>
 std::vector<Operation> Operations(F& f, const World& w) {
   Organizations& o = f.orgs();
   Identities& ids = f.ids();
+  Licenses& lic = f.directory().licenses();
   const auto admin = [](const World& x) { return Actor::Identity(x.ann); };
   const auto operator_only = [](const World&) { return Actor::Operator(); };
   const auto self = [](const World& x) { return Actor::Identity(x.tom); };
@@ -200,6 +231,44 @@ std::vector<Operation> Operations(F& f, const World& w) {
        admin},
       {"Organizations::RemoveDomain",
        [&o, w](const Actor& a) { return o.RemoveDomain(a, w.a, w.acme_com); },
+       admin},
+      {"Licenses::CreateEntitlement",
+       [&lic, w](const Actor& a) {
+         EntitlementTerms t;
+         t.sku = "NEW";
+         t.seats = 3;
+         t.period_start = kT0;
+         t.period_end = kT0 + absl::Hours(24 * 365);
+         return StatusOf(lic.CreateEntitlement(a, w.a, t));
+       },
+       operator_only},
+      {"Licenses::ChangeEntitlement",
+       [&lic, w](const Actor& a) {
+         EntitlementTerms t;
+         t.sku = "SIM";
+         t.kind = EntitlementKind::kFloating;
+         t.seats = 50;
+         t.period_start = kT0 - absl::Hours(24);
+         t.period_end = kT0 + absl::Hours(24 * 730);
+         return StatusOf(lic.ChangeEntitlement(a, w.floating, t));
+       },
+       operator_only},
+      {"Licenses::Assign",
+       [&lic, w](const Actor& a) { return lic.Assign(a, w.named, w.emp); }, admin},
+      {"Licenses::Unassign",
+       [&lic, w](const Actor& a) { return lic.Unassign(a, w.named, w.ext); }, admin},
+      {"Licenses::GrantPoolAccess",
+       [&lic, w](const Actor& a) {
+         return StatusOf(lic.GrantPoolAccess(a, w.floating, PoolMember{.identity = w.emp}));
+       },
+       admin},
+      {"Licenses::RevokePoolAccess",
+       [&lic, w](const Actor& a) { return lic.RevokePoolAccess(a, w.crew_access); },
+       admin},
+      {"Licenses::ForceRelease",
+       [&lic, w](const Actor& a) {
+         return lic.ForceRelease(a, w.floating, w.tom, DeviceId("tom-laptop"));
+       },
        admin},
       // Identities last: acting on tom, an employee of A (someone else for
       // every actor of the matrix).
@@ -277,7 +346,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
     World w{};
     for (const Operation& op : Operations(probe, w)) names.push_back(op.name);
   }
-  REQUIRE(names.size() == 23);
+  REQUIRE(names.size() == 30);
   for (size_t i = 0; i < names.size(); ++i) {
     // One section per operation, on one world: a refused call leaves it as it
     // was, so every actor meets the same world. INFO names the pair.
