@@ -25,7 +25,8 @@ Directory::Directory(Store& store, DirectoryOptions options)
                                           : SodiumRandom::Get(),
       .identity_policy = std::move(options.identity_policy),
       .organization_policy = std::move(options.organization_policy),
-      .license_policy = std::move(options.license_policy)});
+      .license_policy = std::move(options.license_policy),
+      .project_policy = std::move(options.project_policy)});
   seats_ = std::make_unique<internal::SeatRegistry>(*context_);
   context_->seats = seats_.get();
   owns_notifier_ = options.notifier == nullptr;
@@ -34,6 +35,7 @@ Directory::Directory(Store& store, DirectoryOptions options)
   organizations_ = std::make_unique<Organizations>(*context_);
   invitations_ = std::make_unique<Invitations>(*context_);
   licenses_ = std::make_unique<Licenses>(*context_);
+  projects_ = std::make_unique<Projects>(*context_);
 }
 
 Directory::~Directory() = default;
@@ -42,6 +44,7 @@ Identities& Directory::identities() { return *identities_; }
 Organizations& Directory::organizations() { return *organizations_; }
 Invitations& Directory::invitations() { return *invitations_; }
 Licenses& Directory::licenses() { return *licenses_; }
+Projects& Directory::projects() { return *projects_; }
 
 InMemoryEventSink* Directory::default_events() {
   return owns_events_ ? &defaults_->events : nullptr;

@@ -82,13 +82,15 @@ absl::Status EndMembership(Operation& op, const Actor& actor,
                   [](const PoolGrantRecord& r) { return r.id; });
     if (!s.ok()) return s;
   }
-  absl::StatusOr<std::vector<ProjectRecord>> projects =
-      ListAll(tx.projects(), ProjectFilter{.organization_id = organization});
-  if (!projects.ok()) return projects.status();
-  for (const ProjectRecord& project : *projects) {
-    absl::Status s =
-        tx.project_members().Delete(ProjectMemberKey{project.id, identity});
-    if (!s.ok() && GetReason(s) != Reason::kNotFound) return s;
+  if (absl::Status s = DeleteAll(
+          tx.project_members(),
+          ProjectMemberFilter{.identity_id = identity,
+                              .organization_id = organization},
+          [](const ProjectMemberRecord& r) {
+            return ProjectMemberKey{r.project_id, r.identity_id};
+          });
+      !s.ok()) {
+    return s;
   }
   if (absl::Status s =
           tx.memberships().Delete(MembershipKey{organization, identity});

@@ -256,6 +256,33 @@ class MemoryTransaction final : public Transaction {
 
   internal::MemoryState& state() { return *state_; }
 
+  absl::StatusOr<Page<ProjectUserCount>> ProjectUsers(
+      OrganizationId organization, const PageRequest& page) override {
+    if (absl::Status s = internal::CheckPage(page); !s.ok()) return s;
+    absl::StatusOr<std::map<IdentityId, int64_t>> counts =
+        ProjectUserCounts(organization);
+    if (!counts.ok()) return counts.status();
+    Page<ProjectUserCount> result;
+    int64_t skipped = 0;
+    for (const auto& [identity, count] : *counts) {
+      if (skipped++ < page.offset) continue;
+      if (static_cast<int64_t>(result.items.size()) == page.limit) {
+        result.has_more = true;
+        break;
+      }
+      result.items.push_back(ProjectUserCount{identity, count});
+    }
+    return result;
+  }
+
+  absl::StatusOr<int64_t> CountProjectUsers(
+      OrganizationId organization) override {
+    absl::StatusOr<std::map<IdentityId, int64_t>> counts =
+        ProjectUserCounts(organization);
+    if (!counts.ok()) return counts.status();
+    return static_cast<int64_t>(counts->size());
+  }
+
   // Writes `row` (or removes the row) at `key`, remembering what was there.
   void Write(TableData& table, const Row& key, std::optional<Row> row) {
     auto it = table.rows.find(key);
@@ -280,6 +307,22 @@ class MemoryTransaction final : public Transaction {
   }
 
   TableData* Data(absl::string_view name) { return &state_->Find(name); }
+
+  // Per identity, how many of the organization's projects it is in.
+  absl::StatusOr<std::map<IdentityId, int64_t>> ProjectUserCounts(
+      OrganizationId organization) {
+    if (absl::Status s = CheckUsable(false); !s.ok()) return s;
+    const auto& schema = internal::SchemaOf<ProjectMemberRecord>();
+    const std::vector<Condition> conditions = schema.Conditions(
+        ProjectMemberFilter{.organization_id = organization});
+    const TableData& members = *Data(schema.table);
+    std::map<IdentityId, int64_t> counts;
+    for (const auto& [key, row] : members.rows) {
+      if (!internal::MatchesAll(row, conditions)) continue;
+      ++counts[IdentityId(std::get<int64_t>(row[1]))];
+    }
+    return counts;
+  }
 
   internal::MemoryState* state_;
   TransactionMode mode_;

@@ -32,6 +32,7 @@ ENTITLE_ENUM_NAMES(InvitationStatus, "new", "accepted", "rejected", "revoked",
 ENTITLE_ENUM_NAMES(JoinRequestSource, "link", "discovery");
 ENTITLE_ENUM_NAMES(JoinRequestStatus, "pending", "approved", "rejected");
 ENTITLE_ENUM_NAMES(ProjectRole, "user", "admin");
+ENTITLE_ENUM_NAMES(ProjectStatus, "active", "archived");
 ENTITLE_ENUM_NAMES(JobStatus, "queued", "running", "done", "failed");
 ENTITLE_ENUM_NAMES(LinkPurpose, "verify-email", "password-reset",
                    "email-change");
@@ -672,10 +673,12 @@ const TableSchema<ProjectRecord>& SchemaOf<ProjectRecord>() {
           .Col("entitlement_id", &R::entitlement_id)
           .Col("name", &R::name)
           .Col("region", &R::region)
+          .Col("status", &R::status)
           .Col("created_at", &R::created_at)
           .Where("organization_id", &F::organization_id)
           .Where("entitlement_id", &F::entitlement_id)
           .Where("region", &F::region)
+          .Where("status", &F::status)
           .References({"organization_id"}, "organizations")
           .References({"entitlement_id"}, "entitlements")
           .BuildWithIdKey();
@@ -690,12 +693,15 @@ const TableSchema<ProjectMemberRecord>& SchemaOf<ProjectMemberRecord>() {
       SchemaBuilder<R>("project_members", false, 2)
           .Col("project_id", &R::project_id)
           .Col("identity_id", &R::identity_id)
+          .Col("organization_id", &R::organization_id)
           .Col("role", &R::role)
           .Col("added_at", &R::added_at)
           .Where("project_id", &F::project_id)
           .Where("identity_id", &F::identity_id)
+          .Where("organization_id", &F::organization_id)
           .References({"project_id"}, "projects")
           .References({"identity_id"}, "identities")
+          .References({"organization_id"}, "organizations")
           .Build([](const ProjectMemberKey& key) {
             return Row{key.project_id.value(), key.identity_id.value()};
           },

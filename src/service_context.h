@@ -30,6 +30,7 @@ struct ServiceContext {
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
   LicensePolicy license_policy;
+  ProjectPolicy project_policy;
   // The seat pools and the checkout view (licenses); owned by the Directory.
   SeatRegistry* seats = nullptr;
   // Counts the write operations committed through this context: the checkout

@@ -66,6 +66,8 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kAlreadyAssigned, "already-assigned"},
     {Reason::kWrongEntitlementKind, "wrong-entitlement-kind"},
     {Reason::kSeatNotHeld, "seat-not-held"},
+    {Reason::kWrongRegion, "wrong-region"},
+    {Reason::kProjectArchived, "project-archived"},
 };
 
 // The reasons of kReasons alone, in the same (ascending) order.

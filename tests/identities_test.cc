@@ -1446,9 +1446,9 @@ Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
   MustInsert(txn->pool_grants(), MakePoolGrant(e, target));
   MustInsert(txn->pool_grants(), MakeGroupPoolGrant(e, group));
   ProjectId p = MustInsert(txn->projects(), MakeProject(out.acme, e));
-  MustInsert(txn->project_members(), MakeProjectMember(p, target));
+  MustInsert(txn->project_members(), MakeProjectMember(out.acme, p, target));
   MustInsert(txn->project_members(),
-             MakeProjectMember(p, admin, ProjectRole::kAdmin));
+             MakeProjectMember(out.acme, p, admin, ProjectRole::kAdmin));
   OrganizationId gamma =
       MustInsert(txn->organizations(), MakeOrganization("Gamma"));
   MustInsert(txn->join_requests(), MakeJoinRequest(gamma, target));

@@ -175,7 +175,7 @@ TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the 
   f.Insert(MakePoolGrant(ent, yan));
   f.Insert(MakeAssignment(ent, ann));
   const ProjectId project = f.Insert(MakeProject(a, ent));
-  f.Insert(MakeProjectMember(project, yan));
+  f.Insert(MakeProjectMember(a, project, yan));
 
   // An external membership elsewhere, with a license: untouched by the move.
   const IdentityId cy = f.RegisterVerified("cy@cee.org");
@@ -485,8 +485,8 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, 
   f.Insert(MakePoolGrant(ea2, nik));
   f.Insert(MakeGroupPoolGrant(ea2, *ga));
   const ProjectId pa = f.Insert(MakeProject(a, ea));
-  f.Insert(MakeProjectMember(pa, mia));
-  f.Insert(MakeProjectMember(pa, nik));
+  f.Insert(MakeProjectMember(a, pa, mia));
+  f.Insert(MakeProjectMember(a, pa, nik));
   // In B.
   auto gb = f.orgs().CreateGroup(As(bea), b, "Team");
   ENTITLE_REQUIRE_OK(gb);
@@ -495,7 +495,7 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, 
   f.Insert(MakeAssignment(eb, mia));
   f.Insert(MakePoolGrant(eb, mia));
   const ProjectId pb = f.Insert(MakeProject(b, eb));
-  f.Insert(MakeProjectMember(pb, mia));
+  f.Insert(MakeProjectMember(b, pb, mia));
 
   auto covered = f.orgs().IsCoveredByMaintenance(As(mia), a, mia);
   ENTITLE_REQUIRE_OK(covered);

@@ -31,7 +31,7 @@ TEST_CASE("status: AllReasons lists each reason once, ascending, kNone first",
   for (size_t i = 1; i < all.size(); ++i) {
     REQUIRE(static_cast<int>(all[i - 1]) < static_cast<int>(all[i]));
   }
-  REQUIRE(all.back() == Reason::kSeatNotHeld);
+  REQUIRE(all.back() == Reason::kProjectArchived);
 }
 
 TEST_CASE("status: reason values are stable numbers", "[status]") {
@@ -86,6 +86,8 @@ TEST_CASE("status: reason values are stable numbers", "[status]") {
   REQUIRE(static_cast<int>(Reason::kAlreadyAssigned) == 75);
   REQUIRE(static_cast<int>(Reason::kWrongEntitlementKind) == 76);
   REQUIRE(static_cast<int>(Reason::kSeatNotHeld) == 77);
+  REQUIRE(static_cast<int>(Reason::kWrongRegion) == 78);
+  REQUIRE(static_cast<int>(Reason::kProjectArchived) == 79);
 }
 
 TEST_CASE("status: every reason has its own name", "[status]") {

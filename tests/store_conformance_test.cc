@@ -772,10 +772,10 @@ TEMPLATE_TEST_CASE("store: project members round trip, filter, update, delete",
   ProjectId p1 = Put(*store, MakeProject(w.o1, e1, "Bridge"));
   ProjectId p2 = Put(*store, MakeProject(w.o1, e1, "Tunnel"));
 
-  ProjectMemberRecord a = MakeProjectMember(p1, w.i1, ProjectRole::kAdmin);
+  ProjectMemberRecord a = MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin);
   a.added_at = At(999999);
-  ProjectMemberRecord b = MakeProjectMember(p1, w.i2);
-  ProjectMemberRecord c = MakeProjectMember(p2, w.i1);
+  ProjectMemberRecord b = MakeProjectMember(w.o1, p1, w.i2);
+  ProjectMemberRecord c = MakeProjectMember(w.o1, p2, w.i1);
 
   auto recs = InsertAndReadBack(*store, {c, b, a});
 
@@ -1249,10 +1249,10 @@ TEMPLATE_TEST_CASE("store: link kinds refuse a second record with the same key",
   RequireDuplicateRefused(*store, MakeRoleGrant(w.o1, w.i1, r1),
                           MakeRoleGrant(w.o1, w.i2, r1));
 
-  Put(*store, MakeProjectMember(p1, w.i1, ProjectRole::kUser));
+  Put(*store, MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kUser));
   RequireDuplicateRefused(*store,
-                          MakeProjectMember(p1, w.i1, ProjectRole::kAdmin),
-                          MakeProjectMember(p1, w.i2, ProjectRole::kAdmin));
+                          MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin),
+                          MakeProjectMember(w.o1, p1, w.i2, ProjectRole::kAdmin));
 }
 
 // ================================================================ references
@@ -1396,10 +1396,10 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
       return t.projects().Insert(MakeProject(no_org, e1));
     });
     refused([&](Transaction& t) {
-      return t.project_members().Insert(MakeProjectMember(no_project, w.i1));
+      return t.project_members().Insert(MakeProjectMember(w.o1, no_project, w.i1));
     });
     refused([&](Transaction& t) {
-      return t.project_members().Insert(MakeProjectMember(p1, no_identity));
+      return t.project_members().Insert(MakeProjectMember(w.o1, p1, no_identity));
     });
     refused([&](Transaction& t) {
       return t.link_tokens().Insert(MakeLinkToken(no_identity, TokenHash(1)));
@@ -1439,7 +1439,7 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
   SECTION("a parent still named by a child cannot be deleted") {
     Put(*store, MakeGroupMember(g1, w.i1));
     Put(*store, MakeRoleGrant(w.o1, w.i1, r1));
-    Put(*store, MakeProjectMember(p1, w.i2));
+    Put(*store, MakeProjectMember(w.o1, p1, w.i2));
     Put(*store, MakeLinkToken(w.i3, TokenHash(5)));
     auto still = [&](auto&& del) {
       auto txn = BeginWrite(*store);
@@ -1561,7 +1561,7 @@ void SeedEveryKind(Store& store) {
   MustInsert(t.pool_grants(), MakePoolGrant(e1, i2));
   MustInsert(t.pool_grants(), MakeGroupPoolGrant(e1, g1));
   ProjectId p1 = MustInsert(t.projects(), MakeProject(o1, e1));
-  MustInsert(t.project_members(), MakeProjectMember(p1, i1));
+  MustInsert(t.project_members(), MakeProjectMember(o1, p1, i1));
   MustInsert(t.jobs(), MakeJob(o1));
   MustInsert(t.audit(), MakeAudit("organization.create"));
   MustInsert(t.outbox(), MakeOutbox("one@example.com"));

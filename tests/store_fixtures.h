@@ -434,11 +434,13 @@ inline entitle::ProjectRecord MakeProject(entitle::OrganizationId org,
 }
 
 inline entitle::ProjectMemberRecord MakeProjectMember(
-    entitle::ProjectId project, entitle::IdentityId identity,
+    entitle::OrganizationId org, entitle::ProjectId project,
+    entitle::IdentityId identity,
     entitle::ProjectRole role = entitle::ProjectRole::kUser) {
   entitle::ProjectMemberRecord r;
   r.project_id = project;
   r.identity_id = identity;
+  r.organization_id = org;
   r.role = role;
   r.added_at = At(16);
   return r;

@@ -29,6 +29,7 @@
 #include "entitle/notifier.h"
 #include "entitle/organizations.h"
 #include "entitle/password_hasher.h"
+#include "entitle/projects.h"
 #include "entitle/random.h"
 #include "entitle/store.h"
 
@@ -80,6 +81,11 @@ struct LicensePolicy {
   absl::Duration device_check_interval = absl::Hours(1);
 };
 
+struct ProjectPolicy {
+  // PRJ-2: the regions projects may be hosted in (compared exactly).
+  std::vector<std::string> regions = {"us", "eu", "ap"};
+};
+
 struct DirectoryOptions {
   const Clock* clock = nullptr;
   Notifier* notifier = nullptr;
@@ -89,6 +95,7 @@ struct DirectoryOptions {
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
   LicensePolicy license_policy;
+  ProjectPolicy project_policy;
 };
 
 class Directory {
@@ -102,6 +109,7 @@ class Directory {
   Organizations& organizations();
   Invitations& invitations();
   Licenses& licenses();
+  Projects& projects();
 
   // The notifier the directory made because none was given; nullptr when the
   // host supplied one.
@@ -120,6 +128,7 @@ class Directory {
   std::unique_ptr<Organizations> organizations_;
   std::unique_ptr<Invitations> invitations_;
   std::unique_ptr<Licenses> licenses_;
+  std::unique_ptr<Projects> projects_;
 };
 
 }  // namespace entitle

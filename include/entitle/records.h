@@ -432,10 +432,15 @@ struct PoolGrantRecord {
 
 // ----------------------------------------------------------------- projects
 
+// An archived project keeps its members but takes no changes and is not
+// counted as active (PRJ-5).
+enum class ProjectStatus : int { kActive = 0, kArchived = 1 };
+
 struct ProjectFilter {
   std::optional<OrganizationId> organization_id;
   std::optional<EntitlementId> entitlement_id;
   std::optional<std::string> region;
+  std::optional<ProjectStatus> status;
 };
 
 struct ProjectRecord {
@@ -447,6 +452,7 @@ struct ProjectRecord {
   EntitlementId entitlement_id;
   std::string name;
   std::string region;
+  ProjectStatus status = ProjectStatus::kActive;
   absl::Time created_at = absl::UnixEpoch();
 
   friend bool operator==(const ProjectRecord&, const ProjectRecord&) = default;
@@ -464,19 +470,32 @@ struct ProjectMemberKey {
 struct ProjectMemberFilter {
   std::optional<ProjectId> project_id;
   std::optional<IdentityId> identity_id;
+  std::optional<OrganizationId> organization_id;
 };
 
+// A member of a project. `organization_id` repeats the project's organization
+// (the services keep the two equal) so that the account queries (PRJ-4,
+// PRJ-5) are answered from one index without a join.
 struct ProjectMemberRecord {
   using Key = ProjectMemberKey;
   using Filter = ProjectMemberFilter;
 
   ProjectId project_id;
   IdentityId identity_id;
+  OrganizationId organization_id;
   ProjectRole role = ProjectRole::kUser;
   absl::Time added_at = absl::UnixEpoch();
 
   friend bool operator==(const ProjectMemberRecord&,
                          const ProjectMemberRecord&) = default;
+};
+
+// PRJ-4: one distinct user of an organization's projects.
+struct ProjectUserCount {
+  IdentityId identity_id;
+  int64_t project_count = 0;  // Projects of the organization it is in.
+  friend bool operator==(const ProjectUserCount&,
+                         const ProjectUserCount&) = default;
 };
 
 enum class JobStatus : int { kQueued = 0, kRunning = 1, kDone = 2, kFailed = 3 };

@@ -93,6 +93,10 @@ enum class Reason : int {
   kAlreadyAssigned = 75,      // ENT-2, ENT-3: the license or access exists.
   kWrongEntitlementKind = 76, // A named operation on a pool, or the reverse.
   kSeatNotHeld = 77,          // ENT-4, ENT-11: the device holds no seat.
+
+  // Projects.
+  kWrongRegion = 78,      // PRJ-2: the project is hosted in another region.
+  kProjectArchived = 79,  // The project is archived and takes no changes.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".

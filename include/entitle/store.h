@@ -121,6 +121,15 @@ class Transaction {
   virtual Table<DeviceCheckRecord>& device_checks() = 0;
   virtual Table<PoolUsageRecord>& pool_usage() = 0;
 
+  // PRJ-4: the distinct identities in the projects of `organization` (by the
+  // members' `organization_id`), each with the number of those projects it
+  // is in, in identity order, one page of them. Fails as Table::List does.
+  virtual absl::StatusOr<Page<ProjectUserCount>> ProjectUsers(
+      OrganizationId organization, const PageRequest& page) = 0;
+  // How many distinct identities ProjectUsers would list in all.
+  virtual absl::StatusOr<int64_t> CountProjectUsers(
+      OrganizationId organization) = 0;
+
   // Makes every write durable and visible to later transactions. After it
   // returns, successfully or not, the transaction is finished. On failure
   // (Unavailable / kStoreUnavailable) nothing was written. Committing a read

@@ -269,6 +269,33 @@ CREATE TABLE pool_usage (
   PRIMARY KEY (entitlement_id, window_start)
 ) WITHOUT ROWID;
 )sql",
+
+    // 3: archived projects (PRJ-5), and each project member's organization
+    // with an index, so an organization's project users are counted and paged
+    // from the index alone (PRJ-4).
+    R"sql(
+ALTER TABLE projects ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+  CHECK (status IN ('active', 'archived'));
+CREATE INDEX projects_org_status ON projects(organization_id, status);
+
+CREATE TABLE project_members_v3 (
+  project_id INTEGER NOT NULL REFERENCES projects(id),
+  identity_id INTEGER NOT NULL REFERENCES identities(id),
+  organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  role TEXT NOT NULL,
+  added_at INTEGER NOT NULL,
+  PRIMARY KEY (project_id, identity_id)
+) WITHOUT ROWID;
+INSERT INTO project_members_v3
+  (project_id, identity_id, organization_id, role, added_at)
+  SELECT m.project_id, m.identity_id, p.organization_id, m.role, m.added_at
+  FROM project_members AS m JOIN projects AS p ON p.id = m.project_id;
+DROP TABLE project_members;
+ALTER TABLE project_members_v3 RENAME TO project_members;
+CREATE INDEX project_members_identity ON project_members(identity_id);
+CREATE INDEX project_members_org_identity
+  ON project_members(organization_id, identity_id);
+)sql",
 };
 
 inline constexpr int kMigrationCount =

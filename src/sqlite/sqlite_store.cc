@@ -390,6 +390,54 @@ class SqliteTransaction final : public Transaction {
 
   Connection& connection() { return *connection_; }
 
+  absl::StatusOr<Page<ProjectUserCount>> ProjectUsers(
+      OrganizationId organization, const PageRequest& page) override {
+    if (absl::Status s = CheckUsable(false); !s.ok()) return s;
+    if (absl::Status s = CheckPage(page); !s.ok()) return s;
+    // Walks the (organization_id, identity_id) index in order: no sort, no
+    // table access.
+    absl::StatusOr<sqlite3_stmt*> statement = connection_->Prepare(
+        "SELECT identity_id, COUNT(*) FROM project_members "
+        "WHERE organization_id = ? GROUP BY identity_id "
+        "ORDER BY identity_id LIMIT ? OFFSET ?");
+    if (!statement.ok()) return statement.status();
+    StatementUse use(*statement);
+    use.Bind(1, organization.value());
+    use.Bind(2, int64_t{page.limit + 1});
+    use.Bind(3, int64_t{page.offset});
+    Page<ProjectUserCount> result;
+    int rc;
+    while ((rc = use.Step()) == SQLITE_ROW) {
+      if (static_cast<int64_t>(result.items.size()) == page.limit) {
+        result.has_more = true;
+        break;
+      }
+      result.items.push_back(ProjectUserCount{
+          IdentityId(sqlite3_column_int64(*statement, 0)),
+          sqlite3_column_int64(*statement, 1)});
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return StoreError(rc, connection_->db(), "cannot list project users");
+    }
+    return result;
+  }
+
+  absl::StatusOr<int64_t> CountProjectUsers(
+      OrganizationId organization) override {
+    if (absl::Status s = CheckUsable(false); !s.ok()) return s;
+    absl::StatusOr<sqlite3_stmt*> statement = connection_->Prepare(
+        "SELECT COUNT(DISTINCT identity_id) FROM project_members "
+        "WHERE organization_id = ?");
+    if (!statement.ok()) return statement.status();
+    StatementUse use(*statement);
+    use.Bind(1, organization.value());
+    const int rc = use.Step();
+    if (rc != SQLITE_ROW) {
+      return StoreError(rc, connection_->db(), "cannot count project users");
+    }
+    return int64_t{sqlite3_column_int64(*statement, 0)};
+  }
+
  private:
   // SQLite rolls a transaction back by itself after some errors (I/O, full
   // disk); from then on nothing this transaction does may be committed.
