@@ -88,7 +88,9 @@ absl::Status CheckRegion(const internal::ServiceContext& context,
 }
 
 absl::Status CheckName(absl::string_view name) {
-  if (name.empty() || name.size() > kMaxProjectNameLength) {
+  size_t characters = 0;  // UTF-8 lead bytes.
+  for (unsigned char c : name) characters += (c & 0xC0) != 0x80 ? 1 : 0;
+  if (name.empty() || characters > kMaxProjectNameLength) {
     return Invalid(absl::StrCat("A project name has 1 to ",
                                 kMaxProjectNameLength, " characters."));
   }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -333,10 +334,24 @@ std::string UserProjectsToJson(const UserProjects& user) {
 
 namespace internal {
 
+// The stored request keeps every address byte for byte (hex), even one that
+// is not UTF-8, and any project id, even one no project can have: both fail
+// only their update when the job runs.
 std::string WriteJobRequest(const StoredJobRequest& stored) {
+  Json projects = Json::array();
+  for (const ProjectMemberUpdates& project : stored.request) {
+    Json updates = Json::array();
+    for (const MemberUpdate& update : project.updates) {
+      updates.push_back(Json{{"action", ActionName(update.action)},
+                             {"emailHex", absl::BytesToHexString(update.email)},
+                             {"role", RoleName(update.role)}});
+    }
+    projects.push_back(Json{{"projectId", project.project_id.value()},
+                            {"updates", std::move(updates)}});
+  }
   return Dump(Json{{"region", stored.region},
                    {"byOperator", stored.by_operator},
-                   {"projects", RequestJson(stored.request)}});
+                   {"projects", std::move(projects)}});
 }
 
 absl::StatusOr<StoredJobRequest> ReadJobRequest(absl::string_view document) {
@@ -350,13 +365,42 @@ absl::StatusOr<StoredJobRequest> ReadJobRequest(absl::string_view document) {
       by_operator == json.end() || !by_operator->is_boolean()) {
     return Corrupt("request");
   }
-  // The stored request was checked when it was queued; read it back with the
-  // same parser (and its limits).
-  absl::StatusOr<std::vector<ProjectMemberUpdates>> request =
-      ParseMemberUpdateRequest(projects->dump());
-  if (!request.ok()) return Corrupt("request");
-  return StoredJobRequest{region->get<std::string>(), *std::move(request),
+  if (!projects->is_array()) return Corrupt("request");
+  StoredJobRequest stored{region->get<std::string>(), {},
                           by_operator->get<bool>()};
+  for (const Json& project : *projects) {
+    if (!project.is_object()) return Corrupt("request");
+    const auto id = project.find("projectId");
+    const auto updates = project.find("updates");
+    if (id == project.end() || !id->is_number_integer() ||
+        updates == project.end() || !updates->is_array()) {
+      return Corrupt("request");
+    }
+    ProjectMemberUpdates entry;
+    entry.project_id = ProjectId(id->get<int64_t>());
+    for (const Json& update : *updates) {
+      if (!update.is_object()) return Corrupt("request");
+      const auto email = update.find("emailHex");
+      if (email == update.end() || !email->is_string()) {
+        return Corrupt("request");
+      }
+      const std::string& hex = email->get_ref<const std::string&>();
+      if (hex.size() % 2 != 0 ||
+          hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        return Corrupt("request");
+      }
+      // Re-read action and role with the request parser's rules.
+      Json readable{{"action", update.value("action", Json())},
+                    {"email", ""},
+                    {"role", update.value("role", Json())}};
+      absl::StatusOr<MemberUpdate> parsed = ReadUpdate(readable, "");
+      if (!parsed.ok()) return Corrupt("request");
+      parsed->email = absl::HexStringToBytes(hex);
+      entry.updates.push_back(*std::move(parsed));
+    }
+    stored.request.push_back(std::move(entry));
+  }
+  return stored;
 }
 
 std::string WriteJobResult(const StoredJobResult& stored) {

@@ -293,12 +293,29 @@ class CoreStress {
       Fail(w, "Acquire returned out-of-range " + Str(*h));
       return;
     }
-    const uint64_t previous =
-        tags_[h->index].exchange(Tag(*h, w), std::memory_order_acq_rel);
-    if (previous != 0 && (previous >> 16) == h->generation) {
-      Fail(w, "Acquire returned " + Str(*h) +
-                  ", a handle already given to worker " +
-                  std::to_string((previous & 0xFFFF) - 1));
+    // Record the owner unless a newer generation is already recorded: with a
+    // free-running clock, this thread may be descheduled between Acquire and
+    // here for longer than a lease, and the seat reclaimed and given out
+    // again meanwhile. Then this handle is already stale and must not hide
+    // the live owner's tag.
+    std::atomic<uint64_t>& tag = tags_[h->index];
+    uint64_t previous = tag.load(std::memory_order_acquire);
+    while (true) {
+      if (previous != 0 && (previous >> 16) == h->generation) {
+        Fail(w, "Acquire returned " + Str(*h) +
+                    ", a handle already given to worker " +
+                    std::to_string((previous & 0xFFFF) - 1));
+        break;
+      }
+      const auto previous_generation = static_cast<uint32_t>(previous >> 16);
+      if (previous != 0 &&
+          static_cast<int32_t>(previous_generation - h->generation) > 0) {
+        break;  // Reclaimed and given out again already.
+      }
+      if (tag.compare_exchange_weak(previous, Tag(*h, w),
+                                    std::memory_order_acq_rel)) {
+        break;
+      }
     }
     held.push_back(Held{*h, ExpiryMs(core_, now), dormant});
   }

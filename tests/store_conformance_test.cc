@@ -33,11 +33,21 @@
 #include "entitle/sqlite_store.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
+#include "sqlite/migrations.h"
 #include "store_fixtures.h"
 
 // Filters and page requests are written with designated initializers that name
 // only the fields that matter; the others are meant to stay unset.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+// So a failed comparison of ProjectUsers pages shows the rows.
+template <>
+struct Catch::StringMaker<entitle::ProjectUserCount> {
+  static std::string convert(const entitle::ProjectUserCount& user) {
+    return "{identity " + std::to_string(user.identity_id.value()) + ": " +
+           std::to_string(user.project_count) + "}";
+  }
+};
 
 namespace entitle_test {
 namespace {
@@ -743,22 +753,76 @@ TEMPLATE_TEST_CASE("store: projects round trip, filter, update, delete",
   a.created_at = At(55555);
   ProjectRecord b = MakeProject(w.o1, e2, "Tunnel");
   b.region = "us";
+  b.status = ProjectStatus::kArchived;  // Round trips like every other field.
   ProjectRecord c = MakeProject(w.o2, e3, "Dam");
   c.region = "eu";
+  ProjectRecord d = MakeProject(w.o2, e3, "Weir");
+  d.region = "us";
+  d.status = ProjectStatus::kArchived;
+  REQUIRE(a.status == ProjectStatus::kActive);  // The default.
 
-  auto recs = InsertAndReadBack(*store, {a, b, c});
-  a = recs[0], b = recs[1], c = recs[2];
+  auto recs = InsertAndReadBack(*store, {a, b, c, d});
+  a = recs[0], b = recs[1], c = recs[2], d = recs[3];
 
   CheckFilter<ProjectRecord>(*store, {.organization_id = w.o1}, {a, b});
   CheckFilter<ProjectRecord>(*store, {.entitlement_id = e2}, {b});
   CheckFilter<ProjectRecord>(*store, {.region = "eu"}, {a, c});
   CheckFilter<ProjectRecord>(*store,
                              {.organization_id = w.o1, .region = "eu"}, {a});
+  // Status alone, and with the organization (and more).
+  CheckFilter<ProjectRecord>(*store, {.status = ProjectStatus::kActive},
+                             {a, c});
+  CheckFilter<ProjectRecord>(*store, {.status = ProjectStatus::kArchived},
+                             {b, d});
+  CheckFilter<ProjectRecord>(
+      *store, {.organization_id = w.o1, .status = ProjectStatus::kActive}, {a});
+  CheckFilter<ProjectRecord>(
+      *store, {.organization_id = w.o1, .status = ProjectStatus::kArchived},
+      {b});
+  CheckFilter<ProjectRecord>(
+      *store, {.organization_id = w.o2, .status = ProjectStatus::kArchived},
+      {d});
+  CheckFilter<ProjectRecord>(
+      *store,
+      {.organization_id = w.o2, .region = "us",
+       .status = ProjectStatus::kActive},
+      {});
+  CheckFilter<ProjectRecord>(
+      *store,
+      {.organization_id = w.o1, .entitlement_id = e2, .region = "us",
+       .status = ProjectStatus::kArchived},
+      {b});
+  CheckFilter<ProjectRecord>(
+      *store, {.organization_id = OrganizationId(999999),
+               .status = ProjectStatus::kActive},
+      {});
+
+  // An update changes the status, and the filter follows it at once.
+  {
+    auto txn = BeginWrite(*store);
+    ProjectRecord archived = a;
+    archived.status = ProjectStatus::kArchived;
+    ENTITLE_REQUIRE_OK(txn->projects().Update(archived));
+    auto got = txn->projects().Get(a.id);
+    ENTITLE_REQUIRE_OK(got);
+    REQUIRE(got->status == ProjectStatus::kArchived);
+    auto listed = txn->projects().List(
+        {.organization_id = w.o1, .status = ProjectStatus::kActive}, {});
+    ENTITLE_REQUIRE_OK(listed);
+    REQUIRE(listed->items.empty());
+    REQUIRE(MustCount(txn->projects(), {.status = ProjectStatus::kArchived}) ==
+            3);
+    txn->Rollback();
+  }
+  CheckFilter<ProjectRecord>(*store, {.status = ProjectStatus::kActive},
+                             {a, c});
 
   CheckUpdateDelete(*store, recs, [&](ProjectRecord& r, size_t) {
     r.name += " II";
     r.region = r.region == "eu" ? "ap" : "eu";
     if (r.entitlement_id == e1) r.entitlement_id = e2;
+    r.status = r.status == ProjectStatus::kActive ? ProjectStatus::kArchived
+                                                  : ProjectStatus::kActive;
     r.created_at = At(8);
   });
 }
@@ -771,18 +835,65 @@ TEMPLATE_TEST_CASE("store: project members round trip, filter, update, delete",
   EntitlementId e1 = Put(*store, MakeEntitlement(w.o1, "A"));
   ProjectId p1 = Put(*store, MakeProject(w.o1, e1, "Bridge"));
   ProjectId p2 = Put(*store, MakeProject(w.o1, e1, "Tunnel"));
+  EntitlementId e2 = Put(*store, MakeEntitlement(w.o2, "A"));
+  ProjectId p3 = Put(*store, MakeProject(w.o2, e2, "Dam"));
 
   ProjectMemberRecord a = MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin);
   a.added_at = At(999999);
   ProjectMemberRecord b = MakeProjectMember(w.o1, p1, w.i2);
   ProjectMemberRecord c = MakeProjectMember(w.o1, p2, w.i1);
+  ProjectMemberRecord d = MakeProjectMember(w.o2, p3, w.i1, ProjectRole::kAdmin);
+  ProjectMemberRecord e = MakeProjectMember(w.o2, p3, w.i3);
 
-  auto recs = InsertAndReadBack(*store, {c, b, a});
+  auto recs = InsertAndReadBack(*store, {c, e, b, a, d});
 
   CheckFilter<ProjectMemberRecord>(*store, {.project_id = p1}, {a, b});
-  CheckFilter<ProjectMemberRecord>(*store, {.identity_id = w.i1}, {a, c});
+  CheckFilter<ProjectMemberRecord>(*store, {.identity_id = w.i1}, {a, c, d});
   CheckFilter<ProjectMemberRecord>(*store,
                                    {.project_id = p2, .identity_id = w.i2}, {});
+  // The organization alone, and with the identity (and the project).
+  CheckFilter<ProjectMemberRecord>(*store, {.organization_id = w.o1},
+                                   {a, b, c});
+  CheckFilter<ProjectMemberRecord>(*store, {.organization_id = w.o2}, {d, e});
+  CheckFilter<ProjectMemberRecord>(
+      *store, {.organization_id = OrganizationId(999999)}, {});
+  CheckFilter<ProjectMemberRecord>(
+      *store, {.identity_id = w.i1, .organization_id = w.o1}, {a, c});
+  CheckFilter<ProjectMemberRecord>(
+      *store, {.identity_id = w.i1, .organization_id = w.o2}, {d});
+  CheckFilter<ProjectMemberRecord>(
+      *store, {.identity_id = w.i2, .organization_id = w.o2}, {});
+  CheckFilter<ProjectMemberRecord>(
+      *store, {.identity_id = w.i3, .organization_id = w.o1}, {});
+  CheckFilter<ProjectMemberRecord>(
+      *store,
+      {.project_id = p1, .identity_id = w.i2, .organization_id = w.o1}, {b});
+  CheckFilter<ProjectMemberRecord>(
+      *store,
+      {.project_id = p3, .identity_id = w.i1, .organization_id = w.o1}, {});
+
+  // The organization is an ordinary field: an update changes it, the filter
+  // follows, and a missing organization is refused without changing the row.
+  {
+    auto txn = BeginWrite(*store);
+    ProjectMemberRecord moved = e;
+    moved.organization_id = w.o1;
+    ENTITLE_REQUIRE_OK(txn->project_members().Update(moved));
+    auto got = txn->project_members().Get(KeyOf(e));
+    ENTITLE_REQUIRE_OK(got);
+    REQUIRE(got->organization_id == w.o1);
+    REQUIRE(MustCount(txn->project_members(), {.organization_id = w.o1}) == 4);
+    ProjectMemberRecord dangling = e;
+    dangling.organization_id = OrganizationId(999999);
+    ENTITLE_REQUIRE_REFUSED(txn->project_members().Update(dangling),
+                            StatusCode::kFailedPrecondition,
+                            Reason::kMissingReference);
+    got = txn->project_members().Get(KeyOf(e));
+    ENTITLE_REQUIRE_OK(got);
+    REQUIRE(got->organization_id == w.o1);
+    txn->Rollback();
+  }
+  CheckFilter<ProjectMemberRecord>(*store, {.organization_id = w.o2}, {d, e});
 
   CheckUpdateDelete(*store, recs, [](ProjectMemberRecord& r, size_t) {
     r.role = r.role == ProjectRole::kUser ? ProjectRole::kAdmin
@@ -1401,6 +1512,10 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
     refused([&](Transaction& t) {
       return t.project_members().Insert(MakeProjectMember(w.o1, p1, no_identity));
     });
+    // A project member names its organization too.
+    refused([&](Transaction& t) {
+      return t.project_members().Insert(MakeProjectMember(no_org, p1, w.i1));
+    });
     refused([&](Transaction& t) {
       return t.link_tokens().Insert(MakeLinkToken(no_identity, TokenHash(1)));
     });
@@ -1457,6 +1572,21 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
     still([&](Transaction& t) { return t.identities().Delete(w.i2); });
     still([&](Transaction& t) { return t.identities().Delete(w.i3); });
     still([&](Transaction& t) { return t.organizations().Delete(w.o1); });
+  }
+  SECTION("an organization named only by a project member's organization_id "
+          "cannot be deleted") {
+    // The services keep a member's organization equal to its project's; the
+    // store only checks that it exists, so o2 here is named by nothing else.
+    Put(*store, MakeProjectMember(w.o2, p1, w.i3));
+    auto txn = BeginWrite(*store);
+    ENTITLE_REQUIRE_REFUSED(txn->organizations().Delete(w.o2),
+                            StatusCode::kFailedPrecondition,
+                            Reason::kStillReferenced);
+    ENTITLE_REQUIRE_OK(txn->organizations().Get(w.o2));
+    ENTITLE_REQUIRE_OK(
+        txn->project_members().Delete(ProjectMemberKey{p1, w.i3}));
+    ENTITLE_REQUIRE_OK(txn->organizations().Delete(w.o2));
+    txn->Rollback();
   }
 }
 
@@ -1933,6 +2063,276 @@ TEMPLATE_TEST_CASE("store: link kinds list in composite-key order", "[store]",
   MustCommit(*txn);
 }
 
+// ============================================================= project users
+
+// PRJ-4's store query: the distinct identities among an organization's
+// project members (by the members' organization_id), each with its row count,
+// in identity order, paged like Table::List.
+TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
+                   "[store][projects]", ENTITLE_BACKENDS) {
+  TestType backend;
+  auto store = backend.Open();
+  std::vector<IdentityId> ids;
+  OrganizationId oa, ob, empty;
+  ProjectId a1, a2, a3, b1;
+  {
+    auto txn = BeginWrite(*store);
+    for (int i = 0; i < 6; ++i) {
+      ids.push_back(MustInsert(
+          txn->identities(),
+          MakeIdentity("pu" + std::to_string(i) + "@example.com")));
+    }
+    oa = MustInsert(txn->organizations(), MakeOrganization("A"));
+    ob = MustInsert(txn->organizations(), MakeOrganization("B"));
+    empty = MustInsert(txn->organizations(), MakeOrganization("Empty"));
+    EntitlementId ea = MustInsert(txn->entitlements(), MakeEntitlement(oa));
+    EntitlementId eb = MustInsert(txn->entitlements(), MakeEntitlement(ob));
+    MustInsert(txn->entitlements(), MakeEntitlement(empty));
+    a1 = MustInsert(txn->projects(), MakeProject(oa, ea, "A1"));
+    a2 = MustInsert(txn->projects(), MakeProject(oa, ea, "A2"));
+    ProjectRecord archived = MakeProject(oa, ea, "A3");
+    archived.status = ProjectStatus::kArchived;  // Counted all the same.
+    a3 = MustInsert(txn->projects(), archived);
+    b1 = MustInsert(txn->projects(), MakeProject(ob, eb, "B1"));
+    // The empty organization has a project, but no members in it.
+    MustInsert(txn->projects(), MakeProject(empty, ea, "E1"));
+    // Scrambled: neither identity nor project order.
+    const std::pair<ProjectId, int> rows[] = {
+        {a3, 4}, {a1, 0}, {b1, 2}, {a2, 5}, {a3, 0}, {a1, 3}, {a2, 1},
+        {b1, 0}, {a3, 3}, {a2, 0}, {a1, 5}};
+    for (const auto& [project, who] : rows) {
+      const OrganizationId org = project == b1 ? ob : oa;
+      MustInsert(txn->project_members(),
+                 MakeProjectMember(org, project, ids[who],
+                                   who % 2 ? ProjectRole::kAdmin
+                                           : ProjectRole::kUser));
+    }
+    MustCommit(*txn);
+  }
+  const std::vector<ProjectUserCount> want_a = {
+      {ids[0], 3}, {ids[1], 1}, {ids[3], 2}, {ids[4], 1}, {ids[5], 2}};
+  const std::vector<ProjectUserCount> want_b = {{ids[0], 1}, {ids[2], 1}};
+  auto slice = [](const std::vector<ProjectUserCount>& v, int64_t offset,
+                  int64_t limit) {
+    std::vector<ProjectUserCount> out;
+    for (int64_t i = offset; i < offset + limit &&
+                             i < static_cast<int64_t>(v.size());
+         ++i) {
+      out.push_back(v[static_cast<size_t>(i)]);
+    }
+    return out;
+  };
+
+  SECTION("grouped and counted in a read transaction, in identity order") {
+    auto txn = BeginRead(*store);
+    REQUIRE(txn->mode() == TransactionMode::kRead);
+    auto all_a = txn->ProjectUsers(oa, {});
+    ENTITLE_REQUIRE_OK(all_a);
+    REQUIRE(all_a->items == want_a);
+    REQUIRE_FALSE(all_a->has_more);
+    auto all_b = txn->ProjectUsers(ob, {});
+    ENTITLE_REQUIRE_OK(all_b);
+    REQUIRE(all_b->items == want_b);
+    REQUIRE_FALSE(all_b->has_more);
+    auto count_a = txn->CountProjectUsers(oa);
+    ENTITLE_REQUIRE_OK(count_a);
+    REQUIRE(*count_a == 5);
+    auto count_b = txn->CountProjectUsers(ob);
+    ENTITLE_REQUIRE_OK(count_b);
+    REQUIRE(*count_b == 2);
+    // The counts agree with the plain listing of the members.
+    for (const ProjectUserCount& user : want_a) {
+      REQUIRE(MustCount(txn->project_members(),
+                        {.identity_id = user.identity_id,
+                         .organization_id = oa}) == user.project_count);
+    }
+    // An organization without members, and one that does not exist: an
+    // empty page and 0, not an error.
+    for (OrganizationId org : {empty, OrganizationId(999999)}) {
+      auto none = txn->ProjectUsers(org, {});
+      ENTITLE_REQUIRE_OK(none);
+      REQUIRE(none->items.empty());
+      REQUIRE_FALSE(none->has_more);
+      auto zero = txn->CountProjectUsers(org);
+      ENTITLE_REQUIRE_OK(zero);
+      REQUIRE(*zero == 0);
+    }
+    MustCommit(*txn);
+  }
+
+  SECTION("every offset and limit around the end gives the right slice and "
+          "has_more") {
+    auto txn = BeginRead(*store);
+    const int64_t n = static_cast<int64_t>(want_a.size());
+    for (int64_t limit = 1; limit <= n + 2; ++limit) {
+      for (int64_t offset = 0; offset <= n + 2; ++offset) {
+        INFO("offset " << offset << ", limit " << limit);
+        auto page = txn->ProjectUsers(oa, {.offset = offset, .limit = limit});
+        ENTITLE_REQUIRE_OK(page);
+        REQUIRE(page->items == slice(want_a, offset, limit));
+        REQUIRE(page->has_more == (offset + limit < n));
+      }
+    }
+    // Walking pages of 2 gives every user once.
+    std::vector<ProjectUserCount> walked;
+    std::vector<bool> more;
+    PageRequest request{.offset = 0, .limit = 2};
+    for (;;) {
+      auto page = txn->ProjectUsers(oa, request);
+      ENTITLE_REQUIRE_OK(page);
+      walked.insert(walked.end(), page->items.begin(), page->items.end());
+      more.push_back(page->has_more);
+      if (!page->has_more) break;
+      request.offset += request.limit;
+    }
+    REQUIRE(walked == want_a);
+    REQUIRE(more == std::vector<bool>{true, true, false});
+    // The largest limit, and an offset far past the end.
+    auto max = txn->ProjectUsers(
+        oa, {.offset = 0, .limit = PageRequest::kMaxPageLimit});
+    ENTITLE_REQUIRE_OK(max);
+    REQUIRE(max->items == want_a);
+    REQUIRE_FALSE(max->has_more);
+    auto far = txn->ProjectUsers(oa, {.offset = 1000000, .limit = 10});
+    ENTITLE_REQUIRE_OK(far);
+    REQUIRE(far->items.empty());
+    REQUIRE_FALSE(far->has_more);
+    // Exactly the last one, and exactly the first of two.
+    auto last = txn->ProjectUsers(ob, {.offset = 1, .limit = 1});
+    ENTITLE_REQUIRE_OK(last);
+    REQUIRE(last->items == slice(want_b, 1, 1));
+    REQUIRE_FALSE(last->has_more);
+    auto first = txn->ProjectUsers(ob, {.offset = 0, .limit = 1});
+    ENTITLE_REQUIRE_OK(first);
+    REQUIRE(first->items == slice(want_b, 0, 1));
+    REQUIRE(first->has_more);
+    MustCommit(*txn);
+  }
+
+  SECTION("an invalid page request is refused exactly as Table::List "
+          "refuses it") {
+    auto txn = BeginRead(*store);
+    const PageRequest bad[] = {
+        {.offset = 0, .limit = 0},
+        {.offset = 0, .limit = -1},
+        {.offset = 0, .limit = PageRequest::kMaxPageLimit + 1},
+        {.offset = -1, .limit = 5},
+        {.offset = -7, .limit = 0},
+    };
+    for (const PageRequest& page : bad) {
+      INFO("offset " << page.offset << ", limit " << page.limit);
+      auto listed = txn->project_members().List({}, page);
+      ENTITLE_REQUIRE_REFUSED(listed, StatusCode::kInvalidArgument,
+                              Reason::kInvalidArgument);
+      auto users = txn->ProjectUsers(oa, page);
+      ENTITLE_REQUIRE_REFUSED(users, StatusCode::kInvalidArgument,
+                              Reason::kInvalidArgument);
+      INFO("ProjectUsers: " << users.status().ToString());
+      INFO("List: " << listed.status().ToString());
+      REQUIRE(users.status() == listed.status());
+      // Also for an organization with no members.
+      ENTITLE_REQUIRE_REFUSED(txn->ProjectUsers(empty, page),
+                              StatusCode::kInvalidArgument,
+                              Reason::kInvalidArgument);
+    }
+    // The transaction is still usable.
+    auto count = txn->CountProjectUsers(oa);
+    ENTITLE_REQUIRE_OK(count);
+    REQUIRE(*count == 5);
+    MustCommit(*txn);
+  }
+
+  SECTION("a write transaction sees its own changes; a rollback undoes "
+          "them") {
+    {
+      auto txn = BeginWrite(*store);
+      // i2 joins a project of A; i1 leaves A's only project it was in.
+      MustInsert(txn->project_members(),
+                 MakeProjectMember(oa, a1, ids[2]));
+      ENTITLE_REQUIRE_OK(
+          txn->project_members().Delete(ProjectMemberKey{a2, ids[1]}));
+      // Grouping is by the member's organization_id, not by its project's.
+      MustInsert(txn->project_members(), MakeProjectMember(ob, a1, ids[4]));
+      auto users = txn->ProjectUsers(oa, {});
+      ENTITLE_REQUIRE_OK(users);
+      const std::vector<ProjectUserCount> changed_a = {
+          {ids[0], 3}, {ids[2], 1}, {ids[3], 2}, {ids[4], 1}, {ids[5], 2}};
+      REQUIRE(users->items == changed_a);
+      auto users_b = txn->ProjectUsers(ob, {});
+      ENTITLE_REQUIRE_OK(users_b);
+      const std::vector<ProjectUserCount> changed_b = {
+          {ids[0], 1}, {ids[2], 1}, {ids[4], 1}};
+      REQUIRE(users_b->items == changed_b);
+      auto count_b = txn->CountProjectUsers(ob);
+      ENTITLE_REQUIRE_OK(count_b);
+      REQUIRE(*count_b == 3);
+      txn->Rollback();
+    }
+    auto txn = BeginRead(*store);
+    auto users = txn->ProjectUsers(oa, {});
+    ENTITLE_REQUIRE_OK(users);
+    REQUIRE(users->items == want_a);
+    auto users_b = txn->ProjectUsers(ob, {});
+    ENTITLE_REQUIRE_OK(users_b);
+    REQUIRE(users_b->items == want_b);
+    MustCommit(*txn);
+  }
+
+  SECTION("a committed change shows in the next transaction") {
+    {
+      auto txn = BeginWrite(*store);
+      ENTITLE_REQUIRE_OK(
+          txn->project_members().Delete(ProjectMemberKey{a3, ids[0]}));
+      ENTITLE_REQUIRE_OK(
+          txn->project_members().Delete(ProjectMemberKey{a3, ids[4]}));
+      MustCommit(*txn);
+    }
+    auto txn = BeginRead(*store);
+    auto users = txn->ProjectUsers(oa, {});
+    ENTITLE_REQUIRE_OK(users);
+    const std::vector<ProjectUserCount> want = {
+        {ids[0], 2}, {ids[1], 1}, {ids[3], 2}, {ids[5], 2}};
+    REQUIRE(users->items == want);
+    auto count = txn->CountProjectUsers(oa);
+    ENTITLE_REQUIRE_OK(count);
+    REQUIRE(*count == 4);
+    MustCommit(*txn);
+  }
+
+  SECTION("a finished transaction refuses both calls") {
+    const auto code = StatusCode::kFailedPrecondition;
+    const auto reason = Reason::kTransactionFinished;
+    for (TransactionMode mode : {TransactionMode::kRead, TransactionMode::kWrite}) {
+      for (bool commit : {true, false}) {
+        INFO((mode == TransactionMode::kRead ? "read" : "write")
+             << (commit ? ", committed" : ", rolled back"));
+        auto txn = Begin(*store, mode);
+        ENTITLE_REQUIRE_OK(txn->ProjectUsers(oa, {}));
+        if (commit) {
+          MustCommit(*txn);
+        } else {
+          txn->Rollback();
+        }
+        ENTITLE_REQUIRE_REFUSED(txn->ProjectUsers(oa, {}), code, reason);
+        ENTITLE_REQUIRE_REFUSED(txn->ProjectUsers(empty, {.offset = 3, .limit = 1}),
+                                code, reason);
+        ENTITLE_REQUIRE_REFUSED(txn->CountProjectUsers(oa), code, reason);
+        ENTITLE_REQUIRE_REFUSED(txn->CountProjectUsers(empty), code, reason);
+      }
+    }
+  }
+
+  if constexpr (TestType::Reopenable()) {
+    store.reset();
+    store = backend.Open();
+    auto txn = BeginRead(*store);
+    auto users = txn->ProjectUsers(ob, {});
+    ENTITLE_REQUIRE_OK(users);
+    REQUIRE(users->items == want_b);
+    MustCommit(*txn);
+  }
+}
+
 // ===================================================================== audit
 
 TEMPLATE_TEST_CASE("store: audit filters by time range (since inclusive, until exclusive), "
@@ -2018,6 +2418,21 @@ class RawDb {
       if (text) out = reinterpret_cast<const char*>(text);
     }
     sqlite3_finalize(stmt);
+    return out;
+  }
+  // Column `column` of every row of `sql`, as text (NULL as "").
+  std::vector<std::string> Column(const std::string& sql, int column) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+    INFO(sql << ": " << sqlite3_errmsg(db_));
+    REQUIRE(rc == SQLITE_OK);
+    std::vector<std::string> out;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt, column);
+      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    }
+    sqlite3_finalize(stmt);
+    REQUIRE(rc == SQLITE_DONE);
     return out;
   }
 
@@ -2154,6 +2569,202 @@ TEST_CASE("sqlite: a file that is not a database is refused cleanly",
   ENTITLE_REQUIRE_REFUSED(store, StatusCode::kFailedPrecondition,
                           Reason::kStoreCorrupt);
   REQUIRE(ReadFile(backend.path()) == junk);
+}
+
+// The ProjectUsers statement of src/sqlite/sqlite_store.cc, for its query plan.
+constexpr const char* kProjectUsersSql =
+    "SELECT identity_id, COUNT(*) FROM project_members WHERE organization_id "
+    "= ? GROUP BY identity_id ORDER BY identity_id LIMIT ? OFFSET ?";
+
+// REQUIREs that `db` answers kProjectUsersSql from the covering index
+// project_members_org_identity alone, without sorting.
+void RequireProjectUsersPlan(RawDb& db) {
+  const std::vector<std::string> plan =
+      db.Column(std::string("EXPLAIN QUERY PLAN ") + kProjectUsersSql, 3);
+  std::string joined;
+  for (const auto& line : plan) joined += line + "\n";
+  INFO("plan:\n" << joined);
+  REQUIRE_FALSE(plan.empty());
+  REQUIRE(joined.find("USING COVERING INDEX project_members_org_identity") !=
+          std::string::npos);
+  REQUIRE(joined.find("TEMP B-TREE") == std::string::npos);
+  REQUIRE(joined.find("SCAN project_members") == std::string::npos);
+}
+
+TEST_CASE("sqlite: migration 3 fills each project member's organization",
+          "[store][sqlite][migration]") {
+  SqliteBackend backend;
+  const std::string t15 = std::to_string(absl::ToUnixMicros(At(15)));
+  const std::string t16 = std::to_string(absl::ToUnixMicros(At(16)));
+  // A schema-2 file as entitle wrote it before migration 3, with ids chosen
+  // so that no two kinds share one (a member's organization filled from the
+  // wrong column shows). Column spellings are those of migrations 1 and 2.
+  {
+    RawDb db(backend.path(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    auto exec = [&](const std::string& sql) {
+      std::string error;
+      const int rc = db.Exec(sql, &error);
+      INFO(sql << "\n" << error);
+      REQUIRE(rc == SQLITE_OK);
+    };
+    exec(internal::kMigrations[0]);
+    exec(internal::kMigrations[1]);
+    exec("PRAGMA user_version = 2");
+    const std::string rows =
+        "INSERT INTO organizations (id, name, discoverable, "
+        "auto_approve_domain_joins, federation_provider, maintenance_until, "
+        "created_at) VALUES (10, 'Org Ten', 0, 0, '', NULL, 0), "
+        "(20, 'Org Twenty', 0, 0, '', NULL, 0);"
+        "INSERT INTO identities (id, email, pending_email, display_name, "
+        "country, language, verified, locked, profile_complete, "
+        "password_hash, federated_subject, created_at, last_login_at) VALUES "
+        "(100, 'ada@example.com', NULL, 'Ada', '', '', 1, 0, 1, '', '', 0, "
+        "NULL), "
+        "(101, 'bo@example.com', NULL, 'Bo', '', '', 1, 0, 1, '', '', 0, "
+        "NULL);"
+        "INSERT INTO entitlements (id, organization_id, sku, seats, "
+        "period_start, period_end, countries, created_at, kind) VALUES "
+        "(5, 10, 'CAD-PRO', 5, 0, 1, '', 0, 'named'), "
+        "(6, 20, 'CAD-PRO', 5, 0, 1, 'DE,SE', 0, 'floating');"
+        "INSERT INTO projects (id, organization_id, entitlement_id, name, "
+        "region, created_at) VALUES "
+        "(30, 20, 6, 'Bridge', 'eu', " + t15 + "), "
+        "(31, 10, 5, 'Tunnel', 'us', " + t15 + ");"
+        "INSERT INTO project_members (project_id, identity_id, role, "
+        "added_at) VALUES "
+        "(30, 100, 'admin', " + t16 + "), "
+        "(30, 101, 'user', " + t16 + "), "
+        "(31, 100, 'user', " + t16 + ");";
+    exec(rows);
+    REQUIRE(db.One("PRAGMA user_version") == "2");
+    REQUIRE(db.One("SELECT count(*) FROM project_members") == "3");
+  }
+
+  auto opened = SqliteStore::Open(backend.path());
+  ENTITLE_REQUIRE_OK(opened);
+  std::unique_ptr<Store> store = std::move(*opened);
+
+  {
+    RawDb db(backend.path());
+    REQUIRE(db.One("PRAGMA user_version") == "3");
+    REQUIRE(db.One("PRAGMA integrity_check") == "ok");
+    REQUIRE(db.Column("PRAGMA foreign_key_check", 0).empty());
+    REQUIRE(db.Column("SELECT project_id || ':' || identity_id || ':' || "
+                      "organization_id || ':' || role FROM project_members "
+                      "ORDER BY project_id, identity_id",
+                      0) == std::vector<std::string>{"30:100:20:admin",
+                                                     "30:101:20:user",
+                                                     "31:100:10:user"});
+    REQUIRE(db.Column("SELECT status FROM projects ORDER BY id", 0) ==
+            std::vector<std::string>{"active", "active"});
+    REQUIRE(db.One("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                   "AND name = 'project_members_org_identity'") == "1");
+    REQUIRE(db.One("SELECT count(*) FROM sqlite_master WHERE name = "
+                   "'project_members_v3'") == "0");
+    RequireProjectUsersPlan(db);
+  }
+
+  // Through the store.
+  const OrganizationId ten(10), twenty(20);
+  const ProjectId bridge(30), tunnel(31);
+  const IdentityId ada(100), bo(101);
+  {
+    auto txn = BeginRead(*store);
+    auto member = txn->project_members().Get(ProjectMemberKey{bridge, ada});
+    ENTITLE_REQUIRE_OK(member);
+    REQUIRE(member->organization_id == twenty);
+    REQUIRE(member->role == ProjectRole::kAdmin);
+    REQUIRE(member->added_at == At(16));
+    auto other = txn->project_members().Get(ProjectMemberKey{tunnel, ada});
+    ENTITLE_REQUIRE_OK(other);
+    REQUIRE(other->organization_id == ten);
+    for (const ProjectMemberRecord& m : ListAll(txn->project_members())) {
+      auto project = txn->projects().Get(m.project_id);
+      ENTITLE_REQUIRE_OK(project);
+      REQUIRE(m.organization_id == project->organization_id);
+    }
+    auto project = txn->projects().Get(bridge);
+    ENTITLE_REQUIRE_OK(project);
+    REQUIRE(project->status == ProjectStatus::kActive);
+    REQUIRE(project->organization_id == twenty);
+    REQUIRE(project->name == "Bridge");
+    REQUIRE(project->created_at == At(15));
+    REQUIRE(MustCount(txn->projects(), {.status = ProjectStatus::kActive}) == 2);
+    REQUIRE(MustCount(txn->project_members(), {.organization_id = twenty}) == 2);
+
+    auto users = txn->ProjectUsers(twenty, {});
+    ENTITLE_REQUIRE_OK(users);
+    REQUIRE(users->items ==
+            std::vector<ProjectUserCount>{{ada, 1}, {bo, 1}});
+    REQUIRE_FALSE(users->has_more);
+    auto first = txn->ProjectUsers(twenty, {.offset = 0, .limit = 1});
+    ENTITLE_REQUIRE_OK(first);
+    REQUIRE(first->items == std::vector<ProjectUserCount>{{ada, 1}});
+    REQUIRE(first->has_more);
+    auto users_ten = txn->ProjectUsers(ten, {});
+    ENTITLE_REQUIRE_OK(users_ten);
+    REQUIRE(users_ten->items == std::vector<ProjectUserCount>{{ada, 1}});
+    auto count = txn->CountProjectUsers(twenty);
+    ENTITLE_REQUIRE_OK(count);
+    REQUIRE(*count == 2);
+    MustCommit(*txn);
+  }
+  // The migrated file takes new members and archives, and enforces the new
+  // reference.
+  {
+    auto txn = BeginWrite(*store);
+    MustInsert(txn->project_members(), MakeProjectMember(ten, tunnel, bo));
+    ENTITLE_REQUIRE_REFUSED(
+        txn->project_members().Insert(MakeProjectMember(twenty, bridge, bo)),
+        StatusCode::kAlreadyExists, Reason::kDuplicate);
+    auto project = txn->projects().Get(tunnel);
+    ENTITLE_REQUIRE_OK(project);
+    project->status = ProjectStatus::kArchived;
+    ENTITLE_REQUIRE_OK(txn->projects().Update(*project));
+    MustCommit(*txn);
+  }
+  {
+    const IdentityId cy = Put(*store, MakeIdentity("cy@example.com"));
+    REQUIRE(cy > bo);
+    auto txn = BeginWrite(*store);
+    ENTITLE_REQUIRE_REFUSED(
+        txn->project_members().Insert(
+            MakeProjectMember(OrganizationId(999), bridge, cy)),
+        StatusCode::kFailedPrecondition, Reason::kMissingReference);
+    txn->Rollback();
+  }
+  {
+    auto txn = BeginRead(*store);
+    auto users_ten = txn->ProjectUsers(ten, {});
+    ENTITLE_REQUIRE_OK(users_ten);
+    REQUIRE(users_ten->items ==
+            std::vector<ProjectUserCount>{{ada, 1}, {bo, 1}});
+    REQUIRE(MustCount(txn->projects(), {.status = ProjectStatus::kArchived}) ==
+            1);
+    MustCommit(*txn);
+  }
+  // Reopening a file already at schema 3 changes nothing.
+  store.reset();
+  store = backend.Open();
+  {
+    RawDb db(backend.path());
+    REQUIRE(db.One("PRAGMA user_version") == "3");
+    REQUIRE(db.One("SELECT count(*) FROM project_members") == "4");
+    REQUIRE(db.One("SELECT status FROM projects WHERE id = 31") == "archived");
+    RequireProjectUsersPlan(db);
+  }
+}
+
+TEST_CASE("sqlite: a new file answers ProjectUsers from the covering index",
+          "[store][sqlite]") {
+  SqliteBackend backend;
+  {
+    auto store = backend.Open();
+    SeedEveryKind(*store);
+  }
+  RawDb db(backend.path());
+  REQUIRE(db.One("PRAGMA user_version") == "3");
+  RequireProjectUsersPlan(db);
 }
 
 TEST_CASE("sqlite: create_if_missing=false on a missing file is NotFound",
