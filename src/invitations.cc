@@ -122,13 +122,15 @@ absl::StatusOr<OrganizationRecord> AuthorizeAdmin(Transaction& tx,
 absl::StatusOr<IdentityRecord> SignedIn(Transaction& tx, const Actor& actor,
                                         absl::string_view what) {
   if (!actor.is_identity()) {
-    return internal::PermissionDenied(absl::StrCat(what, " without signing in"));
+    return internal::PermissionDenied(
+        absl::StrCat(what, " without signing in"));
   }
-  absl::StatusOr<IdentityRecord> identity = tx.identities().Get(actor.identity());
+  absl::StatusOr<IdentityRecord> identity =
+      tx.identities().Get(actor.identity());
   if (!identity.ok()) return identity.status();
   if (identity->locked) {
-    return Refuse(absl::StatusCode::kFailedPrecondition, Reason::kIdentityLocked,
-                  "This identity is locked.");
+    return Refuse(absl::StatusCode::kFailedPrecondition,
+                  Reason::kIdentityLocked, "This identity is locked.");
   }
   if (!identity->verified) {
     return Refuse(absl::StatusCode::kFailedPrecondition, Reason::kNotVerified,
@@ -138,9 +140,9 @@ absl::StatusOr<IdentityRecord> SignedIn(Transaction& tx, const Actor& actor,
 }
 
 // Sends a new invitation link for `invitation` (inserted here).
-absl::StatusOr<InvitationId> IssueInvitation(Operation& op,
-                                             const OrganizationRecord& organization,
-                                             InvitationRecord invitation) {
+absl::StatusOr<InvitationId> IssueInvitation(
+    Operation& op, const OrganizationRecord& organization,
+    InvitationRecord invitation) {
   const internal::LinkSecret secret =
       internal::MakeLinkSecret(op.context().random);
   invitation.token_hash = secret.hash;
@@ -163,8 +165,8 @@ absl::StatusOr<InvitationId> IssueInvitation(Operation& op,
       "kind", invitation.kind == InvitationKind::kEmployee   ? "employee"
               : invitation.kind == InvitationKind::kExternal ? "external"
                                                              : "group");
-  absl::StatusOr<std::optional<IdentityRecord>> invitee =
-      FindFirst(op.tx().identities(), IdentityFilter{.email = invitation.email});
+  absl::StatusOr<std::optional<IdentityRecord>> invitee = FindFirst(
+      op.tx().identities(), IdentityFilter{.email = invitation.email});
   if (invitee.ok() && invitee->has_value()) {
     notification.language = internal::EffectiveLanguage(
         op.context().identity_policy, (*invitee)->language);
@@ -242,9 +244,9 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
 }
 
 JoinRequestInfo ToInfo(const JoinRequestRecord& r, const IdentityRecord& who) {
-  return JoinRequestInfo{r.id,     r.organization_id,  r.identity_id,
-                         who.email, who.display_name, r.source,
-                         r.status, r.created_at};
+  return JoinRequestInfo{r.id,      r.organization_id, r.identity_id,
+                         who.email, who.display_name,  r.source,
+                         r.status,  r.created_at};
 }
 
 // True when `organization` owns `identity`'s verified email domain.
@@ -292,10 +294,9 @@ absl::Status Approve(Operation& op, const Actor& actor,
 
 // INV-9, INV-10, INV-12: files a join request, approving it at once when the
 // organization auto-approves its own verified domain.
-absl::StatusOr<JoinRequestInfo> FileJoinRequest(Operation& op,
-                                                const IdentityRecord& identity,
-                                                const OrganizationRecord& organization,
-                                                JoinRequestSource source) {
+absl::StatusOr<JoinRequestInfo> FileJoinRequest(
+    Operation& op, const IdentityRecord& identity,
+    const OrganizationRecord& organization, JoinRequestSource source) {
   Transaction& tx = op.tx();
   absl::StatusOr<std::optional<MembershipRecord>> membership =
       internal::FindMembership(tx, organization.id, identity.id);
@@ -305,11 +306,11 @@ absl::StatusOr<JoinRequestInfo> FileJoinRequest(Operation& op,
     return Refuse(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
                   "You are already an employee of this organization.");
   }
-  absl::StatusOr<std::optional<JoinRequestRecord>> pending = FindFirst(
-      tx.join_requests(),
-      JoinRequestFilter{.organization_id = organization.id,
-                        .identity_id = identity.id,
-                        .status = JoinRequestStatus::kPending});
+  absl::StatusOr<std::optional<JoinRequestRecord>> pending =
+      FindFirst(tx.join_requests(),
+                JoinRequestFilter{.organization_id = organization.id,
+                                  .identity_id = identity.id,
+                                  .status = JoinRequestStatus::kPending});
   if (!pending.ok()) return pending.status();
   if (pending->has_value()) {
     return Refuse(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
@@ -352,7 +353,8 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   Transaction& tx = op->tx();
-  absl::StatusOr<OrganizationRecord> org = AuthorizeAdmin(tx, actor, organization);
+  absl::StatusOr<OrganizationRecord> org =
+      AuthorizeAdmin(tx, actor, organization);
   if (!org.ok()) return org.status();
   if (addresses.empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
@@ -389,12 +391,11 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
       continue;
     }
     // INV-8: a New invitation of the same kind (and group) is returned.
-    absl::StatusOr<std::vector<InvitationRecord>> open =
-        ListAll(tx.invitations(),
-                InvitationFilter{.organization_id = organization,
-                                 .email = *email,
-                                 .kind = kind,
-                                 .status = InvitationStatus::kNew});
+    absl::StatusOr<std::vector<InvitationRecord>> open = ListAll(
+        tx.invitations(), InvitationFilter{.organization_id = organization,
+                                           .email = *email,
+                                           .kind = kind,
+                                           .status = InvitationStatus::kNew});
     if (!open.ok()) return open.status();
     const InvitationRecord* existing = nullptr;
     for (const InvitationRecord& candidate : *open) {
@@ -434,8 +435,8 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
             member_of_kind = true;
             break;
           case InvitationKind::kGroup: {
-            absl::StatusOr<GroupMemberRecord> place = tx.group_members().Get(
-                GroupMemberKey{*group, (*invitee)->id});
+            absl::StatusOr<GroupMemberRecord> place =
+                tx.group_members().Get(GroupMemberKey{*group, (*invitee)->id});
             member_of_kind = place.ok();
             break;
           }
@@ -526,7 +527,8 @@ absl::StatusOr<InvitationId> Invitations::Resend(const Actor& actor,
   return *id;
 }
 
-absl::Status Invitations::Revoke(const Actor& actor, OrganizationId organization,
+absl::Status Invitations::Revoke(const Actor& actor,
+                                 OrganizationId organization,
                                  InvitationId invitation) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
@@ -543,7 +545,8 @@ absl::Status Invitations::Revoke(const Actor& actor, OrganizationId organization
   }
   record->status = InvitationStatus::kRevoked;
   record->decided_at = op->now();
-  if (absl::Status s = op->tx().invitations().Update(*record); !s.ok()) return s;
+  if (absl::Status s = op->tx().invitations().Update(*record); !s.ok())
+    return s;
   op->Audit(actor, organization, "invitation.revoke",
             InvitationTarget(invitation), record->email.str());
   return op->Commit();
@@ -556,9 +559,9 @@ absl::StatusOr<std::vector<InvitationInfo>> Invitations::List(
   absl::StatusOr<OrganizationRecord> org =
       AuthorizeAdmin(reading->tx(), actor, organization);
   if (!org.ok()) return org.status();
-  absl::StatusOr<std::vector<InvitationRecord>> all = ListAll(
-      reading->tx().invitations(),
-      InvitationFilter{.organization_id = organization});
+  absl::StatusOr<std::vector<InvitationRecord>> all =
+      ListAll(reading->tx().invitations(),
+              InvitationFilter{.organization_id = organization});
   if (!all.ok()) return all.status();
   std::vector<InvitationInfo> shown;
   for (const InvitationRecord& r : *all) {
@@ -659,10 +662,10 @@ absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
   op->Audit(invitee, invitation->organization_id, "identity.register",
             IdentityTarget(*id), "created by accepting an invitation");
   // ID-12: an identity created from an invitation waits for its profile.
-  if (absl::Status s = ApplyAcceptance(
-          *op, invitee, *invitation, identity,
-          identity.profile_complete ? MembershipStatus::kActive
-                                    : MembershipStatus::kPendingProfile);
+  if (absl::Status s = ApplyAcceptance(*op, invitee, *invitation, identity,
+                                       identity.profile_complete
+                                           ? MembershipStatus::kActive
+                                           : MembershipStatus::kPendingProfile);
       !s.ok()) {
     return s;
   }
@@ -731,9 +734,9 @@ absl::StatusOr<RequestLink> Invitations::CreateRequestLink(
     return s;
   }
   const internal::LinkSecret secret = internal::MakeLinkSecret(context_.random);
-  absl::StatusOr<RequestLinkId> id = tx.request_links().Insert(
-      RequestLinkRecord{RequestLinkId(), organization, secret.hash, true,
-                        op->now()});
+  absl::StatusOr<RequestLinkId> id =
+      tx.request_links().Insert(RequestLinkRecord{
+          RequestLinkId(), organization, secret.hash, true, op->now()});
   if (!id.ok()) return id.status();
   op->Audit(actor, organization, "request-link.create",
             absl::StrCat("request-link#", id->value()));
@@ -790,8 +793,8 @@ absl::StatusOr<JoinRequestInfo> Invitations::FollowRequestLink(
   absl::StatusOr<OrganizationRecord> organization =
       tx.organizations().Get((*link)->organization_id);
   if (!organization.ok()) return organization.status();
-  absl::StatusOr<JoinRequestInfo> request = FileJoinRequest(
-      *op, *identity, *organization, JoinRequestSource::kLink);
+  absl::StatusOr<JoinRequestInfo> request =
+      FileJoinRequest(*op, *identity, *organization, JoinRequestSource::kLink);
   if (!request.ok()) return request.status();
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   return request;

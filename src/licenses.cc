@@ -35,10 +35,10 @@ absl::Status Invalid(absl::string_view message) {
 
 absl::StatusOr<EntitlementTerms> Normalize(EntitlementTerms terms) {
   if (terms.sku.empty() || terms.sku.size() > kMaxSkuLength ||
-      !std::all_of(terms.sku.begin(), terms.sku.end(), [](char c) {
-        return c > ' ' && c < 0x7f;
-      })) {
-    return Invalid("A product code is 1 to 64 printable characters without spaces.");
+      !std::all_of(terms.sku.begin(), terms.sku.end(),
+                   [](char c) { return c > ' ' && c < 0x7f; })) {
+    return Invalid(
+        "A product code is 1 to 64 printable characters without spaces.");
   }
   if (terms.seats < 1 || terms.seats > SeatPoolCore::kMaxSeats) {
     return Invalid(absl::StrCat("The number of seats must be between 1 and ",
@@ -51,8 +51,8 @@ absl::StatusOr<EntitlementTerms> Normalize(EntitlementTerms terms) {
   for (std::string& country : terms.countries) {
     if (country.size() != 2 || !absl::ascii_isalpha(country[0]) ||
         !absl::ascii_isalpha(country[1])) {
-      return Invalid(absl::StrCat("\"", country,
-                                  "\" is not an ISO 3166-1 alpha-2 country code."));
+      return Invalid(absl::StrCat(
+          "\"", country, "\" is not an ISO 3166-1 alpha-2 country code."));
     }
     countries.insert(absl::AsciiStrToUpper(country));
   }
@@ -71,7 +71,8 @@ bool CountryAllowed(const EntitlementRecord& e, const std::string& country) {
 }
 
 absl::Status OutsidePeriod(const EntitlementRecord& e) {
-  return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kOutsidePeriod,
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kOutsidePeriod,
                    absl::StrCat("The subscription for ", e.sku,
                                 " is not active: it runs from ",
                                 absl::FormatTime(e.period_start), " to ",
@@ -82,7 +83,8 @@ absl::Status CountryRefused(const EntitlementRecord& e,
                             const std::string& country) {
   return MakeError(
       absl::StatusCode::kFailedPrecondition, Reason::kCountryNotAllowed,
-      absl::StrCat(e.sku, " may only be used in ", absl::StrJoin(e.countries, ", "),
+      absl::StrCat(e.sku, " may only be used in ",
+                   absl::StrJoin(e.countries, ", "),
                    country.empty() ? "; the member's country is not set."
                                    : absl::StrCat("; not in ", country, ".")));
 }
@@ -93,8 +95,8 @@ absl::Status NoLicense(absl::string_view sku) {
 }
 
 absl::Status SeatsExhausted() {
-  return MakeError(absl::StatusCode::kResourceExhausted, Reason::kSeatsExhausted,
-                   "All license seats are reserved");
+  return MakeError(absl::StatusCode::kResourceExhausted,
+                   Reason::kSeatsExhausted, "All license seats are reserved");
 }
 
 absl::Status SeatNotHeld() {
@@ -103,11 +105,12 @@ absl::Status SeatNotHeld() {
 }
 
 absl::Status WrongKind(const EntitlementRecord& e) {
-  return MakeError(absl::StatusCode::kFailedPrecondition,
-                   Reason::kWrongEntitlementKind,
-                   e.kind == EntitlementKind::kNamed
-                       ? absl::StrCat(e.sku, " is a named license: assign it to members.")
-                       : absl::StrCat(e.sku, " is a floating license: give members pool access."));
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kWrongEntitlementKind,
+      e.kind == EntitlementKind::kNamed
+          ? absl::StrCat(e.sku, " is a named license: assign it to members.")
+          : absl::StrCat(e.sku,
+                         " is a floating license: give members pool access."));
 }
 
 absl::StatusOr<EntitlementRecord> LoadEntitlement(Transaction& tx,
@@ -122,13 +125,15 @@ absl::StatusOr<EntitlementRecord> LoadEntitlement(Transaction& tx,
 
 absl::Status RequireOperator(const Actor& actor) {
   if (actor.is_operator()) return absl::OkStatus();
-  return internal::PermissionDenied("manage entitlements (the vendor's operator only)");
+  return internal::PermissionDenied(
+      "manage entitlements (the vendor's operator only)");
 }
 
 // kViewUsage or kManageLicenses.
 absl::Status RequireViewer(Transaction& tx, const Actor& actor,
                            OrganizationId organization) {
-  absl::Status s = internal::RequirePermission(tx, actor, organization, kViewUsage);
+  absl::Status s =
+      internal::RequirePermission(tx, actor, organization, kViewUsage);
   if (s.ok() || GetReason(s) != Reason::kPermissionDenied) return s;
   return internal::RequirePermission(tx, actor, organization, kManageLicenses);
 }
@@ -150,7 +155,8 @@ absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
     if (!assignments.ok()) return assignments.status();
     for (const auto& a : *assignments) users.insert(a.identity_id);
   } else {
-    auto grants = ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id});
+    auto grants =
+        ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id});
     if (!grants.ok()) return grants.status();
     for (const auto& grant : *grants) {
       if (grant.identity_id.has_value()) users.insert(*grant.identity_id);
@@ -164,10 +170,12 @@ absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
   }
   std::vector<IdentityId> active;
   for (IdentityId id : users) {
-    auto membership = tx.memberships().Get(MembershipKey{e.organization_id, id});
+    auto membership =
+        tx.memberships().Get(MembershipKey{e.organization_id, id});
     if (membership.ok() && membership->status == MembershipStatus::kActive) {
       active.push_back(id);
-    } else if (!membership.ok() && GetReason(membership.status()) != Reason::kNotFound) {
+    } else if (!membership.ok() &&
+               GetReason(membership.status()) != Reason::kNotFound) {
       return membership.status();
     }
   }
@@ -201,7 +209,8 @@ absl::StatusOr<EntitlementRecord> Licenses::CreateEntitlement(
   if (!normal.ok()) return normal.status();
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
-  absl::StatusOr<OrganizationRecord> org = op->tx().organizations().Get(organization);
+  absl::StatusOr<OrganizationRecord> org =
+      op->tx().organizations().Get(organization);
   if (!org.ok()) return org.status();
   EntitlementRecord record;
   record.organization_id = organization;
@@ -217,21 +226,24 @@ absl::StatusOr<EntitlementRecord> Licenses::CreateEntitlement(
   record.id = *id;
   op->Audit(actor, organization, "entitlement.create",
             absl::StrCat("entitlement#", id->value()),
-            absl::StrCat(record.sku, " ",
-                         record.kind == EntitlementKind::kNamed ? "named" : "floating",
-                         " seats=", record.seats));
+            absl::StrCat(
+                record.sku, " ",
+                record.kind == EntitlementKind::kNamed ? "named" : "floating",
+                " seats=", record.seats));
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   return record;
 }
 
 absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
-    const Actor& actor, EntitlementId entitlement, const EntitlementTerms& terms) {
+    const Actor& actor, EntitlementId entitlement,
+    const EntitlementTerms& terms) {
   if (absl::Status s = RequireOperator(actor); !s.ok()) return s;
   absl::StatusOr<EntitlementTerms> normal = Normalize(terms);
   if (!normal.ok()) return normal.status();
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
-  absl::StatusOr<EntitlementRecord> record = LoadEntitlement(op->tx(), entitlement);
+  absl::StatusOr<EntitlementRecord> record =
+      LoadEntitlement(op->tx(), entitlement);
   if (!record.ok()) return record.status();
   if (record->kind != normal->kind) return WrongKind(*record);
   const int64_t old_seats = record->seats;
@@ -240,10 +252,12 @@ absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
   record->period_start = normal->period_start;
   record->period_end = normal->period_end;
   record->countries = normal->countries;
-  if (absl::Status s = op->tx().entitlements().Update(*record); !s.ok()) return s;
-  op->Audit(actor, record->organization_id, "entitlement.change",
-            absl::StrCat("entitlement#", entitlement.value()),
-            absl::StrCat(record->sku, " seats=", old_seats, "->", record->seats));
+  if (absl::Status s = op->tx().entitlements().Update(*record); !s.ok())
+    return s;
+  op->Audit(
+      actor, record->organization_id, "entitlement.change",
+      absl::StrCat("entitlement#", entitlement.value()),
+      absl::StrCat(record->sku, " seats=", old_seats, "->", record->seats));
   const EntitlementRecord changed = *record;
   op->AfterCommit([this, changed, now = op->now()] {
     if (changed.kind == EntitlementKind::kFloating &&
@@ -259,7 +273,8 @@ absl::StatusOr<std::vector<EntitlementRecord>> Licenses::ListEntitlements(
     const Actor& actor, OrganizationId organization) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
-  if (absl::Status s = RequireViewer(reading->tx(), actor, organization); !s.ok()) {
+  if (absl::Status s = RequireViewer(reading->tx(), actor, organization);
+      !s.ok()) {
     return s;
   }
   return ListAll(reading->tx().entitlements(),
@@ -275,8 +290,8 @@ absl::Status Licenses::Assign(const Actor& actor, EntitlementId entitlement,
   Transaction& tx = op->tx();
   absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
   if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(tx, actor, e->organization_id,
-                                                   kManageLicenses);
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
       !s.ok()) {
     return s;
   }
@@ -284,21 +299,25 @@ absl::Status Licenses::Assign(const Actor& actor, EntitlementId entitlement,
   absl::StatusOr<MembershipRecord> membership =
       tx.memberships().Get(MembershipKey{e->organization_id, identity});
   if (!membership.ok()) {
-    if (GetReason(membership.status()) != Reason::kNotFound) return membership.status();
-    return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
-                     "Only members of the organization can be assigned a license.");
+    if (GetReason(membership.status()) != Reason::kNotFound)
+      return membership.status();
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+        "Only members of the organization can be assigned a license.");
   }
   if (!InPeriod(*e, op->now())) return OutsidePeriod(*e);
   absl::StatusOr<IdentityRecord> member = tx.identities().Get(identity);
   if (!member.ok()) return member.status();
-  if (!CountryAllowed(*e, member->country)) return CountryRefused(*e, member->country);
+  if (!CountryAllowed(*e, member->country))
+    return CountryRefused(*e, member->country);
   absl::StatusOr<LicenseAssignmentRecord> existing =
       tx.license_assignments().Get(LicenseAssignmentKey{entitlement, identity});
   if (existing.ok()) {
     return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
                      "This member already has the license.");
   }
-  if (GetReason(existing.status()) != Reason::kNotFound) return existing.status();
+  if (GetReason(existing.status()) != Reason::kNotFound)
+    return existing.status();
   absl::StatusOr<int64_t> assigned = tx.license_assignments().Count(
       LicenseAssignmentFilter{.entitlement_id = entitlement});
   if (!assigned.ok()) return assigned.status();
@@ -327,13 +346,13 @@ absl::Status Licenses::Unassign(const Actor& actor, EntitlementId entitlement,
   Transaction& tx = op->tx();
   absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
   if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(tx, actor, e->organization_id,
-                                                   kManageLicenses);
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s =
-          tx.license_assignments().Delete(LicenseAssignmentKey{entitlement, identity});
+  if (absl::Status s = tx.license_assignments().Delete(
+          LicenseAssignmentKey{entitlement, identity});
       !s.ok()) {
     return s;
   }
@@ -347,7 +366,8 @@ absl::StatusOr<std::vector<LicenseAssignmentRecord>> Licenses::ListAssignments(
     const Actor& actor, EntitlementId entitlement) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(reading->tx(), entitlement);
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
   if (!e.ok()) return e.status();
   if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
       !s.ok()) {
@@ -366,8 +386,8 @@ absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
   Transaction& tx = op->tx();
   absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
   if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(tx, actor, e->organization_id,
-                                                   kManageLicenses);
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
       !s.ok()) {
     return s;
   }
@@ -378,14 +398,15 @@ absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
   PoolGrantFilter existing{.entitlement_id = entitlement};
   std::string target;
   if (member.identity.has_value()) {
-    absl::StatusOr<MembershipRecord> membership =
-        tx.memberships().Get(MembershipKey{e->organization_id, *member.identity});
+    absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
+        MembershipKey{e->organization_id, *member.identity});
     if (!membership.ok()) {
       if (GetReason(membership.status()) != Reason::kNotFound) {
         return membership.status();
       }
-      return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
-                       "Only members of the organization can be given pool access.");
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+          "Only members of the organization can be given pool access.");
     }
     existing.identity_id = member.identity;
     target = absl::StrCat("identity#", member.identity->value());
@@ -423,10 +444,11 @@ absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
   Transaction& tx = op->tx();
   absl::StatusOr<PoolGrantRecord> record = tx.pool_grants().Get(grant);
   if (!record.ok()) return record.status();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, record->entitlement_id);
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(tx, record->entitlement_id);
   if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(tx, actor, e->organization_id,
-                                                   kManageLicenses);
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
       !s.ok()) {
     return s;
   }
@@ -443,7 +465,8 @@ absl::StatusOr<std::vector<PoolGrantRecord>> Licenses::ListPoolAccess(
     const Actor& actor, EntitlementId entitlement) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(reading->tx(), entitlement);
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
   if (!e.ok()) return e.status();
   if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
       !s.ok()) {
@@ -465,7 +488,8 @@ absl::StatusOr<const AccessCandidate*> Decide(const IdentityView& view,
                                               absl::Time now) {
   absl::Status closest;
   for (const AccessCandidate& c : view.candidates) {
-    if (only.has_value() ? c.entitlement.id != *only : c.entitlement.sku != sku) {
+    if (only.has_value() ? c.entitlement.id != *only
+                         : c.entitlement.sku != sku) {
       continue;
     }
     if (!InPeriod(c.entitlement, now)) {
@@ -506,7 +530,8 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
   checked.view = *std::move(view);
   if (checked.view->locked) {
     // ID-9: offline ("disable") mode for a device checked within the grace.
-    std::optional<absl::Time> last = context_.seats->LastCheck(identity, device);
+    std::optional<absl::Time> last =
+        context_.seats->LastCheck(identity, device);
     if (auto it = checked.view->device_checks.find(device);
         it != checked.view->device_checks.end() &&
         (!last.has_value() || *last < it->second)) {
@@ -545,7 +570,8 @@ absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
                                                   const std::string& sku,
                                                   const DeviceId& device) {
   const absl::Time now = context_.clock.Now();
-  absl::StatusOr<Checked> checked = Check(identity, sku, std::nullopt, device, now);
+  absl::StatusOr<Checked> checked =
+      Check(identity, sku, std::nullopt, device, now);
   if (!checked.ok()) return checked.status();
   return GrantOf(*checked->candidate, checked->offline);
 }
@@ -568,7 +594,8 @@ absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
   if (!reservation.has_value()) return SeatsExhausted();
   lease.seat = reservation->handle;
   lease.renewed = reservation->renewed;
-  std::optional<SeatState> state = slot->pool->core().Inspect(reservation->handle, now);
+  std::optional<SeatState> state =
+      slot->pool->core().Inspect(reservation->handle, now);
   lease.expires_at =
       Earlier(state.has_value() ? state->expires_at : now, e.period_end);
   return lease;
@@ -578,7 +605,8 @@ absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
                                              const std::string& sku,
                                              const DeviceId& device) {
   const absl::Time now = context_.clock.Now();
-  absl::StatusOr<Checked> checked = Check(identity, sku, std::nullopt, device, now);
+  absl::StatusOr<Checked> checked =
+      Check(identity, sku, std::nullopt, device, now);
   if (!checked.ok()) return checked.status();
   absl::StatusOr<SeatLease> lease = Reserve(*checked, identity, device, now);
   if (lease.ok() || GetReason(lease.status()) != Reason::kSeatsExhausted) {
@@ -606,11 +634,13 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
                                               EntitlementId entitlement,
                                               const DeviceId& device) {
   const absl::Time now = context_.clock.Now();
-  absl::StatusOr<Checked> checked = Check(identity, "", entitlement, device, now);
+  absl::StatusOr<Checked> checked =
+      Check(identity, "", entitlement, device, now);
   if (!checked.ok()) {
     // No longer allowed (ENT-6 period end, removed access, lock): the seat
     // goes now rather than at the end of its lease.
-    if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement)) {
+    if (std::shared_ptr<PoolSlot> slot =
+            context_.seats->FindPool(entitlement)) {
       std::shared_lock<ReadMostlyMutex> shared(slot->resize);
       slot->pool->Release(KeyOf(identity, device));
     }
@@ -634,7 +664,8 @@ namespace {
 
 // ENT-6: a pool whose period ended holds no seats.
 void EndIfOver(PoolSlot& slot, absl::Time now) {
-  if (absl::ToUnixMicros(now) >= slot.period_end_us.load(std::memory_order_relaxed)) {
+  if (absl::ToUnixMicros(now) >=
+      slot.period_end_us.load(std::memory_order_relaxed)) {
     std::shared_lock<ReadMostlyMutex> shared(slot.resize);
     slot.pool->ReleaseAll();
   }
@@ -646,7 +677,8 @@ absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
     const Actor& actor, EntitlementId entitlement) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(reading->tx(), entitlement);
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
   if (!e.ok()) return e.status();
   if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
       !s.ok()) {
@@ -660,22 +692,24 @@ absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
     std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     holders = slot->pool->Holders(reading->now);
   }
-  std::sort(holders.begin(), holders.end(), [](const SeatHolder& a, const SeatHolder& b) {
-    return std::tie(a.since, a.key.identity, a.key.device) <
-           std::tie(b.since, b.key.identity, b.key.device);
-  });
+  std::sort(holders.begin(), holders.end(),
+            [](const SeatHolder& a, const SeatHolder& b) {
+              return std::tie(a.since, a.key.identity, a.key.device) <
+                     std::tie(b.since, b.key.identity, b.key.device);
+            });
   return holders;
 }
 
-absl::Status Licenses::ForceRelease(const Actor& actor, EntitlementId entitlement,
-                                    IdentityId identity, const DeviceId& device) {
+absl::Status Licenses::ForceRelease(const Actor& actor,
+                                    EntitlementId entitlement,
+                                    IdentityId identity,
+                                    const DeviceId& device) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   absl::StatusOr<EntitlementRecord> e = LoadEntitlement(op->tx(), entitlement);
   if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(op->tx(), actor,
-                                                   e->organization_id,
-                                                   kManageLicenses);
+  if (absl::Status s = internal::RequirePermission(
+          op->tx(), actor, e->organization_id, kManageLicenses);
       !s.ok()) {
     return s;
   }
@@ -690,9 +724,10 @@ absl::Status Licenses::ForceRelease(const Actor& actor, EntitlementId entitlemen
     }
     if (!held) return SeatNotHeld();
   }
-  op->Audit(actor, e->organization_id, "seat.force_release",
-            absl::StrCat("entitlement#", entitlement.value()),
-            absl::StrCat("identity#", identity.value(), " device ", device.value()));
+  op->Audit(
+      actor, e->organization_id, "seat.force_release",
+      absl::StrCat("entitlement#", entitlement.value()),
+      absl::StrCat("identity#", identity.value(), " device ", device.value()));
   op->AfterCommit([slot, key = KeyOf(identity, device)] {
     std::shared_lock<ReadMostlyMutex> shared(slot->resize);
     slot->pool->Release(key);
@@ -701,17 +736,19 @@ absl::Status Licenses::ForceRelease(const Actor& actor, EntitlementId entitlemen
 }
 
 absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
-    const Actor& actor, OrganizationId organization, absl::Duration peak_window) {
+    const Actor& actor, OrganizationId organization,
+    absl::Duration peak_window) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
-  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok()) return s;
+  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok())
+    return s;
   if (peak_window < absl::ZeroDuration()) {
     return Invalid("The peak window must not be negative.");
   }
   const absl::Time now = reading->now;
-  auto entitlements =
-      ListAll(tx.entitlements(), EntitlementFilter{.organization_id = organization});
+  auto entitlements = ListAll(
+      tx.entitlements(), EntitlementFilter{.organization_id = organization});
   if (!entitlements.ok()) return entitlements.status();
   std::vector<EntitlementUsage> usage;
   for (const EntitlementRecord& e : *entitlements) {
@@ -738,7 +775,8 @@ absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
         u.peak_in_use = slot->pool->core().peak();
       }
       const absl::Time from = now - peak_window;
-      auto history = ListAll(tx.pool_usage(), PoolUsageFilter{.entitlement_id = e.id});
+      auto history =
+          ListAll(tx.pool_usage(), PoolUsageFilter{.entitlement_id = e.id});
       if (!history.ok()) return history.status();
       for (const PoolUsageRecord& r : *history) {
         if (r.window_start + context_.license_policy.usage_window > from &&
@@ -786,11 +824,12 @@ absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarnings(
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
-  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok()) return s;
+  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok())
+    return s;
   const int within = days.value_or(context_.license_policy.expiry_warning_days);
   if (within < 0) return Invalid("The number of days must not be negative.");
-  auto entitlements =
-      ListAll(tx.entitlements(), EntitlementFilter{.organization_id = organization});
+  auto entitlements = ListAll(
+      tx.entitlements(), EntitlementFilter{.organization_id = organization});
   if (!entitlements.ok()) return entitlements.status();
   return Warnings(tx, *entitlements, reading->now, within, std::nullopt);
 }
@@ -807,14 +846,15 @@ absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarningsFor(
   }
   const int within = days.value_or(context_.license_policy.expiry_warning_days);
   if (within < 0) return Invalid("The number of days must not be negative.");
-  auto memberships = ListAll(tx.memberships(),
-                             MembershipFilter{.identity_id = identity,
-                                              .status = MembershipStatus::kActive});
+  auto memberships = ListAll(
+      tx.memberships(), MembershipFilter{.identity_id = identity,
+                                         .status = MembershipStatus::kActive});
   if (!memberships.ok()) return memberships.status();
   std::vector<ExpiryWarning> all;
   for (const MembershipRecord& m : *memberships) {
-    auto entitlements = ListAll(
-        tx.entitlements(), EntitlementFilter{.organization_id = m.organization_id});
+    auto entitlements =
+        ListAll(tx.entitlements(),
+                EntitlementFilter{.organization_id = m.organization_id});
     if (!entitlements.ok()) return entitlements.status();
     auto some = Warnings(tx, *entitlements, reading->now, within, identity);
     if (!some.ok()) return some.status();
@@ -823,10 +863,11 @@ absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarningsFor(
       all.push_back(std::move(w));
     }
   }
-  std::sort(all.begin(), all.end(), [](const ExpiryWarning& a, const ExpiryWarning& b) {
-    return std::tie(a.entitlement.period_end, a.entitlement.id) <
-           std::tie(b.entitlement.period_end, b.entitlement.id);
-  });
+  std::sort(all.begin(), all.end(),
+            [](const ExpiryWarning& a, const ExpiryWarning& b) {
+              return std::tie(a.entitlement.period_end, a.entitlement.id) <
+                     std::tie(b.entitlement.period_end, b.entitlement.id);
+            });
   return all;
 }
 
@@ -856,14 +897,16 @@ absl::Status Licenses::RecordUsage() {
     const uint32_t peak = slot->pool->core().peak();
     const uint64_t refusals = slot->pool->core().refusals();
     taken.push_back({slot, peak, refusals});
-    PoolUsageRecord record{slot->entitlement, window, peak,
-                           static_cast<int64_t>(refusals - slot->refusals_recorded)};
+    PoolUsageRecord record{
+        slot->entitlement, window, peak,
+        static_cast<int64_t>(refusals - slot->refusals_recorded)};
     absl::StatusOr<PoolUsageRecord> existing =
         op->tx().pool_usage().Get(PoolUsageKey{slot->entitlement, window});
     if (existing.ok()) {
       record.peak_in_use = std::max(record.peak_in_use, existing->peak_in_use);
       record.refusals += existing->refusals;
-      if (absl::Status s = op->tx().pool_usage().Update(record); !s.ok()) return s;
+      if (absl::Status s = op->tx().pool_usage().Update(record); !s.ok())
+        return s;
     } else if (GetReason(existing.status()) == Reason::kNotFound) {
       if (auto key = op->tx().pool_usage().Insert(record); !key.ok()) {
         return key.status();
@@ -884,10 +927,12 @@ absl::Status Licenses::RecordUsage() {
 }
 
 absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
-    const Actor& actor, EntitlementId entitlement, absl::Time from, absl::Time to) {
+    const Actor& actor, EntitlementId entitlement, absl::Time from,
+    absl::Time to) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(reading->tx(), entitlement);
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
   if (!e.ok()) return e.status();
   if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
       !s.ok()) {
@@ -898,7 +943,8 @@ absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
   if (!all.ok()) return all.status();
   std::vector<PoolUsageRecord> history;
   for (PoolUsageRecord& r : *all) {
-    if (from <= r.window_start && r.window_start < to) history.push_back(std::move(r));
+    if (from <= r.window_start && r.window_start < to)
+      history.push_back(std::move(r));
   }
   std::sort(history.begin(), history.end(),
             [](const PoolUsageRecord& a, const PoolUsageRecord& b) {

@@ -39,7 +39,8 @@ Row Pick(const Row& row, const std::vector<int>& columns) {
 
 // The values `unique` keys `row` by, or nothing when the rule does not apply.
 std::optional<Row> UniqueValues(const UniqueIndex& unique, const Row& row) {
-  if (unique.where_column >= 0 && row[unique.where_column] != unique.where_value) {
+  if (unique.where_column >= 0 &&
+      row[unique.where_column] != unique.where_value) {
     return std::nullopt;
   }
   Row values = Pick(row, unique.columns);
@@ -144,9 +145,8 @@ struct MemoryState {
       auto it = table.unique_index[i].find(*values);
       if (it != table.unique_index[i].end() && it->second != key) {
         return internal::DuplicateError(
-            *table.info,
-            internal::DescribeColumns(*table.info,
-                                      table.info->uniques[i].columns));
+            *table.info, internal::DescribeColumns(
+                             *table.info, table.info->uniques[i].columns));
       }
     }
     return absl::OkStatus();
@@ -313,8 +313,8 @@ class MemoryTransaction final : public Transaction {
       OrganizationId organization) {
     if (absl::Status s = CheckUsable(false); !s.ok()) return s;
     const auto& schema = internal::SchemaOf<ProjectMemberRecord>();
-    const std::vector<Condition> conditions = schema.Conditions(
-        ProjectMemberFilter{.organization_id = organization});
+    const std::vector<Condition> conditions =
+        schema.Conditions(ProjectMemberFilter{.organization_id = organization});
     const TableData& members = *Data(schema.table);
     std::map<IdentityId, int64_t> counts;
     for (const auto& [key, row] : members.rows) {
@@ -332,9 +332,9 @@ class MemoryTransaction final : public Transaction {
   std::vector<Undo> undo_;
 
  public:
-#define ENTITLE_MEMORY_TABLE(Record, accessor)             \
-  MemoryTable<Record> accessor##_{                         \
-      this, Data(internal::SchemaOf<Record>().table)};
+#define ENTITLE_MEMORY_TABLE(Record, accessor) \
+  MemoryTable<Record> accessor##_{this,        \
+                                  Data(internal::SchemaOf<Record>().table)};
   ENTITLE_FOR_EACH_RECORD(ENTITLE_MEMORY_TABLE)
 #undef ENTITLE_MEMORY_TABLE
 };
@@ -366,7 +366,8 @@ absl::StatusOr<Record> MemoryTable<Record>::Get(const Key& key) {
   if (absl::Status s = transaction_->CheckUsable(false); !s.ok()) return s;
   const Row key_row = schema().key_row(key);
   auto it = data_->rows.find(key_row);
-  if (it == data_->rows.end()) return internal::NotFoundError(schema(), key_row);
+  if (it == data_->rows.end())
+    return internal::NotFoundError(schema(), key_row);
   return schema().FromRow(it->second);
 }
 
@@ -391,7 +392,8 @@ absl::Status MemoryTable<Record>::Delete(const Key& key) {
   if (!data_->rows.contains(key_row)) {
     return internal::NotFoundError(schema(), key_row);
   }
-  if (absl::Status s = internal::MemoryState::CheckNotReferenced(*data_, key_row);
+  if (absl::Status s =
+          internal::MemoryState::CheckNotReferenced(*data_, key_row);
       !s.ok()) {
     return s;
   }
@@ -437,7 +439,8 @@ absl::StatusOr<int64_t> MemoryTable<Record>::Count(const Filter& filter) {
 
 }  // namespace
 
-MemoryStore::MemoryStore() : state_(std::make_unique<internal::MemoryState>()) {}
+MemoryStore::MemoryStore()
+    : state_(std::make_unique<internal::MemoryState>()) {}
 MemoryStore::~MemoryStore() = default;
 
 absl::StatusOr<std::unique_ptr<Transaction>> MemoryStore::Begin(

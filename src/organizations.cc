@@ -40,12 +40,13 @@ absl::StatusOr<std::string> CleanName(absl::string_view name,
                                       absl::string_view what) {
   const absl::string_view trimmed = absl::StripAsciiWhitespace(name);
   if (trimmed.empty() || trimmed.size() > 200) {
-    return Invalid(absl::StrCat("The ", what, " must have 1 to 200 characters."));
+    return Invalid(
+        absl::StrCat("The ", what, " must have 1 to 200 characters."));
   }
   for (const char c : trimmed) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Invalid(absl::StrCat("The ", what,
-                                  " must not contain control characters."));
+      return Invalid(
+          absl::StrCat("The ", what, " must not contain control characters."));
     }
   }
   return std::string(trimmed);
@@ -56,8 +57,9 @@ absl::StatusOr<OrganizationRecord> LoadOrganization(Transaction& tx,
   absl::StatusOr<OrganizationRecord> organization = tx.organizations().Get(id);
   if (!organization.ok() &&
       GetReason(organization.status()) == Reason::kNotFound) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("There is no organization #", id.value(), "."));
+    return MakeError(
+        absl::StatusCode::kNotFound, Reason::kNotFound,
+        absl::StrCat("There is no organization #", id.value(), "."));
   }
   return organization;
 }
@@ -69,7 +71,8 @@ absl::StatusOr<OrganizationRecord> Authorize(Transaction& tx,
                                              const Actor& actor,
                                              OrganizationId organization,
                                              uint32_t permission) {
-  absl::StatusOr<OrganizationRecord> record = LoadOrganization(tx, organization);
+  absl::StatusOr<OrganizationRecord> record =
+      LoadOrganization(tx, organization);
   if (!record.ok()) return record.status();
   if (absl::Status s = RequirePermission(tx, actor, organization, permission);
       !s.ok()) {
@@ -181,9 +184,9 @@ absl::StatusOr<MemberInfo> Describe(Transaction& tx,
   info.locked = identity->locked;
   info.since = membership.created_at;
   info.covered_by_maintenance = Covered(organization, membership, now);
-  absl::StatusOr<std::vector<RoleGrantRecord>> grants =
-      ListAll(tx.role_grants(), RoleGrantFilter{.organization_id = organization.id,
-                                                .identity_id = identity->id});
+  absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
+      tx.role_grants(), RoleGrantFilter{.organization_id = organization.id,
+                                        .identity_id = identity->id});
   if (!grants.ok()) return grants.status();
   for (const RoleGrantRecord& grant : *grants) {
     absl::StatusOr<RoleRecord> role = tx.roles().Get(grant.role_id);
@@ -211,9 +214,9 @@ absl::Status Grant(Operation& op, const Actor& actor,
   if (absl::StatusOr<RoleGrantKey> key = op.tx().role_grants().Insert(grant);
       !key.ok()) {
     if (GetReason(key.status()) == Reason::kDuplicate) {
-      return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
-                       absl::StrCat("The member already holds the role ",
-                                    role.name, "."));
+      return MakeError(
+          absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
+          absl::StrCat("The member already holds the role ", role.name, "."));
     }
     return key.status();
   }
@@ -225,7 +228,8 @@ absl::Status Grant(Operation& op, const Actor& actor,
 }  // namespace
 
 absl::StatusOr<OrganizationId> Organizations::Create(
-    const Actor& actor, absl::string_view name, IdentityId first_administrator) {
+    const Actor& actor, absl::string_view name,
+    IdentityId first_administrator) {
   if (!actor.is_operator()) {
     return internal::PermissionDenied("create organizations");
   }
@@ -255,22 +259,23 @@ absl::StatusOr<OrganizationId> Organizations::Create(
 
   RoleRecord administrator{RoleId(), *id, std::string(kAdministratorRole),
                            kAllPermissions, true};
-  RoleRecord co_administrator{RoleId(), *id, std::string(kCoAdministratorRole),
-                              kAllPermissions & ~uint32_t{kManageAdministrators},
-                              true};
+  RoleRecord co_administrator{
+      RoleId(), *id, std::string(kCoAdministratorRole),
+      kAllPermissions & ~uint32_t{kManageAdministrators}, true};
   absl::StatusOr<RoleId> admin_role = tx.roles().Insert(administrator);
   if (!admin_role.ok()) return admin_role.status();
   administrator.id = *admin_role;
-  if (absl::StatusOr<RoleId> co = tx.roles().Insert(co_administrator); !co.ok()) {
+  if (absl::StatusOr<RoleId> co = tx.roles().Insert(co_administrator);
+      !co.ok()) {
     return co.status();
   }
-  if (absl::Status s = internal::BecomeEmployee(*op, actor, *id,
-                                                first_administrator,
-                                                MembershipStatus::kActive);
+  if (absl::Status s = internal::BecomeEmployee(
+          *op, actor, *id, first_administrator, MembershipStatus::kActive);
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = Grant(*op, actor, *id, first_administrator, administrator);
+  if (absl::Status s =
+          Grant(*op, actor, *id, first_administrator, administrator);
       !s.ok()) {
     return s;
   }
@@ -278,8 +283,8 @@ absl::StatusOr<OrganizationId> Organizations::Create(
   return *id;
 }
 
-absl::StatusOr<OrganizationInfo> Organizations::Get(const Actor& actor,
-                                                    OrganizationId organization) {
+absl::StatusOr<OrganizationInfo> Organizations::Get(
+    const Actor& actor, OrganizationId organization) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   absl::StatusOr<OrganizationRecord> record =
@@ -300,9 +305,9 @@ absl::StatusOr<OrganizationInfo> Organizations::Get(const Actor& actor,
   return ToInfo(*record);
 }
 
-absl::Status Organizations::UpdateSettings(const Actor& actor,
-                                           OrganizationId organization,
-                                           const OrganizationSettings& settings) {
+absl::Status Organizations::UpdateSettings(
+    const Actor& actor, OrganizationId organization,
+    const OrganizationSettings& settings) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   absl::StatusOr<OrganizationRecord> record =
@@ -345,14 +350,15 @@ absl::Status Organizations::UpdateOperatorSettings(
         absl::StripAsciiWhitespace(*settings.federation_provider));
     for (const char c : provider) {
       if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-        return Invalid("A federation provider name has no spaces or control "
-                       "characters.");
+        return Invalid(
+            "A federation provider name has no spaces or control "
+            "characters.");
       }
     }
     if (!provider.empty()) {
-      absl::StatusOr<std::optional<OrganizationRecord>> other = FindFirst(
-          op->tx().organizations(),
-          OrganizationFilter{.federation_provider = provider});
+      absl::StatusOr<std::optional<OrganizationRecord>> other =
+          FindFirst(op->tx().organizations(),
+                    OrganizationFilter{.federation_provider = provider});
       if (!other.ok()) return other.status();
       if (other->has_value() && (*other)->id != organization) {
         return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
@@ -403,9 +409,8 @@ absl::Status Organizations::AddEmployee(const Actor& actor,
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = internal::BecomeEmployee(*op, actor, organization,
-                                                identity->id,
-                                                MembershipStatus::kActive);
+  if (absl::Status s = internal::BecomeEmployee(
+          *op, actor, organization, identity->id, MembershipStatus::kActive);
       !s.ok()) {
     return s;
   }
@@ -487,7 +492,8 @@ absl::Status Organizations::ChangeMembershipKind(const Actor& actor,
       return s;
     }
     membership->kind = MembershipKind::kExternal;
-    if (absl::Status s = tx.memberships().Update(*membership); !s.ok()) return s;
+    if (absl::Status s = tx.memberships().Update(*membership); !s.ok())
+      return s;
     op->Audit(actor, organization, "membership.downgrade",
               IdentityTarget(identity), "employee to external");
     op->Publish(EmployeeOrganizationChanged{identity, organization,
@@ -542,7 +548,8 @@ absl::StatusOr<MemberInfo> Organizations::GetMember(const Actor& actor,
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
-  absl::StatusOr<OrganizationRecord> record = LoadOrganization(tx, organization);
+  absl::StatusOr<OrganizationRecord> record =
+      LoadOrganization(tx, organization);
   if (!record.ok()) return record.status();
   if (!(actor.is_identity() && actor.identity() == identity)) {
     if (absl::Status s = RequirePermission(tx, actor, organization, kViewUsage);
@@ -580,7 +587,8 @@ absl::StatusOr<std::vector<RoleInfo>> Organizations::ListRoles(
   if (!roles.ok()) return roles.status();
   std::vector<RoleInfo> result;
   for (const RoleRecord& role : *roles) {
-    result.push_back(RoleInfo{role.id, role.name, role.permissions, role.built_in});
+    result.push_back(
+        RoleInfo{role.id, role.name, role.permissions, role.built_in});
   }
   return result;
 }
@@ -599,7 +607,8 @@ absl::StatusOr<RoleId> Organizations::CreateRole(const Actor& actor,
   absl::StatusOr<std::string> clean = CleanName(name, "role name");
   if (!clean.ok()) return clean.status();
   if (permissions == 0 || (permissions & ~kAllPermissions) != 0) {
-    return Invalid("A role needs at least one permission, and only known ones.");
+    return Invalid(
+        "A role needs at least one permission, and only known ones.");
   }
   RoleRecord role{RoleId(), organization, *clean, permissions, false};
   absl::StatusOr<RoleId> id = op->tx().roles().Insert(role);
@@ -674,8 +683,8 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
   }
   absl::StatusOr<RoleRecord> record = LoadRole(tx, organization, role);
   if (!record.ok()) return record.status();
-  if (absl::Status s = tx.role_grants().Delete(
-          RoleGrantKey{organization, identity, role});
+  if (absl::Status s =
+          tx.role_grants().Delete(RoleGrantKey{organization, identity, role});
       !s.ok()) {
     if (GetReason(s) == Reason::kNotFound) {
       return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
@@ -791,7 +800,8 @@ absl::Status Organizations::AddToGroup(const Actor& actor,
 
 absl::Status Organizations::RemoveFromGroup(const Actor& actor,
                                             OrganizationId organization,
-                                            GroupId group, IdentityId identity) {
+                                            GroupId group,
+                                            IdentityId identity) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   if (!op.ok()) return op.status();
   Transaction& tx = op->tx();
@@ -802,7 +812,8 @@ absl::Status Organizations::RemoveFromGroup(const Actor& actor,
   }
   absl::StatusOr<GroupRecord> record = LoadGroup(tx, organization, group);
   if (!record.ok()) return record.status();
-  if (absl::Status s = tx.group_members().Delete(GroupMemberKey{group, identity});
+  if (absl::Status s =
+          tx.group_members().Delete(GroupMemberKey{group, identity});
       !s.ok()) {
     if (GetReason(s) == Reason::kNotFound) {
       return MakeError(absl::StatusCode::kNotFound, Reason::kNotMember,
@@ -856,13 +867,14 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
     if (absl::AsciiStrToLower(public_domain) == *name) {
       return MakeError(absl::StatusCode::kInvalidArgument,
                        Reason::kPublicMailDomain,
-                       absl::StrCat(*name, " is a public mail domain and cannot "
-                                           "be claimed."));
+                       absl::StrCat(*name,
+                                    " is a public mail domain and cannot "
+                                    "be claimed."));
     }
   }
-  absl::StatusOr<std::optional<DomainRecord>> owner = FindFirst(
-      tx.domains(),
-      DomainFilter{.name = *name, .status = DomainStatus::kVerified});
+  absl::StatusOr<std::optional<DomainRecord>> owner =
+      FindFirst(tx.domains(),
+                DomainFilter{.name = *name, .status = DomainStatus::kVerified});
   if (!owner.ok()) return owner.status();
   if (owner->has_value() && (*owner)->organization_id != organization) {
     return MakeError(absl::StatusCode::kFailedPrecondition,
@@ -879,9 +891,9 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
   absl::StatusOr<DomainId> id = tx.domains().Insert(claim);
   if (!id.ok()) {
     if (GetReason(id.status()) == Reason::kDuplicate) {
-      return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
-                       absl::StrCat("The organization already claimed ", *name,
-                                    "."));
+      return MakeError(
+          absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
+          absl::StrCat("The organization already claimed ", *name, "."));
     }
     return id.status();
   }
@@ -962,8 +974,8 @@ absl::StatusOr<std::vector<DomainInfo>> Organizations::ListDomains(
   if (!domains.ok()) return domains.status();
   std::vector<DomainInfo> result;
   for (const DomainRecord& d : *domains) {
-    result.push_back(DomainInfo{d.id, d.name, d.status, d.created_at,
-                                d.verified_at});
+    result.push_back(
+        DomainInfo{d.id, d.name, d.status, d.created_at, d.verified_at});
   }
   return result;
 }
@@ -971,18 +983,21 @@ absl::StatusOr<std::vector<DomainInfo>> Organizations::ListDomains(
 absl::StatusOr<std::vector<DiscoveredOrganization>> Organizations::Discover(
     const Actor& actor) {
   if (!actor.is_identity()) {
-    return internal::PermissionDenied("look for organizations without signing in");
+    return internal::PermissionDenied(
+        "look for organizations without signing in");
   }
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
-  absl::StatusOr<IdentityRecord> identity = tx.identities().Get(actor.identity());
+  absl::StatusOr<IdentityRecord> identity =
+      tx.identities().Get(actor.identity());
   if (!identity.ok()) return identity.status();
   if (identity->locked) {
     return internal::PermissionDenied("look for organizations while locked");
   }
   if (!identity->verified) {
-    return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kNotVerified,
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Reason::kNotVerified,
                      "Verify your email address to find your organization.");
   }
   absl::StatusOr<std::vector<DomainRecord>> owners = ListAll(
@@ -995,7 +1010,8 @@ absl::StatusOr<std::vector<DiscoveredOrganization>> Organizations::Discover(
         tx.organizations().Get(owner.organization_id);
     if (!organization.ok()) return organization.status();
     if (organization->discoverable) {
-      found.push_back(DiscoveredOrganization{organization->id, organization->name});
+      found.push_back(
+          DiscoveredOrganization{organization->id, organization->name});
     }
   }
   return found;
@@ -1011,13 +1027,12 @@ absl::StatusOr<Page<AuditRecord>> Organizations::ListAudit(
       !record.ok()) {
     return record.status();
   }
-  return reading->tx().audit().List(
-      AuditFilter{.organization_id = organization,
-                  .actor_id = query.actor,
-                  .action = query.action,
-                  .since = query.since,
-                  .until = query.until},
-      page);
+  return reading->tx().audit().List(AuditFilter{.organization_id = organization,
+                                                .actor_id = query.actor,
+                                                .action = query.action,
+                                                .since = query.since,
+                                                .until = query.until},
+                                    page);
 }
 
 }  // namespace entitle

@@ -4,18 +4,18 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -34,14 +34,13 @@ absl::Status StoreError(int code, sqlite3* db, absl::string_view context) {
       absl::StrCat(context, ": ", detail, " (sqlite error ", code, ")");
   switch (code & 0xff) {
     case SQLITE_NOTADB:
-      return MakeError(absl::StatusCode::kFailedPrecondition,
-                       Reason::kStoreCorrupt,
-                       absl::StrCat(context, ": the file is not a database (",
-                                    detail, ")"));
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, Reason::kStoreCorrupt,
+          absl::StrCat(context, ": the file is not a database (", detail, ")"));
     case SQLITE_CORRUPT:
-      return MakeError(absl::StatusCode::kDataLoss, Reason::kStoreCorrupt,
-                       absl::StrCat(context, ": the database is damaged (",
-                                    detail, ")"));
+      return MakeError(
+          absl::StatusCode::kDataLoss, Reason::kStoreCorrupt,
+          absl::StrCat(context, ": the database is damaged (", detail, ")"));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return MakeError(absl::StatusCode::kUnavailable,
@@ -73,10 +72,11 @@ class Connection {
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(
         db, static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
-    const std::string pragmas = absl::StrCat(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = ",
-        options.synchronous_full ? "FULL" : "NORMAL", ";");
-    if (absl::Status s = connection->Exec(pragmas, "cannot configure"); !s.ok()) {
+    const std::string pragmas =
+        absl::StrCat("PRAGMA foreign_keys = ON; PRAGMA synchronous = ",
+                     options.synchronous_full ? "FULL" : "NORMAL", ";");
+    if (absl::Status s = connection->Exec(pragmas, "cannot configure");
+        !s.ok()) {
       return s;
     }
     return connection;
@@ -102,10 +102,9 @@ class Connection {
       return it->second;
     }
     sqlite3_stmt* statement = nullptr;
-    const int rc = sqlite3_prepare_v3(db_, sql.c_str(),
-                                      static_cast<int>(sql.size()),
-                                      SQLITE_PREPARE_PERSISTENT, &statement,
-                                      nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
     if (rc != SQLITE_OK) return StoreError(rc, db_, "cannot prepare a query");
     statements_.emplace(sql, statement);
     return statement;
@@ -170,8 +169,8 @@ class StatementUse {
         return std::string(text, sqlite3_column_bytes(statement_, column));
       }
       case SQLITE_BLOB: {
-        const auto* bytes = static_cast<const char*>(
-            sqlite3_column_blob(statement_, column));
+        const auto* bytes =
+            static_cast<const char*>(sqlite3_column_blob(statement_, column));
         const int size = sqlite3_column_bytes(statement_, column);
         return Blob{size == 0 ? std::string() : std::string(bytes, size)};
       }
@@ -204,8 +203,8 @@ struct TableSql {
       key_terms.push_back(absl::StrCat(names[i], " = ?"));
     }
     key_where = absl::StrJoin(key_terms, " AND ");
-    order_by = absl::StrJoin(names.begin(), names.begin() + info.key_columns,
-                             ", ");
+    order_by =
+        absl::StrJoin(names.begin(), names.begin() + info.key_columns, ", ");
     all_columns = absl::StrJoin(names, ", ");
 
     const size_t first_inserted = info.auto_id ? 1 : 0;
@@ -412,9 +411,9 @@ class SqliteTransaction final : public Transaction {
         result.has_more = true;
         break;
       }
-      result.items.push_back(ProjectUserCount{
-          IdentityId(sqlite3_column_int64(*statement, 0)),
-          sqlite3_column_int64(*statement, 1)});
+      result.items.push_back(
+          ProjectUserCount{IdentityId(sqlite3_column_int64(*statement, 0)),
+                           sqlite3_column_int64(*statement, 1)});
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
       return StoreError(rc, connection_->db(), "cannot list project users");
@@ -475,10 +474,9 @@ bool SqliteTable<Record>::Exists(const TableInfo& table,
   for (int column : columns) {
     terms.push_back(absl::StrCat(table.column_names[column], " = ?"));
   }
-  absl::StatusOr<sqlite3_stmt*> statement =
-      transaction_->connection().Prepare(absl::StrCat(
-          "SELECT 1 FROM ", table.table, " WHERE ",
-          absl::StrJoin(terms, " AND "), " LIMIT 1"));
+  absl::StatusOr<sqlite3_stmt*> statement = transaction_->connection().Prepare(
+      absl::StrCat("SELECT 1 FROM ", table.table, " WHERE ",
+                   absl::StrJoin(terms, " AND "), " LIMIT 1"));
   if (!statement.ok()) return false;
   StatementUse use(*statement);
   for (size_t i = 0; i < values.size(); ++i) {
@@ -539,7 +537,8 @@ absl::Status SqliteTable<Record>::WriteError(int rc, bool deleting,
           if (table->table == reference.parent_table) parent = table;
         }
         std::vector<int> parent_columns;
-        for (int i = 0; i < parent->key_columns; ++i) parent_columns.push_back(i);
+        for (int i = 0; i < parent->key_columns; ++i)
+          parent_columns.push_back(i);
         if (!Exists(*parent, parent_columns, parent_key)) {
           return MissingReferenceError(schema(), reference.parent_table);
         }
@@ -589,7 +588,8 @@ absl::StatusOr<Record> SqliteTable<Record>::Get(const Key& key) {
     return StoreError(rc, transaction_->connection().db(),
                       absl::StrCat("cannot read ", schema().table));
   }
-  return schema().FromRow(use.ReadRow(static_cast<int>(schema().columns.size())));
+  return schema().FromRow(
+      use.ReadRow(static_cast<int>(schema().columns.size())));
 }
 
 template <typename Record>
@@ -637,10 +637,10 @@ absl::StatusOr<Page<Record>> SqliteTable<Record>::List(
   if (absl::Status s = transaction_->CheckUsable(false); !s.ok()) return s;
   if (absl::Status s = CheckPage(page); !s.ok()) return s;
   const std::vector<Condition> conditions = schema().Conditions(filter);
-  const std::string query = absl::StrCat(
-      "SELECT ", sql().all_columns, " FROM ", schema().table,
-      WhereClause(schema(), conditions), " ORDER BY ", sql().order_by,
-      " LIMIT ? OFFSET ?");
+  const std::string query =
+      absl::StrCat("SELECT ", sql().all_columns, " FROM ", schema().table,
+                   WhereClause(schema(), conditions), " ORDER BY ",
+                   sql().order_by, " LIMIT ? OFFSET ?");
   Connection& connection = transaction_->connection();
   absl::StatusOr<sqlite3_stmt*> statement = connection.Prepare(query);
   if (!statement.ok()) return statement.status();
@@ -727,15 +727,15 @@ absl::Status Migrate(Connection& connection, const std::string& path,
       connection.QueryInt("PRAGMA user_version", "cannot read " + path);
   if (!version.ok()) return version.status();
   if (*version > SqliteStore::kSchemaVersion) {
-    return Corrupt(absl::StrCat(path, " was written by a newer entitle (schema ",
-                                *version, "; this library reads up to ",
-                                SqliteStore::kSchemaVersion, ")"));
+    return Corrupt(absl::StrCat(
+        path, " was written by a newer entitle (schema ", *version,
+        "; this library reads up to ", SqliteStore::kSchemaVersion, ")"));
   }
   if (absl::Status s = SwitchToWal(connection, busy_timeout); !s.ok()) {
     return s;
   }
-  if (absl::Status s = connection.Exec("BEGIN IMMEDIATE",
-                                       "cannot lock for migration");
+  if (absl::Status s =
+          connection.Exec("BEGIN IMMEDIATE", "cannot lock for migration");
       !s.ok()) {
     return s;
   }
@@ -824,7 +824,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   absl::StatusOr<std::unique_ptr<internal::Connection>> connection =
       internal::Connection::Open(path, options);
   if (!connection.ok()) return connection.status();
-  if (absl::Status s = internal::Migrate(**connection, path, options.busy_timeout);
+  if (absl::Status s =
+          internal::Migrate(**connection, path, options.busy_timeout);
       !s.ok()) {
     return s;
   }
@@ -844,8 +845,9 @@ absl::StatusOr<std::unique_ptr<Transaction>> SqliteStore::Begin(
       state_->Acquire();
   absl::Status status = connection.status();
   if (status.ok()) {
-    status = (*connection)->Exec(write ? "BEGIN IMMEDIATE" : "BEGIN",
-                                 "cannot begin a transaction");
+    status = (*connection)
+                 ->Exec(write ? "BEGIN IMMEDIATE" : "BEGIN",
+                        "cannot begin a transaction");
   }
   if (!status.ok()) {
     if (write) state_->ReleaseWriter();
