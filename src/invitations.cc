@@ -13,6 +13,7 @@
 #include "operation.h"
 #include "profile.h"
 #include "service_context.h"
+#include "steps.h"
 
 namespace entitle {
 namespace {
@@ -381,101 +382,10 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
   std::vector<InviteResult> results;
   std::map<Email, InvitationId> invited;  // In this batch.
   for (const std::string& address : addresses) {
-    InviteResult result;
-    result.address = address;
-    absl::StatusOr<Email> email = Email::Parse(address);
-    if (!email.ok()) {
-      result.outcome = InviteOutcome::kInvalidEmail;
-      result.message = std::string(email.status().message());
-      results.push_back(std::move(result));
-      continue;
-    }
-    // INV-8: a New invitation of the same kind (and group) is returned.
-    absl::StatusOr<std::vector<InvitationRecord>> open = ListAll(
-        tx.invitations(), InvitationFilter{.organization_id = organization,
-                                           .email = *email,
-                                           .kind = kind,
-                                           .status = InvitationStatus::kNew});
-    if (!open.ok()) return open.status();
-    const InvitationRecord* existing = nullptr;
-    for (const InvitationRecord& candidate : *open) {
-      if (candidate.group_id == group && !Expired(candidate, op->now())) {
-        existing = &candidate;
-      }
-    }
-    if (existing != nullptr) {
-      result.outcome = InviteOutcome::kAlreadyInvited;
-      result.invitation = existing->id;
-      result.message = "An invitation is already waiting for this address.";
-      results.push_back(std::move(result));
-      continue;
-    }
-    if (auto first = invited.find(*email); first != invited.end()) {
-      result.outcome = InviteOutcome::kAlreadyInvited;
-      result.invitation = first->second;
-      result.message = "This address appears earlier in the batch.";
-      results.push_back(std::move(result));
-      continue;
-    }
-
-    absl::StatusOr<std::optional<IdentityRecord>> invitee =
-        FindFirst(tx.identities(), IdentityFilter{.email = *email});
-    if (!invitee.ok()) return invitee.status();
-    if (invitee->has_value()) {
-      absl::StatusOr<std::optional<MembershipRecord>> membership =
-          internal::FindMembership(tx, organization, (*invitee)->id);
-      if (!membership.ok()) return membership.status();
-      bool member_of_kind = false;
-      if (membership->has_value()) {
-        switch (kind) {
-          case InvitationKind::kEmployee:
-            member_of_kind = (*membership)->kind == MembershipKind::kEmployee;
-            break;
-          case InvitationKind::kExternal:
-            member_of_kind = true;
-            break;
-          case InvitationKind::kGroup: {
-            absl::StatusOr<GroupMemberRecord> place =
-                tx.group_members().Get(GroupMemberKey{*group, (*invitee)->id});
-            member_of_kind = place.ok();
-            break;
-          }
-        }
-      }
-      if (member_of_kind) {
-        result.outcome = InviteOutcome::kAlreadyMember;
-        result.message = "This user is already a member.";
-        results.push_back(std::move(result));
-        continue;
-      }
-    }
-    if (kind == InvitationKind::kEmployee) {
-      absl::StatusOr<std::optional<DomainRecord>> owner = FindFirst(
-          tx.domains(), DomainFilter{.name = std::string(email->domain()),
-                                     .status = DomainStatus::kVerified});
-      if (!owner.ok()) return owner.status();
-      if (owner->has_value() && (*owner)->organization_id != organization) {
-        result.outcome = InviteOutcome::kDomainOwnedElsewhere;
-        result.message = absl::StrCat("The email domain ", email->domain(),
-                                      " is owned by another organization.");
-        results.push_back(std::move(result));
-        continue;
-      }
-    }
-    InvitationRecord invitation;
-    invitation.organization_id = organization;
-    invitation.email = *email;
-    invitation.kind = kind;
-    invitation.group_id = group;
-    invitation.invited_by = actor.audit_id();
-    absl::StatusOr<InvitationId> id = IssueInvitation(*op, *org, invitation);
-    if (!id.ok()) return id.status();
-    op->Audit(actor, organization, "invitation.send", InvitationTarget(*id),
-              email->str());
-    invited.emplace(*email, *id);
-    result.outcome = InviteOutcome::kInvited;
-    result.invitation = *id;
-    results.push_back(std::move(result));
+    absl::StatusOr<InviteResult> result =
+        internal::InviteStep(*op, actor, *org, address, kind, group, invited);
+    if (!result.ok()) return result.status();
+    results.push_back(*std::move(result));
   }
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   return results;
@@ -914,5 +824,109 @@ absl::StatusOr<std::vector<DecisionResult>> Invitations::Decide(
   }
   return results;
 }
+
+namespace internal {
+
+absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
+                                        const OrganizationRecord& organization,
+                                        absl::string_view address,
+                                        InvitationKind kind,
+                                        std::optional<GroupId> group,
+                                        std::map<Email, InvitationId>& batch) {
+  Transaction& tx = op.tx();
+  InviteResult result;
+  result.address = std::string(address);
+  absl::StatusOr<Email> email = Email::Parse(address);
+  if (!email.ok()) {
+    result.outcome = InviteOutcome::kInvalidEmail;
+    result.message = std::string(email.status().message());
+    return result;
+  }
+  // INV-8: a New invitation of the same kind (and group) is returned.
+  absl::StatusOr<std::vector<InvitationRecord>> open = ListAll(
+      tx.invitations(), InvitationFilter{.organization_id = organization.id,
+                                         .email = *email,
+                                         .kind = kind,
+                                         .status = InvitationStatus::kNew});
+  if (!open.ok()) return open.status();
+  const InvitationRecord* existing = nullptr;
+  for (const InvitationRecord& candidate : *open) {
+    if (candidate.group_id == group && !Expired(candidate, op.now())) {
+      existing = &candidate;
+    }
+  }
+  if (existing != nullptr) {
+    result.outcome = InviteOutcome::kAlreadyInvited;
+    result.invitation = existing->id;
+    result.message = "An invitation is already waiting for this address.";
+    return result;
+  }
+  if (auto first = batch.find(*email); first != batch.end()) {
+    result.outcome = InviteOutcome::kAlreadyInvited;
+    result.invitation = first->second;
+    result.message = "This address appears earlier in the batch.";
+    return result;
+  }
+
+  absl::StatusOr<std::optional<IdentityRecord>> invitee =
+      FindFirst(tx.identities(), IdentityFilter{.email = *email});
+  if (!invitee.ok()) return invitee.status();
+  if (invitee->has_value()) {
+    absl::StatusOr<std::optional<MembershipRecord>> membership =
+        internal::FindMembership(tx, organization.id, (*invitee)->id);
+    if (!membership.ok()) return membership.status();
+    bool member_of_kind = false;
+    if (membership->has_value()) {
+      switch (kind) {
+        case InvitationKind::kEmployee:
+          member_of_kind = (*membership)->kind == MembershipKind::kEmployee;
+          break;
+        case InvitationKind::kExternal:
+          member_of_kind = true;
+          break;
+        case InvitationKind::kGroup: {
+          absl::StatusOr<GroupMemberRecord> place =
+              tx.group_members().Get(GroupMemberKey{*group, (*invitee)->id});
+          member_of_kind = place.ok();
+          break;
+        }
+      }
+    }
+    if (member_of_kind) {
+      result.outcome = InviteOutcome::kAlreadyMember;
+      result.message = "This user is already a member.";
+      return result;
+    }
+  }
+  if (kind == InvitationKind::kEmployee) {
+    absl::StatusOr<std::optional<DomainRecord>> owner = FindFirst(
+        tx.domains(), DomainFilter{.name = std::string(email->domain()),
+                                   .status = DomainStatus::kVerified});
+    if (!owner.ok()) return owner.status();
+    if (owner->has_value() && (*owner)->organization_id != organization.id) {
+      result.outcome = InviteOutcome::kDomainOwnedElsewhere;
+      result.message = absl::StrCat("The email domain ", email->domain(),
+                                    " is owned by another organization.");
+      return result;
+    }
+  }
+  InvitationRecord invitation;
+  invitation.organization_id = organization.id;
+  invitation.email = *email;
+  invitation.kind = kind;
+  invitation.group_id = group;
+  invitation.invited_by = actor.audit_id();
+  absl::StatusOr<InvitationId> id =
+      IssueInvitation(op, organization, invitation);
+  if (!id.ok()) return id.status();
+  op.Audit(actor, organization.id, "invitation.send", InvitationTarget(*id),
+           email->str());
+  batch.emplace(*email, *id);
+  result.outcome = InviteOutcome::kInvited;
+  result.invitation = *id;
+  return result;
+}
+
+}  // namespace internal
 
 }  // namespace entitle

@@ -13,6 +13,7 @@
 #include "operation.h"
 #include "seat_registry.h"
 #include "service_context.h"
+#include "steps.h"
 
 namespace entitle {
 
@@ -295,47 +296,10 @@ absl::Status Licenses::Assign(const Actor& actor, EntitlementId entitlement,
       !s.ok()) {
     return s;
   }
-  if (e->kind != EntitlementKind::kNamed) return WrongKind(*e);
-  absl::StatusOr<MembershipRecord> membership =
-      tx.memberships().Get(MembershipKey{e->organization_id, identity});
-  if (!membership.ok()) {
-    if (GetReason(membership.status()) != Reason::kNotFound)
-      return membership.status();
-    return MakeError(
-        absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
-        "Only members of the organization can be assigned a license.");
+  if (absl::Status s = internal::AssignLicenseStep(*op, actor, *e, identity);
+      !s.ok()) {
+    return s;
   }
-  if (!InPeriod(*e, op->now())) return OutsidePeriod(*e);
-  absl::StatusOr<IdentityRecord> member = tx.identities().Get(identity);
-  if (!member.ok()) return member.status();
-  if (!CountryAllowed(*e, member->country))
-    return CountryRefused(*e, member->country);
-  absl::StatusOr<LicenseAssignmentRecord> existing =
-      tx.license_assignments().Get(LicenseAssignmentKey{entitlement, identity});
-  if (existing.ok()) {
-    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
-                     "This member already has the license.");
-  }
-  if (GetReason(existing.status()) != Reason::kNotFound)
-    return existing.status();
-  absl::StatusOr<int64_t> assigned = tx.license_assignments().Count(
-      LicenseAssignmentFilter{.entitlement_id = entitlement});
-  if (!assigned.ok()) return assigned.status();
-  if (*assigned >= e->seats) {
-    return MakeError(absl::StatusCode::kResourceExhausted,
-                     Reason::kLicensesExhausted,
-                     absl::StrCat("All ", e->seats, " licenses of ", e->sku,
-                                  " are assigned."));
-  }
-  LicenseAssignmentRecord record{entitlement, identity, op->now()};
-  if (absl::StatusOr<LicenseAssignmentKey> key =
-          tx.license_assignments().Insert(record);
-      !key.ok()) {
-    return key.status();
-  }
-  op->Audit(actor, e->organization_id, "license.assign",
-            absl::StrCat("entitlement#", entitlement.value()),
-            absl::StrCat("identity#", identity.value()));
   return op->Commit();
 }
 
@@ -391,49 +355,9 @@ absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
       !s.ok()) {
     return s;
   }
-  if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
-  if (member.identity.has_value() == member.group.has_value()) {
-    return Invalid("Give pool access to exactly one member or one group.");
-  }
-  PoolGrantFilter existing{.entitlement_id = entitlement};
-  std::string target;
-  if (member.identity.has_value()) {
-    absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
-        MembershipKey{e->organization_id, *member.identity});
-    if (!membership.ok()) {
-      if (GetReason(membership.status()) != Reason::kNotFound) {
-        return membership.status();
-      }
-      return MakeError(
-          absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
-          "Only members of the organization can be given pool access.");
-    }
-    existing.identity_id = member.identity;
-    target = absl::StrCat("identity#", member.identity->value());
-  } else {
-    absl::StatusOr<GroupRecord> group = internal::LoadOwned(
-        tx.groups(), e->organization_id, *member.group, "group");
-    if (!group.ok()) return group.status();
-    existing.group_id = member.group;
-    target = absl::StrCat("group#", member.group->value());
-  }
-  absl::StatusOr<std::optional<PoolGrantRecord>> found =
-      internal::FindFirst(tx.pool_grants(), existing);
-  if (!found.ok()) return found.status();
-  if (found->has_value()) {
-    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
-                     "This member or group already has access to the pool.");
-  }
-  PoolGrantRecord record;
-  record.entitlement_id = entitlement;
-  record.identity_id = member.identity;
-  record.group_id = member.group;
-  record.granted_at = op->now();
-  absl::StatusOr<PoolGrantId> id = tx.pool_grants().Insert(record);
-  if (!id.ok()) return id.status();
-  record.id = *id;
-  op->Audit(actor, e->organization_id, "pool.grant",
-            absl::StrCat("entitlement#", entitlement.value()), target);
+  absl::StatusOr<PoolGrantRecord> record =
+      internal::GrantPoolAccessStep(*op, actor, *e, member);
+  if (!record.ok()) return record.status();
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   return record;
 }
@@ -952,5 +876,110 @@ absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
             });
   return history;
 }
+
+namespace internal {
+
+absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
+                               const EntitlementRecord& entitlement,
+                               IdentityId identity) {
+  Transaction& tx = op.tx();
+  if (entitlement.kind != EntitlementKind::kNamed)
+    return WrongKind(entitlement);
+  absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
+      MembershipKey{entitlement.organization_id, identity});
+  if (!membership.ok()) {
+    if (GetReason(membership.status()) != Reason::kNotFound)
+      return membership.status();
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+        "Only members of the organization can be assigned a license.");
+  }
+  if (!InPeriod(entitlement, op.now())) return OutsidePeriod(entitlement);
+  absl::StatusOr<IdentityRecord> member = tx.identities().Get(identity);
+  if (!member.ok()) return member.status();
+  if (!CountryAllowed(entitlement, member->country))
+    return CountryRefused(entitlement, member->country);
+  absl::StatusOr<LicenseAssignmentRecord> existing =
+      tx.license_assignments().Get(
+          LicenseAssignmentKey{entitlement.id, identity});
+  if (existing.ok()) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
+                     "This member already has the license.");
+  }
+  if (GetReason(existing.status()) != Reason::kNotFound)
+    return existing.status();
+  absl::StatusOr<int64_t> assigned = tx.license_assignments().Count(
+      LicenseAssignmentFilter{.entitlement_id = entitlement.id});
+  if (!assigned.ok()) return assigned.status();
+  if (*assigned >= entitlement.seats) {
+    return MakeError(absl::StatusCode::kResourceExhausted,
+                     Reason::kLicensesExhausted,
+                     absl::StrCat("All ", entitlement.seats, " licenses of ",
+                                  entitlement.sku, " are assigned."));
+  }
+  LicenseAssignmentRecord record{entitlement.id, identity, op.now()};
+  if (absl::StatusOr<LicenseAssignmentKey> key =
+          tx.license_assignments().Insert(record);
+      !key.ok()) {
+    return key.status();
+  }
+  op.Audit(actor, entitlement.organization_id, "license.assign",
+           absl::StrCat("entitlement#", entitlement.id.value()),
+           absl::StrCat("identity#", identity.value()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PoolGrantRecord> GrantPoolAccessStep(
+    Operation& op, const Actor& actor, const EntitlementRecord& entitlement,
+    const PoolMember& member) {
+  Transaction& tx = op.tx();
+  if (entitlement.kind != EntitlementKind::kFloating)
+    return WrongKind(entitlement);
+  if (member.identity.has_value() == member.group.has_value()) {
+    return Invalid("Give pool access to exactly one member or one group.");
+  }
+  PoolGrantFilter existing{.entitlement_id = entitlement.id};
+  std::string target;
+  if (member.identity.has_value()) {
+    absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
+        MembershipKey{entitlement.organization_id, *member.identity});
+    if (!membership.ok()) {
+      if (GetReason(membership.status()) != Reason::kNotFound) {
+        return membership.status();
+      }
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+          "Only members of the organization can be given pool access.");
+    }
+    existing.identity_id = member.identity;
+    target = absl::StrCat("identity#", member.identity->value());
+  } else {
+    absl::StatusOr<GroupRecord> group = internal::LoadOwned(
+        tx.groups(), entitlement.organization_id, *member.group, "group");
+    if (!group.ok()) return group.status();
+    existing.group_id = member.group;
+    target = absl::StrCat("group#", member.group->value());
+  }
+  absl::StatusOr<std::optional<PoolGrantRecord>> found =
+      internal::FindFirst(tx.pool_grants(), existing);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
+                     "This member or group already has access to the pool.");
+  }
+  PoolGrantRecord record;
+  record.entitlement_id = entitlement.id;
+  record.identity_id = member.identity;
+  record.group_id = member.group;
+  record.granted_at = op.now();
+  absl::StatusOr<PoolGrantId> id = tx.pool_grants().Insert(record);
+  if (!id.ok()) return id.status();
+  record.id = *id;
+  op.Audit(actor, entitlement.organization_id, "pool.grant",
+           absl::StrCat("entitlement#", entitlement.id.value()), target);
+  return record;
+}
+
+}  // namespace internal
 
 }  // namespace entitle

@@ -245,6 +245,30 @@ class MemoryTransaction final : public Transaction {
     Finish();
   }
 
+  absl::Status Savepoint() override {
+    if (absl::Status s = CheckUsable(true); !s.ok()) return s;
+    savepoints_.push_back(undo_.size());
+    return absl::OkStatus();
+  }
+
+  absl::Status RollbackToSavepoint() override {
+    if (absl::Status s = CheckSavepoint(); !s.ok()) return s;
+    const size_t mark = savepoints_.back();
+    savepoints_.pop_back();
+    while (undo_.size() > mark) {
+      const Undo& undo = undo_.back();
+      undo.table->Put(undo.key, undo.before);
+      undo_.pop_back();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReleaseSavepoint() override {
+    if (absl::Status s = CheckSavepoint(); !s.ok()) return s;
+    savepoints_.pop_back();
+    return absl::OkStatus();
+  }
+
   // Called by the tables before each operation.
   absl::Status CheckUsable(bool write) const {
     if (finished_) return internal::TransactionFinishedError();
@@ -300,8 +324,15 @@ class MemoryTransaction final : public Transaction {
     std::optional<Row> before;
   };
 
+  absl::Status CheckSavepoint() const {
+    if (absl::Status s = CheckUsable(true); !s.ok()) return s;
+    if (savepoints_.empty()) return internal::NoSavepointError();
+    return absl::OkStatus();
+  }
+
   void Finish() {
     finished_ = true;
+    savepoints_.clear();
     if (write_lock_.owns_lock()) write_lock_.unlock();
     if (read_lock_.owns_lock()) read_lock_.unlock();
   }
@@ -326,6 +357,7 @@ class MemoryTransaction final : public Transaction {
 
   internal::MemoryState* state_;
   TransactionMode mode_;
+  std::vector<size_t> savepoints_;  // undo_.size() at each open mark.
   std::unique_lock<std::shared_mutex> write_lock_;
   std::shared_lock<std::shared_mutex> read_lock_;
   bool finished_ = false;

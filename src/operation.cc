@@ -38,6 +38,32 @@ void Operation::Notify(Notification notification) {
   notifications_.push_back(std::move(notification));
 }
 
+absl::Status Operation::Savepoint() {
+  if (absl::Status s = transaction_->Savepoint(); !s.ok()) return s;
+  marks_.push_back(Mark{audit_.size(), notifications_.size(), events_.size(),
+                        after_commit_.size()});
+  return absl::OkStatus();
+}
+
+absl::Status Operation::RollbackToSavepoint() {
+  if (absl::Status s = transaction_->RollbackToSavepoint(); !s.ok()) return s;
+  const Mark mark = marks_.back();
+  marks_.pop_back();
+  audit_.erase(audit_.begin() + mark.audit, audit_.end());
+  notifications_.erase(notifications_.begin() + mark.notifications,
+                       notifications_.end());
+  events_.erase(events_.begin() + mark.events, events_.end());
+  after_commit_.erase(after_commit_.begin() + mark.after_commit,
+                      after_commit_.end());
+  return absl::OkStatus();
+}
+
+absl::Status Operation::ReleaseSavepoint() {
+  if (absl::Status s = transaction_->ReleaseSavepoint(); !s.ok()) return s;
+  marks_.pop_back();
+  return absl::OkStatus();
+}
+
 absl::Status Operation::Commit() {
   for (const AuditRecord& record : audit_) {
     if (absl::StatusOr<AuditId> id = transaction_->audit().Insert(record);

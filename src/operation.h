@@ -53,6 +53,15 @@ class Operation {
     after_commit_.push_back(std::move(action));
   }
 
+  // Marks where the operation is (its store writes, audit records,
+  // notifications, events and after-commit actions), so that one part of a
+  // batch can be undone alone: RollbackToSavepoint drops everything since the
+  // newest mark, ReleaseSavepoint keeps it. Marks nest. Fail as the
+  // transaction's savepoints do.
+  absl::Status Savepoint();
+  absl::Status RollbackToSavepoint();
+  absl::Status ReleaseSavepoint();
+
   // Writes the audit and outbox rows, commits, then sends the notifications
   // and publishes the events.
   absl::Status Commit();
@@ -70,6 +79,13 @@ class Operation {
   std::vector<Notification> notifications_;
   std::vector<Event> events_;
   std::vector<std::function<void()>> after_commit_;
+  struct Mark {
+    size_t audit;
+    size_t notifications;
+    size_t events;
+    size_t after_commit;
+  };
+  std::vector<Mark> marks_;
 };
 
 // A read transaction with the same single time reading.

@@ -13,6 +13,7 @@
 #include "memberships.h"
 #include "operation.h"
 #include "service_context.h"
+#include "steps.h"
 
 namespace entitle {
 namespace {
@@ -393,24 +394,8 @@ absl::Status Organizations::AddEmployee(const Actor& actor,
   }
   absl::StatusOr<IdentityRecord> identity = IdentityByEmail(tx, email);
   if (!identity.ok()) return identity.status();
-  absl::StatusOr<std::optional<MembershipRecord>> existing =
-      internal::FindMembership(tx, organization, identity->id);
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) {
-    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
-                     (*existing)->kind == MembershipKind::kEmployee
-                         ? "This user is already an employee of the "
-                           "organization."
-                         : "This user is already an external member. Change "
-                           "the membership to employee instead.");
-  }
   if (absl::Status s =
-          internal::CheckDirectEmployeeAdd(tx, organization, *identity);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = internal::BecomeEmployee(
-          *op, actor, organization, identity->id, MembershipStatus::kActive);
+          internal::AddEmployeeStep(*op, actor, organization, *identity);
       !s.ok()) {
     return s;
   }
@@ -430,22 +415,11 @@ absl::Status Organizations::AddExternal(const Actor& actor,
   }
   absl::StatusOr<IdentityRecord> identity = IdentityByEmail(tx, email);
   if (!identity.ok()) return identity.status();
-  MembershipRecord membership;
-  membership.organization_id = organization;
-  membership.identity_id = identity->id;
-  membership.kind = MembershipKind::kExternal;
-  membership.status = MembershipStatus::kActive;
-  membership.created_at = op->now();
-  if (absl::StatusOr<MembershipKey> key = tx.memberships().Insert(membership);
-      !key.ok()) {
-    if (GetReason(key.status()) == Reason::kDuplicate) {
-      return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
-                       "This user is already a member of the organization.");
-    }
-    return key.status();
+  if (absl::Status s =
+          internal::AddExternalStep(*op, actor, organization, *identity);
+      !s.ok()) {
+    return s;
   }
-  op->Audit(actor, organization, "membership.add", IdentityTarget(identity->id),
-            "external");
   return op->Commit();
 }
 
@@ -1034,5 +1008,61 @@ absl::StatusOr<Page<AuditRecord>> Organizations::ListAudit(
                                                 .until = query.until},
                                     page);
 }
+
+namespace internal {
+
+absl::Status AddEmployeeStep(Operation& op, const Actor& actor,
+                             OrganizationId organization,
+                             const IdentityRecord& identity) {
+  Transaction& tx = op.tx();
+  absl::StatusOr<std::optional<MembershipRecord>> existing =
+      FindMembership(tx, organization, identity.id);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
+                     (*existing)->kind == MembershipKind::kEmployee
+                         ? "This user is already an employee of the "
+                           "organization."
+                         : "This user is already an external member. Change "
+                           "the membership to employee instead.");
+  }
+  if (absl::Status s = CheckDirectEmployeeAdd(tx, organization, identity);
+      !s.ok()) {
+    return s;
+  }
+  return BecomeEmployee(op, actor, organization, identity.id,
+                        MembershipStatus::kActive);
+}
+
+absl::Status AddExternalStep(Operation& op, const Actor& actor,
+                             OrganizationId organization,
+                             const IdentityRecord& identity) {
+  MembershipRecord membership;
+  membership.organization_id = organization;
+  membership.identity_id = identity.id;
+  membership.kind = MembershipKind::kExternal;
+  membership.status = MembershipStatus::kActive;
+  membership.created_at = op.now();
+  if (absl::StatusOr<MembershipKey> key =
+          op.tx().memberships().Insert(membership);
+      !key.ok()) {
+    if (GetReason(key.status()) == Reason::kDuplicate) {
+      return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
+                       "This user is already a member of the organization.");
+    }
+    return key.status();
+  }
+  op.Audit(actor, organization, "membership.add", IdentityTarget(identity.id),
+           "external");
+  return absl::OkStatus();
+}
+
+absl::Status GrantRoleStep(Operation& op, const Actor& actor,
+                           OrganizationId organization, IdentityId identity,
+                           const RoleRecord& role) {
+  return Grant(op, actor, organization, identity, role);
+}
+
+}  // namespace internal
 
 }  // namespace entitle

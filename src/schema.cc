@@ -881,6 +881,12 @@ absl::Status ReadOnlyError() {
                    "a read transaction cannot write");
 }
 
+absl::Status NoSavepointError() {
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kInvalidArgument,
+                   "the transaction has no open savepoint");
+}
+
 std::string DescribeKey(const Row& key) {
   std::vector<std::string> parts;
   for (const Value& value : key) {

@@ -182,6 +182,7 @@ namespace entitle::internal {
 absl::Status CheckPage(const PageRequest& page);
 absl::Status TransactionFinishedError();
 absl::Status ReadOnlyError();
+absl::Status NoSavepointError();
 absl::Status NotFoundError(const TableInfo& table, const Row& key);
 // `what` names the taken unique key, e.g. "email" or "key".
 absl::Status DuplicateError(const TableInfo& table, absl::string_view what);

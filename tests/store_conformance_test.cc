@@ -283,6 +283,73 @@ TEMPLATE_TEST_CASE("store: identities round trip, filter, update, delete",
   });
 }
 
+TEMPLATE_TEST_CASE("store: savepoints undo writes since the mark, nest, and keep the transaction open",
+                   "[store]", ENTITLE_BACKENDS) {
+  TestType backend;
+  auto store = backend.Open();
+  auto emails = [&store] {
+    auto txn = BeginRead(*store);
+    std::vector<std::string> all;
+    for (const IdentityRecord& r : ListAll(txn->identities(), {})) {
+      all.push_back(r.email.str());
+    }
+    MustCommit(*txn);
+    return all;
+  };
+
+  {
+    auto txn = BeginWrite(*store);
+    MustInsert(txn->identities(), MakeIdentity("a@example.com"));
+    ENTITLE_REQUIRE_OK(txn->Savepoint());
+    const IdentityId b =
+        MustInsert(txn->identities(), MakeIdentity("b@example.com"));
+    ENTITLE_REQUIRE_OK(txn->Savepoint());  // nested
+    MustInsert(txn->identities(), MakeIdentity("c@example.com"));
+    IdentityRecord changed = *txn->identities().Get(b);
+    changed.display_name = "changed";
+    ENTITLE_REQUIRE_OK(txn->identities().Update(changed));
+    ENTITLE_REQUIRE_OK(txn->RollbackToSavepoint());  // drops c and the update
+    REQUIRE(txn->identities().Get(b)->display_name == "Test User");
+    ENTITLE_REQUIRE_OK(txn->ReleaseSavepoint());  // keeps b
+    ENTITLE_REQUIRE_OK(txn->Savepoint());
+    ENTITLE_REQUIRE_OK(txn->identities().Delete(b));
+    ENTITLE_REQUIRE_OK(txn->RollbackToSavepoint());  // the delete is undone
+    // A unique key freed by a rollback can be taken again.
+    ENTITLE_REQUIRE_OK(txn->Savepoint());
+    MustInsert(txn->identities(), MakeIdentity("c@example.com"));
+    ENTITLE_REQUIRE_OK(txn->ReleaseSavepoint());
+    // No mark open: refused, and the transaction goes on.
+    ENTITLE_REQUIRE_REFUSED(txn->RollbackToSavepoint(),
+                            absl::StatusCode::kFailedPrecondition,
+                            Reason::kInvalidArgument);
+    ENTITLE_REQUIRE_REFUSED(txn->ReleaseSavepoint(),
+                            absl::StatusCode::kFailedPrecondition,
+                            Reason::kInvalidArgument);
+    MustCommit(*txn);
+  }
+  REQUIRE(emails() == std::vector<std::string>{"a@example.com", "b@example.com",
+                                               "c@example.com"});
+
+  // A rollback of the whole transaction drops what savepoints kept.
+  {
+    auto txn = BeginWrite(*store);
+    ENTITLE_REQUIRE_OK(txn->Savepoint());
+    MustInsert(txn->identities(), MakeIdentity("d@example.com"));
+    ENTITLE_REQUIRE_OK(txn->ReleaseSavepoint());
+    txn->Rollback();
+    ENTITLE_REQUIRE_REFUSED(txn->Savepoint(),
+                            absl::StatusCode::kFailedPrecondition,
+                            Reason::kTransactionFinished);
+  }
+  REQUIRE(emails().size() == 3);
+
+  // A read transaction has no savepoints.
+  auto read = BeginRead(*store);
+  ENTITLE_REQUIRE_REFUSED(read->Savepoint(),
+                          absl::StatusCode::kFailedPrecondition,
+                          Reason::kReadOnlyTransaction);
+}
+
 TEMPLATE_TEST_CASE("store: organizations round trip, filter, update, delete",
                    "[store]", ENTITLE_BACKENDS) {
   TestType backend;

@@ -130,6 +130,18 @@ class Transaction {
   virtual absl::StatusOr<int64_t> CountProjectUsers(
       OrganizationId organization) = 0;
 
+  // Savepoints, for work that must be undone in part: `Savepoint` marks
+  // where a write transaction is now; `RollbackToSavepoint` undoes every
+  // write made since the newest mark and removes the mark, leaving the
+  // transaction open; `ReleaseSavepoint` keeps those writes and removes the
+  // mark. Marks nest. They fail with kTransactionFinished,
+  // kReadOnlyTransaction (a read transaction), or FailedPrecondition /
+  // kInvalidArgument when no mark is open; and like Commit when the backend
+  // fails.
+  [[nodiscard]] virtual absl::Status Savepoint() = 0;
+  [[nodiscard]] virtual absl::Status RollbackToSavepoint() = 0;
+  [[nodiscard]] virtual absl::Status ReleaseSavepoint() = 0;
+
   // Makes every write durable and visible to later transactions. After it
   // returns, successfully or not, the transaction is finished. On failure
   // (Unavailable / kStoreUnavailable) nothing was written. Committing a read

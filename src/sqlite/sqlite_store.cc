@@ -380,6 +380,40 @@ class SqliteTransaction final : public Transaction {
     Finish();
   }
 
+  absl::Status Savepoint() override {
+    if (absl::Status s = CheckUsable(true); !s.ok()) return s;
+    if (absl::Status s =
+            connection_->Exec(absl::StrCat("SAVEPOINT s", savepoints_ + 1),
+                              "cannot begin savepoint");
+        !s.ok()) {
+      return s;
+    }
+    ++savepoints_;
+    return absl::OkStatus();
+  }
+
+  absl::Status RollbackToSavepoint() override {
+    if (absl::Status s = CheckSavepoint(); !s.ok()) return s;
+    // ROLLBACK TO keeps the savepoint open; RELEASE then removes it.
+    const std::string name = absl::StrCat("s", savepoints_);
+    if (absl::Status s = connection_->Exec(absl::StrCat("ROLLBACK TO ", name),
+                                           "cannot roll back to savepoint");
+        !s.ok()) {
+      return s;
+    }
+    --savepoints_;
+    return connection_->Exec(absl::StrCat("RELEASE ", name),
+                             "cannot release savepoint");
+  }
+
+  absl::Status ReleaseSavepoint() override {
+    if (absl::Status s = CheckSavepoint(); !s.ok()) return s;
+    const std::string name = absl::StrCat("s", savepoints_);
+    --savepoints_;
+    return connection_->Exec(absl::StrCat("RELEASE ", name),
+                             "cannot release savepoint");
+  }
+
   // Called by the tables before each operation.
   absl::Status CheckUsable(bool write) {
     if (connection_ == nullptr) return TransactionFinishedError();
@@ -388,6 +422,12 @@ class SqliteTransaction final : public Transaction {
   }
 
   Connection& connection() { return *connection_; }
+
+  absl::Status CheckSavepoint() {
+    if (absl::Status s = CheckUsable(true); !s.ok()) return s;
+    if (savepoints_ == 0) return NoSavepointError();
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<Page<ProjectUserCount>> ProjectUsers(
       OrganizationId organization, const PageRequest& page) override {
@@ -459,6 +499,7 @@ class SqliteTransaction final : public Transaction {
   SqliteState* state_;
   std::unique_ptr<Connection> connection_;  // Null once finished.
   TransactionMode mode_;
+  int savepoints_ = 0;  // Open savepoints, named s1, s2, ...
 
 #define ENTITLE_SQLITE_TABLE(Record, accessor) \
   SqliteTable<Record> accessor##_{this};
