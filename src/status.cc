@@ -19,6 +19,7 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kNone, "none"},
     {Reason::kInvalidEmail, "invalid-email"},
     {Reason::kInvalidArgument, "invalid-argument"},
+    {Reason::kMalformedCsv, "malformed-csv"},
     {Reason::kNotFound, "not-found"},
     {Reason::kDuplicate, "duplicate"},
     {Reason::kMissingReference, "missing-reference"},

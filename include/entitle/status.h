@@ -29,6 +29,8 @@ enum class Reason : int {
   // Input.
   kInvalidEmail = 1,       // ID-2: not a plausible email address.
   kInvalidArgument = 2,    // A field is missing, empty, or out of range.
+  kMalformedCsv = 3,       // ADM-2: a CSV record breaks RFC 4180 (quotes,
+                           // field count) or is not UTF-8.
 
   // Store.
   kNotFound = 10,            // No record with that key.
