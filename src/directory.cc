@@ -36,6 +36,7 @@ Directory::Directory(Store& store, DirectoryOptions options)
   invitations_ = std::make_unique<Invitations>(*context_);
   licenses_ = std::make_unique<Licenses>(*context_);
   projects_ = std::make_unique<Projects>(*context_);
+  user_lists_ = std::make_unique<UserLists>(*context_);
 }
 
 Directory::~Directory() = default;
@@ -45,6 +46,7 @@ Organizations& Directory::organizations() { return *organizations_; }
 Invitations& Directory::invitations() { return *invitations_; }
 Licenses& Directory::licenses() { return *licenses_; }
 Projects& Directory::projects() { return *projects_; }
+UserLists& Directory::user_lists() { return *user_lists_; }
 
 InMemoryEventSink* Directory::default_events() {
   return owns_events_ ? &defaults_->events : nullptr;

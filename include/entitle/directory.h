@@ -32,6 +32,7 @@
 #include "entitle/projects.h"
 #include "entitle/random.h"
 #include "entitle/store.h"
+#include "entitle/user_lists.h"
 
 namespace entitle {
 namespace internal {
@@ -110,6 +111,7 @@ class Directory {
   Invitations& invitations();
   Licenses& licenses();
   Projects& projects();
+  UserLists& user_lists();
 
   // The notifier the directory made because none was given; nullptr when the
   // host supplied one.
@@ -129,6 +131,7 @@ class Directory {
   std::unique_ptr<Invitations> invitations_;
   std::unique_ptr<Licenses> licenses_;
   std::unique_ptr<Projects> projects_;
+  std::unique_ptr<UserLists> user_lists_;
 };
 
 }  // namespace entitle
