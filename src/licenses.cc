@@ -881,7 +881,7 @@ namespace internal {
 
 absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
                                const EntitlementRecord& entitlement,
-                               IdentityId identity) {
+                               IdentityId identity, int64_t* assigned) {
   Transaction& tx = op.tx();
   if (entitlement.kind != EntitlementKind::kNamed)
     return WrongKind(entitlement);
@@ -908,9 +908,14 @@ absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
   }
   if (GetReason(existing.status()) != Reason::kNotFound)
     return existing.status();
-  absl::StatusOr<int64_t> assigned = tx.license_assignments().Count(
-      LicenseAssignmentFilter{.entitlement_id = entitlement.id});
-  if (!assigned.ok()) return assigned.status();
+  int64_t counted = 0;
+  if (assigned == nullptr) {
+    absl::StatusOr<int64_t> count = tx.license_assignments().Count(
+        LicenseAssignmentFilter{.entitlement_id = entitlement.id});
+    if (!count.ok()) return count.status();
+    counted = *count;
+    assigned = &counted;
+  }
   if (*assigned >= entitlement.seats) {
     return MakeError(absl::StatusCode::kResourceExhausted,
                      Reason::kLicensesExhausted,
@@ -923,6 +928,7 @@ absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
       !key.ok()) {
     return key.status();
   }
+  ++*assigned;
   op.Audit(actor, entitlement.organization_id, "license.assign",
            absl::StrCat("entitlement#", entitlement.id.value()),
            absl::StrCat("identity#", identity.value()));

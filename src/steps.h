@@ -37,9 +37,13 @@ absl::Status GrantRoleStep(Operation& op, const Actor& actor,
                            OrganizationId organization, IdentityId identity,
                            const RoleRecord& role);
 // ENT-2: assigns a named entitlement. The refusals of Licenses::Assign.
+// `assigned` is the entitlement's number of assignments in this transaction
+// when the caller keeps count (counting them is a scan of every assignment
+// of the entitlement); on success the step adds one to it.
 absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
                                const EntitlementRecord& entitlement,
-                               IdentityId identity);
+                               IdentityId identity,
+                               int64_t* assigned = nullptr);
 // ENT-3: gives pool access. The refusals of Licenses::GrantPoolAccess.
 absl::StatusOr<PoolGrantRecord> GrantPoolAccessStep(
     Operation& op, const Actor& actor, const EntitlementRecord& entitlement,

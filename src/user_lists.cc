@@ -232,6 +232,13 @@ absl::StatusOr<EntitlementRecord> EntitlementForSku(Transaction& tx,
 // this fails) and says what it did.
 class RowApplier {
  public:
+  // Forgets what the applier remembers of the transaction, after a row was
+  // rolled back to its savepoint.
+  void Forget() {
+    invited_.clear();
+    assigned_.clear();
+  }
+
   RowApplier(Operation& op, const Actor& actor,
              const OrganizationRecord& organization)
       : op_(op), actor_(actor), organization_(organization) {}
@@ -382,8 +389,10 @@ class RowApplier {
         if (GetReason(held.status()) != Reason::kNotFound) {
           return held.status();
         }
+        absl::StatusOr<int64_t*> assigned = AssignedCount(*entitlement);
+        if (!assigned.ok()) return assigned.status();
         if (absl::Status s = internal::AssignLicenseStep(
-                op_, actor_, *entitlement, identity);
+                op_, actor_, *entitlement, identity, *assigned);
             !s.ok()) {
           return s;
         }
@@ -406,10 +415,25 @@ class RowApplier {
     return given;
   }
 
+  // The number of assignments of a named entitlement, counted once per
+  // transaction and then kept by AssignLicenseStep: counting is a scan of
+  // every assignment, which would make a large import quadratic.
+  absl::StatusOr<int64_t*> AssignedCount(const EntitlementRecord& entitlement) {
+    auto it = assigned_.find(entitlement.id);
+    if (it == assigned_.end()) {
+      absl::StatusOr<int64_t> count = op_.tx().license_assignments().Count(
+          LicenseAssignmentFilter{.entitlement_id = entitlement.id});
+      if (!count.ok()) return count.status();
+      it = assigned_.emplace(entitlement.id, *count).first;
+    }
+    return &it->second;
+  }
+
   Operation& op_;
   const Actor& actor_;
   const OrganizationRecord& organization_;
   std::map<Email, InvitationId> invited_;  // In this transaction.
+  std::map<EntitlementId, int64_t> assigned_;
 };
 
 void Count(UserImportSummary& summary, const UserImportRow& row) {
@@ -646,6 +670,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
         store_failure = s;
         break;
       }
+      applier.Forget();
       result.outcome = UserImportOutcome::kFailed;
       result.detail.clear();
       result.status = applied;
