@@ -475,6 +475,12 @@ class BasicSeatPoolCore {
   // After a seat's word went to free: its bit back, unless a lowered limit
   // still wants seats retired (ENT-7).
   void ReturnSeat(uint32_t index) {
+    // While a debt is owed the returned seat itself is retired: its bit was
+    // never set, so no search is needed and no one can have taken it.
+    if (retire_debt_.load(std::memory_order_seq_cst) != 0 &&
+        RetireReturned(index)) [[unlikely]] {
+      return;
+    }
     SetFreeBit(index);
     // Sequentially consistent against set_limit's store of the debt.
     if (retire_debt_.load(std::memory_order_seq_cst) != 0) [[unlikely]] {
@@ -485,6 +491,19 @@ class BasicSeatPoolCore {
   ABSL_ATTRIBUTE_NOINLINE void PayDebt() {
     std::lock_guard<std::mutex> lock(limit_mutex_);
     PayDebtLocked();
+  }
+
+  // Retires `index`, a seat whose word is free and whose bit is clear, when a
+  // debt is still owed under the lock; false when it was paid meanwhile.
+  ABSL_ATTRIBUTE_NOINLINE bool RetireReturned(uint32_t index) {
+    std::lock_guard<std::mutex> lock(limit_mutex_);
+    const uint32_t debt = retire_debt_.load(std::memory_order_seq_cst);
+    if (debt == 0) return false;
+    retired_.push_back(index);
+    retired_count_.store(static_cast<uint32_t>(retired_.size()),
+                         std::memory_order_release);
+    retire_debt_.store(debt - 1, std::memory_order_seq_cst);
+    return true;
   }
 
   // Retires free seats while a debt is owed. Holds limit_mutex_.
