@@ -97,6 +97,13 @@ std::string Clip(absl::string_view text, size_t limit) {
   return std::string(text.substr(0, end));
 }
 
+// The email field as a row's result shows it: trimmed, up to its first line
+// end (a malformed record's field may run over several), clipped.
+std::string ReportedEmail(absl::string_view field) {
+  field = field.substr(0, std::min(field.find_first_of("\r\n"), field.size()));
+  return Clip(absl::StripAsciiWhitespace(field), kMaxReportedEmailBytes);
+}
+
 // The non-empty, trimmed items of a ";"-separated list, in order, once each.
 std::vector<std::string> SplitList(absl::string_view text) {
   std::vector<std::string> items;
@@ -239,9 +246,14 @@ class RowApplier {
     assigned_.clear();
   }
 
+  // With `dry_run`, the operation is never committed: details name no
+  // invitation ids, which would not exist.
   RowApplier(Operation& op, const Actor& actor,
-             const OrganizationRecord& organization)
-      : op_(op), actor_(actor), organization_(organization) {}
+             const OrganizationRecord& organization, bool dry_run)
+      : op_(op),
+        actor_(actor),
+        organization_(organization),
+        dry_run_(dry_run) {}
 
   absl::Status Apply(const RowRequest& request, UserImportRow& result) {
     Transaction& tx = op_.tx();
@@ -311,13 +323,18 @@ class RowApplier {
     switch (invited->outcome) {
       case InviteOutcome::kInvited:
         result.outcome = UserImportOutcome::kInvited;
-        result.detail = absl::StrCat(
-            "invitation #", invited->invitation->value(), " sent", later);
+        result.detail =
+            dry_run_
+                ? absl::StrCat("an invitation would be sent", later)
+                : absl::StrCat("invitation #", invited->invitation->value(),
+                               " sent", later);
         return absl::OkStatus();
       case InviteOutcome::kAlreadyInvited:
         result.outcome = UserImportOutcome::kUnchanged;
-        result.detail = absl::StrCat("already invited (invitation #",
-                                     invited->invitation->value(), ")", later);
+        result.detail =
+            dry_run_ ? absl::StrCat("already invited", later)
+                     : absl::StrCat("already invited (invitation #",
+                                    invited->invitation->value(), ")", later);
         return absl::OkStatus();
       case InviteOutcome::kDomainOwnedElsewhere:
         return MakeError(absl::StatusCode::kFailedPrecondition,
@@ -434,6 +451,7 @@ class RowApplier {
   const OrganizationRecord& organization_;
   std::map<Email, InvitationId> invited_;  // In this transaction.
   std::map<EntitlementId, int64_t> assigned_;
+  bool dry_run_;
 };
 
 void Count(UserImportSummary& summary, const UserImportRow& row) {
@@ -630,7 +648,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
     absl::StatusOr<OrganizationRecord> org =
         Authorize(op->tx(), actor, organization, kManageUsers);
     if (!org.ok()) return org.status();
-    RowApplier applier(*op, actor, *org);
+    RowApplier applier(*op, actor, *org, options.dry_run);
     absl::Status store_failure;
     batch.clear();
     while (static_cast<int>(batch.size()) < options.rows_per_transaction) {
@@ -641,9 +659,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
       UserImportRow& result = batch.emplace_back();
       result.record = row.number;
       result.line = row.line;
-      result.email =
-          Clip(absl::StripAsciiWhitespace(Field(row, columns->email)),
-               kMaxReportedEmailBytes);
+      result.email = ReportedEmail(Field(row, columns->email));
       absl::StatusOr<RowRequest> request = ParseRow(row, *columns);
       if (!request.ok()) {
         result.outcome = UserImportOutcome::kFailed;

@@ -299,6 +299,8 @@ TEMPLATE_TEST_CASE(
   REQUIRE_ROW_FAILED(imported, 8, Reason::kNotFound);      // no such role
   REQUIRE_ROW_FAILED(imported, 9, Reason::kLicensesExhausted);
   REQUIRE_ROW_FAILED(imported, 10, Reason::kMalformedCsv);
+  // A malformed record's email field may run on; the result shows one line.
+  REQUIRE(RowAt(imported, 10).email.find_first_of("\r\n") == std::string::npos);
   REQUIRE_ROW(imported, 11, UserImportOutcome::kInvited);
   REQUIRE_ROW(imported, 12, UserImportOutcome::kAdded);
   REQUIRE_ROW_FAILED(imported, 13, Reason::kAlreadyMember);
@@ -428,6 +430,7 @@ TEMPLATE_TEST_CASE(
   ENTITLE_REQUIRE_OK(imported.summary);
   REQUIRE_ROW(imported, 2, UserImportOutcome::kAdded);
   REQUIRE_ROW(imported, 3, UserImportOutcome::kInvited);
+  REQUIRE(RowAt(imported, 3).detail == "an invitation would be sent");
   REQUIRE_ROW_FAILED(imported, 4, Reason::kAlreadyMember);
   f.RequireUnchanged(before);
 }

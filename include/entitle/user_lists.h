@@ -101,7 +101,9 @@ absl::string_view UserImportOutcomeName(UserImportOutcome outcome);
 struct UserImportRow {
   int64_t record = 0;  // The CSV record number (the header is record 1).
   int64_t line = 0;    // The physical line it starts on.
-  std::string email;   // As given (at most 320 bytes of it).
+  // The email field as given: trimmed, up to its first line end, at most
+  // 320 bytes.
+  std::string email;
   UserImportOutcome outcome = UserImportOutcome::kFailed;
   absl::Status status;  // OK, or why the row failed (with a Reason).
   std::string detail;   // What was done, for the admin, e.g. "roles: Administrator".
