@@ -1,0 +1,802 @@
+// End-to-end test of entitle-admin: runs the tool as a child process against
+// temporary SQLite files and checks its output (JSON parsed with nlohmann),
+// its stderr and its exit codes.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+extern char** environ;
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs entitle-admin with `args`, feeding `input` on stdin; kills it after
+// `timeout`.
+Result RunTool(const std::vector<std::string>& args,
+               const std::string& input = "",
+               std::chrono::seconds timeout = std::chrono::seconds(120)) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  REQUIRE(pipe(in_pipe) == 0);
+  REQUIRE(pipe(out_pipe) == 0);
+  REQUIRE(pipe(err_pipe) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0],
+                 err_pipe[1]}) {
+    posix_spawn_file_actions_addclose(&actions, fd);
+  }
+  std::vector<std::string> argv_strings = {ENTITLE_ADMIN_PATH};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, ENTITLE_ADMIN_PATH, &actions, nullptr,
+                                  argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(spawned == 0);
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+
+  Result result;
+  int in_fd = in_pipe[1];
+  fcntl(in_fd, F_SETFL, O_NONBLOCK);
+  size_t written = 0;
+  if (input.empty()) {
+    close(in_fd);
+    in_fd = -1;
+  }
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  while (out_fd >= 0 || err_fd >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd fds[3];
+    int n = 0;
+    if (out_fd >= 0) fds[n++] = {out_fd, POLLIN, 0};
+    if (err_fd >= 0) fds[n++] = {err_fd, POLLIN, 0};
+    if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+    if (poll(fds, n, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == in_fd) {
+        ssize_t w =
+            write(in_fd, input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if (w < 0 && errno != EAGAIN) written = input.size();
+        if (written == input.size()) {
+          close(in_fd);
+          in_fd = -1;
+        }
+        continue;
+      }
+      char buffer[65536];
+      ssize_t r = read(fds[i].fd, buffer, sizeof buffer);
+      std::string& sink = fds[i].fd == out_fd ? result.out : result.err;
+      if (r > 0) {
+        sink.append(buffer, static_cast<size_t>(r));
+      } else if (r == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        (fds[i].fd == out_fd ? out_fd : err_fd) = -1;
+      }
+    }
+  }
+  for (int fd : {in_fd, out_fd, err_fd}) {
+    if (fd >= 0) close(fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (timed_out) FAIL("entitle-admin timed out");
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return result;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+// The tool on one database file, fresh for each test.
+class Tool {
+ public:
+  explicit Tool(const std::string& name) : db_(name + ".db") {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::filesystem::remove(db_ + suffix);
+    }
+  }
+  const std::string& db() const { return db_; }
+
+  Result operator()(std::vector<std::string> args,
+                    const std::string& input = "") const {
+    args.insert(args.begin(), {"--db", db_});
+    Result r = RunTool(args, input);
+    UNSCOPED_INFO("entitle-admin " << Join(args) << "\n  exit " << r.exit_code
+                                   << "\n  stdout: " << r.out
+                                   << "\n  stderr: " << r.err);
+    return r;
+  }
+  // Runs with --json and expects `exit_code`; returns the document.
+  Json JsonOf(std::vector<std::string> args, int exit_code = 0) const {
+    args.insert(args.begin(), "--json");
+    Result r = (*this)(args);
+    REQUIRE(r.exit_code == exit_code);
+    return Json::parse(r.out);
+  }
+  // Runs and expects success.
+  Result Ok(std::vector<std::string> args) const {
+    Result r = (*this)(std::move(args));
+    REQUIRE(r.exit_code == 0);
+    return r;
+  }
+
+ private:
+  static std::string Join(const std::vector<std::string>& args) {
+    std::string text;
+    for (const std::string& a : args) text += (text.empty() ? "" : " ") + a;
+    return text.size() > 300 ? text.substr(0, 300) + "..." : text;
+  }
+  std::string db_;
+};
+
+// Exactly one stderr line `entitle-admin: ... (reason: <reason>)`.
+void RequireErrorLine(const Result& r, const std::string& reason) {
+  const std::vector<std::string> lines = Lines(r.err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("entitle-admin: ", 0) == 0);
+  const std::string tail = "(reason: " + reason + ")";
+  REQUIRE(lines[0].size() >= tail.size());
+  CHECK(lines[0].substr(lines[0].size() - tail.size()) == tail);
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  REQUIRE(out.good());
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Anna, administrator of Acme (#1), which owns acme.example.
+void SetUpAcme(const Tool& tool) {
+  tool.Ok({"user", "register", "anna@acme.example", "--name", "Anna Berg",
+           "--country", "SE"});
+  Json org =
+      tool.JsonOf({"org", "create", "Acme", "--admin", "anna@acme.example"});
+  REQUIRE(org["organization"] == 1);
+  Json claim = tool.JsonOf({"domain", "claim", "1", "acme.example"});
+  const std::string token = claim["domain"]["verification_token"];
+  REQUIRE(token.size() >= 22);
+  tool.Ok({"domain", "verify", "1", "acme.example", token});
+}
+
+std::set<std::string> MemberEmails(const Tool& tool) {
+  std::set<std::string> emails;
+  const Json doc = tool.JsonOf({"member", "list", "1"});
+  for (const Json& m : doc["members"]) {
+    emails.insert(m["email"].get<std::string>());
+  }
+  return emails;
+}
+
+TEST_CASE("entitle-admin: organizations, domains, members and roles") {
+  Tool tool("org");
+  SetUpAcme(tool);
+  Json domains = tool.JsonOf({"domain", "list", "#1"})["domains"];
+  REQUIRE(domains.size() == 1);
+  CHECK(domains[0]["domain"] == "acme.example");
+  CHECK(domains[0]["status"] == "verified");
+  CHECK(domains[0].count("verification_token") == 0);
+
+  tool.Ok({"user", "register", "ben@acme.example", "--name", "Ben Okafor"});
+  tool.Ok({"user", "register", "cleo@partner.example"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+  tool.Ok({"member", "add", "1", "cleo@partner.example", "--kind=external"});
+  // ORG-10: an address outside the organization's domains is refused.
+  tool.Ok({"user", "register", "dan@elsewhere.example"});
+  Result refused = tool(
+      {"member", "add", "1", "dan@elsewhere.example", "--kind", "employee"});
+  CHECK(refused.exit_code == 1);
+  RequireErrorLine(refused, "domain-not-owned");
+
+  Json members = tool.JsonOf({"member", "list", "1"})["members"];
+  REQUIRE(members.size() == 3);
+  CHECK(members[0]["email"] == "anna@acme.example");
+  CHECK(members[0]["roles"] == Json::array({"Administrator"}));
+  CHECK(members[1]["kind"] == "employee");
+  CHECK(members[2]["kind"] == "external");
+
+  Json role = tool.JsonOf({"role", "create", "1", "License desk",
+                           "--permissions", "licenses,usage"});
+  CHECK(role["role"].is_number());
+  tool.Ok({"role", "grant", "1", "ben@acme.example", "license desk"});
+  Json roles = tool.JsonOf({"role", "list", "1"})["roles"];
+  bool found = false;
+  for (const Json& r : roles) {
+    if (r["name"] == "License desk") {
+      found = true;
+      CHECK(r["permissions"] == Json::array({"licenses", "usage"}));
+      CHECK(r["built_in"] == false);
+    }
+  }
+  CHECK(found);
+  // ORG-4: roles are for employees only.
+  Result external =
+      tool({"role", "grant", "1", "cleo@partner.example", "License desk"});
+  CHECK(external.exit_code == 1);
+  RequireErrorLine(external, "not-employee");
+  tool.Ok({"role", "revoke", "1", "ben@acme.example", "License desk"});
+
+  tool.Ok({"member", "kind", "1", "ben@acme.example", "external"});
+  tool.Ok({"member", "kind", "1", "ben@acme.example", "employee"});
+  tool.Ok({"org", "set", "1", "--discoverable", "yes", "--name", "Acme AB"});
+  Json org = tool.JsonOf({"org", "show", "1"})["organization"];
+  CHECK(org["name"] == "Acme AB");
+  CHECK(org["discoverable"] == true);
+
+  Json ben = tool.JsonOf({"user", "show", "ben@acme.example"})["identity"];
+  CHECK(ben["name"] == "Ben Okafor");
+  CHECK(ben["verified"] == false);
+  CHECK(ben["locked"] == false);
+
+  tool.Ok({"group", "create", "1", "Design"});
+  tool.Ok({"group", "add", "1", "Design", "ben@acme.example"});
+  tool.Ok({"member", "remove", "1", "cleo@partner.example"});
+  CHECK(MemberEmails(tool) ==
+        std::set<std::string>{"anna@acme.example", "ben@acme.example"});
+  // ORG-4: the last administrator stays.
+  Result last = tool({"member", "remove", "1", "anna@acme.example"});
+  CHECK(last.exit_code == 1);
+  RequireErrorLine(last, "last-administrator");
+}
+
+TEST_CASE(
+    "entitle-admin: invitations are sent per address, listed, resent "
+    "and revoked") {
+  Tool tool("invite");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+
+  // INV-1: a result per address; a malformed one makes the exit code 3.
+  Result sent = tool({"--json", "invite", "send", "1", "--kind", "employee",
+                      "eva@acme.example", "not an address", "ben@acme.example",
+                      "fred@acme.example"});
+  REQUIRE(sent.exit_code == 3);
+  RequireErrorLine(sent, "invalid-email");
+  Json doc = Json::parse(sent.out);
+  Json results = doc["results"];
+  REQUIRE(results.size() == 4);
+  CHECK(results[0]["outcome"] == "invited");
+  CHECK(results[1]["outcome"] == "invalid-email");
+  CHECK(results[2]["outcome"] == "already-member");
+  CHECK(results[3]["outcome"] == "invited");
+  CHECK(doc["error"]["reason"] == "invalid-email");
+  // The mail went out, without its link.
+  REQUIRE(doc["mail"].size() == 2);
+  CHECK(doc["mail"][0]["template"] == "invitation");
+  CHECK(doc["mail"][0].count("link") == 0);
+
+  Json list = tool.JsonOf({"invite", "list", "1"})["invitations"];
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["email"] == "eva@acme.example");
+  CHECK(list[0]["status"] == "New");
+  const int eva = list[0]["id"];
+  const int fred = list[1]["id"];
+
+  // INV-3: a new link; the old invitation leaves the list.
+  Result resent =
+      tool({"--show-links", "invite", "resend", "1", std::to_string(eva)});
+  REQUIRE(resent.exit_code == 0);
+  CHECK(resent.out.find("mail to eva@acme.example: invitation") !=
+        std::string::npos);
+  CHECK(resent.out.find("link: ") != std::string::npos);
+  tool.Ok({"invite", "revoke", "1", "#" + std::to_string(fred)});
+  list = tool.JsonOf({"invite", "list", "1"})["invitations"];
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["email"] == "eva@acme.example");
+  CHECK(list[0]["id"] != eva);
+
+  // Without --show-links no token is printed.
+  Result again = tool({"invite", "resend", "1", list[0]["id"].dump()});
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("link:") == std::string::npos);
+  Result revoked_twice = tool({"invite", "revoke", "1", std::to_string(fred)});
+  CHECK(revoked_twice.exit_code == 1);
+
+  // INV-9: the request-to-join link's token only with --show-links.
+  Json link = tool.JsonOf({"request", "link", "1"});
+  CHECK(link.count("link") == 0);
+  link = tool.JsonOf({"--show-links", "request", "link", "1"});
+  CHECK(link["link"].get<std::string>().size() >= 22);
+  CHECK(tool.JsonOf({"request", "list", "1"})["requests"].empty());
+}
+
+TEST_CASE("entitle-admin: licenses, pool access, usage and expiry") {
+  Tool tool("licenses");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example", "--country", "NO"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+  tool.Ok({"group", "create", "1", "Design"});
+  tool.Ok({"group", "add", "1", "Design", "ben@acme.example"});
+
+  // Entitlements are the operator's; an administrator is refused.
+  Result denied = tool({"--as", "anna@acme.example", "license", "create", "1",
+                        "--sku", "CAD-PRO", "--kind", "floating", "--seats",
+                        "2", "--from", "2020-01-01", "--to", "2099-01-01"});
+  CHECK(denied.exit_code == 1);
+  RequireErrorLine(denied, "permission-denied");
+
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t soon_t =
+      std::chrono::system_clock::to_time_t(now + std::chrono::hours(24 * 10));
+  char soon[32];
+  std::strftime(soon, sizeof soon, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&soon_t));
+  const int pool = tool.JsonOf({"license", "create", "1", "--sku", "CAD-PRO",
+                                "--kind", "floating", "--seats", "2", "--from",
+                                "2020-01-01", "--to", soon})["entitlement"];
+  const int named = tool.JsonOf({"license", "create", "1", "--sku", "CAD-VIEW",
+                                 "--kind", "named", "--seats", "1", "--from",
+                                 "2020-01-01T00:00:00Z", "--to", "2099-01-01",
+                                 "--countries", "SE,NO"})["entitlement"];
+  Json list = tool.JsonOf({"license", "list", "1"})["entitlements"];
+  REQUIRE(list.size() == 2);
+  CHECK(list[1]["countries"] == Json::array({"NO", "SE"}));
+  CHECK(list[0]["from"] == "2020-01-01T00:00:00Z");
+
+  tool.Ok({"license", "assign", std::to_string(named), "ben@acme.example"});
+  // ENT-2: one seat only; Anna's country SE is allowed but none is left.
+  Result full =
+      tool({"license", "assign", std::to_string(named), "anna@acme.example"});
+  CHECK(full.exit_code == 1);
+  RequireErrorLine(full, "licenses-exhausted");
+  Json grant = tool.JsonOf({"--as", "anna@acme.example", "license", "grant",
+                            std::to_string(pool), "anna@acme.example"});
+  tool.Ok({"license", "grant", std::to_string(pool), "--group", "Design"});
+  Result both = tool({"license", "grant", std::to_string(pool)});
+  CHECK(both.exit_code == 2);
+
+  Json holders = tool.JsonOf({"license", "holders", std::to_string(pool)});
+  REQUIRE(holders["access"].size() == 2);
+  CHECK(holders["access"][0]["identity"] == "anna@acme.example");
+  CHECK(holders["seats"].empty());
+  Json assigned = tool.JsonOf({"license", "holders", std::to_string(named)});
+  REQUIRE(assigned["assignments"].size() == 1);
+  CHECK(assigned["assignments"][0]["identity"] == "ben@acme.example");
+
+  Json usage = tool.JsonOf({"usage", "1", "--window", "7d"})["usage"];
+  REQUIRE(usage.size() == 2);
+  CHECK(usage[0]["sku"] == "CAD-PRO");
+  CHECK(usage[0]["purchased"] == 2);
+  CHECK(usage[0]["with_access"] == 2);
+  CHECK(usage[0]["in_use"] == 0);
+  CHECK(usage[1]["with_access"] == 1);
+  Result bad_window = tool({"usage", "1", "--window", "soon"});
+  CHECK(bad_window.exit_code == 2);
+
+  // ENT-9: CAD-PRO ends in 10 days.
+  Json warnings = tool.JsonOf({"expiry", "1"})["warnings"];
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0]["sku"] == "CAD-PRO");
+  CHECK(warnings[0]["days_left"] == 10);
+  CHECK(warnings[0]["affected"].size() == 2);
+  CHECK(tool.JsonOf({"expiry", "1", "--days", "5"})["warnings"].empty());
+
+  tool.Ok({"license", "revoke", grant["grant"].dump()});
+  tool.Ok({"license", "unassign", std::to_string(named), "ben@acme.example"});
+  CHECK(tool.JsonOf({"usage", "1"})["usage"][1]["with_access"] == 0);
+}
+
+TEST_CASE(
+    "ADM-3 entitle-admin locks, unlocks and sends a password-reset "
+    "link") {
+  Tool tool("adm3");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+  const std::vector<std::string> as_anna = {"--as", "anna@acme.example"};
+  auto as = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), as_anna.begin(), as_anna.end());
+    return args;
+  };
+
+  Result locked = tool.Ok(as({"user", "lock", "ben@acme.example"}));
+  CHECK(locked.out.find("locked ben@acme.example") != std::string::npos);
+  CHECK(tool.JsonOf({"user", "show",
+                     "ben@acme.example"})["identity"]["locked"] == true);
+  CHECK(tool.JsonOf({"member", "list", "1"})["members"][1]["locked"] == true);
+  tool.Ok(as({"user", "unlock", "ben@acme.example"}));
+  CHECK(tool.JsonOf({"user", "show",
+                     "ben@acme.example"})["identity"]["locked"] == false);
+
+  // ID-6: the link goes out; it is printed only with --show-links.
+  Result reset = tool.Ok(as({"user", "reset-password", "ben@acme.example"}));
+  CHECK(reset.out.find("mail to ben@acme.example: password-reset") !=
+        std::string::npos);
+  CHECK(reset.out.find("link:") == std::string::npos);
+  Json shown = tool.JsonOf(
+      as({"--show-links", "user", "reset-password", "ben@acme.example"}));
+  REQUIRE(shown["mail"].size() == 1);
+  CHECK(shown["mail"][0]["template"] == "password-reset");
+  CHECK(shown["mail"][0]["link"].get<std::string>().size() >= 22);
+  Result unknown = tool(as({"user", "reset-password", "nobody@acme.example"}));
+  CHECK(unknown.exit_code == 1);
+  RequireErrorLine(unknown, "unknown-user");
+  CHECK(unknown.err.find("Sorry, we didn't recognise this user.") !=
+        std::string::npos);
+
+  // A member without the permission may not.
+  tool.Ok({"user", "register", "cleo@acme.example"});
+  tool.Ok({"member", "add", "1", "cleo@acme.example", "--kind", "employee"});
+  Result denied =
+      tool({"--as", "cleo@acme.example", "user", "lock", "ben@acme.example"});
+  CHECK(denied.exit_code == 1);
+  RequireErrorLine(denied, "permission-denied");
+
+  // ORG-12: the audit trail records Anna as the actor.
+  Json audit =
+      tool.JsonOf({"audit", "1", "--action", "identity.lock"})["audit"];
+  REQUIRE(audit.size() >= 1);
+  CHECK(audit.back()["actor"] == "anna@acme.example");
+  CHECK(audit.back()["outcome"] == "ok");
+  Json last = tool.JsonOf(
+      {"audit", "1", "--limit", "2", "--since", "2020-01-01"})["audit"];
+  CHECK(last.size() == 2);
+}
+
+TEST_CASE(
+    "ADM-1 entitle-admin exports the user list; importing it after "
+    "removing members restores them") {
+  Tool tool("adm1");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example", "--name",
+           "Ben, \"B\" Okafor", "--country", "NO"});
+  tool.Ok({"user", "register", "cleo@partner.example", "--name", "Cleo Díaz"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+  tool.Ok({"member", "add", "1", "cleo@partner.example", "--kind", "external"});
+  tool.Ok({"role", "create", "1", "License desk", "--permissions",
+           "licenses,usage"});
+  tool.Ok({"role", "grant", "1", "ben@acme.example", "License desk"});
+  const int named =
+      tool.JsonOf({"license", "create", "1", "--sku", "CAD-VIEW", "--kind",
+                   "named", "--seats", "5", "--from", "2020-01-01", "--to",
+                   "2099-01-01"})["entitlement"];
+  const int pool =
+      tool.JsonOf({"license", "create", "1", "--sku", "CAD-PRO", "--kind",
+                   "floating", "--seats", "5", "--from", "2020-01-01", "--to",
+                   "2099-01-01"})["entitlement"];
+  tool.Ok({"license", "assign", std::to_string(named), "ben@acme.example"});
+  tool.Ok({"license", "grant", std::to_string(pool), "ben@acme.example"});
+  tool.Ok({"license", "grant", std::to_string(pool), "cleo@partner.example"});
+
+  Result exported = tool.Ok({"export", "1", "--out", "adm1-first.csv"});
+  CHECK(exported.out.find("exported 3 members to adm1-first.csv") !=
+        std::string::npos);
+  const std::string first = ReadFile("adm1-first.csv");
+  CHECK(first.rfind("email,name,kind,roles,status,last_login,licenses\r\n",
+                    0) == 0);
+  CHECK(first.find("\"Ben, \"\"B\"\" Okafor\"") != std::string::npos);
+  CHECK(first.find("License desk") != std::string::npos);
+  CHECK(first.find("CAD-PRO;CAD-VIEW") != std::string::npos);
+  // To stdout, and as a JSON string.
+  CHECK(tool.Ok({"export", "1"}).out == first);
+  CHECK(tool.JsonOf({"export", "1"})["csv"] == first);
+
+  tool.Ok({"member", "remove", "1", "ben@acme.example"});
+  tool.Ok({"member", "remove", "1", "cleo@partner.example"});
+  CHECK(MemberEmails(tool) == std::set<std::string>{"anna@acme.example"});
+
+  Json imported = tool.JsonOf({"import", "1", "adm1-first.csv"});
+  Json rows = imported["rows"];
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0]["outcome"] == "unchanged");
+  CHECK(rows[1]["outcome"] == "added");
+  CHECK(rows[2]["outcome"] == "added");
+  CHECK(imported["summary"]["failed"] == 0);
+  CHECK(imported.count("error") == 0);
+
+  tool.Ok({"export", "1", "--out", "adm1-second.csv"});
+  CHECK(ReadFile("adm1-second.csv") == first);
+
+  // Importing it again changes nothing; from stdin too.
+  Result again = tool({"import", "1", "-"}, first);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("3 rows: 0 invited, 0 added, 0 updated, 3 unchanged, 0 "
+                       "failed") != std::string::npos);
+}
+
+TEST_CASE(
+    "ADM-2 entitle-admin imports a damaged CSV: every good row is "
+    "applied and every bad one reported") {
+  Tool tool("adm2");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example"});
+  std::string csv = "email,kind,name\r\n";
+  csv += "ben@acme.example,employee,Ben\r\n";       // 2 added
+  csv += "eva@acme.example,employee,\r\n";          // 3 invited
+  csv += "\"fay@acme.example\"x,external,Fay\r\n";  // 4 bad quotes
+  csv += "gus\"@acme.example,external,Gus\r\n";     // 5 bad quote
+  csv += "not-an-email,external,\r\n";              // 6 bad email
+  csv += "hal@acme.example,contractor,\r\n";        // 7 unknown kind
+  csv += "ida@acme.example,external," + std::string(10 << 20, 'x') +
+         "\r\n";                                  // 8 a 10 MB field
+  csv += "jon@partner.example,external,Jon\r\n";  // 9 invited
+  WriteFile("adm2.csv", csv);
+
+  Result r = tool({"--json", "import", "1", "adm2.csv"});
+  REQUIRE(r.exit_code == 3);
+  RequireErrorLine(r, "malformed-csv");
+  Json doc = Json::parse(r.out);
+  Json rows = doc["rows"];
+  REQUIRE(rows.size() == 8);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"added", ""},
+      {"invited", ""},
+      {"failed", "malformed-csv"},
+      {"failed", "malformed-csv"},
+      {"failed", "invalid-email"},
+      {"failed", "invalid-argument"},
+      {"failed", "limit-exceeded"},
+      {"invited", ""}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO("row " << i << ": " << rows[i].dump());
+    CHECK(rows[i]["record"] == static_cast<int>(i) + 2);
+    CHECK(rows[i]["line"] == static_cast<int>(i) + 2);
+    CHECK(rows[i]["outcome"] == expected[i].first);
+    if (expected[i].second.empty()) {
+      CHECK(rows[i]["reason"].is_null());
+    } else {
+      CHECK(rows[i]["reason"] == expected[i].second);
+      CHECK(!rows[i]["detail"].get<std::string>().empty());
+    }
+  }
+  CHECK(doc["summary"]["rows"] == 8);
+  CHECK(doc["summary"]["failed"] == 5);
+  CHECK(doc["error"]["reason"] == "malformed-csv");
+
+  // The good rows are applied, the bad ones left no trace.
+  CHECK(MemberEmails(tool) ==
+        std::set<std::string>{"anna@acme.example", "ben@acme.example"});
+  std::set<std::string> invited;
+  const Json invitations = tool.JsonOf({"invite", "list", "1"});
+  for (const Json& i : invitations["invitations"]) {
+    invited.insert(i["email"].get<std::string>());
+  }
+  CHECK(invited ==
+        std::set<std::string>{"eva@acme.example", "jon@partner.example"});
+
+  // The store still exports consistently.
+  tool.Ok({"export", "1", "--out", "adm2-after.csv"});
+  const std::vector<std::string> lines = Lines(ReadFile("adm2-after.csv"));
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1].rfind("anna@acme.example,", 0) == 0);
+  CHECK(lines[2].rfind("ben@acme.example,", 0) == 0);
+
+  // A dry run of the same file changes nothing and says so.
+  Result dry = tool({"import", "1", "adm2.csv", "--dry-run"});
+  CHECK(dry.exit_code == 3);
+  CHECK(dry.out.find("dry run") != std::string::npos);
+  CHECK(dry.err.find("would fail") != std::string::npos);
+
+  // A header with an unknown column refuses the whole file.
+  WriteFile("adm2-header.csv",
+            "email,kind,shoe_size\r\nx@acme.example,employee,9\r\n");
+  Result header = tool({"import", "1", "adm2-header.csv"});
+  CHECK(header.exit_code == 1);
+  RequireErrorLine(header, "malformed-csv");
+}
+
+TEST_CASE(
+    "ADM-2 entitle-admin reports the progress of a long import on "
+    "stderr") {
+  Tool tool("adm2-progress");
+  SetUpAcme(tool);
+  std::string csv = "email,kind\n";
+  for (int i = 0; i < 12000; ++i) {
+    csv += "user" + std::to_string(i) + "@acme.example,external\n";
+  }
+  WriteFile("adm2-progress.csv", csv);
+  Result r = tool({"import", "1", "adm2-progress.csv", "--dry-run"});
+  REQUIRE(r.exit_code == 0);
+  // Not a terminal: one line each 5,000 rows of a file that has more.
+  CHECK(Lines(r.err) ==
+        std::vector<std::string>{"import: 5000 rows, 5000 ok, 0 failed",
+                                 "import: 10000 rows, 10000 ok, 0 failed"});
+  CHECK(r.out.find("dry run (nothing was changed): 12000 rows") !=
+        std::string::npos);
+  CHECK(tool.JsonOf({"invite", "list", "1"})["invitations"].empty());
+}
+
+TEST_CASE(
+    "entitle-admin: errors give one stderr line and distinct exit "
+    "codes") {
+  Tool tool("errors");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+
+  Result unknown = tool({"frobnicate"});
+  CHECK(unknown.exit_code == 2);
+  RequireErrorLine(unknown, "usage");
+  CHECK(unknown.err.find("see 'entitle-admin --help'") != std::string::npos);
+  CHECK(unknown.out.empty());
+
+  Result unknown_sub = tool({"user", "frobnicate"});
+  CHECK(unknown_sub.exit_code == 2);
+  RequireErrorLine(unknown_sub, "usage");
+
+  Result flag = tool({"member", "list", "1", "--colour"});
+  CHECK(flag.exit_code == 2);
+  RequireErrorLine(flag, "usage");
+  CHECK(flag.err.find("see 'entitle-admin member list --help'") !=
+        std::string::npos);
+
+  Result missing = tool({"member", "add", "1"});
+  CHECK(missing.exit_code == 2);
+  RequireErrorLine(missing, "usage");
+  Result missing_flag = tool({"member", "add", "1", "ben@acme.example"});
+  CHECK(missing_flag.exit_code == 2);
+  Result bad_id = tool({"member", "list", "acme"});
+  CHECK(bad_id.exit_code == 2);
+  RequireErrorLine(bad_id, "usage");
+
+  Result no_org = tool({"--json", "member", "list", "99"});
+  CHECK(no_org.exit_code == 1);
+  RequireErrorLine(no_org, "not-found");
+  Json error = Json::parse(no_org.out)["error"];
+  CHECK(error["reason"] == "not-found");
+  CHECK(!error["message"].get<std::string>().empty());
+
+  Result denied = tool({"member", "list", "1", "--as", "ben@acme.example"});
+  CHECK(denied.exit_code == 1);
+  RequireErrorLine(denied, "permission-denied");
+  Result nobody = tool({"--as", "nobody@acme.example", "member", "list", "1"});
+  CHECK(nobody.exit_code == 1);
+  RequireErrorLine(nobody, "unknown-user");
+
+  // Not an entitle database: the store is unusable.
+  WriteFile("errors-corrupt.db", std::string(8192, 'x'));
+  Result corrupt = RunTool({"--db", "errors-corrupt.db", "org", "show", "1"});
+  CHECK(corrupt.exit_code == 4);
+  CHECK(Lines(corrupt.err).size() == 1);
+}
+
+TEST_CASE("entitle-admin: --help works for the tool and every command") {
+  const std::vector<std::vector<std::string>> commands = {
+      {"user", "register"},
+      {"user", "show"},
+      {"user", "lock"},
+      {"user", "unlock"},
+      {"user", "reset-password"},
+      {"user", "delete"},
+      {"org", "create"},
+      {"org", "show"},
+      {"org", "set"},
+      {"member", "list"},
+      {"member", "add"},
+      {"member", "kind"},
+      {"member", "remove"},
+      {"role", "list"},
+      {"role", "create"},
+      {"role", "grant"},
+      {"role", "revoke"},
+      {"group", "create"},
+      {"group", "add"},
+      {"domain", "claim"},
+      {"domain", "verify"},
+      {"domain", "list"},
+      {"domain", "remove"},
+      {"invite", "send"},
+      {"invite", "list"},
+      {"invite", "resend"},
+      {"invite", "revoke"},
+      {"request", "link"},
+      {"request", "list"},
+      {"request", "approve"},
+      {"request", "reject"},
+      {"license", "create"},
+      {"license", "list"},
+      {"license", "assign"},
+      {"license", "unassign"},
+      {"license", "grant"},
+      {"license", "revoke"},
+      {"license", "holders"},
+      {"usage"},
+      {"expiry"},
+      {"audit"},
+      {"export"},
+      {"import"},
+      {"demo"}};
+  Result tool_help = RunTool({"--help"});
+  CHECK(tool_help.exit_code == 0);
+  for (const auto& command : commands) {
+    std::string name;
+    for (const std::string& word : command)
+      name += (name.empty() ? "" : " ") + word;
+    INFO(name);
+    CHECK(tool_help.out.find("  " + name + " ") != std::string::npos);
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    Result help = RunTool(args);
+    CHECK(help.exit_code == 0);
+    CHECK(help.out.find("usage: entitle-admin") != std::string::npos);
+    CHECK(help.out.find("example:") != std::string::npos);
+    CHECK(help.err.empty());
+    std::vector<std::string> via_help = {"help"};
+    via_help.insert(via_help.end(), command.begin(), command.end());
+    CHECK(RunTool(via_help).out == help.out);
+  }
+  CHECK(RunTool({"user", "--help"}).exit_code == 0);
+  CHECK(RunTool({"help"}).exit_code == 0);
+}
+
+TEST_CASE(
+    "entitle-admin: demo walks a fresh file and refuses an existing "
+    "one") {
+  const std::string db = "demo-e2e.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(db + suffix);
+  }
+  Result demo = RunTool({"demo", "--db", db}, "", std::chrono::seconds(300));
+  INFO(demo.out << demo.err);
+  REQUIRE(demo.exit_code == 0);
+  CHECK(demo.out.find("demo finished: 11 steps") != std::string::npos);
+  CHECK(demo.out.find("[11] ") != std::string::npos);
+  CHECK(demo.out.find("(reason: invitation-superseded)") != std::string::npos);
+  CHECK(demo.out.find("All license seats are reserved (reason: "
+                      "seats-exhausted)") != std::string::npos);
+  // The notifier prints a link as "link: <token>" on its own line.
+  CHECK(demo.out.find("    link: ") == std::string::npos);
+  CHECK(demo.err.empty());
+
+  Result again = RunTool({"demo", "--db", db});
+  CHECK(again.exit_code == 1);
+  RequireErrorLine(again, "duplicate");
+  CHECK(again.err.find("already exists") != std::string::npos);
+}
+
+}  // namespace
