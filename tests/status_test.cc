@@ -103,7 +103,7 @@ TEST_CASE("status: every reason has its own name", "[status]") {
   REQUIRE(ReasonName(Reason::kDuplicate) == "duplicate");
   REQUIRE(ReasonName(static_cast<Reason>(999)) == "unknown");
   REQUIRE(ReasonName(static_cast<Reason>(-1)) == "unknown");
-  REQUIRE(ReasonName(static_cast<Reason>(3)) == "unknown");  // A gap.
+  REQUIRE(ReasonName(static_cast<Reason>(4)) == "unknown");  // A gap.
 }
 
 TEST_CASE("status: MakeError and GetReason round-trip every reason",
