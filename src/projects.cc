@@ -294,9 +294,10 @@ absl::StatusOr<MemberUpdateJob> ToJob(const JobRecord& record) {
   return job;
 }
 
-// One update of a running job. The outer status is a store failure (the job
-// stops and stays queued); the inner one is the update's result.
-absl::StatusOr<absl::Status> ApplyUpdate(Operation& op, const Actor& actor,
+// One update of a running job: its result, or a store failure (see
+// IsStoreFailure: the job stops and stays queued). A plain Status on purpose:
+// StatusOr<Status> would turn every returned error into a value.
+absl::Status ApplyUpdate(Operation& op, const Actor& actor,
                                          const ProjectRecord& project,
                                          const MemberUpdate& update) {
   Transaction& tx = op.tx();
@@ -374,8 +375,9 @@ absl::StatusOr<absl::Status> ApplyUpdate(Operation& op, const Actor& actor,
   return Invalid("Unknown action.");
 }
 
-// Why every update of `entry` fails, or OK when its project takes updates.
-absl::StatusOr<absl::Status> CheckJobProject(
+// Why every update of `entry` fails, or OK when its project takes updates;
+// or a store failure.
+absl::Status CheckJobProject(
     Transaction& tx, const MemberUpdateJob& job,
     const ProjectMemberUpdates& entry, std::optional<ProjectRecord>& project) {
   if (!entry.project_id.valid()) return NoProjectInOrganization(entry.project_id);
@@ -698,22 +700,13 @@ absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
   if (allowed.ok()) {
     for (const ProjectMemberUpdates& entry : job->request) {
       std::optional<ProjectRecord> project;
-      absl::StatusOr<absl::Status> usable =
-          CheckJobProject(tx, *job, entry, project);
-      if (!usable.ok()) return usable.status();
+      const absl::Status usable = CheckJobProject(tx, *job, entry, project);
+      if (!usable.ok() && IsStoreFailure(usable)) return usable;
       for (const MemberUpdate& update : entry.updates) {
-        absl::Status outcome = *usable;
+        absl::Status outcome = usable;
         if (outcome.ok()) {
-          absl::StatusOr<absl::Status> applied_update =
-              ApplyUpdate(*op, actor, *project, update);
-          if (!applied_update.ok()) {
-            if (IsStoreFailure(applied_update.status())) {
-              return applied_update.status();
-            }
-            outcome = applied_update.status();
-          } else {
-            outcome = *applied_update;
-          }
+          outcome = ApplyUpdate(*op, actor, *project, update);
+          if (!outcome.ok() && IsStoreFailure(outcome)) return outcome;
         }
         ++(outcome.ok() ? applied : failed);
         result.statuses.push_back(std::move(outcome));

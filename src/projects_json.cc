@@ -182,22 +182,28 @@ Json StatusJson(const absl::Status& status) {
               {"message", std::string(status.message())}};
 }
 
-absl::StatusOr<absl::Status> ReadStatus(const Json& json) {
-  if (!json.is_object()) return Corrupt("result");
+// A stored result, or false when it is damaged (`*status` is then unset).
+// Not a StatusOr<Status>: that would read every error as a value.
+bool ReadStatus(const Json& json, absl::Status* status) {
+  if (!json.is_object()) return false;
   const auto code = json.find("code");
   const auto reason = json.find("reason");
   const auto message = json.find("message");
   if (code == json.end() || !code->is_number_integer() ||
       reason == json.end() || !reason->is_string() || message == json.end() ||
       !message->is_string()) {
-    return Corrupt("result");
+    return false;
   }
   const int code_value = code->get<int>();
-  if (code_value == 0) return absl::OkStatus();
-  if (code_value < 0 || code_value > 16) return Corrupt("result");
-  return MakeError(static_cast<absl::StatusCode>(code_value),
-                   ReasonNamed(reason->get<std::string>()),
-                   message->get<std::string>());
+  if (code_value == 0) {
+    *status = absl::OkStatus();
+    return true;
+  }
+  if (code_value < 0 || code_value > 16) return false;
+  *status = MakeError(static_cast<absl::StatusCode>(code_value),
+                      ReasonNamed(reason->get<std::string>()),
+                      message->get<std::string>());
+  return true;
 }
 
 }  // namespace
@@ -425,13 +431,11 @@ absl::StatusOr<StoredJobResult> ReadJobResult(absl::string_view document) {
   }
   StoredJobResult stored;
   for (const Json& entry : *statuses) {
-    absl::StatusOr<absl::Status> status = ReadStatus(entry);
-    if (!status.ok()) return status.status();
-    stored.statuses.push_back(*std::move(status));
+    absl::Status status;
+    if (!ReadStatus(entry, &status)) return Corrupt("result");
+    stored.statuses.push_back(std::move(status));
   }
-  absl::StatusOr<absl::Status> failure_status = ReadStatus(*failure);
-  if (!failure_status.ok()) return failure_status.status();
-  stored.failure = *std::move(failure_status);
+  if (!ReadStatus(*failure, &stored.failure)) return Corrupt("result");
   return stored;
 }
 

@@ -50,8 +50,11 @@ class SqliteStore final : public Store {
 
   // Opens (or creates) the database at `path` and migrates it to
   // `kSchemaVersion`. Fails with Unavailable / kStoreUnavailable when the file
-  // cannot be opened or written, and with FailedPrecondition / kStoreCorrupt
-  // when it is not an entitle database or is newer than this library, and with
+  // cannot be opened (or, when it must be created or migrated, written); a
+  // current file that can be read but not written opens, and every write
+  // transaction on it then fails with Unavailable / kStoreUnavailable. Fails
+  // with FailedPrecondition / kStoreCorrupt when it is not an entitle
+  // database or is newer than this library, and with
   // DataLoss / kStoreCorrupt when SQLite finds the file damaged. On a failure
   // the file is left as it was (a new file may have been created empty).
   // Any operation may later report DataLoss / kStoreCorrupt the same way.
