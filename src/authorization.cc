@@ -18,9 +18,9 @@ absl::Status PermissionDenied(absl::string_view what) {
 absl::StatusOr<uint32_t> PermissionsIn(Transaction& tx,
                                        OrganizationId organization,
                                        IdentityId identity) {
-  absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
-      tx.role_grants(), RoleGrantFilter{.organization_id = organization,
-                                        .identity_id = identity});
+  absl::StatusOr<std::vector<RoleGrantRecord>> grants =
+      ListAll(tx.role_grants(), RoleGrantFilter{.organization_id = organization,
+                                                .identity_id = identity});
   if (!grants.ok()) return grants.status();
   uint32_t permissions = 0;
   for (const RoleGrantRecord& grant : *grants) {
@@ -37,10 +37,12 @@ absl::Status RequirePermission(Transaction& tx, const Actor& actor,
   if (actor.is_operator()) return absl::OkStatus();
   const absl::Status denied = PermissionDenied("do this in this organization");
   if (!actor.is_identity()) return denied;
-  absl::StatusOr<IdentityRecord> identity = tx.identities().Get(actor.identity());
+  absl::StatusOr<IdentityRecord> identity =
+      tx.identities().Get(actor.identity());
   if (!identity.ok()) {
-    return GetReason(identity.status()) == Reason::kNotFound ? denied
-                                                             : identity.status();
+    return GetReason(identity.status()) == Reason::kNotFound
+               ? denied
+               : identity.status();
   }
   if (identity->locked) return denied;
   absl::StatusOr<MembershipRecord> membership =
@@ -109,6 +111,40 @@ absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
       Administrators(tx, organization);
   if (!administrators.ok()) return administrators.status();
   return administrators->size() == 1 && administrators->contains(identity);
+}
+
+absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
+                                               const Actor& actor,
+                                               OrganizationId organization,
+                                               uint32_t permission) {
+  absl::StatusOr<OrganizationRecord> record =
+      tx.organizations().Get(organization);
+  if (!record.ok()) {
+    if (GetReason(record.status()) == Reason::kNotFound) {
+      return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                       absl::StrCat("There is no organization #",
+                                    organization.value(), "."));
+    }
+    return record.status();
+  }
+  if (absl::Status s = RequirePermission(tx, actor, organization, permission);
+      !s.ok()) {
+    return s;
+  }
+  return record;
+}
+
+bool IsStoreFailure(const absl::Status& status) {
+  switch (GetReason(status)) {
+    case Reason::kStoreUnavailable:
+    case Reason::kStoreCorrupt:
+    case Reason::kTransactionFinished:
+    case Reason::kReadOnlyTransaction:
+    case Reason::kNone:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace entitle::internal

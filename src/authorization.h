@@ -30,6 +30,19 @@ absl::Status RequirePermission(Transaction& tx, const Actor& actor,
                                OrganizationId organization,
                                uint32_t permission);
 
+// The organization, when `actor` may use `permission` in it: NotFound /
+// kNotFound ("There is no organization #N.") for an unknown one, otherwise
+// as RequirePermission.
+absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
+                                               const Actor& actor,
+                                               OrganizationId organization,
+                                               uint32_t permission);
+
+// True for a failure of the store itself (or a status without a reason), as
+// opposed to a rule's refusal: it ends an operation made of several parts
+// (a batch job, an import) instead of failing one part.
+bool IsStoreFailure(const absl::Status& status);
+
 // The organization `identity` is an employee of, if any.
 absl::StatusOr<std::optional<OrganizationId>> EmployerOf(Transaction& tx,
                                                          IdentityId identity);
@@ -42,8 +55,8 @@ absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
 
 // The administrators of `organization`: members holding a role with
 // kManageAdministrators (ORG-4).
-absl::StatusOr<std::set<IdentityId>> Administrators(Transaction& tx,
-                                                    OrganizationId organization);
+absl::StatusOr<std::set<IdentityId>> Administrators(
+    Transaction& tx, OrganizationId organization);
 
 // True when `identity` is an administrator of `organization` and no other
 // member is.

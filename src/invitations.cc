@@ -101,22 +101,7 @@ absl::StatusOr<InvitationRecord> LoadInvitation(Transaction& tx,
 absl::StatusOr<OrganizationRecord> AuthorizeAdmin(Transaction& tx,
                                                   const Actor& actor,
                                                   OrganizationId organization) {
-  absl::StatusOr<OrganizationRecord> record =
-      tx.organizations().Get(organization);
-  if (!record.ok()) {
-    if (GetReason(record.status()) == Reason::kNotFound) {
-      return Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
-                    absl::StrCat("There is no organization #",
-                                 organization.value(), "."));
-    }
-    return record.status();
-  }
-  if (absl::Status s =
-          internal::RequirePermission(tx, actor, organization, kManageUsers);
-      !s.ok()) {
-    return s;
-  }
-  return record;
+  return internal::AuthorizeIn(tx, actor, organization, kManageUsers);
 }
 
 // The signed-in, unlocked, verified identity behind `actor`.

@@ -72,14 +72,7 @@ absl::StatusOr<OrganizationRecord> Authorize(Transaction& tx,
                                              const Actor& actor,
                                              OrganizationId organization,
                                              uint32_t permission) {
-  absl::StatusOr<OrganizationRecord> record =
-      LoadOrganization(tx, organization);
-  if (!record.ok()) return record.status();
-  if (absl::Status s = RequirePermission(tx, actor, organization, permission);
-      !s.ok()) {
-    return s;
-  }
-  return record;
+  return internal::AuthorizeIn(tx, actor, organization, permission);
 }
 
 absl::StatusOr<IdentityRecord> IdentityByEmail(Transaction& tx,

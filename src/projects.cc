@@ -57,20 +57,7 @@ absl::Status Archived(const ProjectRecord& project) {
                                 "members."));
 }
 
-// True for failures of the store itself, as opposed to a refused update:
-// they end the whole operation.
-bool IsStoreFailure(const absl::Status& status) {
-  switch (GetReason(status)) {
-    case Reason::kStoreUnavailable:
-    case Reason::kStoreCorrupt:
-    case Reason::kTransactionFinished:
-    case Reason::kReadOnlyTransaction:
-    case Reason::kNone:
-      return true;
-    default:
-      return false;
-  }
-}
+using internal::IsStoreFailure;
 
 bool IsMissing(const absl::Status& status) {
   return GetReason(status) == Reason::kNotFound;

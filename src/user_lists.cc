@@ -32,28 +32,6 @@ using internal::Reading;
 constexpr size_t kMaxReportedEmailBytes = 320;
 constexpr int kMaxRowsPerTransaction = 10000;
 
-absl::StatusOr<OrganizationRecord> Authorize(Transaction& tx,
-                                             const Actor& actor,
-                                             OrganizationId organization,
-                                             uint32_t permission) {
-  absl::StatusOr<OrganizationRecord> record =
-      tx.organizations().Get(organization);
-  if (!record.ok()) {
-    if (GetReason(record.status()) == Reason::kNotFound) {
-      return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                       absl::StrCat("There is no organization #",
-                                    organization.value(), "."));
-    }
-    return record.status();
-  }
-  if (absl::Status s =
-          internal::RequirePermission(tx, actor, organization, permission);
-      !s.ok()) {
-    return s;
-  }
-  return record;
-}
-
 absl::string_view KindName(MembershipKind kind) {
   return kind == MembershipKind::kEmployee ? "employee" : "external";
 }
@@ -66,19 +44,6 @@ std::string StatusName(const IdentityRecord& identity,
     return "pending-profile";
   }
   return "active";
-}
-
-// Store failures end an import; everything else is one row's refusal.
-bool IsStoreFailure(const absl::Status& status) {
-  switch (GetReason(status)) {
-    case Reason::kStoreUnavailable:
-    case Reason::kStoreCorrupt:
-    case Reason::kTransactionFinished:
-    case Reason::kReadOnlyTransaction:
-      return true;
-    default:
-      return GetReason(status) == Reason::kNone;
-  }
 }
 
 absl::Status MalformedHeader(absl::string_view why) {
@@ -500,7 +465,7 @@ absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
   if (absl::StatusOr<OrganizationRecord> record =
-          Authorize(tx, actor, organization, kViewUsage);
+          internal::AuthorizeIn(tx, actor, organization, kViewUsage);
       !record.ok()) {
     return record.status();
   }
@@ -619,8 +584,8 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
   {
     absl::StatusOr<Reading> reading = Reading::Begin(context_);
     if (!reading.ok()) return reading.status();
-    if (absl::StatusOr<OrganizationRecord> record =
-            Authorize(reading->tx(), actor, organization, kManageUsers);
+    if (absl::StatusOr<OrganizationRecord> record = internal::AuthorizeIn(
+            reading->tx(), actor, organization, kManageUsers);
         !record.ok()) {
       return record.status();
     }
@@ -646,7 +611,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
     // Permission is checked again per batch: an import may outlive a change
     // of the actor's roles.
     absl::StatusOr<OrganizationRecord> org =
-        Authorize(op->tx(), actor, organization, kManageUsers);
+        internal::AuthorizeIn(op->tx(), actor, organization, kManageUsers);
     if (!org.ok()) return org.status();
     RowApplier applier(*op, actor, *org, options.dry_run);
     absl::Status store_failure;
@@ -678,7 +643,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
         }
         continue;
       }
-      if (IsStoreFailure(applied)) {
+      if (internal::IsStoreFailure(applied)) {
         store_failure = applied;
         break;
       }
