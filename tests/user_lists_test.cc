@@ -153,8 +153,7 @@ const UserImportRow& RowAt(const Imported& imported, int64_t record) {
 
 // ------------------------------------------------------------------ ADM-1
 
-TEMPLATE_TEST_CASE(
-    "ADM-1 the user list exports as RFC 4180 CSV: email, name, kind, roles, "
+TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, kind, roles, "
     "status, last login, licenses; readers without the view permission are "
     "refused",
     "[user_lists]", ENTITLE_BACKENDS) {
@@ -204,8 +203,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ADM-2
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 export then import round-trips a user list: members, kinds, roles "
+TEMPLATE_TEST_CASE("ADM-2 export then import round-trips a user list: members, kinds, roles "
     "and licenses come back",
     "[user_lists]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -247,8 +245,7 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 a CSV with malformed rows imports every good row, reports every "
+TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, reports every "
     "bad one and corrupts nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -340,8 +337,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(ParseCsv(Export(f, kOp, acme.org)).size() == 7);
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 a bad header, an unknown organization or an actor without "
+TEMPLATE_TEST_CASE("ADM-2 a bad header, an unknown organization or an actor without "
     "kManageUsers refuses the whole file and changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -387,8 +383,7 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 roles need kManageAdministrators and licenses kManageLicenses: "
+TEMPLATE_TEST_CASE("ADM-2 roles need kManageAdministrators and licenses kManageLicenses: "
     "without them the row fails alone",
     "[user_lists]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
@@ -411,8 +406,7 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.Membership(acme.org, gus).has_value());
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 a dry run reports every row as it would go and changes nothing",
+TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
   Acme<TestType> acme(f);
@@ -437,8 +431,7 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ADM-3
 
-TEMPLATE_TEST_CASE(
-    "ADM-3 an administrator sends a member a password-reset link and locks "
+TEMPLATE_TEST_CASE("ADM-3 an administrator sends a member a password-reset link and locks "
     "and unlocks the member; other members cannot",
     "[user_lists]", ENTITLE_BACKENDS) {
   OrgFixture<TestType> f;
