@@ -63,6 +63,22 @@ std::string ReasonText(const absl::Status& status) {
   return absl::StrReplaceAll(code, {{"_", "-"}});
 }
 
+std::unique_ptr<entitle::SqliteStore> OpenStore(const std::string& db,
+                                                Output& out, int* exit_code) {
+  absl::StatusOr<std::unique_ptr<entitle::SqliteStore>> store =
+      entitle::SqliteStore::Open(db);
+  if (store.ok()) return *std::move(store);
+  out.Error(fmt::format("cannot open {}: {}", db, store.status().message()),
+            ReasonText(store.status()));
+  const entitle::Reason r = entitle::GetReason(store.status());
+  *exit_code = r == entitle::Reason::kStoreCorrupt ||
+                       r == entitle::Reason::kStoreUnavailable ||
+                       r == entitle::Reason::kNone
+                   ? kExitStoreDown
+                   : kExitRefused;
+  return nullptr;
+}
+
 int Context::Fail(const absl::Status& status) {
   const std::string reason = ReasonText(status);
   if (IsUsageError(status)) {

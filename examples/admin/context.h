@@ -9,6 +9,7 @@
 #define ENTITLE_EXAMPLES_ADMIN_CONTEXT_H_
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 #include "entitle/ids.h"
 #include "entitle/organizations.h"
 #include "entitle/records.h"
+#include "entitle/sqlite_store.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
 #include "output.h"
@@ -44,6 +46,12 @@ bool IsUsageError(const absl::Status& status);
 absl::StatusOr<int64_t> ParseId(std::string_view text, std::string_view what);
 // "yes" or "no".
 absl::StatusOr<bool> ParseYesNo(std::string_view text, std::string_view flag);
+
+// Opens (or creates) the SQLite store at `db`. On failure reports it on `out`,
+// sets `*exit_code` (kExitStoreDown for a file that cannot be used,
+// kExitRefused otherwise) and returns null.
+std::unique_ptr<entitle::SqliteStore> OpenStore(const std::string& db,
+                                                Output& out, int* exit_code);
 
 class Context {
  public:

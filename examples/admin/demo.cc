@@ -506,14 +506,10 @@ int RunDemo(const GlobalOptions& options, const Args&) {
               entitle::ReasonName(Reason::kDuplicate));
     return kExitRefused;
   }
-  absl::StatusOr<std::unique_ptr<entitle::SqliteStore>> store =
-      entitle::SqliteStore::Open(options.db);
-  if (!store.ok()) {
-    out.Error(
-        fmt::format("cannot open {}: {}", options.db, store.status().message()),
-        ReasonText(store.status()));
-    return kExitStoreDown;
-  }
+  int open_failed = kExitOk;
+  std::unique_ptr<entitle::SqliteStore> store =
+      OpenStore(options.db, out, &open_failed);
+  if (store == nullptr) return open_failed;
   // Time starts now and moves only when the demo moves it.
   entitle::FakeClock clock(absl::Now());
   entitle::InMemoryNotifier mailbox;
@@ -521,8 +517,8 @@ int RunDemo(const GlobalOptions& options, const Args&) {
   entitle::DirectoryOptions directory_options;
   directory_options.clock = &clock;
   directory_options.notifier = &notifier;
-  entitle::Directory directory(**store, directory_options);
-  Context context(directory, **store, out);
+  entitle::Directory directory(*store, directory_options);
+  Context context(directory, *store, out);
   context.set_command("demo");
 
   out.Say(fmt::format("entitle-admin demo on {} (a new SQLite file)\n",

@@ -351,24 +351,15 @@ int Main(int argc, char** argv) {
     out.Finish();
     return code;
   };
-  absl::StatusOr<std::unique_ptr<entitle::SqliteStore>> store =
-      entitle::SqliteStore::Open(options.db);
-  if (!store.ok()) {
-    out.Error(
-        fmt::format("cannot open {}: {}", options.db, store.status().message()),
-        ReasonText(store.status()));
-    const entitle::Reason r = entitle::GetReason(store.status());
-    return finish(r == entitle::Reason::kStoreCorrupt ||
-                          r == entitle::Reason::kStoreUnavailable ||
-                          r == entitle::Reason::kNone
-                      ? kExitStoreDown
-                      : kExitRefused);
-  }
+  int open_failed = kExitOk;
+  std::unique_ptr<entitle::SqliteStore> store =
+      OpenStore(options.db, out, &open_failed);
+  if (store == nullptr) return finish(open_failed);
   PrintingNotifier notifier(out, options.show_links);
   entitle::DirectoryOptions directory_options;
   directory_options.notifier = &notifier;
-  entitle::Directory directory(**store, directory_options);
-  Context context(directory, **store, out);
+  entitle::Directory directory(*store, directory_options);
+  Context context(directory, *store, out);
   context.set_command(command->name);
   context.set_show_links(options.show_links);
   if (options.as) {
