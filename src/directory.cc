@@ -1,7 +1,7 @@
 #include "entitle/directory.h"
 
-#include "seat_registry.h"
-#include "service_context.h"
+#include "licenses/seat_registry.h"
+#include "service/service_context.h"
 
 namespace entitle {
 

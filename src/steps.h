@@ -18,7 +18,7 @@
 #include "entitle/invitations.h"
 #include "entitle/licenses.h"
 #include "entitle/records.h"
-#include "operation.h"
+#include "service/operation.h"
 
 namespace entitle::internal {
 

@@ -1,0 +1,831 @@
+#include "entitle/identities.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "service/authorization.h"
+#include "entitle/password_policy.h"
+#include "entitle/status.h"
+#include "base/links.h"
+#include "organizations/memberships.h"
+#include "service/operation.h"
+#include "identities/profile.h"
+#include "service/service_context.h"
+
+namespace entitle {
+namespace {
+
+using internal::FindFirst;
+using internal::ListAll;
+using internal::Operation;
+using internal::Reading;
+using internal::ServiceContext;
+using internal::ApplyProfile;
+using internal::AsUpdate;
+using internal::EffectiveLanguage;
+
+constexpr absl::string_view kUnknownUserMessage =
+    "Sorry, we didn't recognise this user. Please enter a valid Email address.";
+
+absl::Status Error(absl::StatusCode code, Reason reason,
+                   absl::string_view message) {
+  return MakeError(code, reason, message);
+}
+
+absl::Status BadCredentials() {
+  return Error(absl::StatusCode::kUnauthenticated, Reason::kBadCredentials,
+               "The email address or password is incorrect.");
+}
+
+absl::Status NotVerified() {
+  return Error(absl::StatusCode::kFailedPrecondition, Reason::kNotVerified,
+               "This identity is not verified yet. Open the link in the "
+               "verification email to set a password.");
+}
+
+absl::Status Locked() {
+  return Error(absl::StatusCode::kFailedPrecondition, Reason::kIdentityLocked,
+               "This identity is locked. Ask an administrator to unlock it.");
+}
+
+absl::Status UnknownUser() {
+  return Error(absl::StatusCode::kNotFound, Reason::kUnknownUser,
+               kUnknownUserMessage);
+}
+
+absl::Status EmailTaken(const Email& email) {
+  return Error(absl::StatusCode::kAlreadyExists, Reason::kEmailTaken,
+               absl::StrCat("Another identity already uses ", email.str(), "."));
+}
+
+std::string Target(IdentityId id) { return absl::StrCat("identity#", id.value()); }
+
+// The identity named by a caller, with a message for people when it is gone.
+absl::StatusOr<IdentityRecord> LoadIdentity(Transaction& tx, IdentityId id) {
+  absl::StatusOr<IdentityRecord> identity = tx.identities().Get(id);
+  if (!identity.ok() && GetReason(identity.status()) == Reason::kNotFound) {
+    return Error(absl::StatusCode::kNotFound, Reason::kNotFound,
+                 absl::StrCat("There is no identity #", id.value(), "."));
+  }
+  return identity;
+}
+
+// Maps a store duplicate on the identities' email index to kEmailTaken.
+absl::Status EmailTakenIfDuplicate(absl::Status status, const Email& email) {
+  if (GetReason(status) == Reason::kDuplicate) return EmailTaken(email);
+  return status;
+}
+
+IdentityInfo ToInfo(const IdentityPolicy& policy, const IdentityRecord& r) {
+  IdentityInfo info;
+  info.id = r.id;
+  info.email = r.email;
+  info.pending_email = r.pending_email;
+  info.display_name = r.display_name;
+  info.country = r.country;
+  info.language = r.language;
+  info.effective_language = EffectiveLanguage(policy, r.language);
+  info.verified = r.verified;
+  info.locked = r.locked;
+  info.profile_complete = r.profile_complete;
+  info.federated = !r.federated_subject.empty();
+  info.created_at = r.created_at;
+  info.last_login_at = r.last_login_at;
+  return info;
+}
+
+// ------------------------------------------------------------------- links
+
+absl::StatusOr<std::optional<IdentityRecord>> FindByEmailIn(Transaction& tx,
+                                                            const Email& email) {
+  return FindFirst(tx.identities(), IdentityFilter{.email = email});
+}
+
+// Kills every active link of `purpose` for `identity`.
+absl::Status SupersedeLinks(Transaction& tx, IdentityId identity,
+                            LinkPurpose purpose) {
+  absl::StatusOr<std::vector<LinkTokenRecord>> links =
+      ListAll(tx.link_tokens(), LinkTokenFilter{.identity_id = identity,
+                                                .purpose = purpose,
+                                                .status = LinkStatus::kActive});
+  if (!links.ok()) return links.status();
+  for (LinkTokenRecord& link : *links) {
+    link.status = LinkStatus::kSuperseded;
+    if (absl::Status s = tx.link_tokens().Update(link); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+struct LinkMessage {
+  const char* template_name;
+  const char* subject;
+};
+
+constexpr LinkMessage MessageFor(LinkPurpose purpose) {
+  switch (purpose) {
+    case LinkPurpose::kVerifyEmail:
+      return {"verify-email", "Set your password"};
+    case LinkPurpose::kPasswordReset:
+      return {"password-reset", "Reset your password"};
+    case LinkPurpose::kEmailChange:
+      return {"email-change", "Confirm your new email address"};
+  }
+  return {"", ""};
+}
+
+// Issues a new link of `purpose` to `identity` (older ones die) and queues its
+// notification to `to`.
+absl::Status IssueLink(Operation& op, const IdentityRecord& identity,
+                       LinkPurpose purpose, absl::Duration lifetime,
+                       const Email& to,
+                       const std::optional<Email>& new_email = std::nullopt) {
+  if (absl::Status s = SupersedeLinks(op.tx(), identity.id, purpose); !s.ok()) {
+    return s;
+  }
+  const internal::LinkSecret secret =
+      internal::MakeLinkSecret(op.context().random);
+  LinkTokenRecord link;
+  link.identity_id = identity.id;
+  link.purpose = purpose;
+  link.token_hash = secret.hash;
+  link.new_email = new_email;
+  link.created_at = op.now();
+  link.expires_at = op.now() + lifetime;
+  if (absl::StatusOr<LinkTokenId> id = op.tx().link_tokens().Insert(link);
+      !id.ok()) {
+    return id.status();
+  }
+  const LinkMessage message = MessageFor(purpose);
+  Notification notification;
+  notification.to = to;
+  notification.template_name = message.template_name;
+  notification.subject = message.subject;
+  notification.language =
+      EffectiveLanguage(op.context().identity_policy, identity.language);
+  notification.token = secret.token;
+  notification.link_expires_at = link.expires_at;
+  if (!identity.display_name.empty()) {
+    notification.fields.emplace_back("name", identity.display_name);
+  }
+  op.Notify(std::move(notification));
+  return absl::OkStatus();
+}
+
+// Finds the live link `token` of `purpose` and marks it used. The caller's
+// operation rolls back on any later failure, which revives the link.
+absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, absl::string_view token,
+                                        LinkPurpose purpose) {
+  const absl::Status invalid =
+      Error(absl::StatusCode::kNotFound, Reason::kInvalidLink,
+            "This link is not valid. Check that it was copied completely.");
+  const std::string hash = internal::HashLinkToken(token);
+  if (hash.empty()) return invalid;
+  absl::StatusOr<std::optional<LinkTokenRecord>> found =
+      FindFirst(op.tx().link_tokens(), LinkTokenFilter{.token_hash = hash});
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return invalid;
+  LinkTokenRecord link = **found;
+  if (link.purpose != purpose || !internal::SameLinkHash(link.token_hash, hash)) {
+    return invalid;
+  }
+  switch (link.status) {
+    case LinkStatus::kUsed:
+      return Error(absl::StatusCode::kFailedPrecondition, Reason::kLinkUsed,
+                   "This link was already used.");
+    case LinkStatus::kSuperseded:
+      return Error(absl::StatusCode::kFailedPrecondition,
+                   Reason::kLinkSuperseded,
+                   "This link was replaced by a newer one. Use the link in the "
+                   "most recent email.");
+    case LinkStatus::kActive:
+      break;
+  }
+  if (op.now() >= link.expires_at) {
+    return Error(absl::StatusCode::kFailedPrecondition, Reason::kLinkExpired,
+                 "This link has expired. Ask for a new one.");
+  }
+  link.status = LinkStatus::kUsed;
+  if (absl::Status s = op.tx().link_tokens().Update(link); !s.ok()) return s;
+  return link;
+}
+
+absl::StatusOr<Email> ParseEmail(absl::string_view text) {
+  return Email::Parse(text);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- operations
+
+absl::StatusOr<IdentityId> Identities::Register(const Actor& actor,
+                                                absl::string_view email_text,
+                                                const Profile& profile) {
+  absl::StatusOr<Email> email = ParseEmail(email_text);
+  if (!email.ok()) return email.status();
+  IdentityRecord record;
+  if (absl::Status s = ApplyProfile(AsUpdate(profile), record); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<std::optional<IdentityRecord>> existing =
+      FindByEmailIn(op->tx(), *email);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return EmailTaken(*email);
+
+  record.email = *email;
+  record.created_at = op->now();
+  absl::StatusOr<IdentityId> id = op->tx().identities().Insert(record);
+  if (!id.ok()) return EmailTakenIfDuplicate(id.status(), *email);
+  record.id = *id;
+  if (absl::Status s = IssueLink(*op, record, LinkPurpose::kVerifyEmail,
+                                 context_.identity_policy.verification_link_lifetime,
+                                 record.email);
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(actor, std::nullopt, "identity.register", Target(*id));
+  if (absl::Status s = op->Commit(); !s.ok()) {
+    return EmailTakenIfDuplicate(s, *email);
+  }
+  return *id;
+}
+
+absl::Status Identities::ResendVerification(absl::string_view email_text) {
+  absl::StatusOr<Email> email = ParseEmail(email_text);
+  if (!email.ok()) return email.status();
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<std::optional<IdentityRecord>> identity =
+      FindByEmailIn(op->tx(), *email);
+  if (!identity.ok()) return identity.status();
+  if (!identity->has_value()) return UnknownUser();
+  if ((*identity)->verified) {
+    return Error(absl::StatusCode::kFailedPrecondition, Reason::kAlreadyVerified,
+                 "This identity is already verified.");
+  }
+  if (absl::Status s = IssueLink(*op, **identity, LinkPurpose::kVerifyEmail,
+                                 context_.identity_policy.verification_link_lifetime,
+                                 (*identity)->email);
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(Actor::Anonymous(), std::nullopt, "identity.verification.resend",
+            Target((*identity)->id));
+  return op->Commit();
+}
+
+// Sets the password of the identity the link `token` of `purpose` belongs
+// to, verifying it; every reset link of the identity dies.
+static absl::Status SetPasswordWithLink(ServiceContext& context,
+                                        absl::string_view token,
+                                        LinkPurpose purpose,
+                                        absl::string_view password,
+                                        absl::string_view action) {
+  if (absl::Status s = CheckPasswordPolicy(password); !s.ok()) return s;
+  // Hash before the transaction: Argon2id is slow by design, and writers wait.
+  absl::StatusOr<std::string> hash = context.hasher.Hash(password);
+  if (!hash.ok()) return hash.status();
+  absl::StatusOr<Operation> op = Operation::Begin(context);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<LinkTokenRecord> link = UseLink(*op, token, purpose);
+  if (!link.ok()) return link.status();
+  absl::StatusOr<IdentityRecord> identity =
+      op->tx().identities().Get(link->identity_id);
+  if (!identity.ok()) return identity.status();
+  identity->password_hash = *std::move(hash);
+  identity->verified = true;
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  if (absl::Status s = SupersedeLinks(op->tx(), identity->id,
+                                      LinkPurpose::kPasswordReset);
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(Actor::Identity(identity->id), std::nullopt, std::string(action),
+            Target(identity->id));
+  return op->Commit();
+}
+
+absl::Status Identities::CompleteVerification(absl::string_view token,
+                                              absl::string_view password) {
+  return SetPasswordWithLink(context_, token, LinkPurpose::kVerifyEmail,
+                             password, "identity.verify");
+}
+
+absl::StatusOr<IdentityId> Identities::SignIn(
+    absl::string_view email_text, absl::string_view password,
+    const std::optional<DeviceId>& device) {
+  if (device.has_value() &&
+      (device->value().empty() || device->value().size() > DeviceId::kMaxLength)) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                 "A device id must have 1 to 256 bytes.");
+  }
+  absl::StatusOr<Email> email = ParseEmail(email_text);
+  if (!email.ok()) return email.status();
+
+  // Check the password outside any write transaction (Argon2id is slow).
+  std::string stored_hash;
+  IdentityId id;
+  {
+    absl::StatusOr<Reading> reading = Reading::Begin(context_);
+    if (!reading.ok()) return reading.status();
+    absl::StatusOr<std::optional<IdentityRecord>> identity =
+        FindByEmailIn(reading->tx(), *email);
+    if (!identity.ok()) return identity.status();
+    if (!identity->has_value()) {
+      // Spend the same time as a wrong password, so timing does not tell
+      // which addresses have identities.
+      context_.hasher.Verify(context_.DummyPasswordHash(), password);
+      return BadCredentials();
+    }
+    if (!(*identity)->verified) return NotVerified();
+    stored_hash = (*identity)->password_hash;
+    id = (*identity)->id;
+  }
+  if (!context_.hasher.Verify(stored_hash, password)) return BadCredentials();
+
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
+  if (!identity.ok()) {
+    return GetReason(identity.status()) == Reason::kNotFound ? BadCredentials()
+                                                             : identity.status();
+  }
+  // The identity may have changed since the password was checked.
+  if (identity->email != *email || identity->password_hash != stored_hash) {
+    return BadCredentials();
+  }
+  if (identity->locked) return Locked();
+  identity->last_login_at = op->now();
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  if (device.has_value()) {
+    DeviceCheckRecord check{id, *device, op->now()};
+    absl::Status s = op->tx().device_checks().Update(check);
+    if (GetReason(s) == Reason::kNotFound) {
+      s = op->tx().device_checks().Insert(check).status();
+    }
+    if (!s.ok()) return s;
+  }
+  op->Audit(Actor::Identity(id), std::nullopt, "identity.sign-in", Target(id),
+            device.has_value() ? absl::StrCat("device ", device->value()) : "");
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return id;
+}
+
+absl::Status Identities::RequestPasswordReset(const Actor& actor,
+                                              absl::string_view email_text) {
+  absl::StatusOr<Email> email = ParseEmail(email_text);
+  if (!email.ok()) return UnknownUser();
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<std::optional<IdentityRecord>> identity =
+      FindByEmailIn(op->tx(), *email);
+  if (!identity.ok()) return identity.status();
+  if (!identity->has_value()) return UnknownUser();
+  if (actor.is_identity() && actor.identity() != (*identity)->id) {
+    // ADM-3: an administrator sends the link to a member.
+    if (absl::Status s = internal::RequireSelfOrAdmin(op->tx(), actor,
+                                                      (*identity)->id,
+                                                      kManageUsers);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = IssueLink(
+          *op, **identity, LinkPurpose::kPasswordReset,
+          context_.identity_policy.password_reset_link_lifetime,
+          (*identity)->email);
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(actor, std::nullopt, "identity.password-reset.request",
+            Target((*identity)->id));
+  return op->Commit();
+}
+
+absl::Status Identities::CompletePasswordReset(absl::string_view token,
+                                               absl::string_view password) {
+  return SetPasswordWithLink(context_, token, LinkPurpose::kPasswordReset,
+                             password, "identity.password-reset");
+}
+
+absl::Status Identities::ChangePassword(const Actor& actor,
+                                        absl::string_view current_password,
+                                        absl::string_view new_password) {
+  if (!actor.is_identity()) {
+    return internal::PermissionDenied("change a password without signing in");
+  }
+  if (absl::Status s = CheckPasswordPolicy(new_password); !s.ok()) return s;
+  std::string stored_hash;
+  {
+    absl::StatusOr<Reading> reading = Reading::Begin(context_);
+    if (!reading.ok()) return reading.status();
+    absl::StatusOr<IdentityRecord> identity =
+        reading->tx().identities().Get(actor.identity());
+    if (!identity.ok()) return identity.status();
+    if (identity->locked) return Locked();
+    stored_hash = identity->password_hash;
+  }
+  if (!context_.hasher.Verify(stored_hash, current_password)) {
+    return BadCredentials();
+  }
+  absl::StatusOr<std::string> new_hash = context_.hasher.Hash(new_password);
+  if (!new_hash.ok()) return new_hash.status();
+
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<IdentityRecord> identity =
+      op->tx().identities().Get(actor.identity());
+  if (!identity.ok()) return identity.status();
+  if (identity->password_hash != stored_hash) return BadCredentials();
+  if (identity->locked) return Locked();
+  identity->password_hash = *std::move(new_hash);
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  if (absl::Status s = SupersedeLinks(op->tx(), identity->id,
+                                      LinkPurpose::kPasswordReset);
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(actor, std::nullopt, "identity.password.change",
+            Target(identity->id));
+  return op->Commit();
+}
+
+absl::Status Identities::RequestEmailChange(const Actor& actor, IdentityId id,
+                                            absl::string_view new_email_text) {
+  absl::StatusOr<Email> new_email = ParseEmail(new_email_text);
+  if (!new_email.ok()) return new_email.status();
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
+  if (!identity.ok()) return identity.status();
+  if (absl::Status s = internal::RequireSelfOrAdmin(op->tx(), actor, id, 0);
+      !s.ok()) {
+    return s;
+  }
+  if (identity->email == *new_email) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                 "That is already the identity's email address.");
+  }
+  absl::StatusOr<std::optional<IdentityRecord>> owner =
+      FindByEmailIn(op->tx(), *new_email);
+  if (!owner.ok()) return owner.status();
+  if (owner->has_value()) return EmailTaken(*new_email);
+
+  identity->pending_email = *new_email;
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  if (absl::Status s =
+          IssueLink(*op, *identity, LinkPurpose::kEmailChange,
+                    context_.identity_policy.email_change_link_lifetime,
+                    *new_email, *new_email);
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(actor, std::nullopt, "identity.email-change.request", Target(id),
+            absl::StrCat("to ", new_email->str()));
+  return op->Commit();
+}
+
+absl::Status Identities::ConfirmEmailChange(absl::string_view token) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<LinkTokenRecord> link =
+      UseLink(*op, token, LinkPurpose::kEmailChange);
+  if (!link.ok()) return link.status();
+  absl::StatusOr<IdentityRecord> identity =
+      op->tx().identities().Get(link->identity_id);
+  if (!identity.ok()) return identity.status();
+  if (!link->new_email.has_value()) {
+    return Error(absl::StatusCode::kInternal, Reason::kStoreCorrupt,
+                 "the email-change link names no address");
+  }
+  const Email new_email = *link->new_email;
+  absl::StatusOr<std::optional<IdentityRecord>> owner =
+      FindByEmailIn(op->tx(), new_email);
+  if (!owner.ok()) return owner.status();
+  if (owner->has_value()) return EmailTaken(new_email);
+  const std::string old_email = identity->email.str();
+  identity->email = new_email;
+  identity->pending_email.reset();
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) {
+    return EmailTakenIfDuplicate(s, new_email);
+  }
+  op->Audit(Actor::Identity(identity->id), std::nullopt,
+            "identity.email-change", Target(identity->id),
+            absl::StrCat("from ", old_email, " to ", new_email.str()));
+  if (absl::Status s = op->Commit(); !s.ok()) {
+    return EmailTakenIfDuplicate(s, new_email);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Identities::UpdateProfile(const Actor& actor, IdentityId id,
+                                       const ProfileUpdate& update) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
+  if (!identity.ok()) return identity.status();
+  if (absl::Status s = internal::RequireSelfOrAdmin(op->tx(), actor, id, 0);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ApplyProfile(update, *identity); !s.ok()) return s;
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  op->Audit(actor, std::nullopt, "identity.profile.update", Target(id));
+  if (identity->profile_complete) {
+    // ID-12: memberships waiting for the profile become active.
+    absl::StatusOr<std::vector<MembershipRecord>> waiting = ListAll(
+        op->tx().memberships(),
+        MembershipFilter{.identity_id = id,
+                         .status = MembershipStatus::kPendingProfile});
+    if (!waiting.ok()) return waiting.status();
+    for (MembershipRecord& membership : *waiting) {
+      membership.status = MembershipStatus::kActive;
+      if (absl::Status s = op->tx().memberships().Update(membership); !s.ok()) {
+        return s;
+      }
+      op->Audit(actor, membership.organization_id, "membership.activate",
+                Target(id), "the mandatory profile fields are complete");
+    }
+  }
+  return op->Commit();
+}
+
+// Sets the lock state of `id` (ID-9).
+static absl::Status SetLocked(ServiceContext& context, const Actor& actor,
+                              IdentityId id, bool locked) {
+  absl::StatusOr<Operation> op = Operation::Begin(context);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
+  if (!identity.ok()) return identity.status();
+  if (actor.is_identity() && actor.identity() == id) {
+    return internal::PermissionDenied(locked ? "lock your own account"
+                                             : "unlock your own account");
+  }
+  if (absl::Status s =
+          internal::RequireSelfOrAdmin(op->tx(), actor, id, kManageUsers);
+      !s.ok()) {
+    return s;
+  }
+  if (identity->locked == locked) return absl::OkStatus();
+  identity->locked = locked;
+  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  absl::StatusOr<std::optional<OrganizationId>> employer =
+      internal::EmployerOf(op->tx(), id);
+  if (!employer.ok()) return employer.status();
+  op->Audit(actor, *employer, locked ? "identity.lock" : "identity.unlock",
+            Target(id));
+  return op->Commit();
+}
+
+absl::Status Identities::Lock(const Actor& actor, IdentityId id) {
+  return SetLocked(context_, actor, id, true);
+}
+
+absl::Status Identities::Unlock(const Actor& actor, IdentityId id) {
+  return SetLocked(context_, actor, id, false);
+}
+
+absl::StatusOr<std::optional<absl::Time>> Identities::OfflineAccessUntil(
+    IdentityId id, const DeviceId& device) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  if (absl::StatusOr<IdentityRecord> identity = LoadIdentity(reading->tx(), id);
+      !identity.ok()) {
+    return identity.status();
+  }
+  absl::StatusOr<DeviceCheckRecord> check =
+      reading->tx().device_checks().Get(DeviceCheckKey{id, device});
+  if (!check.ok()) {
+    if (GetReason(check.status()) == Reason::kNotFound) return std::nullopt;
+    return check.status();
+  }
+  const absl::Time until =
+      check->checked_at + context_.identity_policy.offline_grace;
+  if (reading->now >= until) return std::nullopt;
+  return until;
+}
+
+absl::StatusOr<IdentityId> Identities::SignInFederated(
+    absl::string_view provider, absl::string_view subject,
+    absl::string_view email_text, const Profile& profile) {
+  const auto printable = [](absl::string_view text) {
+    if (text.empty() || text.size() > 256) return false;
+    for (const char c : text) {
+      if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+    }
+    return true;
+  };
+  if (!printable(provider) || !printable(subject)) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                 "The provider and subject must be 1 to 256 visible "
+                 "characters without spaces.");
+  }
+  absl::StatusOr<Email> email = ParseEmail(email_text);
+  if (!email.ok()) return email.status();
+  IdentityRecord record;
+  if (absl::Status s = ApplyProfile(AsUpdate(profile), record); !s.ok()) {
+    return s;
+  }
+  // Provider and subject hold no spaces, so the pair is unambiguous.
+  const std::string federated_subject = absl::StrCat(provider, " ", subject);
+
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<std::optional<OrganizationRecord>> organization =
+      FindFirst(op->tx().organizations(),
+                OrganizationFilter{.federation_provider = std::string(provider)});
+  if (!organization.ok()) return organization.status();
+  if (!organization->has_value()) {
+    return Error(absl::StatusCode::kNotFound, Reason::kUnknownProvider,
+                 absl::StrCat("No organization signs in through ", provider, "."));
+  }
+  const OrganizationId organization_id = (*organization)->id;
+
+  absl::StatusOr<std::optional<IdentityRecord>> known =
+      FindFirst(op->tx().identities(),
+                IdentityFilter{.federated_subject = federated_subject});
+  if (!known.ok()) return known.status();
+  if (known->has_value()) {
+    IdentityRecord identity = **known;
+    if (identity.locked) return Locked();
+    identity.last_login_at = op->now();
+    if (absl::Status s = op->tx().identities().Update(identity); !s.ok()) {
+      return s;
+    }
+    op->Audit(Actor::Identity(identity.id), organization_id,
+              "identity.sign-in", Target(identity.id),
+              absl::StrCat("through ", provider));
+    if (absl::Status s = op->Commit(); !s.ok()) return s;
+    return identity.id;
+  }
+
+  absl::StatusOr<std::optional<IdentityRecord>> owner =
+      FindByEmailIn(op->tx(), *email);
+  if (!owner.ok()) return owner.status();
+  if (owner->has_value()) return EmailTaken(*email);
+  record.email = *email;
+  record.verified = true;  // The provider vouches for the address.
+  record.federated_subject = federated_subject;
+  record.created_at = op->now();
+  record.last_login_at = op->now();
+  absl::StatusOr<IdentityId> id = op->tx().identities().Insert(record);
+  if (!id.ok()) return EmailTakenIfDuplicate(id.status(), *email);
+  MembershipRecord membership;
+  membership.organization_id = organization_id;
+  membership.identity_id = *id;
+  membership.kind = MembershipKind::kEmployee;
+  membership.status = MembershipStatus::kActive;
+  membership.created_at = op->now();
+  if (absl::StatusOr<MembershipKey> key =
+          op->tx().memberships().Insert(membership);
+      !key.ok()) {
+    return key.status();
+  }
+  const Actor system = Actor::Identity(*id);
+  op->Audit(system, organization_id, "identity.federated.create", Target(*id),
+            absl::StrCat("first sign-in through ", provider));
+  op->Audit(system, organization_id, "membership.add", Target(*id),
+            "employee, created just in time");
+  if (absl::Status s = op->Commit(); !s.ok()) {
+    return EmailTakenIfDuplicate(s, *email);
+  }
+  return *id;
+}
+
+absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(tx, id);
+  if (!identity.ok()) return identity.status();
+  if (absl::Status s = internal::RequireSelfOrAdmin(tx, actor, id, kManageUsers);
+      !s.ok()) {
+    return s;
+  }
+  // Each membership ends as a removal would (ORG-5), refusing the last
+  // administrator of an organization (ORG-4).
+  absl::StatusOr<std::vector<MembershipRecord>> memberships =
+      ListAll(tx.memberships(), MembershipFilter{.identity_id = id});
+  if (!memberships.ok()) return memberships.status();
+  for (const MembershipRecord& membership : *memberships) {
+    if (absl::Status s = internal::EndMembership(
+            *op, actor, membership.organization_id, id, std::nullopt);
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  // What no membership covers. Children first: the store refuses to delete an
+  // identity still named.
+  absl::Status status = internal::DeleteAll(
+      tx.role_grants(), RoleGrantFilter{.identity_id = id},
+      [](const RoleGrantRecord& r) {
+        return RoleGrantKey{r.organization_id, r.identity_id, r.role_id};
+      });
+  if (status.ok()) {
+    status = internal::DeleteAll(
+        tx.group_members(), GroupMemberFilter{.identity_id = id},
+        [](const GroupMemberRecord& r) {
+          return GroupMemberKey{r.group_id, r.identity_id};
+        });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(
+        tx.license_assignments(), LicenseAssignmentFilter{.identity_id = id},
+        [](const LicenseAssignmentRecord& r) {
+          return LicenseAssignmentKey{r.entitlement_id, r.identity_id};
+        });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(tx.pool_grants(),
+                                 PoolGrantFilter{.identity_id = id},
+                                 [](const PoolGrantRecord& r) { return r.id; });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(
+        tx.project_members(), ProjectMemberFilter{.identity_id = id},
+        [](const ProjectMemberRecord& r) {
+          return ProjectMemberKey{r.project_id, r.identity_id};
+        });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(
+        tx.join_requests(), JoinRequestFilter{.identity_id = id},
+        [](const JoinRequestRecord& r) { return r.id; });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(tx.link_tokens(),
+                                 LinkTokenFilter{.identity_id = id},
+                                 [](const LinkTokenRecord& r) { return r.id; });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(
+        tx.device_checks(), DeviceCheckFilter{.identity_id = id},
+        [](const DeviceCheckRecord& r) {
+          return DeviceCheckKey{r.identity_id, r.device_id};
+        });
+  }
+  if (status.ok()) {
+    status = internal::DeleteAll(
+        tx.invitations(),
+        InvitationFilter{.email = identity->email,
+                         .status = InvitationStatus::kNew},
+        [](const InvitationRecord& r) { return r.id; });
+  }
+  // Records of what the identity did stay, without naming it (ID-13).
+  if (status.ok()) {
+    status = internal::UpdateAll(
+        tx.invitations(), InvitationFilter{.invited_by = id},
+        [](InvitationRecord& r) { r.invited_by.reset(); });
+  }
+  if (status.ok()) {
+    status = internal::UpdateAll(
+        tx.join_requests(), JoinRequestFilter{.decided_by = id},
+        [](JoinRequestRecord& r) { r.decided_by.reset(); });
+  }
+  if (status.ok()) {
+    status = internal::UpdateAll(tx.jobs(), JobFilter{.created_by = id},
+                                 [](JobRecord& r) { r.created_by.reset(); });
+  }
+  if (status.ok()) status = tx.identities().Delete(id);
+  if (!status.ok()) return status;
+  op->Audit(actor, std::nullopt, "identity.delete", Target(id),
+            absl::StrCat("was ", identity->email.str()));
+  return op->Commit();
+}
+
+absl::StatusOr<IdentityInfo> Identities::Get(const Actor& actor, IdentityId id) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(reading->tx(), id);
+  if (!identity.ok()) return identity.status();
+  if (absl::Status s = internal::RequireSelfOrAdmin(reading->tx(), actor, id,
+                                                    kManageUsers);
+      !s.ok()) {
+    return s;
+  }
+  return ToInfo(context_.identity_policy, *identity);
+}
+
+absl::StatusOr<IdentityInfo> Identities::FindByEmail(
+    const Actor& actor, absl::string_view email_text) {
+  absl::StatusOr<Email> email = ParseEmail(email_text);
+  if (!email.ok()) return email.status();
+  IdentityId id;
+  {
+    absl::StatusOr<Reading> reading = Reading::Begin(context_);
+    if (!reading.ok()) return reading.status();
+    absl::StatusOr<std::optional<IdentityRecord>> identity =
+        FindByEmailIn(reading->tx(), *email);
+    if (!identity.ok()) return identity.status();
+    if (!identity->has_value()) return UnknownUser();
+    id = (*identity)->id;
+  }
+  return Get(actor, id);
+}
+
+}  // namespace entitle

@@ -1,0 +1,991 @@
+#include "entitle/licenses.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "service/authorization.h"
+#include "entitle/status.h"
+#include "service/operation.h"
+#include "licenses/seat_registry.h"
+#include "service/service_context.h"
+#include "steps.h"
+
+namespace entitle {
+
+using internal::AccessCandidate;
+using internal::IdentityView;
+using internal::ListAll;
+using internal::Operation;
+using internal::PoolSlot;
+using internal::Reading;
+using internal::ReadMostlyMutex;
+
+namespace {
+
+constexpr size_t kMaxSkuLength = 64;
+
+absl::Status Invalid(absl::string_view message) {
+  return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                   message);
+}
+
+absl::StatusOr<EntitlementTerms> Normalize(EntitlementTerms terms) {
+  if (terms.sku.empty() || terms.sku.size() > kMaxSkuLength ||
+      !std::all_of(terms.sku.begin(), terms.sku.end(),
+                   [](char c) { return c > ' ' && c < 0x7f; })) {
+    return Invalid(
+        "A product code is 1 to 64 printable characters without spaces.");
+  }
+  if (terms.seats < 1 || terms.seats > SeatPoolCore::kMaxSeats) {
+    return Invalid(absl::StrCat("The number of seats must be between 1 and ",
+                                SeatPoolCore::kMaxSeats, "."));
+  }
+  if (!(terms.period_start < terms.period_end)) {
+    return Invalid("The subscription period must end after it starts.");
+  }
+  std::set<std::string> countries;
+  for (std::string& country : terms.countries) {
+    if (country.size() != 2 || !absl::ascii_isalpha(country[0]) ||
+        !absl::ascii_isalpha(country[1])) {
+      return Invalid(absl::StrCat(
+          "\"", country, "\" is not an ISO 3166-1 alpha-2 country code."));
+    }
+    countries.insert(absl::AsciiStrToUpper(country));
+  }
+  terms.countries.assign(countries.begin(), countries.end());
+  return terms;
+}
+
+bool InPeriod(const EntitlementRecord& e, absl::Time now) {
+  return e.period_start <= now && now < e.period_end;
+}
+
+bool CountryAllowed(const EntitlementRecord& e, const std::string& country) {
+  if (e.countries.empty()) return true;
+  return std::find(e.countries.begin(), e.countries.end(), country) !=
+         e.countries.end();
+}
+
+absl::Status OutsidePeriod(const EntitlementRecord& e) {
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kOutsidePeriod,
+                   absl::StrCat("The subscription for ", e.sku,
+                                " is not active: it runs from ",
+                                absl::FormatTime(e.period_start), " to ",
+                                absl::FormatTime(e.period_end), "."));
+}
+
+absl::Status CountryRefused(const EntitlementRecord& e,
+                            const std::string& country) {
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kCountryNotAllowed,
+      absl::StrCat(e.sku, " may only be used in ",
+                   absl::StrJoin(e.countries, ", "),
+                   country.empty() ? "; the member's country is not set."
+                                   : absl::StrCat("; not in ", country, ".")));
+}
+
+absl::Status NoLicense(absl::string_view sku) {
+  return MakeError(absl::StatusCode::kPermissionDenied, Reason::kNoLicense,
+                   absl::StrCat("No license for ", sku, "."));
+}
+
+absl::Status SeatsExhausted() {
+  return MakeError(absl::StatusCode::kResourceExhausted,
+                   Reason::kSeatsExhausted, "All license seats are reserved");
+}
+
+absl::Status SeatNotHeld() {
+  return MakeError(absl::StatusCode::kNotFound, Reason::kSeatNotHeld,
+                   "This device holds no seat of the entitlement.");
+}
+
+absl::Status WrongKind(const EntitlementRecord& e) {
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kWrongEntitlementKind,
+      e.kind == EntitlementKind::kNamed
+          ? absl::StrCat(e.sku, " is a named license: assign it to members.")
+          : absl::StrCat(e.sku,
+                         " is a floating license: give members pool access."));
+}
+
+absl::StatusOr<EntitlementRecord> LoadEntitlement(Transaction& tx,
+                                                  EntitlementId id) {
+  absl::StatusOr<EntitlementRecord> e = tx.entitlements().Get(id);
+  if (!e.ok() && GetReason(e.status()) == Reason::kNotFound) {
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     "No such entitlement.");
+  }
+  return e;
+}
+
+absl::Status RequireOperator(const Actor& actor) {
+  if (actor.is_operator()) return absl::OkStatus();
+  return internal::PermissionDenied(
+      "manage entitlements (the vendor's operator only)");
+}
+
+// kViewUsage or kManageLicenses.
+absl::Status RequireViewer(Transaction& tx, const Actor& actor,
+                           OrganizationId organization) {
+  absl::Status s =
+      internal::RequirePermission(tx, actor, organization, kViewUsage);
+  if (s.ok() || GetReason(s) != Reason::kPermissionDenied) return s;
+  return internal::RequirePermission(tx, actor, organization, kManageLicenses);
+}
+
+SeatKey KeyOf(IdentityId identity, const DeviceId& device) {
+  return SeatKey{identity, device};
+}
+
+absl::Time Earlier(absl::Time a, absl::Time b) { return a < b ? a : b; }
+
+// Members of `organization` who use `e`: assigned (named) or with access
+// directly or through a group (floating); active members only, by id.
+absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
+                                              const EntitlementRecord& e) {
+  std::set<IdentityId> users;
+  if (e.kind == EntitlementKind::kNamed) {
+    auto assignments = ListAll(tx.license_assignments(),
+                               LicenseAssignmentFilter{.entitlement_id = e.id});
+    if (!assignments.ok()) return assignments.status();
+    for (const auto& a : *assignments) users.insert(a.identity_id);
+  } else {
+    auto grants =
+        ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id});
+    if (!grants.ok()) return grants.status();
+    for (const auto& grant : *grants) {
+      if (grant.identity_id.has_value()) users.insert(*grant.identity_id);
+      if (grant.group_id.has_value()) {
+        auto members = ListAll(tx.group_members(),
+                               GroupMemberFilter{.group_id = *grant.group_id});
+        if (!members.ok()) return members.status();
+        for (const auto& m : *members) users.insert(m.identity_id);
+      }
+    }
+  }
+  std::vector<IdentityId> active;
+  for (IdentityId id : users) {
+    auto membership =
+        tx.memberships().Get(MembershipKey{e.organization_id, id});
+    if (membership.ok() && membership->status == MembershipStatus::kActive) {
+      active.push_back(id);
+    } else if (!membership.ok() &&
+               GetReason(membership.status()) != Reason::kNotFound) {
+      return membership.status();
+    }
+  }
+  return active;
+}
+
+int64_t DaysLeft(absl::Time end, absl::Time now) {
+  const absl::Duration left = end - now;
+  const int64_t whole = left / absl::Hours(24);
+  return left > absl::Hours(24) * whole ? whole + 1 : whole;
+}
+
+absl::Time WindowStart(absl::Time now, absl::Duration window) {
+  if (window <= absl::ZeroDuration()) window = absl::Hours(1);
+  const absl::Duration since = now - absl::UnixEpoch();
+  return absl::UnixEpoch() + window * (since / window);
+}
+
+}  // namespace
+
+Licenses::Licenses(internal::ServiceContext& context) : context_(context) {}
+Licenses::~Licenses() = default;
+
+// ------------------------------------------------------------ entitlements
+
+absl::StatusOr<EntitlementRecord> Licenses::CreateEntitlement(
+    const Actor& actor, OrganizationId organization,
+    const EntitlementTerms& terms) {
+  if (absl::Status s = RequireOperator(actor); !s.ok()) return s;
+  absl::StatusOr<EntitlementTerms> normal = Normalize(terms);
+  if (!normal.ok()) return normal.status();
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<OrganizationRecord> org =
+      op->tx().organizations().Get(organization);
+  if (!org.ok()) return org.status();
+  EntitlementRecord record;
+  record.organization_id = organization;
+  record.sku = normal->sku;
+  record.kind = normal->kind;
+  record.seats = normal->seats;
+  record.period_start = normal->period_start;
+  record.period_end = normal->period_end;
+  record.countries = normal->countries;
+  record.created_at = op->now();
+  absl::StatusOr<EntitlementId> id = op->tx().entitlements().Insert(record);
+  if (!id.ok()) return id.status();
+  record.id = *id;
+  op->Audit(actor, organization, "entitlement.create",
+            absl::StrCat("entitlement#", id->value()),
+            absl::StrCat(
+                record.sku, " ",
+                record.kind == EntitlementKind::kNamed ? "named" : "floating",
+                " seats=", record.seats));
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return record;
+}
+
+absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
+    const Actor& actor, EntitlementId entitlement,
+    const EntitlementTerms& terms) {
+  if (absl::Status s = RequireOperator(actor); !s.ok()) return s;
+  absl::StatusOr<EntitlementTerms> normal = Normalize(terms);
+  if (!normal.ok()) return normal.status();
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<EntitlementRecord> record =
+      LoadEntitlement(op->tx(), entitlement);
+  if (!record.ok()) return record.status();
+  if (record->kind != normal->kind) return WrongKind(*record);
+  const int64_t old_seats = record->seats;
+  record->sku = normal->sku;
+  record->seats = normal->seats;
+  record->period_start = normal->period_start;
+  record->period_end = normal->period_end;
+  record->countries = normal->countries;
+  if (absl::Status s = op->tx().entitlements().Update(*record); !s.ok())
+    return s;
+  op->Audit(
+      actor, record->organization_id, "entitlement.change",
+      absl::StrCat("entitlement#", entitlement.value()),
+      absl::StrCat(record->sku, " seats=", old_seats, "->", record->seats));
+  const EntitlementRecord changed = *record;
+  op->AfterCommit([this, changed, now = op->now()] {
+    if (changed.kind == EntitlementKind::kFloating &&
+        context_.seats->FindPool(changed.id) != nullptr) {
+      context_.seats->Pool(changed, now);  // ENT-7: the new seat count.
+    }
+  });
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return changed;
+}
+
+absl::StatusOr<std::vector<EntitlementRecord>> Licenses::ListEntitlements(
+    const Actor& actor, OrganizationId organization) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  if (absl::Status s = RequireViewer(reading->tx(), actor, organization);
+      !s.ok()) {
+    return s;
+  }
+  return ListAll(reading->tx().entitlements(),
+                 EntitlementFilter{.organization_id = organization});
+}
+
+// ------------------------------------------------------------ named
+
+absl::Status Licenses::Assign(const Actor& actor, EntitlementId entitlement,
+                              IdentityId identity) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = internal::AssignLicenseStep(*op, actor, *e, identity);
+      !s.ok()) {
+    return s;
+  }
+  return op->Commit();
+}
+
+absl::Status Licenses::Unassign(const Actor& actor, EntitlementId entitlement,
+                                IdentityId identity) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = tx.license_assignments().Delete(
+          LicenseAssignmentKey{entitlement, identity});
+      !s.ok()) {
+    return s;
+  }
+  op->Audit(actor, e->organization_id, "license.unassign",
+            absl::StrCat("entitlement#", entitlement.value()),
+            absl::StrCat("identity#", identity.value()));
+  return op->Commit();
+}
+
+absl::StatusOr<std::vector<LicenseAssignmentRecord>> Licenses::ListAssignments(
+    const Actor& actor, EntitlementId entitlement) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
+      !s.ok()) {
+    return s;
+  }
+  return ListAll(reading->tx().license_assignments(),
+                 LicenseAssignmentFilter{.entitlement_id = entitlement});
+}
+
+// ------------------------------------------------------------ pools
+
+absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
+    const Actor& actor, EntitlementId entitlement, const PoolMember& member) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<PoolGrantRecord> record =
+      internal::GrantPoolAccessStep(*op, actor, *e, member);
+  if (!record.ok()) return record.status();
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return record;
+}
+
+absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  absl::StatusOr<PoolGrantRecord> record = tx.pool_grants().Get(grant);
+  if (!record.ok()) return record.status();
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(tx, record->entitlement_id);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = internal::RequirePermission(
+          tx, actor, e->organization_id, kManageLicenses);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = tx.pool_grants().Delete(grant); !s.ok()) return s;
+  op->Audit(actor, e->organization_id, "pool.revoke",
+            absl::StrCat("entitlement#", e->id.value()),
+            record->identity_id.has_value()
+                ? absl::StrCat("identity#", record->identity_id->value())
+                : absl::StrCat("group#", record->group_id->value()));
+  return op->Commit();
+}
+
+absl::StatusOr<std::vector<PoolGrantRecord>> Licenses::ListPoolAccess(
+    const Actor& actor, EntitlementId entitlement) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
+      !s.ok()) {
+    return s;
+  }
+  return ListAll(reading->tx().pool_grants(),
+                 PoolGrantFilter{.entitlement_id = entitlement});
+}
+
+// ------------------------------------------------------------ checkout path
+
+namespace {
+
+// The access decision over a view: the first candidate for `sku` (or for
+// `only`, when given) that allows use now, or the closest refusal.
+absl::StatusOr<const AccessCandidate*> Decide(const IdentityView& view,
+                                              absl::string_view sku,
+                                              std::optional<EntitlementId> only,
+                                              absl::Time now) {
+  absl::Status closest;
+  for (const AccessCandidate& c : view.candidates) {
+    if (only.has_value() ? c.entitlement.id != *only
+                         : c.entitlement.sku != sku) {
+      continue;
+    }
+    if (!InPeriod(c.entitlement, now)) {
+      closest = OutsidePeriod(c.entitlement);
+      continue;
+    }
+    if (!CountryAllowed(c.entitlement, view.country)) {
+      if (closest.ok()) closest = CountryRefused(c.entitlement, view.country);
+      continue;
+    }
+    return &c;
+  }
+  if (!closest.ok()) return closest;
+  return NoLicense(sku);
+}
+
+AccessGrant GrantOf(const AccessCandidate& c, bool offline) {
+  return AccessGrant{c.entitlement.id, c.entitlement.organization_id,
+                     c.entitlement.kind, c.entitlement.period_end, offline};
+}
+
+}  // namespace
+
+struct Licenses::Checked {
+  std::shared_ptr<const IdentityView> view;
+  const AccessCandidate* candidate = nullptr;
+  bool offline = false;
+};
+
+absl::StatusOr<Licenses::Checked> Licenses::Check(
+    IdentityId identity, absl::string_view sku,
+    std::optional<EntitlementId> only, const DeviceId& device, absl::Time now) {
+  if (device.value().empty()) return Invalid("A device id is needed.");
+  absl::StatusOr<std::shared_ptr<const IdentityView>> view =
+      context_.seats->View(identity, now);
+  if (!view.ok()) return view.status();
+  Checked checked;
+  checked.view = *std::move(view);
+  if (checked.view->locked) {
+    // ID-9: offline ("disable") mode for a device checked within the grace.
+    std::optional<absl::Time> last =
+        context_.seats->LastCheck(identity, device);
+    if (auto it = checked.view->device_checks.find(device);
+        it != checked.view->device_checks.end() &&
+        (!last.has_value() || *last < it->second)) {
+      last = it->second;
+    }
+    if (!last.has_value() ||
+        now - *last > context_.identity_policy.offline_grace) {
+      return MakeError(absl::StatusCode::kPermissionDenied,
+                       Reason::kIdentityLocked, "This account is locked.");
+    }
+    checked.offline = true;
+  }
+  absl::StatusOr<const AccessCandidate*> candidate =
+      Decide(*checked.view, sku, only, now);
+  if (!candidate.ok()) return candidate.status();
+  checked.candidate = *candidate;
+  // A locked identity's use does not extend its grace.
+  if (!checked.offline && context_.seats->NoteCheck(identity, device, now)) {
+    absl::StatusOr<std::unique_ptr<Transaction>> tx =
+        context_.store.Begin(TransactionMode::kWrite);
+    if (tx.ok()) {
+      DeviceCheckRecord record{identity, device, now};
+      absl::Status s = (*tx)->device_checks().Update(record);
+      if (!s.ok() && GetReason(s) == Reason::kNotFound) {
+        s = (*tx)->device_checks().Insert(record).status();
+      }
+      // Best effort: the check itself succeeded; a failed write only
+      // shortens this device's offline grace.
+      if (s.ok()) (void)(*tx)->Commit();
+    }
+  }
+  return checked;
+}
+
+absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
+                                                  const std::string& sku,
+                                                  const DeviceId& device) {
+  const absl::Time now = context_.clock.Now();
+  absl::StatusOr<Checked> checked =
+      Check(identity, sku, std::nullopt, device, now);
+  if (!checked.ok()) return checked.status();
+  return GrantOf(*checked->candidate, checked->offline);
+}
+
+absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
+                                            IdentityId identity,
+                                            const DeviceId& device,
+                                            absl::Time now) {
+  const EntitlementRecord& e = checked.candidate->entitlement;
+  SeatLease lease;
+  lease.access = GrantOf(*checked.candidate, checked.offline);
+  if (e.kind == EntitlementKind::kNamed) {
+    lease.expires_at = e.period_end;
+    return lease;
+  }
+  const std::shared_ptr<PoolSlot>& slot = checked.candidate->pool;
+  std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+  std::optional<SeatReservation> reservation =
+      slot->pool->Acquire(KeyOf(identity, device), now);
+  if (!reservation.has_value()) return SeatsExhausted();
+  lease.seat = reservation->handle;
+  lease.renewed = reservation->renewed;
+  std::optional<SeatState> state =
+      slot->pool->core().Inspect(reservation->handle, now);
+  lease.expires_at =
+      Earlier(state.has_value() ? state->expires_at : now, e.period_end);
+  return lease;
+}
+
+absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
+                                             const std::string& sku,
+                                             const DeviceId& device) {
+  const absl::Time now = context_.clock.Now();
+  absl::StatusOr<Checked> checked =
+      Check(identity, sku, std::nullopt, device, now);
+  if (!checked.ok()) return checked.status();
+  absl::StatusOr<SeatLease> lease = Reserve(*checked, identity, device, now);
+  if (lease.ok() || GetReason(lease.status()) != Reason::kSeatsExhausted) {
+    return lease;
+  }
+  // A full pool passes on to the next pool of the SKU the identity may use.
+  const std::vector<AccessCandidate>& all = checked->view->candidates;
+  for (auto it = all.begin() + (checked->candidate - all.data()) + 1;
+       it != all.end(); ++it) {
+    if (it->entitlement.sku != sku || !InPeriod(it->entitlement, now) ||
+        !CountryAllowed(it->entitlement, checked->view->country)) {
+      continue;
+    }
+    Checked next = *checked;
+    next.candidate = &*it;
+    absl::StatusOr<SeatLease> other = Reserve(next, identity, device, now);
+    if (other.ok() || GetReason(other.status()) != Reason::kSeatsExhausted) {
+      return other;
+    }
+  }
+  return lease;
+}
+
+absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
+                                              EntitlementId entitlement,
+                                              const DeviceId& device) {
+  const absl::Time now = context_.clock.Now();
+  absl::StatusOr<Checked> checked =
+      Check(identity, "", entitlement, device, now);
+  if (!checked.ok()) {
+    // No longer allowed (ENT-6 period end, removed access, lock): the seat
+    // goes now rather than at the end of its lease.
+    if (std::shared_ptr<PoolSlot> slot =
+            context_.seats->FindPool(entitlement)) {
+      std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+      slot->pool->Release(KeyOf(identity, device));
+    }
+    return checked.status();
+  }
+  return Reserve(*checked, identity, device, now);
+}
+
+absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
+                               const DeviceId& device) {
+  std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
+  if (slot == nullptr) return SeatNotHeld();
+  std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+  if (!slot->pool->Release(KeyOf(identity, device))) return SeatNotHeld();
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------ admin views
+
+namespace {
+
+// ENT-6: a pool whose period ended holds no seats.
+void EndIfOver(PoolSlot& slot, absl::Time now) {
+  if (absl::ToUnixMicros(now) >=
+      slot.period_end_us.load(std::memory_order_relaxed)) {
+    std::shared_lock<ReadMostlyMutex> shared(slot.resize);
+    slot.pool->ReleaseAll();
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
+    const Actor& actor, EntitlementId entitlement) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
+      !s.ok()) {
+    return s;
+  }
+  if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
+  std::vector<SeatHolder> holders;
+  if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement)) {
+    slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
+    EndIfOver(*slot, reading->now);
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+    holders = slot->pool->Holders(reading->now);
+  }
+  std::sort(holders.begin(), holders.end(),
+            [](const SeatHolder& a, const SeatHolder& b) {
+              return std::tie(a.since, a.key.identity, a.key.device) <
+                     std::tie(b.since, b.key.identity, b.key.device);
+            });
+  return holders;
+}
+
+absl::Status Licenses::ForceRelease(const Actor& actor,
+                                    EntitlementId entitlement,
+                                    IdentityId identity,
+                                    const DeviceId& device) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(op->tx(), entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = internal::RequirePermission(
+          op->tx(), actor, e->organization_id, kManageLicenses);
+      !s.ok()) {
+    return s;
+  }
+  if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
+  std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
+  if (slot == nullptr) return SeatNotHeld();
+  {
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+    bool held = false;
+    for (const SeatHolder& holder : slot->pool->Holders(op->now())) {
+      held = held || holder.key == KeyOf(identity, device);
+    }
+    if (!held) return SeatNotHeld();
+  }
+  op->Audit(
+      actor, e->organization_id, "seat.force_release",
+      absl::StrCat("entitlement#", entitlement.value()),
+      absl::StrCat("identity#", identity.value(), " device ", device.value()));
+  op->AfterCommit([slot, key = KeyOf(identity, device)] {
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+    slot->pool->Release(key);
+  });
+  return op->Commit();
+}
+
+absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
+    const Actor& actor, OrganizationId organization,
+    absl::Duration peak_window) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok())
+    return s;
+  if (peak_window < absl::ZeroDuration()) {
+    return Invalid("The peak window must not be negative.");
+  }
+  const absl::Time now = reading->now;
+  auto entitlements = ListAll(
+      tx.entitlements(), EntitlementFilter{.organization_id = organization});
+  if (!entitlements.ok()) return entitlements.status();
+  std::vector<EntitlementUsage> usage;
+  for (const EntitlementRecord& e : *entitlements) {
+    EntitlementUsage u;
+    u.entitlement = e;
+    u.purchased = e.seats;
+    u.period_end = e.period_end;
+    absl::StatusOr<std::vector<IdentityId>> users = Users(tx, e);
+    if (!users.ok()) return users.status();
+    if (e.kind == EntitlementKind::kNamed) {
+      auto assigned = tx.license_assignments().Count(
+          LicenseAssignmentFilter{.entitlement_id = e.id});
+      if (!assigned.ok()) return assigned.status();
+      u.assigned_or_with_access = *assigned;
+      u.in_use = *assigned;
+      u.peak_in_use = *assigned;
+    } else {
+      u.assigned_or_with_access = static_cast<int64_t>(users->size());
+      if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(e.id)) {
+        slot->period_end_us.store(absl::ToUnixMicros(e.period_end));
+        EndIfOver(*slot, now);
+        std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+        u.in_use = slot->pool->core().SampleUse();
+        u.peak_in_use = slot->pool->core().peak();
+      }
+      const absl::Time from = now - peak_window;
+      auto history =
+          ListAll(tx.pool_usage(), PoolUsageFilter{.entitlement_id = e.id});
+      if (!history.ok()) return history.status();
+      for (const PoolUsageRecord& r : *history) {
+        if (r.window_start + context_.license_policy.usage_window > from &&
+            r.window_start <= now) {
+          u.peak_in_use = std::max(u.peak_in_use, r.peak_in_use);
+        }
+      }
+    }
+    u.over_allocated = u.in_use > e.seats;
+    usage.push_back(std::move(u));
+  }
+  return usage;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<ExpiryWarning>> Warnings(
+    Transaction& tx, const std::vector<EntitlementRecord>& entitlements,
+    absl::Time now, int days, std::optional<IdentityId> only) {
+  std::vector<ExpiryWarning> warnings;
+  for (const EntitlementRecord& e : entitlements) {
+    if (e.period_end <= now || e.period_end > now + absl::Hours(24) * days) {
+      continue;
+    }
+    absl::StatusOr<std::vector<IdentityId>> users = Users(tx, e);
+    if (!users.ok()) return users.status();
+    if (only.has_value() &&
+        std::find(users->begin(), users->end(), *only) == users->end()) {
+      continue;
+    }
+    warnings.push_back(ExpiryWarning{e, DaysLeft(e.period_end, now), *users});
+  }
+  std::sort(warnings.begin(), warnings.end(),
+            [](const ExpiryWarning& a, const ExpiryWarning& b) {
+              return std::tie(a.entitlement.period_end, a.entitlement.id) <
+                     std::tie(b.entitlement.period_end, b.entitlement.id);
+            });
+  return warnings;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarnings(
+    const Actor& actor, OrganizationId organization, std::optional<int> days) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok())
+    return s;
+  const int within = days.value_or(context_.license_policy.expiry_warning_days);
+  if (within < 0) return Invalid("The number of days must not be negative.");
+  auto entitlements = ListAll(
+      tx.entitlements(), EntitlementFilter{.organization_id = organization});
+  if (!entitlements.ok()) return entitlements.status();
+  return Warnings(tx, *entitlements, reading->now, within, std::nullopt);
+}
+
+absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarningsFor(
+    const Actor& actor, IdentityId identity, std::optional<int> days) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  if (absl::Status s =
+          internal::RequireSelfOrAdmin(tx, actor, identity, kViewUsage);
+      !s.ok()) {
+    return s;
+  }
+  const int within = days.value_or(context_.license_policy.expiry_warning_days);
+  if (within < 0) return Invalid("The number of days must not be negative.");
+  auto memberships = ListAll(
+      tx.memberships(), MembershipFilter{.identity_id = identity,
+                                         .status = MembershipStatus::kActive});
+  if (!memberships.ok()) return memberships.status();
+  std::vector<ExpiryWarning> all;
+  for (const MembershipRecord& m : *memberships) {
+    auto entitlements =
+        ListAll(tx.entitlements(),
+                EntitlementFilter{.organization_id = m.organization_id});
+    if (!entitlements.ok()) return entitlements.status();
+    auto some = Warnings(tx, *entitlements, reading->now, within, identity);
+    if (!some.ok()) return some.status();
+    for (ExpiryWarning& w : *some) {
+      w.affected = {identity};
+      all.push_back(std::move(w));
+    }
+  }
+  std::sort(all.begin(), all.end(),
+            [](const ExpiryWarning& a, const ExpiryWarning& b) {
+              return std::tie(a.entitlement.period_end, a.entitlement.id) <
+                     std::tie(b.entitlement.period_end, b.entitlement.id);
+            });
+  return all;
+}
+
+absl::Status Licenses::RecordUsage() {
+  std::lock_guard<std::mutex> lock(context_.seats->record_mutex());
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  const absl::Time now = op->now();
+  const absl::Time window =
+      WindowStart(now, context_.license_policy.usage_window);
+  struct Taken {
+    std::shared_ptr<PoolSlot> slot;
+    uint32_t peak;
+    uint64_t refusals;
+  };
+  std::vector<Taken> taken;
+  for (const std::shared_ptr<PoolSlot>& slot : context_.seats->AllPools()) {
+    absl::StatusOr<EntitlementRecord> e =
+        op->tx().entitlements().Get(slot->entitlement);
+    if (!e.ok()) {
+      if (GetReason(e.status()) == Reason::kNotFound) continue;
+      return e.status();
+    }
+    slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+    slot->pool->Sweep(now);
+    const uint32_t peak = slot->pool->core().peak();
+    const uint64_t refusals = slot->pool->core().refusals();
+    taken.push_back({slot, peak, refusals});
+    PoolUsageRecord record{
+        slot->entitlement, window, peak,
+        static_cast<int64_t>(refusals - slot->refusals_recorded)};
+    absl::StatusOr<PoolUsageRecord> existing =
+        op->tx().pool_usage().Get(PoolUsageKey{slot->entitlement, window});
+    if (existing.ok()) {
+      record.peak_in_use = std::max(record.peak_in_use, existing->peak_in_use);
+      record.refusals += existing->refusals;
+      if (absl::Status s = op->tx().pool_usage().Update(record); !s.ok())
+        return s;
+    } else if (GetReason(existing.status()) == Reason::kNotFound) {
+      if (auto key = op->tx().pool_usage().Insert(record); !key.ok()) {
+        return key.status();
+      }
+    } else {
+      return existing.status();
+    }
+  }
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  // Recorded: the next window starts from the use now.
+  for (Taken& t : taken) {
+    std::shared_lock<ReadMostlyMutex> shared(t.slot->resize);
+    t.slot->pool->core().TakePeak();
+    t.slot->refusals_recorded = t.refusals;
+    EndIfOver(*t.slot, now);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
+    const Actor& actor, EntitlementId entitlement, absl::Time from,
+    absl::Time to) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  absl::StatusOr<EntitlementRecord> e =
+      LoadEntitlement(reading->tx(), entitlement);
+  if (!e.ok()) return e.status();
+  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
+      !s.ok()) {
+    return s;
+  }
+  auto all = ListAll(reading->tx().pool_usage(),
+                     PoolUsageFilter{.entitlement_id = entitlement});
+  if (!all.ok()) return all.status();
+  std::vector<PoolUsageRecord> history;
+  for (PoolUsageRecord& r : *all) {
+    if (from <= r.window_start && r.window_start < to)
+      history.push_back(std::move(r));
+  }
+  std::sort(history.begin(), history.end(),
+            [](const PoolUsageRecord& a, const PoolUsageRecord& b) {
+              return a.window_start < b.window_start;
+            });
+  return history;
+}
+
+namespace internal {
+
+absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
+                               const EntitlementRecord& entitlement,
+                               IdentityId identity, int64_t* assigned) {
+  Transaction& tx = op.tx();
+  if (entitlement.kind != EntitlementKind::kNamed)
+    return WrongKind(entitlement);
+  absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
+      MembershipKey{entitlement.organization_id, identity});
+  if (!membership.ok()) {
+    if (GetReason(membership.status()) != Reason::kNotFound)
+      return membership.status();
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+        "Only members of the organization can be assigned a license.");
+  }
+  if (!InPeriod(entitlement, op.now())) return OutsidePeriod(entitlement);
+  absl::StatusOr<IdentityRecord> member = tx.identities().Get(identity);
+  if (!member.ok()) return member.status();
+  if (!CountryAllowed(entitlement, member->country))
+    return CountryRefused(entitlement, member->country);
+  absl::StatusOr<LicenseAssignmentRecord> existing =
+      tx.license_assignments().Get(
+          LicenseAssignmentKey{entitlement.id, identity});
+  if (existing.ok()) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
+                     "This member already has the license.");
+  }
+  if (GetReason(existing.status()) != Reason::kNotFound)
+    return existing.status();
+  int64_t counted = 0;
+  if (assigned == nullptr) {
+    absl::StatusOr<int64_t> count = tx.license_assignments().Count(
+        LicenseAssignmentFilter{.entitlement_id = entitlement.id});
+    if (!count.ok()) return count.status();
+    counted = *count;
+    assigned = &counted;
+  }
+  if (*assigned >= entitlement.seats) {
+    return MakeError(absl::StatusCode::kResourceExhausted,
+                     Reason::kLicensesExhausted,
+                     absl::StrCat("All ", entitlement.seats, " licenses of ",
+                                  entitlement.sku, " are assigned."));
+  }
+  LicenseAssignmentRecord record{entitlement.id, identity, op.now()};
+  if (absl::StatusOr<LicenseAssignmentKey> key =
+          tx.license_assignments().Insert(record);
+      !key.ok()) {
+    return key.status();
+  }
+  ++*assigned;
+  op.Audit(actor, entitlement.organization_id, "license.assign",
+           absl::StrCat("entitlement#", entitlement.id.value()),
+           absl::StrCat("identity#", identity.value()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PoolGrantRecord> GrantPoolAccessStep(
+    Operation& op, const Actor& actor, const EntitlementRecord& entitlement,
+    const PoolMember& member) {
+  Transaction& tx = op.tx();
+  if (entitlement.kind != EntitlementKind::kFloating)
+    return WrongKind(entitlement);
+  if (member.identity.has_value() == member.group.has_value()) {
+    return Invalid("Give pool access to exactly one member or one group.");
+  }
+  PoolGrantFilter existing{.entitlement_id = entitlement.id};
+  std::string target;
+  if (member.identity.has_value()) {
+    absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
+        MembershipKey{entitlement.organization_id, *member.identity});
+    if (!membership.ok()) {
+      if (GetReason(membership.status()) != Reason::kNotFound) {
+        return membership.status();
+      }
+      return MakeError(
+          absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+          "Only members of the organization can be given pool access.");
+    }
+    existing.identity_id = member.identity;
+    target = absl::StrCat("identity#", member.identity->value());
+  } else {
+    absl::StatusOr<GroupRecord> group = internal::LoadOwned(
+        tx.groups(), entitlement.organization_id, *member.group, "group");
+    if (!group.ok()) return group.status();
+    existing.group_id = member.group;
+    target = absl::StrCat("group#", member.group->value());
+  }
+  absl::StatusOr<std::optional<PoolGrantRecord>> found =
+      internal::FindFirst(tx.pool_grants(), existing);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
+                     "This member or group already has access to the pool.");
+  }
+  PoolGrantRecord record;
+  record.entitlement_id = entitlement.id;
+  record.identity_id = member.identity;
+  record.group_id = member.group;
+  record.granted_at = op.now();
+  absl::StatusOr<PoolGrantId> id = tx.pool_grants().Insert(record);
+  if (!id.ok()) return id.status();
+  record.id = *id;
+  op.Audit(actor, entitlement.organization_id, "pool.grant",
+           absl::StrCat("entitlement#", entitlement.id.value()), target);
+  return record;
+}
+
+}  // namespace internal
+
+}  // namespace entitle

@@ -1,0 +1,229 @@
+#include "licenses/seat_registry.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "entitle/status.h"
+#include "entitle/store.h"
+#include "service/operation.h"
+
+namespace entitle::internal {
+
+uint64_t SeatRegistry::Generation(absl::Time now) {
+  const int64_t now_us = absl::ToUnixMicros(now);
+  if (now_us >= next_external_check_us_.load(std::memory_order_acquire)) {
+    std::unique_lock<std::mutex> lock(external_mutex_, std::try_to_lock);
+    // One thread reads the stamp; the others go on with what they have.
+    if (lock.owns_lock() &&
+        now_us >= next_external_check_us_.load(std::memory_order_acquire)) {
+      absl::StatusOr<uint64_t> stamp = context_.store.ExternalChangeStamp();
+      // A store that cannot be read now is asked again next time.
+      if (stamp.ok()) {
+        if (external_stamp_.has_value() && *external_stamp_ != *stamp) {
+          external_changes_.fetch_add(1, std::memory_order_acq_rel);
+        }
+        external_stamp_ = *stamp;
+        next_external_check_us_.store(
+            now_us + absl::ToInt64Microseconds(
+                         context_.license_policy.external_change_delay),
+            std::memory_order_release);
+      }
+    }
+  }
+  return context_.committed_changes.load(std::memory_order_acquire) +
+         external_changes_.load(std::memory_order_acquire);
+}
+
+absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::View(
+    IdentityId identity, absl::Time now) {
+  const uint64_t generation = Generation(now);
+  ViewShard& shard = view_shards_[absl::HashOf(identity) % kShards];
+  {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    if (auto it = shard.views.find(identity);
+        it != shard.views.end() && it->second->generation == generation) {
+      return it->second;
+    }
+  }
+  absl::StatusOr<std::shared_ptr<const IdentityView>> view =
+      Build(identity, generation, now);
+  if (!view.ok()) return view.status();
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto& slot = shard.views[identity];
+  if (slot == nullptr || slot->generation <= generation) slot = *view;
+  return *view;
+}
+
+absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
+    IdentityId identity, uint64_t generation, absl::Time now) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
+  if (!record.ok()) return record.status();
+  auto view = std::make_shared<IdentityView>();
+  view->generation = generation;
+  view->locked = record->locked;
+  view->country = record->country;
+
+  absl::StatusOr<std::vector<DeviceCheckRecord>> checks =
+      ListAll(tx.device_checks(), DeviceCheckFilter{.identity_id = identity});
+  if (!checks.ok()) return checks.status();
+  for (const DeviceCheckRecord& check : *checks) {
+    view->device_checks[check.device_id] = check.checked_at;
+  }
+
+  absl::StatusOr<std::vector<MembershipRecord>> memberships = ListAll(
+      tx.memberships(), MembershipFilter{.identity_id = identity,
+                                         .status = MembershipStatus::kActive});
+  if (!memberships.ok()) return memberships.status();
+  absl::StatusOr<std::vector<GroupMemberRecord>> groups =
+      ListAll(tx.group_members(), GroupMemberFilter{.identity_id = identity});
+  if (!groups.ok()) return groups.status();
+
+  for (const MembershipRecord& membership : *memberships) {
+    absl::StatusOr<std::vector<EntitlementRecord>> entitlements = ListAll(
+        tx.entitlements(),
+        EntitlementFilter{.organization_id = membership.organization_id});
+    if (!entitlements.ok()) return entitlements.status();
+    for (EntitlementRecord& entitlement : *entitlements) {
+      AccessCandidate candidate;
+      if (entitlement.kind == EntitlementKind::kNamed) {
+        absl::StatusOr<LicenseAssignmentRecord> assignment =
+            tx.license_assignments().Get(
+                LicenseAssignmentKey{entitlement.id, identity});
+        if (assignment.ok()) {
+          candidate.assigned = true;
+        } else if (GetReason(assignment.status()) != Reason::kNotFound) {
+          return assignment.status();
+        }
+      } else {
+        absl::StatusOr<std::optional<PoolGrantRecord>> direct = FindFirst(
+            tx.pool_grants(), PoolGrantFilter{.entitlement_id = entitlement.id,
+                                              .identity_id = identity});
+        if (!direct.ok()) return direct.status();
+        candidate.pool_access = direct->has_value();
+        for (size_t i = 0; i < groups->size() && !candidate.pool_access; ++i) {
+          absl::StatusOr<std::optional<PoolGrantRecord>> via_group = FindFirst(
+              tx.pool_grants(),
+              PoolGrantFilter{.entitlement_id = entitlement.id,
+                              .group_id = (*groups)[i].group_id});
+          if (!via_group.ok()) return via_group.status();
+          candidate.pool_access = via_group->has_value();
+        }
+      }
+      if (candidate.assigned || candidate.pool_access) {
+        if (candidate.pool_access) candidate.pool = Pool(entitlement, now);
+        candidate.entitlement = std::move(entitlement);
+        view->candidates.push_back(std::move(candidate));
+      }
+    }
+  }
+  std::sort(view->candidates.begin(), view->candidates.end(),
+            [](const AccessCandidate& a, const AccessCandidate& b) {
+              const bool a_named = a.entitlement.kind == EntitlementKind::kNamed;
+              const bool b_named = b.entitlement.kind == EntitlementKind::kNamed;
+              if (a_named != b_named) return a_named;
+              return a.entitlement.id < b.entitlement.id;
+            });
+  return std::shared_ptr<const IdentityView>(std::move(view));
+}
+
+std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlement,
+                                             absl::Time now) {
+  const uint32_t seats = static_cast<uint32_t>(std::clamp<int64_t>(
+      entitlement.seats, 0, SeatPoolCore::kMaxSeats));
+  std::shared_ptr<PoolSlot> slot = FindPool(entitlement.id);
+  if (slot == nullptr) {
+    std::unique_lock<ReadMostlyMutex> lock(pools_mutex_);
+    std::shared_ptr<PoolSlot>& entry = pools_[entitlement.id];
+    if (entry == nullptr) {
+      entry = std::make_shared<PoolSlot>();
+      entry->entitlement = entitlement.id;
+      entry->organization = entitlement.organization_id;
+      entry->pool = std::make_unique<SeatPool>(
+          std::max<uint32_t>(seats, 1), context_.license_policy.seat_lease, now);
+      entry->pool->core().set_limit(seats);
+    }
+    slot = entry;
+  }
+  slot->period_end_us.store(absl::ToUnixMicros(entitlement.period_end),
+                            std::memory_order_relaxed);
+  {
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+    SeatPoolCore& core = slot->pool->core();
+    if (seats <= core.capacity()) {
+      if (core.limit() != seats) core.set_limit(seats);
+      return slot;
+    }
+  }
+  // More seats than the pool has: a larger pool, with every holder moved
+  // over (their leases restart now).
+  std::unique_lock<ReadMostlyMutex> exclusive(slot->resize);
+  SeatPool& old = *slot->pool;
+  if (seats > old.core().capacity()) {
+    const uint32_t capacity = std::min<uint32_t>(
+        SeatPoolCore::kMaxSeats, std::max(seats, 2 * old.core().capacity()));
+    auto grown = std::make_unique<SeatPool>(
+        capacity, context_.license_policy.seat_lease, now);
+    grown->core().set_limit(seats);
+    for (const SeatHolder& holder : old.Holders(now)) {
+      grown->Acquire(holder.key, now);
+    }
+    slot->pool = std::move(grown);
+  } else if (old.core().limit() != seats) {
+    old.core().set_limit(seats);
+  }
+  return slot;
+}
+
+std::shared_ptr<PoolSlot> SeatRegistry::FindPool(EntitlementId entitlement) {
+  std::shared_lock<ReadMostlyMutex> lock(pools_mutex_);
+  auto it = pools_.find(entitlement);
+  return it == pools_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<PoolSlot>> SeatRegistry::AllPools() {
+  std::shared_lock<ReadMostlyMutex> lock(pools_mutex_);
+  std::vector<std::shared_ptr<PoolSlot>> all;
+  all.reserve(pools_.size());
+  for (const auto& [id, slot] : pools_) all.push_back(slot);
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return a->entitlement < b->entitlement;
+  });
+  return all;
+}
+
+void SeatRegistry::ReleaseIdentityIn(OrganizationId organization,
+                                     IdentityId identity) {
+  for (const std::shared_ptr<PoolSlot>& slot : AllPools()) {
+    if (slot->organization != organization) continue;
+    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
+    slot->pool->ReleaseIdentity(identity);
+  }
+}
+
+std::optional<absl::Time> SeatRegistry::LastCheck(IdentityId identity,
+                                                  const DeviceId& device) {
+  CheckShard& shard = check_shards_[absl::HashOf(identity) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto it = shard.checks.find(std::make_pair(identity, device));
+  if (it == shard.checks.end()) return std::nullopt;
+  return it->second.seen;
+}
+
+bool SeatRegistry::NoteCheck(IdentityId identity, const DeviceId& device,
+                             absl::Time now) {
+  CheckShard& shard = check_shards_[absl::HashOf(identity) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto [it, inserted] = shard.checks.try_emplace(
+      std::make_pair(identity, device), Check{now, absl::InfinitePast()});
+  it->second.seen = std::max(it->second.seen, now);
+  if (now - it->second.written < context_.license_policy.device_check_interval) {
+    return false;
+  }
+  it->second.written = now;
+  return true;
+}
+
+}  // namespace entitle::internal

@@ -1,0 +1,209 @@
+#include "organizations/memberships.h"
+
+#include "licenses/seat_registry.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "service/authorization.h"
+#include "entitle/events.h"
+#include "entitle/status.h"
+
+namespace entitle::internal {
+
+absl::StatusOr<std::optional<MembershipRecord>> FindMembership(
+    Transaction& tx, OrganizationId organization, IdentityId identity) {
+  absl::StatusOr<MembershipRecord> membership =
+      tx.memberships().Get(MembershipKey{organization, identity});
+  if (membership.ok()) return *std::move(membership);
+  if (GetReason(membership.status()) == Reason::kNotFound) return std::nullopt;
+  return membership.status();
+}
+
+absl::Status RefuseLastAdministrator(Transaction& tx,
+                                     OrganizationId organization,
+                                     IdentityId identity) {
+  absl::StatusOr<bool> last = IsLastAdministrator(tx, organization, identity);
+  if (!last.ok()) return last.status();
+  if (!*last) return absl::OkStatus();
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kLastAdministrator,
+                   "This is the organization's last administrator. Make "
+                   "another employee an administrator first.");
+}
+
+absl::Status RevokeRoles(Transaction& tx, OrganizationId organization,
+                         IdentityId identity) {
+  return DeleteAll(tx.role_grants(),
+                   RoleGrantFilter{.organization_id = organization,
+                                   .identity_id = identity},
+                   [](const RoleGrantRecord& r) {
+                     return RoleGrantKey{r.organization_id, r.identity_id,
+                                         r.role_id};
+                   });
+}
+
+absl::Status EndMembership(Operation& op, const Actor& actor,
+                           OrganizationId organization, IdentityId identity,
+                           std::optional<OrganizationId> next_employer,
+                           bool publish) {
+  Transaction& tx = op.tx();
+  absl::StatusOr<std::optional<MembershipRecord>> membership =
+      FindMembership(tx, organization, identity);
+  if (!membership.ok()) return membership.status();
+  if (!membership->has_value()) {
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotMember,
+                     "This identity is not a member of the organization.");
+  }
+  if (absl::Status s = RefuseLastAdministrator(tx, organization, identity);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = RevokeRoles(tx, organization, identity); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::vector<GroupRecord>> groups =
+      ListAll(tx.groups(), GroupFilter{.organization_id = organization});
+  if (!groups.ok()) return groups.status();
+  for (const GroupRecord& group : *groups) {
+    absl::Status s = tx.group_members().Delete(GroupMemberKey{group.id, identity});
+    if (!s.ok() && GetReason(s) != Reason::kNotFound) return s;
+  }
+  absl::StatusOr<std::vector<EntitlementRecord>> entitlements = ListAll(
+      tx.entitlements(), EntitlementFilter{.organization_id = organization});
+  if (!entitlements.ok()) return entitlements.status();
+  for (const EntitlementRecord& entitlement : *entitlements) {
+    absl::Status s = tx.license_assignments().Delete(
+        LicenseAssignmentKey{entitlement.id, identity});
+    if (!s.ok() && GetReason(s) != Reason::kNotFound) return s;
+    s = DeleteAll(tx.pool_grants(),
+                  PoolGrantFilter{.entitlement_id = entitlement.id,
+                                  .identity_id = identity},
+                  [](const PoolGrantRecord& r) { return r.id; });
+    if (!s.ok()) return s;
+  }
+  if (absl::Status s = DeleteAll(
+          tx.project_members(),
+          ProjectMemberFilter{.identity_id = identity,
+                              .organization_id = organization},
+          [](const ProjectMemberRecord& r) {
+            return ProjectMemberKey{r.project_id, r.identity_id};
+          });
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          tx.memberships().Delete(MembershipKey{organization, identity});
+      !s.ok()) {
+    return s;
+  }
+  const bool was_employee = (*membership)->kind == MembershipKind::kEmployee;
+  op.Audit(actor, organization, "membership.end",
+           absl::StrCat("identity#", identity.value()),
+           was_employee ? "employee" : "external");
+  if (was_employee && publish) {
+    op.Publish(EmployeeOrganizationChanged{identity, organization,
+                                           next_employer, op.now()});
+  }
+  // ORG-5: its seats in the organization's pools go once the removal is
+  // committed (the pools live in memory, not in the store).
+  op.AfterCommit([&context = op.context(), organization, identity] {
+    if (context.seats != nullptr) {
+      context.seats->ReleaseIdentityIn(organization, identity);
+    }
+  });
+  return absl::OkStatus();
+}
+
+absl::Status BecomeEmployee(Operation& op, const Actor& actor,
+                            OrganizationId organization, IdentityId identity,
+                            MembershipStatus status) {
+  Transaction& tx = op.tx();
+  absl::StatusOr<std::optional<OrganizationId>> previous =
+      EmployerOf(tx, identity);
+  if (!previous.ok()) return previous.status();
+  if (*previous == organization) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
+                     "This identity is already an employee of the "
+                     "organization.");
+  }
+  if (previous->has_value()) {
+    if (absl::Status s = EndMembership(op, actor, **previous, identity,
+                                       organization, /*publish=*/false);
+        !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<std::optional<MembershipRecord>> membership =
+      FindMembership(tx, organization, identity);
+  if (!membership.ok()) return membership.status();
+  const std::string target = absl::StrCat("identity#", identity.value());
+  if (membership->has_value()) {
+    MembershipRecord upgraded = **membership;
+    upgraded.kind = MembershipKind::kEmployee;
+    if (absl::Status s = tx.memberships().Update(upgraded); !s.ok()) return s;
+    op.Audit(actor, organization, "membership.upgrade", target,
+             "external to employee");
+  } else {
+    MembershipRecord added;
+    added.organization_id = organization;
+    added.identity_id = identity;
+    added.kind = MembershipKind::kEmployee;
+    added.status = status;
+    added.created_at = op.now();
+    if (absl::StatusOr<MembershipKey> key = tx.memberships().Insert(added);
+        !key.ok()) {
+      return key.status();
+    }
+    op.Audit(actor, organization, "membership.add", target, "employee");
+  }
+  op.Publish(EmployeeOrganizationChanged{identity, *previous, organization,
+                                         op.now()});
+  return absl::OkStatus();
+}
+
+absl::Status CheckDirectEmployeeAdd(Transaction& tx,
+                                    OrganizationId organization,
+                                    const IdentityRecord& identity) {
+  absl::StatusOr<std::optional<OrganizationId>> employer =
+      EmployerOf(tx, identity.id);
+  if (!employer.ok()) return employer.status();
+  if (employer->has_value() && **employer != organization) {
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Reason::kEmployeeElsewhere,
+                     "This user is already an employee of another "
+                     "organization. Invite the user instead.");
+  }
+  const std::string domain(identity.email.domain());
+  absl::StatusOr<std::vector<DomainRecord>> claims =
+      ListAll(tx.domains(), DomainFilter{.name = domain});
+  if (!claims.ok()) return claims.status();
+  bool owned_here = false, pending = false;
+  for (const DomainRecord& claim : *claims) {
+    if (claim.status == DomainStatus::kVerified) {
+      if (claim.organization_id != organization) {
+        return MakeError(absl::StatusCode::kFailedPrecondition,
+                         Reason::kDomainOwnedElsewhere,
+                         absl::StrCat("The email domain ", domain,
+                                      " is owned by another organization."));
+      }
+      owned_here = true;
+    } else {
+      pending = true;
+    }
+  }
+  if (owned_here) return absl::OkStatus();
+  if (pending) {
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Reason::kDomainPending,
+                     absl::StrCat("The ownership of the email domain ", domain,
+                                  " is pending verification."));
+  }
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kDomainNotOwned,
+                   absl::StrCat("The email domain ", domain,
+                                " is not one of the organization's domains. "
+                                "Invite the user instead."));
+}
+
+}  // namespace entitle::internal

@@ -1,0 +1,768 @@
+#include "entitle/projects.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "entitle/email.h"
+#include "entitle/status.h"
+#include "service/authorization.h"
+#include "service/operation.h"
+#include "projects/projects_json_internal.h"
+#include "service/service_context.h"
+
+namespace entitle {
+namespace {
+
+using internal::Operation;
+using internal::Reading;
+
+constexpr size_t kMaxProjectNameLength = 200;
+constexpr absl::string_view kJobKind = "project-members.update";
+
+absl::Status Invalid(absl::string_view message) {
+  return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                   message);
+}
+
+absl::Status NoProject(ProjectId project) {
+  return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                   absl::StrCat("There is no project #", project.value(), "."));
+}
+
+absl::Status NoProjectInOrganization(ProjectId project) {
+  return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                   absl::StrCat("The organization has no project #",
+                                project.value(), "."));
+}
+
+absl::Status WrongRegion(const ProjectRecord& project, absl::string_view asked) {
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kWrongRegion,
+      absl::StrCat("Project #", project.id.value(), " is hosted in region ",
+                   project.region, "; ask through region ", project.region,
+                   ", not ", asked, "."));
+}
+
+absl::Status Archived(const ProjectRecord& project) {
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kProjectArchived,
+                   absl::StrCat("Project #", project.id.value(),
+                                " is archived; restore it to change its "
+                                "members."));
+}
+
+using internal::IsStoreFailure;
+
+bool IsMissing(const absl::Status& status) {
+  return GetReason(status) == Reason::kNotFound;
+}
+
+absl::Status CheckRegion(const internal::ServiceContext& context,
+                         absl::string_view region) {
+  const std::vector<std::string>& regions = context.project_policy.regions;
+  if (std::find(regions.begin(), regions.end(), region) != regions.end()) {
+    return absl::OkStatus();
+  }
+  return Invalid(absl::StrCat("There is no region \"", region,
+                              "\"; projects are hosted in ",
+                              absl::StrJoin(regions, ", "), "."));
+}
+
+absl::Status CheckName(absl::string_view name) {
+  size_t characters = 0;  // UTF-8 lead bytes.
+  for (unsigned char c : name) characters += (c & 0xC0) != 0x80 ? 1 : 0;
+  if (name.empty() || characters > kMaxProjectNameLength) {
+    return Invalid(absl::StrCat("A project name has 1 to ",
+                                kMaxProjectNameLength, " characters."));
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      return Invalid("A project name cannot hold control characters.");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequireOrganization(Transaction& tx, OrganizationId organization) {
+  absl::StatusOr<OrganizationRecord> org = tx.organizations().Get(organization);
+  if (!org.ok() && IsMissing(org.status())) {
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     absl::StrCat("There is no organization #",
+                                  organization.value(), "."));
+  }
+  return org.status();
+}
+
+// PRJ-7: the operator, or a member holding kManageProjects. For the operator,
+// the organization must exist.
+absl::Status RequireAccountAdmin(Transaction& tx, const Actor& actor,
+                                 OrganizationId organization) {
+  if (absl::Status s = internal::RequirePermission(tx, actor, organization,
+                                                   kManageProjects);
+      !s.ok()) {
+    return s;
+  }
+  return RequireOrganization(tx, organization);
+}
+
+// The identity's place in the project, if any.
+absl::StatusOr<std::optional<ProjectMemberRecord>> PlaceOf(
+    Transaction& tx, ProjectId project, IdentityId identity) {
+  absl::StatusOr<ProjectMemberRecord> place =
+      tx.project_members().Get(ProjectMemberKey{project, identity});
+  if (place.ok()) return std::optional<ProjectMemberRecord>(*std::move(place));
+  if (IsMissing(place.status())) return std::nullopt;
+  return place.status();
+}
+
+// May `actor` see the project (account admin or project member) or, with
+// `manage`, change it (account admin or project ADMIN)?
+absl::Status RequireProjectAccess(Transaction& tx, const Actor& actor,
+                                  const ProjectRecord& project, bool manage) {
+  absl::Status admin =
+      internal::RequirePermission(tx, actor, project.organization_id,
+                                  kManageProjects);
+  if (admin.ok() || IsStoreFailure(admin) || !actor.is_identity()) return admin;
+  absl::StatusOr<IdentityRecord> identity =
+      tx.identities().Get(actor.identity());
+  if (!identity.ok()) return IsMissing(identity.status()) ? admin : identity.status();
+  if (identity->locked) return admin;
+  absl::StatusOr<std::optional<ProjectMemberRecord>> place =
+      PlaceOf(tx, project.id, actor.identity());
+  if (!place.ok()) return place.status();
+  if (!place->has_value()) return admin;
+  if (manage && (*place)->role != ProjectRole::kAdmin) return admin;
+  return absl::OkStatus();
+}
+
+// Loads the project, authorizes the actor, then checks the region (PRJ-2).
+absl::StatusOr<ProjectRecord> LoadProject(Transaction& tx, const Actor& actor,
+                                          absl::string_view region,
+                                          ProjectId id, bool manage) {
+  absl::StatusOr<ProjectRecord> project = tx.projects().Get(id);
+  if (!project.ok()) {
+    return IsMissing(project.status()) ? NoProject(id) : project.status();
+  }
+  if (absl::Status s = RequireProjectAccess(tx, actor, *project, manage);
+      !s.ok()) {
+    return s;
+  }
+  if (project->region != region) return WrongRegion(*project, region);
+  return project;
+}
+
+// Does `identity` hold `entitlement`: a named assignment, or pool access
+// directly or through one of its groups?
+absl::StatusOr<bool> HoldsEntitlement(Transaction& tx,
+                                      const EntitlementRecord& entitlement,
+                                      IdentityId identity) {
+  if (entitlement.kind == EntitlementKind::kNamed) {
+    absl::StatusOr<LicenseAssignmentRecord> assignment =
+        tx.license_assignments().Get(
+            LicenseAssignmentKey{entitlement.id, identity});
+    if (assignment.ok()) return true;
+    if (IsMissing(assignment.status())) return false;
+    return assignment.status();
+  }
+  absl::StatusOr<int64_t> direct = tx.pool_grants().Count(PoolGrantFilter{
+      .entitlement_id = entitlement.id, .identity_id = identity});
+  if (!direct.ok()) return direct.status();
+  if (*direct > 0) return true;
+  absl::StatusOr<std::vector<GroupMemberRecord>> groups = internal::ListAll(
+      tx.group_members(), GroupMemberFilter{.identity_id = identity});
+  if (!groups.ok()) return groups.status();
+  for (const GroupMemberRecord& group : *groups) {
+    absl::StatusOr<int64_t> through = tx.pool_grants().Count(PoolGrantFilter{
+        .entitlement_id = entitlement.id, .group_id = group.group_id});
+    if (!through.ok()) return through.status();
+    if (*through > 0) return true;
+  }
+  return false;
+}
+
+// PRJ-1's creator: an account admin, or an active, unlocked member holding
+// the entitlement.
+absl::Status RequireCreator(Transaction& tx, const Actor& actor,
+                            OrganizationId organization,
+                            EntitlementId entitlement) {
+  absl::Status admin = internal::RequirePermission(tx, actor, organization,
+                                                   kManageProjects);
+  if (admin.ok() || IsStoreFailure(admin) || !actor.is_identity()) return admin;
+  absl::StatusOr<IdentityRecord> identity =
+      tx.identities().Get(actor.identity());
+  if (!identity.ok()) return IsMissing(identity.status()) ? admin : identity.status();
+  if (identity->locked) return admin;
+  absl::StatusOr<MembershipRecord> membership =
+      tx.memberships().Get(MembershipKey{organization, actor.identity()});
+  if (!membership.ok()) {
+    return IsMissing(membership.status()) ? admin : membership.status();
+  }
+  if (membership->status != MembershipStatus::kActive) return admin;
+  absl::StatusOr<EntitlementRecord> held = tx.entitlements().Get(entitlement);
+  if (!held.ok()) return IsMissing(held.status()) ? admin : held.status();
+  if (held->organization_id != organization) return admin;
+  absl::StatusOr<bool> holds = HoldsEntitlement(tx, *held, actor.identity());
+  if (!holds.ok()) return holds.status();
+  return *holds ? absl::OkStatus() : admin;
+}
+
+absl::StatusOr<PageRequest> ToPageRequest(AccountPage page) {
+  if (page.number < 1 || page.size < 1) {
+    return Invalid("Page numbers and page sizes start at 1.");
+  }
+  if (page.size > kMaxAccountPageSize) {
+    return MakeError(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
+                     absl::StrCat("A page holds at most ", kMaxAccountPageSize,
+                                  " items; ", page.size, " were asked for."));
+  }
+  int64_t offset = 0;
+  if (__builtin_mul_overflow(page.number - 1, page.size, &offset)) {
+    offset = INT64_MAX;
+  }
+  return PageRequest{.offset = offset, .limit = page.size};
+}
+
+template <typename Item>
+AccountPageOf<Item> EmptyPage(AccountPage page, int64_t total) {
+  AccountPageOf<Item> result;
+  result.number = page.number;
+  result.size = page.size;
+  result.total = total;
+  return result;
+}
+
+absl::Status NotAMemberOfProject(const Email& email, ProjectId project) {
+  return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+                   absl::StrCat(email.str(), " is not a member of project #",
+                                project.value(), "."));
+}
+
+absl::StatusOr<MemberUpdateJob> ToJob(const JobRecord& record) {
+  absl::StatusOr<internal::StoredJobRequest> stored =
+      internal::ReadJobRequest(record.request);
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<internal::StoredJobResult> result =
+      internal::ReadJobResult(record.result);
+  if (!result.ok()) return result.status();
+  MemberUpdateJob job;
+  job.id = record.id;
+  job.organization_id = record.organization_id;
+  job.created_by = record.created_by;
+  job.region = stored->region;
+  job.status = record.status;
+  job.request = std::move(stored->request);
+  job.failure = result->failure;
+  job.created_at = record.created_at;
+  job.finished_at = record.finished_at;
+  if (record.status == JobStatus::kDone) {
+    size_t next = 0;
+    for (const ProjectMemberUpdates& project : job.request) {
+      for (const MemberUpdate& update : project.updates) {
+        if (next >= result->statuses.size()) break;
+        job.results.push_back(MemberUpdateResult{
+            project.project_id, update, result->statuses[next++]});
+      }
+    }
+    if (next != result->statuses.size() ||
+        job.results.size() != result->statuses.size()) {
+      return MakeError(absl::StatusCode::kFailedPrecondition,
+                       Reason::kStoreCorrupt,
+                       absl::StrCat("Batch job #", record.id.value(),
+                                    " has results that do not match its "
+                                    "request."));
+    }
+  }
+  return job;
+}
+
+// One update of a running job: its result, or a store failure (see
+// IsStoreFailure: the job stops and stays queued). A plain Status on purpose:
+// StatusOr<Status> would turn every returned error into a value.
+absl::Status ApplyUpdate(Operation& op, const Actor& actor,
+                                         const ProjectRecord& project,
+                                         const MemberUpdate& update) {
+  Transaction& tx = op.tx();
+  absl::StatusOr<Email> email = Email::Parse(update.email);
+  if (!email.ok()) return email.status();
+  absl::StatusOr<std::optional<IdentityRecord>> identity = internal::FindFirst(
+      tx.identities(), IdentityFilter{.email = *email});
+  if (!identity.ok()) return identity.status();
+  if (!identity->has_value()) {
+    return MakeError(absl::StatusCode::kNotFound, Reason::kUnknownUser,
+                     absl::StrCat("No account has the address ", email->str(),
+                                  "."));
+  }
+  const IdentityId id = (*identity)->id;
+  absl::StatusOr<std::optional<ProjectMemberRecord>> place =
+      PlaceOf(tx, project.id, id);
+  if (!place.ok()) return place.status();
+  const std::string target = absl::StrCat("project#", project.id.value());
+  const std::string detail = absl::StrCat(
+      "identity#", id.value(), " role=",
+      update.role == ProjectRole::kAdmin ? "admin" : "user");
+  switch (update.action) {
+    case MemberUpdateAction::kAdd: {
+      if (place->has_value()) {
+        return MakeError(absl::StatusCode::kAlreadyExists,
+                         Reason::kAlreadyMember,
+                         absl::StrCat(email->str(),
+                                      " is already a member of project #",
+                                      project.id.value(), "."));
+      }
+      absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
+          MembershipKey{project.organization_id, id});
+      if (!membership.ok() && !IsMissing(membership.status())) {
+        return membership.status();
+      }
+      if (!membership.ok() || membership->status != MembershipStatus::kActive) {
+        return MakeError(absl::StatusCode::kFailedPrecondition,
+                         Reason::kNotMember,
+                         absl::StrCat(email->str(),
+                                      " is not an active member of the "
+                                      "organization."));
+      }
+      absl::StatusOr<ProjectMemberKey> key =
+          tx.project_members().Insert(ProjectMemberRecord{
+              project.id, id, project.organization_id, update.role, op.now()});
+      if (!key.ok()) return key.status();
+      op.Audit(actor, project.organization_id, "project.member.add", target,
+               detail);
+      return absl::OkStatus();
+    }
+    case MemberUpdateAction::kRemove: {
+      if (!place->has_value()) return NotAMemberOfProject(*email, project.id);
+      if (absl::Status s = tx.project_members().Delete(
+              ProjectMemberKey{project.id, id});
+          !s.ok()) {
+        return s;
+      }
+      op.Audit(actor, project.organization_id, "project.member.remove", target,
+               absl::StrCat("identity#", id.value()));
+      return absl::OkStatus();
+    }
+    case MemberUpdateAction::kUpdate: {
+      if (!place->has_value()) return NotAMemberOfProject(*email, project.id);
+      if ((*place)->role == update.role) return absl::OkStatus();
+      ProjectMemberRecord changed = **place;
+      changed.role = update.role;
+      if (absl::Status s = tx.project_members().Update(changed); !s.ok()) {
+        return s;
+      }
+      op.Audit(actor, project.organization_id, "project.member.update", target,
+               detail);
+      return absl::OkStatus();
+    }
+  }
+  return Invalid("Unknown action.");
+}
+
+// Why every update of `entry` fails, or OK when its project takes updates;
+// or a store failure.
+absl::Status CheckJobProject(
+    Transaction& tx, const MemberUpdateJob& job,
+    const ProjectMemberUpdates& entry, std::optional<ProjectRecord>& project) {
+  if (!entry.project_id.valid()) return NoProjectInOrganization(entry.project_id);
+  absl::StatusOr<ProjectRecord> loaded = tx.projects().Get(entry.project_id);
+  if (!loaded.ok()) {
+    if (!IsMissing(loaded.status())) return loaded.status();
+    return NoProjectInOrganization(entry.project_id);
+  }
+  if (loaded->organization_id != job.organization_id) {
+    return NoProjectInOrganization(entry.project_id);
+  }
+  if (loaded->region != job.region) return WrongRegion(*loaded, job.region);
+  if (loaded->status == ProjectStatus::kArchived) return Archived(*loaded);
+  project = *std::move(loaded);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ projects
+
+absl::StatusOr<ProjectRecord> Projects::CreateProject(
+    const Actor& actor, OrganizationId organization, EntitlementId entitlement,
+    absl::string_view name, absl::string_view region) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  if (absl::Status s = RequireCreator(tx, actor, organization, entitlement);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = RequireOrganization(tx, organization); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<EntitlementRecord> e = internal::LoadOwned(
+      tx.entitlements(), organization, entitlement, "entitlement");
+  if (!e.ok()) return e.status();
+  if (absl::Status s = CheckName(name); !s.ok()) return s;
+  if (absl::Status s = CheckRegion(context_, region); !s.ok()) return s;
+  if (op->now() < e->period_start || op->now() >= e->period_end) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, Reason::kOutsidePeriod,
+        absl::StrCat("A project needs an active entitlement; ", e->sku,
+                     " runs from ", absl::FormatTime(e->period_start), " to ",
+                     absl::FormatTime(e->period_end), "."));
+  }
+  ProjectRecord project;
+  project.organization_id = organization;
+  project.entitlement_id = entitlement;
+  project.name = std::string(name);
+  project.region = std::string(region);
+  project.status = ProjectStatus::kActive;
+  project.created_at = op->now();
+  absl::StatusOr<ProjectId> id = tx.projects().Insert(project);
+  if (!id.ok()) return id.status();
+  project.id = *id;
+  if (actor.is_identity()) {
+    absl::StatusOr<ProjectMemberKey> key =
+        tx.project_members().Insert(ProjectMemberRecord{
+            project.id, actor.identity(), organization, ProjectRole::kAdmin,
+            op->now()});
+    if (!key.ok()) return key.status();
+  }
+  op->Audit(actor, organization, "project.create",
+            absl::StrCat("project#", id->value()),
+            absl::StrCat("entitlement#", entitlement.value(), " region=",
+                         region, " name=", name));
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return project;
+}
+
+absl::StatusOr<ProjectRecord> Projects::GetProject(const Actor& actor,
+                                                   absl::string_view region,
+                                                   ProjectId project) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  return LoadProject(reading->tx(), actor, region, project, /*manage=*/false);
+}
+
+absl::StatusOr<std::vector<ProjectMemberRecord>> Projects::ListMembers(
+    const Actor& actor, absl::string_view region, ProjectId project) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  absl::StatusOr<ProjectRecord> loaded =
+      LoadProject(reading->tx(), actor, region, project, /*manage=*/false);
+  if (!loaded.ok()) return loaded.status();
+  return internal::ListAll(reading->tx().project_members(),
+                           ProjectMemberFilter{.project_id = project});
+}
+
+namespace {
+
+absl::Status SetArchived(internal::ServiceContext& context, const Actor& actor,
+                         absl::string_view region, ProjectId id,
+                         ProjectStatus status) {
+  absl::StatusOr<Operation> op = Operation::Begin(context);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<ProjectRecord> project =
+      LoadProject(op->tx(), actor, region, id, /*manage=*/true);
+  if (!project.ok()) return project.status();
+  if (project->status == status) return absl::OkStatus();
+  project->status = status;
+  if (absl::Status s = op->tx().projects().Update(*project); !s.ok()) return s;
+  op->Audit(actor, project->organization_id,
+            status == ProjectStatus::kArchived ? "project.archive"
+                                               : "project.restore",
+            absl::StrCat("project#", id.value()));
+  return op->Commit();
+}
+
+}  // namespace
+
+absl::Status Projects::ArchiveProject(const Actor& actor,
+                                      absl::string_view region,
+                                      ProjectId project) {
+  return SetArchived(context_, actor, region, project, ProjectStatus::kArchived);
+}
+
+absl::Status Projects::RestoreProject(const Actor& actor,
+                                      absl::string_view region,
+                                      ProjectId project) {
+  return SetArchived(context_, actor, region, project, ProjectStatus::kActive);
+}
+
+// ----------------------------------------------------------- account queries
+
+absl::StatusOr<AccountPageOf<ProjectRecord>> Projects::ListProjects(
+    const Actor& actor, OrganizationId organization, AccountPage page) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<PageRequest> request = ToPageRequest(page);
+  if (!request.ok()) return request.status();
+  const ProjectFilter filter{.organization_id = organization};
+  absl::StatusOr<int64_t> total = tx.projects().Count(filter);
+  if (!total.ok()) return total.status();
+  AccountPageOf<ProjectRecord> result = EmptyPage<ProjectRecord>(page, *total);
+  if (request->offset >= *total) return result;
+  absl::StatusOr<Page<ProjectRecord>> projects =
+      tx.projects().List(filter, *request);
+  if (!projects.ok()) return projects.status();
+  result.items = std::move(projects->items);
+  result.has_more = projects->has_more;
+  return result;
+}
+
+absl::StatusOr<AccountPageOf<ProjectUser>> Projects::ListProjectUsers(
+    const Actor& actor, OrganizationId organization, AccountPage page) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<PageRequest> request = ToPageRequest(page);
+  if (!request.ok()) return request.status();
+  absl::StatusOr<int64_t> total = tx.CountProjectUsers(organization);
+  if (!total.ok()) return total.status();
+  AccountPageOf<ProjectUser> result = EmptyPage<ProjectUser>(page, *total);
+  if (request->offset >= *total) return result;
+  absl::StatusOr<Page<ProjectUserCount>> counts =
+      tx.ProjectUsers(organization, *request);
+  if (!counts.ok()) return counts.status();
+  result.items.reserve(counts->items.size());
+  for (const ProjectUserCount& count : counts->items) {
+    absl::StatusOr<IdentityRecord> identity =
+        tx.identities().Get(count.identity_id);
+    if (!identity.ok()) return identity.status();
+    result.items.push_back(ProjectUser{count.identity_id, identity->email.str(),
+                                       identity->display_name,
+                                       count.project_count});
+  }
+  result.has_more = counts->has_more;
+  return result;
+}
+
+absl::StatusOr<UserProjects> Projects::GetProjectUser(
+    const Actor& actor, OrganizationId organization, IdentityId identity,
+    AccountPage page) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<PageRequest> request = ToPageRequest(page);
+  if (!request.ok()) return request.status();
+  absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
+  if (!record.ok()) {
+    if (!IsMissing(record.status())) return record.status();
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     absl::StrCat("There is no user #", identity.value(), "."));
+  }
+  // Every place, to count the active projects; a user's places are few
+  // next to the organization's.
+  absl::StatusOr<std::vector<ProjectMemberRecord>> places = internal::ListAll(
+      tx.project_members(), ProjectMemberFilter{.identity_id = identity,
+                                                .organization_id = organization});
+  if (!places.ok()) return places.status();
+  UserProjects result;
+  result.identity_id = identity;
+  result.email = record->email.str();
+  result.display_name = record->display_name;
+  result.projects =
+      EmptyPage<UserProject>(page, static_cast<int64_t>(places->size()));
+  const int64_t count = static_cast<int64_t>(places->size());
+  const int64_t first = request->offset;
+  const int64_t end =
+      first >= count ? count : std::min(count, first + request->limit);
+  for (int64_t i = 0; i < count; ++i) {
+    const ProjectMemberRecord& place = (*places)[i];
+    absl::StatusOr<ProjectRecord> project = tx.projects().Get(place.project_id);
+    if (!project.ok()) return project.status();
+    if (project->status == ProjectStatus::kActive) {
+      ++result.active_projects_count;
+    }
+    if (i >= first && i < end) {
+      result.projects.items.push_back(
+          UserProject{*std::move(project), place.role, place.added_at});
+    }
+  }
+  result.projects.has_more = end < count;
+  return result;
+}
+
+// ---------------------------------------------------------------- batch jobs
+
+absl::StatusOr<MemberUpdateJob> Projects::SubmitMemberUpdates(
+    const Actor& actor, OrganizationId organization, absl::string_view region,
+    const std::vector<ProjectMemberUpdates>& request) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckRegion(context_, region); !s.ok()) return s;
+  if (request.empty()) return Invalid("The request names no project.");
+  if (request.size() > static_cast<size_t>(kMaxProjectsPerRequest)) {
+    return MakeError(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
+                     absl::StrCat("A request may name at most ",
+                                  kMaxProjectsPerRequest,
+                                  " projects; this one names ", request.size(),
+                                  "."));
+  }
+  for (const ProjectMemberUpdates& project : request) {
+    if (project.updates.size() > static_cast<size_t>(kMaxUpdatesPerProject)) {
+      return MakeError(
+          absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
+          absl::StrCat("A request may hold at most ", kMaxUpdatesPerProject,
+                       " updates for one project; project ",
+                       project.project_id.value(), " has ",
+                       project.updates.size(), "."));
+    }
+  }
+  JobRecord record;
+  record.organization_id = organization;
+  record.created_by = actor.audit_id();
+  record.kind = std::string(kJobKind);
+  record.status = JobStatus::kQueued;
+  record.request = internal::WriteJobRequest(internal::StoredJobRequest{
+      std::string(region), request, actor.is_operator()});
+  record.created_at = op->now();
+  absl::StatusOr<JobId> id = tx.jobs().Insert(record);
+  if (!id.ok()) return id.status();
+  record.id = *id;
+  int64_t updates = 0;
+  for (const ProjectMemberUpdates& project : request) {
+    updates += static_cast<int64_t>(project.updates.size());
+  }
+  op->Audit(actor, organization, "project.job.submit",
+            absl::StrCat("job#", id->value()),
+            absl::StrCat(request.size(), " projects, ", updates,
+                         " updates, region=", region));
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return ToJob(record);
+}
+
+absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
+  absl::StatusOr<Operation> op = Operation::Begin(context_);
+  if (!op.ok()) return op.status();
+  Transaction& tx = op->tx();
+  absl::StatusOr<JobRecord> record = tx.jobs().Get(id);
+  if (!record.ok()) {
+    if (!IsMissing(record.status())) return record.status();
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     absl::StrCat("There is no batch job #", id.value(), "."));
+  }
+  if (record->kind != kJobKind) {
+    return Invalid(absl::StrCat("Job #", id.value(),
+                                " is not a project member update."));
+  }
+  if (record->status != JobStatus::kQueued) return ToJob(*record);
+  absl::StatusOr<MemberUpdateJob> job = ToJob(*record);
+  if (!job.ok()) return job.status();
+  absl::StatusOr<internal::StoredJobRequest> stored =
+      internal::ReadJobRequest(record->request);
+  if (!stored.ok()) return stored.status();
+
+  // The job acts with its submitter's authority, checked again now.
+  const Actor actor = record->created_by.has_value()
+                          ? Actor::Identity(*record->created_by)
+                          : Actor::Operator();
+  absl::Status allowed = absl::OkStatus();
+  if (!record->created_by.has_value() && !stored->by_operator) {
+    allowed = internal::PermissionDenied(
+        "run this job: its submitter's account was deleted");
+  } else if (record->created_by.has_value()) {
+    allowed = internal::RequirePermission(tx, actor, record->organization_id,
+                                          kManageProjects);
+    if (!allowed.ok() && IsStoreFailure(allowed)) return allowed;
+  }
+
+  internal::StoredJobResult result;
+  int64_t applied = 0;
+  int64_t failed = 0;
+  if (allowed.ok()) {
+    for (const ProjectMemberUpdates& entry : job->request) {
+      std::optional<ProjectRecord> project;
+      const absl::Status usable = CheckJobProject(tx, *job, entry, project);
+      if (!usable.ok() && IsStoreFailure(usable)) return usable;
+      for (const MemberUpdate& update : entry.updates) {
+        absl::Status outcome = usable;
+        if (outcome.ok()) {
+          outcome = ApplyUpdate(*op, actor, *project, update);
+          if (!outcome.ok() && IsStoreFailure(outcome)) return outcome;
+        }
+        ++(outcome.ok() ? applied : failed);
+        result.statuses.push_back(std::move(outcome));
+      }
+    }
+    record->status = JobStatus::kDone;
+  } else {
+    result.failure = allowed;
+    record->status = JobStatus::kFailed;
+  }
+  record->result = internal::WriteJobResult(result);
+  record->finished_at = op->now();
+  if (absl::Status s = tx.jobs().Update(*record); !s.ok()) return s;
+  op->Audit(actor, record->organization_id,
+            record->status == JobStatus::kDone ? "project.job.run"
+                                               : "project.job.fail",
+            absl::StrCat("job#", id.value()),
+            record->status == JobStatus::kDone
+                ? absl::StrCat(applied, " applied, ", failed, " failed")
+                : std::string(allowed.message()));
+  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  return ToJob(*record);
+}
+
+absl::StatusOr<int> Projects::RunQueuedJobs(int max_jobs) {
+  if (max_jobs < 1) return 0;
+  std::vector<JobId> queued;
+  {
+    absl::StatusOr<Reading> reading = Reading::Begin(context_);
+    if (!reading.ok()) return reading.status();
+    absl::StatusOr<Page<JobRecord>> page = reading->tx().jobs().List(
+        JobFilter{.status = JobStatus::kQueued},
+        PageRequest{.offset = 0,
+                    .limit = std::min<int64_t>(max_jobs,
+                                               PageRequest::kMaxPageLimit)});
+    if (!page.ok()) return page.status();
+    for (const JobRecord& job : page->items) {
+      if (job.kind == kJobKind) queued.push_back(job.id);
+    }
+  }
+  int ran = 0;
+  for (JobId id : queued) {
+    absl::StatusOr<MemberUpdateJob> job = RunJob(id);
+    if (!job.ok()) return job.status();
+    ++ran;
+  }
+  return ran;
+}
+
+absl::StatusOr<MemberUpdateJob> Projects::GetJob(const Actor& actor, JobId id) {
+  absl::StatusOr<Reading> reading = Reading::Begin(context_);
+  if (!reading.ok()) return reading.status();
+  Transaction& tx = reading->tx();
+  absl::StatusOr<JobRecord> record = tx.jobs().Get(id);
+  if (!record.ok()) {
+    if (!IsMissing(record.status())) return record.status();
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     absl::StrCat("There is no batch job #", id.value(), "."));
+  }
+  if (absl::Status s =
+          RequireAccountAdmin(tx, actor, record->organization_id);
+      !s.ok()) {
+    return s;
+  }
+  if (record->kind != kJobKind) {
+    return Invalid(absl::StrCat("Job #", id.value(),
+                                " is not a project member update."));
+  }
+  return ToJob(*record);
+}
+
+}  // namespace entitle

@@ -1,0 +1,150 @@
+#include "service/authorization.h"
+
+#include <set>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "entitle/status.h"
+#include "service/operation.h"
+
+namespace entitle::internal {
+
+absl::Status PermissionDenied(absl::string_view what) {
+  return MakeError(absl::StatusCode::kPermissionDenied,
+                   Reason::kPermissionDenied,
+                   absl::StrCat("You do not have permission to ", what, "."));
+}
+
+absl::StatusOr<uint32_t> PermissionsIn(Transaction& tx,
+                                       OrganizationId organization,
+                                       IdentityId identity) {
+  absl::StatusOr<std::vector<RoleGrantRecord>> grants =
+      ListAll(tx.role_grants(), RoleGrantFilter{.organization_id = organization,
+                                                .identity_id = identity});
+  if (!grants.ok()) return grants.status();
+  uint32_t permissions = 0;
+  for (const RoleGrantRecord& grant : *grants) {
+    absl::StatusOr<RoleRecord> role = tx.roles().Get(grant.role_id);
+    if (!role.ok()) return role.status();
+    permissions |= role->permissions;
+  }
+  return permissions;
+}
+
+absl::Status RequirePermission(Transaction& tx, const Actor& actor,
+                               OrganizationId organization,
+                               uint32_t permission) {
+  if (actor.is_operator()) return absl::OkStatus();
+  const absl::Status denied = PermissionDenied("do this in this organization");
+  if (!actor.is_identity()) return denied;
+  absl::StatusOr<IdentityRecord> identity =
+      tx.identities().Get(actor.identity());
+  if (!identity.ok()) {
+    return GetReason(identity.status()) == Reason::kNotFound
+               ? denied
+               : identity.status();
+  }
+  if (identity->locked) return denied;
+  absl::StatusOr<MembershipRecord> membership =
+      tx.memberships().Get(MembershipKey{organization, actor.identity()});
+  if (!membership.ok()) {
+    return GetReason(membership.status()) == Reason::kNotFound
+               ? denied
+               : membership.status();
+  }
+  if (membership->status != MembershipStatus::kActive) return denied;
+  absl::StatusOr<uint32_t> permissions =
+      PermissionsIn(tx, organization, actor.identity());
+  if (!permissions.ok()) return permissions.status();
+  if ((*permissions & permission) != permission) return denied;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<OrganizationId>> EmployerOf(Transaction& tx,
+                                                         IdentityId identity) {
+  absl::StatusOr<std::optional<MembershipRecord>> employee = FindFirst(
+      tx.memberships(), MembershipFilter{.identity_id = identity,
+                                         .kind = MembershipKind::kEmployee});
+  if (!employee.ok()) return employee.status();
+  if (!employee->has_value()) return std::nullopt;
+  return (*employee)->organization_id;
+}
+
+absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
+                                IdentityId target, uint32_t admin_permission) {
+  if (actor.is_operator()) return absl::OkStatus();
+  const absl::Status denied = PermissionDenied("act on this account");
+  if (!actor.is_identity()) return denied;
+  if (actor.identity() == target) {
+    absl::StatusOr<IdentityRecord> self = tx.identities().Get(target);
+    if (!self.ok()) return self.status();
+    return self->locked ? denied : absl::OkStatus();
+  }
+  if (admin_permission == 0) return denied;
+  absl::StatusOr<std::optional<OrganizationId>> employer =
+      EmployerOf(tx, target);
+  if (!employer.ok()) return employer.status();
+  if (!employer->has_value()) return denied;
+  return RequirePermission(tx, actor, **employer, admin_permission);
+}
+
+absl::StatusOr<std::set<IdentityId>> Administrators(
+    Transaction& tx, OrganizationId organization) {
+  absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
+      tx.role_grants(), RoleGrantFilter{.organization_id = organization});
+  if (!grants.ok()) return grants.status();
+  std::set<IdentityId> administrators;
+  for (const RoleGrantRecord& grant : *grants) {
+    absl::StatusOr<RoleRecord> role = tx.roles().Get(grant.role_id);
+    if (!role.ok()) return role.status();
+    if (role->permissions & kManageAdministrators) {
+      administrators.insert(grant.identity_id);
+    }
+  }
+  return administrators;
+}
+
+absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
+                                         OrganizationId organization,
+                                         IdentityId identity) {
+  absl::StatusOr<std::set<IdentityId>> administrators =
+      Administrators(tx, organization);
+  if (!administrators.ok()) return administrators.status();
+  return administrators->size() == 1 && administrators->contains(identity);
+}
+
+absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
+                                               const Actor& actor,
+                                               OrganizationId organization,
+                                               uint32_t permission) {
+  absl::StatusOr<OrganizationRecord> record =
+      tx.organizations().Get(organization);
+  if (!record.ok()) {
+    if (GetReason(record.status()) == Reason::kNotFound) {
+      return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                       absl::StrCat("There is no organization #",
+                                    organization.value(), "."));
+    }
+    return record.status();
+  }
+  if (absl::Status s = RequirePermission(tx, actor, organization, permission);
+      !s.ok()) {
+    return s;
+  }
+  return record;
+}
+
+bool IsStoreFailure(const absl::Status& status) {
+  switch (GetReason(status)) {
+    case Reason::kStoreUnavailable:
+    case Reason::kStoreCorrupt:
+    case Reason::kTransactionFinished:
+    case Reason::kReadOnlyTransaction:
+    case Reason::kNone:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace entitle::internal

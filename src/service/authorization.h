@@ -1,0 +1,69 @@
+// Who may do what (SPEC ORG-4, ORG-7): shared by every service.
+#ifndef ENTITLE_SRC_SERVICE_AUTHORIZATION_H_
+#define ENTITLE_SRC_SERVICE_AUTHORIZATION_H_
+
+#include <cstdint>
+#include <optional>
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "entitle/actor.h"
+#include "entitle/records.h"
+#include "entitle/store.h"
+
+namespace entitle::internal {
+
+absl::Status PermissionDenied(absl::string_view what);
+
+// The OR of the permissions of every role `identity` holds in `organization`;
+// 0 when it holds none or is not a member.
+absl::StatusOr<uint32_t> PermissionsIn(Transaction& tx,
+                                       OrganizationId organization,
+                                       IdentityId identity);
+
+// OK when `actor` may use `permission` in `organization`: the operator always
+// may; an identity may when it exists, is not locked, is an active member and
+// one of its roles there grants it. PermissionDenied / kPermissionDenied
+// otherwise.
+absl::Status RequirePermission(Transaction& tx, const Actor& actor,
+                               OrganizationId organization,
+                               uint32_t permission);
+
+// The organization, when `actor` may use `permission` in it: NotFound /
+// kNotFound ("There is no organization #N.") for an unknown one, otherwise
+// as RequirePermission.
+absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
+                                               const Actor& actor,
+                                               OrganizationId organization,
+                                               uint32_t permission);
+
+// True for a failure of the store itself (or a status without a reason), as
+// opposed to a rule's refusal: it ends an operation made of several parts
+// (a batch job, an import) instead of failing one part.
+bool IsStoreFailure(const absl::Status& status);
+
+// The organization `identity` is an employee of, if any.
+absl::StatusOr<std::optional<OrganizationId>> EmployerOf(Transaction& tx,
+                                                         IdentityId identity);
+
+// OK when `actor` may act on `target` as its own account holder (itself, not
+// locked) or as the operator; or, when `admin_permission` is non-zero, as an
+// administrator holding it in `target`'s employee organization.
+absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
+                                IdentityId target, uint32_t admin_permission);
+
+// The administrators of `organization`: members holding a role with
+// kManageAdministrators (ORG-4).
+absl::StatusOr<std::set<IdentityId>> Administrators(
+    Transaction& tx, OrganizationId organization);
+
+// True when `identity` is an administrator of `organization` and no other
+// member is.
+absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
+                                         OrganizationId organization,
+                                         IdentityId identity);
+
+}  // namespace entitle::internal
+
+#endif  // ENTITLE_SRC_SERVICE_AUTHORIZATION_H_

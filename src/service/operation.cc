@@ -1,0 +1,105 @@
+#include "service/operation.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace entitle::internal {
+
+absl::StatusOr<Operation> Operation::Begin(ServiceContext& context) {
+  absl::StatusOr<std::unique_ptr<Transaction>> transaction =
+      context.store.Begin(TransactionMode::kWrite);
+  if (!transaction.ok()) return transaction.status();
+  return Operation(context, *std::move(transaction));
+}
+
+void Operation::Audit(const Actor& actor,
+                      std::optional<OrganizationId> organization,
+                      std::string action, std::string target,
+                      std::string detail) {
+  AuditRecord record;
+  record.at = now_;
+  record.actor_id = actor.audit_id();
+  record.organization_id = organization;
+  record.action = std::move(action);
+  record.target = std::move(target);
+  record.outcome = "ok";
+  // actor_id is unset for both the operator and anonymous actors; the detail
+  // tells them apart.
+  if (!actor.is_identity()) {
+    const char* who = actor.is_operator() ? "by the operator" : "anonymous";
+    detail = detail.empty() ? who : absl::StrCat(who, "; ", detail);
+  }
+  record.detail = std::move(detail);
+  audit_.push_back(std::move(record));
+}
+
+void Operation::Notify(Notification notification) {
+  notifications_.push_back(std::move(notification));
+}
+
+absl::Status Operation::Savepoint() {
+  if (absl::Status s = transaction_->Savepoint(); !s.ok()) return s;
+  marks_.push_back(Mark{audit_.size(), notifications_.size(), events_.size(),
+                        after_commit_.size()});
+  return absl::OkStatus();
+}
+
+absl::Status Operation::RollbackToSavepoint() {
+  if (absl::Status s = transaction_->RollbackToSavepoint(); !s.ok()) return s;
+  const Mark mark = marks_.back();
+  marks_.pop_back();
+  audit_.erase(audit_.begin() + mark.audit, audit_.end());
+  notifications_.erase(notifications_.begin() + mark.notifications,
+                       notifications_.end());
+  events_.erase(events_.begin() + mark.events, events_.end());
+  after_commit_.erase(after_commit_.begin() + mark.after_commit,
+                      after_commit_.end());
+  return absl::OkStatus();
+}
+
+absl::Status Operation::ReleaseSavepoint() {
+  if (absl::Status s = transaction_->ReleaseSavepoint(); !s.ok()) return s;
+  marks_.pop_back();
+  return absl::OkStatus();
+}
+
+absl::Status Operation::Commit() {
+  for (const AuditRecord& record : audit_) {
+    if (absl::StatusOr<AuditId> id = transaction_->audit().Insert(record);
+        !id.ok()) {
+      return id.status();
+    }
+  }
+  for (const Notification& notification : notifications_) {
+    OutboxRecord record;
+    record.created_at = now_;
+    record.recipient = notification.to;
+    record.template_name = notification.template_name;
+    record.subject = notification.subject;
+    if (absl::StatusOr<OutboxId> id = transaction_->outbox().Insert(record);
+        !id.ok()) {
+      return id.status();
+    }
+  }
+  if (absl::Status status = transaction_->Commit(); !status.ok()) return status;
+  context_->committed_changes.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& action : after_commit_) action();
+  after_commit_.clear();
+  for (const Notification& notification : notifications_) {
+    context_->notifier.Send(notification);
+  }
+  notifications_.clear();
+  for (const Event& event : events_) context_->events.Publish(event);
+  events_.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Reading> Reading::Begin(ServiceContext& context) {
+  absl::StatusOr<std::unique_ptr<Transaction>> transaction =
+      context.store.Begin(TransactionMode::kRead);
+  if (!transaction.ok()) return transaction.status();
+  return Reading{*std::move(transaction), context.clock.Now()};
+}
+
+}  // namespace entitle::internal
