@@ -1,6 +1,7 @@
 #include "service/authorization.h"
 
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,17 @@ absl::Status PermissionDenied(absl::string_view what) {
   return MakeError(absl::StatusCode::kPermissionDenied,
                    Reason::kPermissionDenied,
                    absl::StrCat("You do not have permission to ", what, "."));
+}
+
+absl::StatusOr<OperationIn> BeginIn(ServiceContext& context, const Actor& actor,
+                                    OrganizationId organization,
+                                    uint32_t permission) {
+  absl::StatusOr<Operation> op = Operation::Begin(context);
+  if (!op.ok()) return op.status();
+  absl::StatusOr<OrganizationRecord> record =
+      AuthorizeIn(op->tx(), actor, organization, permission);
+  if (!record.ok()) return record.status();
+  return OperationIn{*std::move(op), *std::move(record)};
 }
 
 absl::StatusOr<uint32_t> PermissionsIn(Transaction& tx,

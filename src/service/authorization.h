@@ -11,6 +11,8 @@
 #include "entitle/actor.h"
 #include "entitle/records.h"
 #include "entitle/store.h"
+#include "service/operation.h"
+#include "service/service_context.h"
 
 namespace entitle::internal {
 
@@ -37,6 +39,20 @@ absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
                                                const Actor& actor,
                                                OrganizationId organization,
                                                uint32_t permission);
+
+// An operation in one organization, begun for an actor allowed to use a
+// permission there: how a public operation on an organization opens.
+struct OperationIn {
+  Operation op;
+  OrganizationRecord organization;
+};
+
+// Begins a write operation and authorizes `actor` for `permission` in
+// `organization` (AuthorizeIn). Fails with the store's error, or with
+// AuthorizeIn's refusal; nothing is written either way.
+absl::StatusOr<OperationIn> BeginIn(ServiceContext& context, const Actor& actor,
+                                    OrganizationId organization,
+                                    uint32_t permission);
 
 // True for a failure of the store itself (or a status without a reason), as
 // opposed to a rule's refusal: it ends an operation made of several parts

@@ -96,6 +96,13 @@ struct Reading {
   Transaction& tx() { return *transaction; }
 };
 
+// How an audit record names what it changed: "<kind>#<id>", the kind as the
+// id type names itself (identity#7, join-request#3).
+template <typename Tag>
+std::string AuditTarget(Id<Tag> id) {
+  return absl::StrCat(Tag::kName, "#", id.value());
+}
+
 // Every record of `table` that matches `filter`, page by page.
 template <typename Record>
 absl::StatusOr<std::vector<Record>> ListAll(
