@@ -13,7 +13,7 @@
 #include "service/operation.h"
 #include "identities/profile.h"
 #include "service/service_context.h"
-#include "steps.h"
+#include "invitations/invitations_internal.h"
 
 namespace entitle {
 namespace {

@@ -13,7 +13,7 @@
 #include "service/operation.h"
 #include "licenses/seat_registry.h"
 #include "service/service_context.h"
-#include "steps.h"
+#include "licenses/licenses_internal.h"
 
 namespace entitle {
 

@@ -13,7 +13,7 @@
 #include "organizations/memberships.h"
 #include "service/operation.h"
 #include "service/service_context.h"
-#include "steps.h"
+#include "organizations/organizations_internal.h"
 
 namespace entitle {
 namespace {

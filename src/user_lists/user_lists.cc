@@ -19,7 +19,9 @@
 #include "organizations/memberships.h"
 #include "service/operation.h"
 #include "service/service_context.h"
-#include "steps.h"
+#include "invitations/invitations_internal.h"
+#include "licenses/licenses_internal.h"
+#include "organizations/organizations_internal.h"
 
 namespace entitle {
 namespace {
