@@ -2,6 +2,8 @@
 #   1. cmake --install <build> --prefix <scratch prefix>
 #   2. configure and build tests/consumer against that prefix
 #   3. run the consumer program
+# With -DBUILD_TREE=ON, step 1 is skipped and the consumer finds entitle in
+# the build tree itself (its export()ed package files).
 # Run by ctest (test "install_consumer") as:
 #   cmake -DENTITLE_BUILD_DIR=... -DCONSUMER_SOURCE_DIR=... -DWORK_DIR=...
 #         [-DGENERATOR=...] [-DCXX_COMPILER=...] [-DCONFIG=...] -P install_consumer.cmake
@@ -41,11 +43,15 @@ if(DEFINED CXX_COMPILER AND NOT CXX_COMPILER STREQUAL "")
   set(compiler_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 endif()
 
-run(install ${CMAKE_COMMAND} --install ${ENTITLE_BUILD_DIR} --prefix ${prefix}
-    ${config_args})
+if(BUILD_TREE)
+  set(find_args -Dentitle_DIR=${ENTITLE_BUILD_DIR})
+else()
+  run(install ${CMAKE_COMMAND} --install ${ENTITLE_BUILD_DIR} --prefix ${prefix}
+      ${config_args})
+  set(find_args -DCMAKE_PREFIX_PATH=${prefix})
+endif()
 run(configure ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build}
-    ${generator_args} ${compiler_args} ${build_type_arg}
-    -DCMAKE_PREFIX_PATH=${prefix}
+    ${generator_args} ${compiler_args} ${build_type_arg} ${find_args}
     -DCMAKE_FIND_PACKAGE_PREFER_CONFIG=ON)
 run(build ${CMAKE_COMMAND} --build ${consumer_build} ${config_args})
 

@@ -2,6 +2,7 @@
 // back. Exits non-zero on any failure.
 #include <iostream>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -9,6 +10,8 @@
 #include "entitle/memory_store.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
+#include "entitle/store.h"
+#include "entitle/version.h"
 #include "entitle/store.h"
 
 namespace {
@@ -22,6 +25,15 @@ int Fail(const char* step, const absl::Status& status) {
 }  // namespace
 
 int main() {
+  // The generated version header is installed and matches its macros.
+  if (std::string(entitle::kVersion) !=
+      std::to_string(ENTITLE_VERSION_MAJOR) + "." +
+          std::to_string(ENTITLE_VERSION_MINOR) + "." +
+          std::to_string(ENTITLE_VERSION_PATCH)) {
+    std::cerr << "consumer: version " << entitle::kVersion
+              << " does not match its macros\n";
+    return 1;
+  }
   absl::StatusOr<entitle::Email> email =
       entitle::Email::Parse("Consumer@Example.com");
   if (!email.ok()) return Fail("Email::Parse", email.status());
@@ -50,6 +62,7 @@ int main() {
     return 1;
   }
   std::cout << "consumer: " << record->id << " <" << record->email << "> "
-            << record->display_name << "\n";
+            << record->display_name << " (entitle " << entitle::kVersion
+            << ")\n";
   return 0;
 }
