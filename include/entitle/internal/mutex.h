@@ -26,6 +26,11 @@ class ABSL_LOCKABLE Mutex {
     return mutex_.try_lock();
   }
 
+  // BasicLockable, for std::condition_variable_any (which unlocks and
+  // relocks while it waits).
+  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mutex_.lock(); }
+  void unlock() ABSL_UNLOCK_FUNCTION() { mutex_.unlock(); }
+
   // Tells the analysis that the caller holds the mutex (checked nowhere else).
   void AssertHeld() const ABSL_ASSERT_EXCLUSIVE_LOCK() {}
 

@@ -175,6 +175,10 @@ struct MemoryState {
     return absl::OkStatus();
   }
 
+  // A transaction holds `mutex` for its whole life (shared to read, exclusive
+  // to write), and only a transaction touches `tables`. The lock is held
+  // across calls, which the thread-safety analysis cannot follow, so the
+  // rule is written here rather than as ABSL_GUARDED_BY.
   std::shared_mutex mutex;
   std::vector<TableData> tables;  // In internal::AllTables() order.
 };

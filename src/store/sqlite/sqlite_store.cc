@@ -13,12 +13,14 @@
 #include <variant>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "entitle/internal/mutex.h"
 #include "entitle/status.h"
 #include "store/sqlite/migrations.h"
 #include "store/schema.h"
@@ -252,22 +254,28 @@ struct SqliteState {
   std::string path;
   SqliteOptions options;
 
-  std::mutex pool_mutex;
-  std::vector<std::unique_ptr<Connection>> idle;  // Guarded by pool_mutex.
+  Mutex pool_mutex;
+  std::vector<std::unique_ptr<Connection>> idle ABSL_GUARDED_BY(pool_mutex);
 
   // Queues this process's writers before they ask SQLite for the write lock,
   // so they wait on a condition instead of polling SQLite's busy handler.
   // (A condition variable rather than std::timed_mutex: the latter's timed
   // lock is invisible to ThreadSanitizer with GCC 12.)
-  std::mutex writer_mutex;
-  std::condition_variable writer_released;
-  bool writer_active = false;  // Guarded by writer_mutex.
+  Mutex writer_mutex;
+  std::condition_variable_any writer_released;
+  bool writer_active ABSL_GUARDED_BY(writer_mutex) = false;
 
   bool AcquireWriter(absl::Duration timeout) {
-    std::unique_lock<std::mutex> lock(writer_mutex);
-    if (!writer_released.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                                  [this] { return !writer_active; })) {
-      return false;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          absl::ToChronoMilliseconds(timeout);
+    MutexLock lock(writer_mutex);
+    while (writer_active) {
+      // Waiting unlocks writer_mutex and locks it again before returning.
+      if (writer_released.wait_until(writer_mutex, deadline) ==
+              std::cv_status::timeout &&
+          writer_active) {
+        return false;
+      }
     }
     writer_active = true;
     return true;
@@ -275,7 +283,7 @@ struct SqliteState {
 
   void ReleaseWriter() {
     {
-      std::lock_guard<std::mutex> lock(writer_mutex);
+      MutexLock lock(writer_mutex);
       writer_active = false;
     }
     writer_released.notify_one();
@@ -283,7 +291,7 @@ struct SqliteState {
 
   absl::StatusOr<std::unique_ptr<Connection>> Acquire() {
     {
-      std::lock_guard<std::mutex> lock(pool_mutex);
+      MutexLock lock(pool_mutex);
       if (!idle.empty()) {
         std::unique_ptr<Connection> connection = std::move(idle.back());
         idle.pop_back();
@@ -294,11 +302,11 @@ struct SqliteState {
   }
 
   // The connection that watches PRAGMA data_version; opened on first use.
-  std::mutex watch_mutex;
-  std::unique_ptr<Connection> watch;  // Guarded by watch_mutex.
+  Mutex watch_mutex;
+  std::unique_ptr<Connection> watch ABSL_GUARDED_BY(watch_mutex);
 
   void Return(std::unique_ptr<Connection> connection) {
-    std::lock_guard<std::mutex> lock(pool_mutex);
+    MutexLock lock(pool_mutex);
     if (static_cast<int>(idle.size()) < options.max_idle_connections) {
       idle.push_back(std::move(connection));
     }
@@ -832,7 +840,7 @@ SqliteStore::~SqliteStore() = default;
 const std::string& SqliteStore::path() const { return state_->path; }
 
 absl::StatusOr<uint64_t> SqliteStore::ExternalChangeStamp() {
-  std::lock_guard<std::mutex> lock(state_->watch_mutex);
+  internal::MutexLock lock(state_->watch_mutex);
   if (state_->watch == nullptr) {
     absl::StatusOr<std::unique_ptr<internal::Connection>> connection =
         internal::Connection::Open(state_->path, state_->options);
