@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "service/authorization.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
@@ -18,6 +19,7 @@
 namespace entitle {
 namespace {
 
+using internal::AuditTarget;
 using internal::FindFirst;
 using internal::ListAll;
 using internal::Operation;
@@ -27,13 +29,6 @@ using internal::ServiceContext;
 absl::Status Refuse(absl::StatusCode code, Reason reason,
                     absl::string_view message) {
   return MakeError(code, reason, message);
-}
-
-std::string InvitationTarget(InvitationId id) {
-  return absl::StrCat("invitation#", id.value());
-}
-std::string IdentityTarget(IdentityId id) {
-  return absl::StrCat("identity#", id.value());
 }
 
 bool Expired(const InvitationRecord& invitation, absl::Time now) {
@@ -82,14 +77,13 @@ absl::StatusOr<InvitationRecord> FindByToken(Transaction& tx,
                                              absl::string_view token) {
   const std::string hash = internal::HashLinkToken(token);
   if (hash.empty()) return InvalidLink();
-  absl::StatusOr<std::optional<InvitationRecord>> found =
-      FindFirst(tx.invitations(), InvitationFilter{.token_hash = hash});
-  if (!found.ok()) return found.status();
-  if (!found->has_value() ||
-      !internal::SameLinkHash((*found)->token_hash, hash)) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<InvitationRecord> found,
+      FindFirst(tx.invitations(), InvitationFilter{.token_hash = hash}));
+  if (!found.has_value() || !internal::SameLinkHash(found->token_hash, hash)) {
     return InvalidLink();
   }
-  return **found;
+  return *std::move(found);
 }
 
 absl::StatusOr<InvitationRecord> LoadInvitation(Transaction& tx,
@@ -111,14 +105,13 @@ absl::StatusOr<IdentityRecord> SignedIn(Transaction& tx, const Actor& actor,
     return internal::PermissionDenied(
         absl::StrCat(what, " without signing in"));
   }
-  absl::StatusOr<IdentityRecord> identity =
-      tx.identities().Get(actor.identity());
-  if (!identity.ok()) return identity.status();
-  if (identity->locked) {
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           tx.identities().Get(actor.identity()));
+  if (identity.locked) {
     return Refuse(absl::StatusCode::kFailedPrecondition,
                   Reason::kIdentityLocked, "This identity is locked.");
   }
-  if (!identity->verified) {
+  if (!identity.verified) {
     return Refuse(absl::StatusCode::kFailedPrecondition, Reason::kNotVerified,
                   "Verify your email address first.");
   }
@@ -137,8 +130,8 @@ absl::StatusOr<InvitationId> IssueInvitation(
   invitation.expires_at =
       op.now() + op.context().organization_policy.invitation_lifetime;
   invitation.decided_at.reset();
-  absl::StatusOr<InvitationId> id = op.tx().invitations().Insert(invitation);
-  if (!id.ok()) return id.status();
+  ENTITLE_ASSIGN_OR_RETURN(InvitationId id,
+                           op.tx().invitations().Insert(invitation));
   Notification notification;
   notification.to = invitation.email;
   notification.template_name = "invitation";
@@ -158,7 +151,7 @@ absl::StatusOr<InvitationId> IssueInvitation(
         op.context().identity_policy, (*invitee)->language);
   }
   op.Notify(std::move(notification));
-  return *id;
+  return id;
 }
 
 // INV-5: applies an accepted invitation for `identity`, atomically with the
@@ -168,15 +161,15 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
                              const IdentityRecord& identity,
                              MembershipStatus status) {
   Transaction& tx = op.tx();
-  if (absl::Status s = CheckUsable(invitation, op.now()); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(CheckUsable(invitation, op.now()));
   if (identity.email != invitation.email) {
     return Refuse(absl::StatusCode::kPermissionDenied, Reason::kWrongInvitee,
                   "This invitation is for another email address.");
   }
   const OrganizationId organization = invitation.organization_id;
-  absl::StatusOr<std::optional<MembershipRecord>> membership =
-      internal::FindMembership(tx, organization, identity.id);
-  if (!membership.ok()) return membership.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<MembershipRecord> membership,
+      internal::FindMembership(tx, organization, identity.id));
   // Already a member of that kind (added directly meanwhile, say): the
   // invitation has done its work and is completed, not left hanging.
   switch (invitation.kind) {
@@ -189,19 +182,16 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
       break;
     case InvitationKind::kExternal:
     case InvitationKind::kGroup: {
-      if (!membership->has_value()) {
+      if (!membership.has_value()) {
         MembershipRecord added;
         added.organization_id = organization;
         added.identity_id = identity.id;
         added.kind = MembershipKind::kExternal;
         added.status = status;
         added.created_at = op.now();
-        if (absl::StatusOr<MembershipKey> key = tx.memberships().Insert(added);
-            !key.ok()) {
-          return key.status();
-        }
+        ENTITLE_RETURN_IF_ERROR(tx.memberships().Insert(added));
         op.Audit(actor, organization, "membership.add",
-                 IdentityTarget(identity.id), "external");
+                 AuditTarget(identity.id), "external");
       }
       if (invitation.kind == InvitationKind::kGroup) {
         if (!invitation.group_id.has_value()) {
@@ -211,9 +201,8 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
         absl::StatusOr<GroupMemberKey> key = tx.group_members().Insert(
             GroupMemberRecord{*invitation.group_id, identity.id, op.now()});
         if (key.ok()) {
-          op.Audit(actor, organization, "group.add",
-                   IdentityTarget(identity.id),
-                   absl::StrCat("group#", invitation.group_id->value()));
+          op.Audit(actor, organization, "group.add", AuditTarget(identity.id),
+                   AuditTarget(*invitation.group_id));
         } else if (GetReason(key.status()) != Reason::kDuplicate) {
           return key.status();
         }
@@ -223,9 +212,9 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
   }
   invitation.status = InvitationStatus::kAccepted;
   invitation.decided_at = op.now();
-  if (absl::Status s = tx.invitations().Update(invitation); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(tx.invitations().Update(invitation));
   op.Audit(actor, organization, "invitation.accept",
-           InvitationTarget(invitation.id), invitation.email.str());
+           AuditTarget(invitation.id), invitation.email.str());
   return absl::OkStatus();
 }
 
@@ -238,20 +227,20 @@ JoinRequestInfo ToInfo(const JoinRequestRecord& r, const IdentityRecord& who) {
 // True when `organization` owns `identity`'s verified email domain.
 absl::StatusOr<bool> OwnsDomainOf(Transaction& tx, OrganizationId organization,
                                   const IdentityRecord& identity) {
-  absl::StatusOr<std::optional<DomainRecord>> owner = FindFirst(
-      tx.domains(), DomainFilter{.organization_id = organization,
-                                 .name = std::string(identity.email.domain()),
-                                 .status = DomainStatus::kVerified});
-  if (!owner.ok()) return owner.status();
-  return owner->has_value();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<DomainRecord> owner,
+      FindFirst(tx.domains(),
+                DomainFilter{.organization_id = organization,
+                             .name = std::string(identity.email.domain()),
+                             .status = DomainStatus::kVerified}));
+  return owner.has_value();
 }
 
 // Approves `request`: the requester becomes an employee (ORG-2).
 absl::Status Approve(Operation& op, const Actor& actor,
                      JoinRequestRecord& request) {
-  absl::StatusOr<IdentityRecord> identity =
-      op.tx().identities().Get(request.identity_id);
-  if (!identity.ok()) return identity.status();
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           op.tx().identities().Get(request.identity_id));
   absl::Status status =
       internal::BecomeEmployee(op, actor, request.organization_id,
                                request.identity_id, MembershipStatus::kActive);
@@ -262,18 +251,15 @@ absl::Status Approve(Operation& op, const Actor& actor,
   request.status = JoinRequestStatus::kApproved;
   request.decided_at = op.now();
   request.decided_by = actor.audit_id();
-  if (absl::Status s = op.tx().join_requests().Update(request); !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(op.tx().join_requests().Update(request));
   op.Audit(actor, request.organization_id, "join-request.approve",
-           absl::StrCat("join-request#", request.id.value()),
-           identity->email.str());
+           AuditTarget(request.id), identity.email.str());
   Notification notification;
-  notification.to = identity->email;
+  notification.to = identity.email;
   notification.template_name = "join-request-approved";
   notification.subject = "Your request to join was approved";
   notification.language = internal::EffectiveLanguage(
-      op.context().identity_policy, identity->language);
+      op.context().identity_policy, identity.language);
   op.Notify(std::move(notification));
   return absl::OkStatus();
 }
@@ -284,21 +270,21 @@ absl::StatusOr<JoinRequestInfo> FileJoinRequest(
     Operation& op, const IdentityRecord& identity,
     const OrganizationRecord& organization, JoinRequestSource source) {
   Transaction& tx = op.tx();
-  absl::StatusOr<std::optional<MembershipRecord>> membership =
-      internal::FindMembership(tx, organization.id, identity.id);
-  if (!membership.ok()) return membership.status();
-  if (membership->has_value() &&
-      (*membership)->kind == MembershipKind::kEmployee) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<MembershipRecord> membership,
+      internal::FindMembership(tx, organization.id, identity.id));
+  if (membership.has_value() &&
+      membership->kind == MembershipKind::kEmployee) {
     return Refuse(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
                   "You are already an employee of this organization.");
   }
-  absl::StatusOr<std::optional<JoinRequestRecord>> pending =
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<JoinRequestRecord> pending,
       FindFirst(tx.join_requests(),
                 JoinRequestFilter{.organization_id = organization.id,
                                   .identity_id = identity.id,
-                                  .status = JoinRequestStatus::kPending});
-  if (!pending.ok()) return pending.status();
-  if (pending->has_value()) {
+                                  .status = JoinRequestStatus::kPending}));
+  if (pending.has_value()) {
     return Refuse(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
                   "You have already asked to join this organization.");
   }
@@ -308,23 +294,19 @@ absl::StatusOr<JoinRequestInfo> FileJoinRequest(
   request.source = source;
   request.status = JoinRequestStatus::kPending;
   request.created_at = op.now();
-  absl::StatusOr<JoinRequestId> id = tx.join_requests().Insert(request);
-  if (!id.ok()) return id.status();
-  request.id = *id;
+  ENTITLE_ASSIGN_OR_RETURN(JoinRequestId id,
+                           tx.join_requests().Insert(request));
+  request.id = id;
   const Actor requester = Actor::Identity(identity.id);
-  op.Audit(requester, organization.id, "join-request.create",
-           absl::StrCat("join-request#", id->value()),
+  op.Audit(requester, organization.id, "join-request.create", AuditTarget(id),
            source == JoinRequestSource::kLink ? "through the request link"
                                               : "found by discovery");
   if (organization.auto_approve_domain_joins) {
-    absl::StatusOr<bool> own_domain =
-        OwnsDomainOf(tx, organization.id, identity);
-    if (!own_domain.ok()) return own_domain.status();
-    if (*own_domain) {
+    ENTITLE_ASSIGN_OR_RETURN(bool own_domain,
+                             OwnsDomainOf(tx, organization.id, identity));
+    if (own_domain) {
       // INV-12: approved by the organization's rule, not by a person.
-      if (absl::Status s = Approve(op, Actor::Anonymous(), request); !s.ok()) {
-        return s;
-      }
+      ENTITLE_RETURN_IF_ERROR(Approve(op, Actor::Anonymous(), request));
     }
   }
   return ToInfo(request, identity);
@@ -336,12 +318,11 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
     const Actor& actor, OrganizationId organization,
     const std::vector<std::string>& addresses, InvitationKind kind,
     std::optional<GroupId> group) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<OrganizationRecord> org =
-      AuthorizeAdmin(tx, actor, organization);
-  if (!org.ok()) return org.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      internal::OperationIn begun,
+      internal::BeginIn(context_, actor, organization, kManageUsers));
+  Operation& op = begun.op;
+  Transaction& tx = op.tx();
   if (addresses.empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                   "Give at least one email address.");
@@ -357,119 +338,107 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
                   "A group invitation needs a group, and only it.");
   }
   if (group.has_value()) {
-    if (absl::StatusOr<GroupRecord> record =
-            internal::LoadOwned(tx.groups(), organization, *group, "group");
-        !record.ok()) {
-      return record.status();
-    }
+    ENTITLE_RETURN_IF_ERROR(
+        internal::LoadOwned(tx.groups(), organization, *group, "group"));
   }
 
   std::vector<InviteResult> results;
   std::map<Email, InvitationId> invited;  // In this batch.
   for (const std::string& address : addresses) {
-    absl::StatusOr<InviteResult> result =
-        internal::InviteStep(*op, actor, *org, address, kind, group, invited);
-    if (!result.ok()) return result.status();
-    results.push_back(*std::move(result));
+    ENTITLE_ASSIGN_OR_RETURN(
+        InviteResult result,
+        internal::InviteStep(op, actor, begun.organization, address, kind,
+                             group, invited));
+    results.push_back(std::move(result));
   }
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return results;
 }
 
 absl::StatusOr<InvitationId> Invitations::Resend(const Actor& actor,
                                                  OrganizationId organization,
                                                  InvitationId invitation) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<OrganizationRecord> org =
-      AuthorizeAdmin(op->tx(), actor, organization);
-  if (!org.ok()) return org.status();
-  absl::StatusOr<InvitationRecord> old =
-      LoadInvitation(op->tx(), organization, invitation);
-  if (!old.ok()) return old.status();
-  if (old->status != InvitationStatus::kNew) {
-    return CheckUsable(*old, op->now());
+  ENTITLE_ASSIGN_OR_RETURN(
+      internal::OperationIn begun,
+      internal::BeginIn(context_, actor, organization, kManageUsers));
+  Operation& op = begun.op;
+  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord old,
+                           LoadInvitation(op.tx(), organization, invitation));
+  if (old.status != InvitationStatus::kNew) {
+    return CheckUsable(old, op.now());
   }
-  old->status = InvitationStatus::kSuperseded;
-  old->decided_at = op->now();
-  if (absl::Status s = op->tx().invitations().Update(*old); !s.ok()) return s;
+  old.status = InvitationStatus::kSuperseded;
+  old.decided_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(op.tx().invitations().Update(old));
   // INV-8: a live invitation for the same address and kind (sent since this
   // one expired) is the one to keep; no second link goes out.
-  absl::StatusOr<std::vector<InvitationRecord>> open =
-      ListAll(op->tx().invitations(),
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<InvitationRecord> open,
+      ListAll(op.tx().invitations(),
               InvitationFilter{.organization_id = organization,
-                               .email = old->email,
-                               .kind = old->kind,
-                               .status = InvitationStatus::kNew});
-  if (!open.ok()) return open.status();
-  for (const InvitationRecord& live : *open) {
-    if (live.group_id == old->group_id && !Expired(live, op->now())) {
-      op->Audit(actor, organization, "invitation.resend",
-                InvitationTarget(live.id),
-                absl::StrCat("invitation#", invitation.value(),
-                             " folded into the live one"));
-      if (absl::Status s = op->Commit(); !s.ok()) return s;
+                               .email = old.email,
+                               .kind = old.kind,
+                               .status = InvitationStatus::kNew}));
+  for (const InvitationRecord& live : open) {
+    if (live.group_id == old.group_id && !Expired(live, op.now())) {
+      op.Audit(actor, organization, "invitation.resend", AuditTarget(live.id),
+               absl::StrCat(AuditTarget(invitation),
+                            " folded into the live one"));
+      ENTITLE_RETURN_IF_ERROR(op.Commit());
       return live.id;
     }
   }
-  InvitationRecord renewed = *old;
+  InvitationRecord renewed = old;
   renewed.invited_by = actor.audit_id();
-  absl::StatusOr<InvitationId> id = IssueInvitation(*op, *org, renewed);
-  if (!id.ok()) return id.status();
-  op->Audit(actor, organization, "invitation.resend", InvitationTarget(*id),
-            absl::StrCat("replaces invitation#", invitation.value()));
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
-  return *id;
+  ENTITLE_ASSIGN_OR_RETURN(InvitationId id,
+                           IssueInvitation(op, begun.organization, renewed));
+  op.Audit(actor, organization, "invitation.resend", AuditTarget(id),
+           absl::StrCat("replaces ", AuditTarget(invitation)));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return id;
 }
 
 absl::Status Invitations::Revoke(const Actor& actor,
                                  OrganizationId organization,
                                  InvitationId invitation) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  if (absl::StatusOr<OrganizationRecord> org =
-          AuthorizeAdmin(op->tx(), actor, organization);
-      !org.ok()) {
-    return org.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      internal::OperationIn begun,
+      internal::BeginIn(context_, actor, organization, kManageUsers));
+  Operation& op = begun.op;
+  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord record,
+                           LoadInvitation(op.tx(), organization, invitation));
+  if (record.status != InvitationStatus::kNew) {
+    return CheckUsable(record, op.now());
   }
-  absl::StatusOr<InvitationRecord> record =
-      LoadInvitation(op->tx(), organization, invitation);
-  if (!record.ok()) return record.status();
-  if (record->status != InvitationStatus::kNew) {
-    return CheckUsable(*record, op->now());
-  }
-  record->status = InvitationStatus::kRevoked;
-  record->decided_at = op->now();
-  if (absl::Status s = op->tx().invitations().Update(*record); !s.ok())
-    return s;
-  op->Audit(actor, organization, "invitation.revoke",
-            InvitationTarget(invitation), record->email.str());
-  return op->Commit();
+  record.status = InvitationStatus::kRevoked;
+  record.decided_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(op.tx().invitations().Update(record));
+  op.Audit(actor, organization, "invitation.revoke", AuditTarget(invitation),
+           record.email.str());
+  return op.Commit();
 }
 
 absl::StatusOr<std::vector<InvitationInfo>> Invitations::List(
     const Actor& actor, OrganizationId organization) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  absl::StatusOr<OrganizationRecord> org =
-      AuthorizeAdmin(reading->tx(), actor, organization);
-  if (!org.ok()) return org.status();
-  absl::StatusOr<std::vector<InvitationRecord>> all =
-      ListAll(reading->tx().invitations(),
-              InvitationFilter{.organization_id = organization});
-  if (!all.ok()) return all.status();
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(OrganizationRecord org,
+                           AuthorizeAdmin(reading.tx(), actor, organization));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<InvitationRecord> all,
+      ListAll(reading.tx().invitations(),
+              InvitationFilter{.organization_id = organization}));
   std::vector<InvitationInfo> shown;
-  for (const InvitationRecord& r : *all) {
+  for (const InvitationRecord& r : all) {
     InvitationState state;
     if (r.status == InvitationStatus::kNew) {
-      state = Expired(r, reading->now) ? InvitationState::kExpired
-                                       : InvitationState::kNew;
+      state = Expired(r, reading.now) ? InvitationState::kExpired
+                                      : InvitationState::kNew;
     } else if (r.status == InvitationStatus::kRejected) {
       state = InvitationState::kRejected;
     } else {
       continue;  // Accepted, revoked and superseded invitations leave the list.
     }
-    shown.push_back(InvitationInfo{r.id, r.organization_id, org->name, r.email,
+    shown.push_back(InvitationInfo{r.id, r.organization_id, org.name, r.email,
                                    r.kind, r.group_id, state, r.created_at,
                                    r.expires_at});
   }
@@ -478,132 +447,108 @@ absl::StatusOr<std::vector<InvitationInfo>> Invitations::List(
 
 absl::StatusOr<OrganizationId> Invitations::Accept(const Actor& actor,
                                                    absl::string_view token) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity =
-      SignedIn(op->tx(), actor, "accept an invitation");
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<InvitationRecord> invitation = FindByToken(op->tx(), token);
-  if (!invitation.ok()) return invitation.status();
-  if (absl::Status s = ApplyAcceptance(*op, actor, *invitation, *identity,
-                                       MembershipStatus::kActive);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
-  return invitation->organization_id;
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           SignedIn(op.tx(), actor, "accept an invitation"));
+  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord invitation,
+                           FindByToken(op.tx(), token));
+  ENTITLE_RETURN_IF_ERROR(ApplyAcceptance(op, actor, invitation, identity,
+                                          MembershipStatus::kActive));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return invitation.organization_id;
 }
 
 absl::StatusOr<OrganizationId> Invitations::AcceptById(const Actor& actor,
                                                        InvitationId id) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity =
-      SignedIn(op->tx(), actor, "accept an invitation");
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<InvitationRecord> invitation = op->tx().invitations().Get(id);
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           SignedIn(op.tx(), actor, "accept an invitation"));
+  absl::StatusOr<InvitationRecord> invitation = op.tx().invitations().Get(id);
   // Someone else's invitation is as unknown to the actor as a missing one.
   if ((!invitation.ok() &&
        GetReason(invitation.status()) == Reason::kNotFound) ||
-      (invitation.ok() && invitation->email != identity->email)) {
+      (invitation.ok() && invitation->email != identity.email)) {
     return Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
                   absl::StrCat("You have no invitation #", id.value(), "."));
   }
-  if (!invitation.ok()) return invitation.status();
-  if (absl::Status s = ApplyAcceptance(*op, actor, *invitation, *identity,
-                                       MembershipStatus::kActive);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(invitation);
+  ENTITLE_RETURN_IF_ERROR(ApplyAcceptance(op, actor, *invitation, identity,
+                                          MembershipStatus::kActive));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return invitation->organization_id;
 }
 
 absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
     absl::string_view token, absl::string_view password,
     const Profile& profile) {
-  if (absl::Status s = CheckPasswordPolicy(password); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(CheckPasswordPolicy(password));
   IdentityRecord identity;
-  if (absl::Status s =
-          internal::ApplyProfile(internal::AsUpdate(profile), identity);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::string> hash = context_.hasher.Hash(password);
-  if (!hash.ok()) return hash.status();
+  ENTITLE_RETURN_IF_ERROR(
+      internal::ApplyProfile(internal::AsUpdate(profile), identity));
+  ENTITLE_ASSIGN_OR_RETURN(std::string hash, context_.hasher.Hash(password));
 
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<InvitationRecord> invitation = FindByToken(tx, token);
-  if (!invitation.ok()) return invitation.status();
-  if (absl::Status s = CheckUsable(*invitation, op->now()); !s.ok()) return s;
-  absl::StatusOr<std::optional<IdentityRecord>> existing =
-      FindFirst(tx.identities(), IdentityFilter{.email = invitation->email});
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord invitation,
+                           FindByToken(tx, token));
+  ENTITLE_RETURN_IF_ERROR(CheckUsable(invitation, op.now()));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<IdentityRecord> existing,
+      FindFirst(tx.identities(), IdentityFilter{.email = invitation.email}));
+  if (existing.has_value()) {
     return Refuse(absl::StatusCode::kAlreadyExists, Reason::kEmailTaken,
                   "An identity already uses this address. Sign in and accept "
                   "the invitation.");
   }
-  identity.email = invitation->email;
+  identity.email = invitation.email;
   identity.verified = true;  // The link reached this address.
-  identity.password_hash = *std::move(hash);
-  identity.created_at = op->now();
-  absl::StatusOr<IdentityId> id = tx.identities().Insert(identity);
-  if (!id.ok()) return id.status();
-  identity.id = *id;
-  const Actor invitee = Actor::Identity(*id);
-  op->Audit(invitee, invitation->organization_id, "identity.register",
-            IdentityTarget(*id), "created by accepting an invitation");
+  identity.password_hash = std::move(hash);
+  identity.created_at = op.now();
+  ENTITLE_ASSIGN_OR_RETURN(IdentityId id, tx.identities().Insert(identity));
+  identity.id = id;
+  const Actor invitee = Actor::Identity(id);
+  op.Audit(invitee, invitation.organization_id, "identity.register",
+           AuditTarget(id), "created by accepting an invitation");
   // ID-12: an identity created from an invitation waits for its profile.
-  if (absl::Status s = ApplyAcceptance(*op, invitee, *invitation, identity,
-                                       identity.profile_complete
-                                           ? MembershipStatus::kActive
-                                           : MembershipStatus::kPendingProfile);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
-  return *id;
+  ENTITLE_RETURN_IF_ERROR(
+      ApplyAcceptance(op, invitee, invitation, identity,
+                      identity.profile_complete
+                          ? MembershipStatus::kActive
+                          : MembershipStatus::kPendingProfile));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return id;
 }
 
 absl::Status Invitations::Reject(absl::string_view token) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<InvitationRecord> invitation = FindByToken(op->tx(), token);
-  if (!invitation.ok()) return invitation.status();
-  if (absl::Status s = CheckUsable(*invitation, op->now()); !s.ok()) return s;
-  invitation->status = InvitationStatus::kRejected;
-  invitation->decided_at = op->now();
-  if (absl::Status s = op->tx().invitations().Update(*invitation); !s.ok()) {
-    return s;
-  }
-  op->Audit(Actor::Anonymous(), invitation->organization_id,
-            "invitation.reject", InvitationTarget(invitation->id),
-            invitation->email.str());
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord invitation,
+                           FindByToken(op.tx(), token));
+  ENTITLE_RETURN_IF_ERROR(CheckUsable(invitation, op.now()));
+  invitation.status = InvitationStatus::kRejected;
+  invitation.decided_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(op.tx().invitations().Update(invitation));
+  op.Audit(Actor::Anonymous(), invitation.organization_id, "invitation.reject",
+           AuditTarget(invitation.id), invitation.email.str());
+  return op.Commit();
 }
 
 absl::StatusOr<std::vector<InvitationInfo>> Invitations::ListMine(
     const Actor& actor) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  absl::StatusOr<IdentityRecord> identity =
-      SignedIn(tx, actor, "list your invitations");
-  if (!identity.ok()) return identity.status();
-  absl::StatusOr<std::vector<InvitationRecord>> all = ListAll(
-      tx.invitations(), InvitationFilter{.email = identity->email,
-                                         .status = InvitationStatus::kNew});
-  if (!all.ok()) return all.status();
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           SignedIn(tx, actor, "list your invitations"));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<InvitationRecord> all,
+      ListAll(tx.invitations(),
+              InvitationFilter{.email = identity.email,
+                               .status = InvitationStatus::kNew}));
   std::vector<InvitationInfo> mine;
-  for (const InvitationRecord& r : *all) {
-    if (Expired(r, reading->now)) continue;
-    absl::StatusOr<OrganizationRecord> org =
-        tx.organizations().Get(r.organization_id);
-    if (!org.ok()) return org.status();
-    mine.push_back(InvitationInfo{r.id, r.organization_id, org->name, r.email,
+  for (const InvitationRecord& r : all) {
+    if (Expired(r, reading.now)) continue;
+    ENTITLE_ASSIGN_OR_RETURN(OrganizationRecord org,
+                             tx.organizations().Get(r.organization_id));
+    mine.push_back(InvitationInfo{r.id, r.organization_id, org.name, r.email,
                                   r.kind, r.group_id, InvitationState::kNew,
                                   r.created_at, r.expires_at});
   }
@@ -612,97 +557,84 @@ absl::StatusOr<std::vector<InvitationInfo>> Invitations::ListMine(
 
 absl::StatusOr<RequestLink> Invitations::CreateRequestLink(
     const Actor& actor, OrganizationId organization) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  if (absl::StatusOr<OrganizationRecord> org =
-          AuthorizeAdmin(tx, actor, organization);
-      !org.ok()) {
-    return org.status();
-  }
+  ENTITLE_ASSIGN_OR_RETURN(
+      internal::OperationIn begun,
+      internal::BeginIn(context_, actor, organization, kManageUsers));
+  Operation& op = begun.op;
+  Transaction& tx = op.tx();
   // Rotation: the previous links die.
-  if (absl::Status s = internal::DeleteAll(
-          tx.request_links(),
-          RequestLinkFilter{.organization_id = organization},
-          [](const RequestLinkRecord& r) { return r.id; });
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
+      tx.request_links(), RequestLinkFilter{.organization_id = organization},
+      [](const RequestLinkRecord& r) { return r.id; }));
   const internal::LinkSecret secret = internal::MakeLinkSecret(context_.random);
-  absl::StatusOr<RequestLinkId> id =
+  ENTITLE_ASSIGN_OR_RETURN(
+      RequestLinkId id,
       tx.request_links().Insert(RequestLinkRecord{
-          RequestLinkId(), organization, secret.hash, true, op->now()});
-  if (!id.ok()) return id.status();
-  op->Audit(actor, organization, "request-link.create",
-            absl::StrCat("request-link#", id->value()));
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
-  return RequestLink{*id, secret.token};
+          RequestLinkId(), organization, secret.hash, true, op.now()}));
+  op.Audit(actor, organization, "request-link.create", AuditTarget(id));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return RequestLink{id, secret.token};
 }
 
 absl::Status Invitations::DisableRequestLink(const Actor& actor,
                                              OrganizationId organization) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  if (absl::StatusOr<OrganizationRecord> org =
-          AuthorizeAdmin(tx, actor, organization);
-      !org.ok()) {
-    return org.status();
-  }
-  absl::StatusOr<std::vector<RequestLinkRecord>> links = ListAll(
-      tx.request_links(), RequestLinkFilter{.organization_id = organization});
-  if (!links.ok()) return links.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      internal::OperationIn begun,
+      internal::BeginIn(context_, actor, organization, kManageUsers));
+  Operation& op = begun.op;
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<RequestLinkRecord> links,
+      ListAll(tx.request_links(),
+              RequestLinkFilter{.organization_id = organization}));
   bool disabled_any = false;
-  for (RequestLinkRecord& link : *links) {
+  for (RequestLinkRecord& link : links) {
     if (!link.enabled) continue;
     link.enabled = false;
-    if (absl::Status s = tx.request_links().Update(link); !s.ok()) return s;
+    ENTITLE_RETURN_IF_ERROR(tx.request_links().Update(link));
     disabled_any = true;
   }
   if (!disabled_any) {
     return Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
                   "The organization has no request link to disable.");
   }
-  op->Audit(actor, organization, "request-link.disable",
-            absl::StrCat("organization#", organization.value()));
-  return op->Commit();
+  op.Audit(actor, organization, "request-link.disable",
+           AuditTarget(organization));
+  return op.Commit();
 }
 
 absl::StatusOr<JoinRequestInfo> Invitations::FollowRequestLink(
     const Actor& actor, absl::string_view token) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<IdentityRecord> identity =
-      SignedIn(tx, actor, "ask to join an organization");
-  if (!identity.ok()) return identity.status();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(
+      IdentityRecord identity,
+      SignedIn(tx, actor, "ask to join an organization"));
   const std::string hash = internal::HashLinkToken(token);
   if (hash.empty()) return InvalidLink();
-  absl::StatusOr<std::optional<RequestLinkRecord>> link =
-      FindFirst(tx.request_links(), RequestLinkFilter{.token_hash = hash});
-  if (!link.ok()) return link.status();
-  if (!link->has_value() || !(*link)->enabled ||
-      !internal::SameLinkHash((*link)->token_hash, hash)) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<RequestLinkRecord> link,
+      FindFirst(tx.request_links(), RequestLinkFilter{.token_hash = hash}));
+  if (!link.has_value() || !link->enabled ||
+      !internal::SameLinkHash(link->token_hash, hash)) {
     return InvalidLink();
   }
-  absl::StatusOr<OrganizationRecord> organization =
-      tx.organizations().Get((*link)->organization_id);
-  if (!organization.ok()) return organization.status();
-  absl::StatusOr<JoinRequestInfo> request =
-      FileJoinRequest(*op, *identity, *organization, JoinRequestSource::kLink);
-  if (!request.ok()) return request.status();
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  ENTITLE_ASSIGN_OR_RETURN(OrganizationRecord organization,
+                           tx.organizations().Get(link->organization_id));
+  ENTITLE_ASSIGN_OR_RETURN(
+      JoinRequestInfo request,
+      FileJoinRequest(op, identity, organization, JoinRequestSource::kLink));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return request;
 }
 
 absl::StatusOr<JoinRequestInfo> Invitations::RequestToJoin(
     const Actor& actor, OrganizationId organization) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<IdentityRecord> identity =
-      SignedIn(tx, actor, "ask to join an organization");
-  if (!identity.ok()) return identity.status();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(
+      IdentityRecord identity,
+      SignedIn(tx, actor, "ask to join an organization"));
   // INV-10: only an organization the actor can discover (ORG-11).
   const absl::Status not_found =
       Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
@@ -713,37 +645,31 @@ absl::StatusOr<JoinRequestInfo> Invitations::RequestToJoin(
     return GetReason(record.status()) == Reason::kNotFound ? not_found
                                                            : record.status();
   }
-  absl::StatusOr<bool> owns = OwnsDomainOf(tx, organization, *identity);
-  if (!owns.ok()) return owns.status();
-  if (!record->discoverable || !*owns) return not_found;
-  absl::StatusOr<JoinRequestInfo> request =
-      FileJoinRequest(*op, *identity, *record, JoinRequestSource::kDiscovery);
-  if (!request.ok()) return request.status();
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  ENTITLE_ASSIGN_OR_RETURN(bool owns,
+                           OwnsDomainOf(tx, organization, identity));
+  if (!record->discoverable || !owns) return not_found;
+  ENTITLE_ASSIGN_OR_RETURN(
+      JoinRequestInfo request,
+      FileJoinRequest(op, identity, *record, JoinRequestSource::kDiscovery));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return request;
 }
 
 absl::StatusOr<std::vector<JoinRequestInfo>> Invitations::ListJoinRequests(
     const Actor& actor, OrganizationId organization) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::StatusOr<OrganizationRecord> org =
-          AuthorizeAdmin(tx, actor, organization);
-      !org.ok()) {
-    return org.status();
-  }
-  absl::StatusOr<std::vector<JoinRequestRecord>> pending =
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(AuthorizeAdmin(tx, actor, organization));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<JoinRequestRecord> pending,
       ListAll(tx.join_requests(),
               JoinRequestFilter{.organization_id = organization,
-                                .status = JoinRequestStatus::kPending});
-  if (!pending.ok()) return pending.status();
+                                .status = JoinRequestStatus::kPending}));
   std::vector<JoinRequestInfo> result;
-  for (const JoinRequestRecord& request : *pending) {
-    absl::StatusOr<IdentityRecord> who =
-        tx.identities().Get(request.identity_id);
-    if (!who.ok()) return who.status();
-    result.push_back(ToInfo(request, *who));
+  for (const JoinRequestRecord& request : pending) {
+    ENTITLE_ASSIGN_OR_RETURN(IdentityRecord who,
+                             tx.identities().Get(request.identity_id));
+    result.push_back(ToInfo(request, who));
   }
   return result;
 }
@@ -753,13 +679,8 @@ absl::StatusOr<std::vector<DecisionResult>> Invitations::Decide(
     const std::vector<JoinRequestId>& requests, bool approve) {
   {
     // Refuse the whole call to an actor without the permission.
-    absl::StatusOr<Reading> reading = Reading::Begin(context_);
-    if (!reading.ok()) return reading.status();
-    if (absl::StatusOr<OrganizationRecord> org =
-            AuthorizeAdmin(reading->tx(), actor, organization);
-        !org.ok()) {
-      return org.status();
-    }
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_RETURN_IF_ERROR(AuthorizeAdmin(reading.tx(), actor, organization));
   }
   if (requests.empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
@@ -775,35 +696,29 @@ absl::StatusOr<std::vector<DecisionResult>> Invitations::Decide(
   for (const JoinRequestId id : requests) {
     // Each decision is its own transaction: one failure leaves the others.
     absl::Status status = [&]() -> absl::Status {
-      absl::StatusOr<Operation> op = Operation::Begin(context_);
-      if (!op.ok()) return op.status();
-      if (absl::StatusOr<OrganizationRecord> org =
-              AuthorizeAdmin(op->tx(), actor, organization);
-          !org.ok()) {
-        return org.status();
-      }
-      absl::StatusOr<JoinRequestRecord> request = internal::LoadOwned(
-          op->tx().join_requests(), organization, id, "join request");
-      if (!request.ok()) return request.status();
-      if (request->status != JoinRequestStatus::kPending) {
+      ENTITLE_ASSIGN_OR_RETURN(
+          internal::OperationIn begun,
+          internal::BeginIn(context_, actor, organization, kManageUsers));
+      Operation& op = begun.op;
+      ENTITLE_ASSIGN_OR_RETURN(
+          JoinRequestRecord request,
+          internal::LoadOwned(op.tx().join_requests(), organization, id,
+                              "join request"));
+      if (request.status != JoinRequestStatus::kPending) {
         return Refuse(absl::StatusCode::kFailedPrecondition,
                       Reason::kRequestDecided,
                       "This request was already decided.");
       }
       if (approve) {
-        if (absl::Status s = Approve(*op, actor, *request); !s.ok()) return s;
+        ENTITLE_RETURN_IF_ERROR(Approve(op, actor, request));
       } else {
-        request->status = JoinRequestStatus::kRejected;
-        request->decided_at = op->now();
-        request->decided_by = actor.audit_id();
-        if (absl::Status s = op->tx().join_requests().Update(*request);
-            !s.ok()) {
-          return s;
-        }
-        op->Audit(actor, organization, "join-request.reject",
-                  absl::StrCat("join-request#", id.value()));
+        request.status = JoinRequestStatus::kRejected;
+        request.decided_at = op.now();
+        request.decided_by = actor.audit_id();
+        ENTITLE_RETURN_IF_ERROR(op.tx().join_requests().Update(request));
+        op.Audit(actor, organization, "join-request.reject", AuditTarget(id));
       }
-      return op->Commit();
+      return op.Commit();
     }();
     results.push_back(DecisionResult{id, std::move(status)});
   }
@@ -828,14 +743,15 @@ absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
     return result;
   }
   // INV-8: a New invitation of the same kind (and group) is returned.
-  absl::StatusOr<std::vector<InvitationRecord>> open = ListAll(
-      tx.invitations(), InvitationFilter{.organization_id = organization.id,
-                                         .email = *email,
-                                         .kind = kind,
-                                         .status = InvitationStatus::kNew});
-  if (!open.ok()) return open.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<InvitationRecord> open,
+      ListAll(tx.invitations(),
+              InvitationFilter{.organization_id = organization.id,
+                               .email = *email,
+                               .kind = kind,
+                               .status = InvitationStatus::kNew}));
   const InvitationRecord* existing = nullptr;
-  for (const InvitationRecord& candidate : *open) {
+  for (const InvitationRecord& candidate : open) {
     if (candidate.group_id == group && !Expired(candidate, op.now())) {
       existing = &candidate;
     }
@@ -853,25 +769,25 @@ absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
     return result;
   }
 
-  absl::StatusOr<std::optional<IdentityRecord>> invitee =
-      FindFirst(tx.identities(), IdentityFilter{.email = *email});
-  if (!invitee.ok()) return invitee.status();
-  if (invitee->has_value()) {
-    absl::StatusOr<std::optional<MembershipRecord>> membership =
-        internal::FindMembership(tx, organization.id, (*invitee)->id);
-    if (!membership.ok()) return membership.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<IdentityRecord> invitee,
+      FindFirst(tx.identities(), IdentityFilter{.email = *email}));
+  if (invitee.has_value()) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<MembershipRecord> membership,
+        internal::FindMembership(tx, organization.id, invitee->id));
     bool member_of_kind = false;
-    if (membership->has_value()) {
+    if (membership.has_value()) {
       switch (kind) {
         case InvitationKind::kEmployee:
-          member_of_kind = (*membership)->kind == MembershipKind::kEmployee;
+          member_of_kind = membership->kind == MembershipKind::kEmployee;
           break;
         case InvitationKind::kExternal:
           member_of_kind = true;
           break;
         case InvitationKind::kGroup: {
           absl::StatusOr<GroupMemberRecord> place =
-              tx.group_members().Get(GroupMemberKey{*group, (*invitee)->id});
+              tx.group_members().Get(GroupMemberKey{*group, invitee->id});
           member_of_kind = place.ok();
           break;
         }
@@ -884,11 +800,12 @@ absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
     }
   }
   if (kind == InvitationKind::kEmployee) {
-    absl::StatusOr<std::optional<DomainRecord>> owner = FindFirst(
-        tx.domains(), DomainFilter{.name = std::string(email->domain()),
-                                   .status = DomainStatus::kVerified});
-    if (!owner.ok()) return owner.status();
-    if (owner->has_value() && (*owner)->organization_id != organization.id) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<DomainRecord> owner,
+        FindFirst(tx.domains(),
+                  DomainFilter{.name = std::string(email->domain()),
+                               .status = DomainStatus::kVerified}));
+    if (owner.has_value() && owner->organization_id != organization.id) {
       result.outcome = InviteOutcome::kDomainOwnedElsewhere;
       result.message = absl::StrCat("The email domain ", email->domain(),
                                     " is owned by another organization.");
@@ -901,14 +818,13 @@ absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
   invitation.kind = kind;
   invitation.group_id = group;
   invitation.invited_by = actor.audit_id();
-  absl::StatusOr<InvitationId> id =
-      IssueInvitation(op, organization, invitation);
-  if (!id.ok()) return id.status();
-  op.Audit(actor, organization.id, "invitation.send", InvitationTarget(*id),
+  ENTITLE_ASSIGN_OR_RETURN(InvitationId id,
+                           IssueInvitation(op, organization, invitation));
+  op.Audit(actor, organization.id, "invitation.send", AuditTarget(id),
            email->str());
-  batch.emplace(*email, *id);
+  batch.emplace(*email, id);
   result.outcome = InviteOutcome::kInvited;
-  result.invitation = *id;
+  result.invitation = id;
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "service/authorization.h"
 #include "entitle/status.h"
 #include "service/operation.h"
@@ -18,6 +19,7 @@
 namespace entitle {
 
 using internal::AccessCandidate;
+using internal::AuditTarget;
 using internal::IdentityView;
 using internal::ListAll;
 using internal::Operation;
@@ -151,21 +153,23 @@ absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
                                               const EntitlementRecord& e) {
   std::set<IdentityId> users;
   if (e.kind == EntitlementKind::kNamed) {
-    auto assignments = ListAll(tx.license_assignments(),
-                               LicenseAssignmentFilter{.entitlement_id = e.id});
-    if (!assignments.ok()) return assignments.status();
-    for (const auto& a : *assignments) users.insert(a.identity_id);
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<LicenseAssignmentRecord> assignments,
+        ListAll(tx.license_assignments(),
+                LicenseAssignmentFilter{.entitlement_id = e.id}));
+    for (const auto& a : assignments) users.insert(a.identity_id);
   } else {
-    auto grants =
-        ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id});
-    if (!grants.ok()) return grants.status();
-    for (const auto& grant : *grants) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<PoolGrantRecord> grants,
+        ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id}));
+    for (const auto& grant : grants) {
       if (grant.identity_id.has_value()) users.insert(*grant.identity_id);
       if (grant.group_id.has_value()) {
-        auto members = ListAll(tx.group_members(),
-                               GroupMemberFilter{.group_id = *grant.group_id});
-        if (!members.ok()) return members.status();
-        for (const auto& m : *members) users.insert(m.identity_id);
+        ENTITLE_ASSIGN_OR_RETURN(
+            std::vector<GroupMemberRecord> members,
+            ListAll(tx.group_members(),
+                    GroupMemberFilter{.group_id = *grant.group_id}));
+        for (const auto& m : members) users.insert(m.identity_id);
       }
     }
   }
@@ -205,80 +209,66 @@ Licenses::~Licenses() = default;
 absl::StatusOr<EntitlementRecord> Licenses::CreateEntitlement(
     const Actor& actor, OrganizationId organization,
     const EntitlementTerms& terms) {
-  if (absl::Status s = RequireOperator(actor); !s.ok()) return s;
-  absl::StatusOr<EntitlementTerms> normal = Normalize(terms);
-  if (!normal.ok()) return normal.status();
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<OrganizationRecord> org =
-      op->tx().organizations().Get(organization);
-  if (!org.ok()) return org.status();
+  ENTITLE_RETURN_IF_ERROR(RequireOperator(actor));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementTerms normal, Normalize(terms));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_RETURN_IF_ERROR(op.tx().organizations().Get(organization));
   EntitlementRecord record;
   record.organization_id = organization;
-  record.sku = normal->sku;
-  record.kind = normal->kind;
-  record.seats = normal->seats;
-  record.period_start = normal->period_start;
-  record.period_end = normal->period_end;
-  record.countries = normal->countries;
-  record.created_at = op->now();
-  absl::StatusOr<EntitlementId> id = op->tx().entitlements().Insert(record);
-  if (!id.ok()) return id.status();
-  record.id = *id;
-  op->Audit(actor, organization, "entitlement.create",
-            absl::StrCat("entitlement#", id->value()),
-            absl::StrCat(
-                record.sku, " ",
-                record.kind == EntitlementKind::kNamed ? "named" : "floating",
-                " seats=", record.seats));
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  record.sku = normal.sku;
+  record.kind = normal.kind;
+  record.seats = normal.seats;
+  record.period_start = normal.period_start;
+  record.period_end = normal.period_end;
+  record.countries = normal.countries;
+  record.created_at = op.now();
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementId id,
+                           op.tx().entitlements().Insert(record));
+  record.id = id;
+  op.Audit(actor, organization, "entitlement.create", AuditTarget(id),
+           absl::StrCat(
+               record.sku, " ",
+               record.kind == EntitlementKind::kNamed ? "named" : "floating",
+               " seats=", record.seats));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return record;
 }
 
 absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
     const Actor& actor, EntitlementId entitlement,
     const EntitlementTerms& terms) {
-  if (absl::Status s = RequireOperator(actor); !s.ok()) return s;
-  absl::StatusOr<EntitlementTerms> normal = Normalize(terms);
-  if (!normal.ok()) return normal.status();
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<EntitlementRecord> record =
-      LoadEntitlement(op->tx(), entitlement);
-  if (!record.ok()) return record.status();
-  if (record->kind != normal->kind) return WrongKind(*record);
-  const int64_t old_seats = record->seats;
-  record->sku = normal->sku;
-  record->seats = normal->seats;
-  record->period_start = normal->period_start;
-  record->period_end = normal->period_end;
-  record->countries = normal->countries;
-  if (absl::Status s = op->tx().entitlements().Update(*record); !s.ok())
-    return s;
-  op->Audit(
-      actor, record->organization_id, "entitlement.change",
-      absl::StrCat("entitlement#", entitlement.value()),
-      absl::StrCat(record->sku, " seats=", old_seats, "->", record->seats));
-  const EntitlementRecord changed = *record;
-  op->AfterCommit([this, changed, now = op->now()] {
+  ENTITLE_RETURN_IF_ERROR(RequireOperator(actor));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementTerms normal, Normalize(terms));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord record,
+                           LoadEntitlement(op.tx(), entitlement));
+  if (record.kind != normal.kind) return WrongKind(record);
+  const int64_t old_seats = record.seats;
+  record.sku = normal.sku;
+  record.seats = normal.seats;
+  record.period_start = normal.period_start;
+  record.period_end = normal.period_end;
+  record.countries = normal.countries;
+  ENTITLE_RETURN_IF_ERROR(op.tx().entitlements().Update(record));
+  op.Audit(actor, record.organization_id, "entitlement.change",
+           AuditTarget(entitlement),
+           absl::StrCat(record.sku, " seats=", old_seats, "->", record.seats));
+  const EntitlementRecord changed = record;
+  op.AfterCommit([this, changed, now = op.now()] {
     if (changed.kind == EntitlementKind::kFloating &&
         context_.seats->FindPool(changed.id) != nullptr) {
       context_.seats->Pool(changed, now);  // ENT-7: the new seat count.
     }
   });
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return changed;
 }
 
 absl::StatusOr<std::vector<EntitlementRecord>> Licenses::ListEntitlements(
     const Actor& actor, OrganizationId organization) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  if (absl::Status s = RequireViewer(reading->tx(), actor, organization);
-      !s.ok()) {
-    return s;
-  }
-  return ListAll(reading->tx().entitlements(),
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, organization));
+  return ListAll(reading.tx().entitlements(),
                  EntitlementFilter{.organization_id = organization});
 }
 
@@ -286,58 +276,38 @@ absl::StatusOr<std::vector<EntitlementRecord>> Licenses::ListEntitlements(
 
 absl::Status Licenses::Assign(const Actor& actor, EntitlementId entitlement,
                               IdentityId identity) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(
-          tx, actor, e->organization_id, kManageLicenses);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = internal::AssignLicenseStep(*op, actor, *e, identity);
-      !s.ok()) {
-    return s;
-  }
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(tx, entitlement));
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+      tx, actor, e.organization_id, kManageLicenses));
+  ENTITLE_RETURN_IF_ERROR(internal::AssignLicenseStep(op, actor, e, identity));
+  return op.Commit();
 }
 
 absl::Status Licenses::Unassign(const Actor& actor, EntitlementId entitlement,
                                 IdentityId identity) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(
-          tx, actor, e->organization_id, kManageLicenses);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = tx.license_assignments().Delete(
-          LicenseAssignmentKey{entitlement, identity});
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(actor, e->organization_id, "license.unassign",
-            absl::StrCat("entitlement#", entitlement.value()),
-            absl::StrCat("identity#", identity.value()));
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(tx, entitlement));
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+      tx, actor, e.organization_id, kManageLicenses));
+  ENTITLE_RETURN_IF_ERROR(tx.license_assignments().Delete(
+      LicenseAssignmentKey{entitlement, identity}));
+  op.Audit(actor, e.organization_id, "license.unassign",
+           AuditTarget(entitlement), AuditTarget(identity));
+  return op.Commit();
 }
 
 absl::StatusOr<std::vector<LicenseAssignmentRecord>> Licenses::ListAssignments(
     const Actor& actor, EntitlementId entitlement) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e =
-      LoadEntitlement(reading->tx(), entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
-      !s.ok()) {
-    return s;
-  }
-  return ListAll(reading->tx().license_assignments(),
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(reading.tx(), entitlement));
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, e.organization_id));
+  return ListAll(reading.tx().license_assignments(),
                  LicenseAssignmentFilter{.entitlement_id = entitlement});
 }
 
@@ -345,58 +315,41 @@ absl::StatusOr<std::vector<LicenseAssignmentRecord>> Licenses::ListAssignments(
 
 absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
     const Actor& actor, EntitlementId entitlement, const PoolMember& member) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(tx, entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(
-          tx, actor, e->organization_id, kManageLicenses);
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<PoolGrantRecord> record =
-      internal::GrantPoolAccessStep(*op, actor, *e, member);
-  if (!record.ok()) return record.status();
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(tx, entitlement));
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+      tx, actor, e.organization_id, kManageLicenses));
+  ENTITLE_ASSIGN_OR_RETURN(
+      PoolGrantRecord record,
+      internal::GrantPoolAccessStep(op, actor, e, member));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return record;
 }
 
 absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<PoolGrantRecord> record = tx.pool_grants().Get(grant);
-  if (!record.ok()) return record.status();
-  absl::StatusOr<EntitlementRecord> e =
-      LoadEntitlement(tx, record->entitlement_id);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(
-          tx, actor, e->organization_id, kManageLicenses);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = tx.pool_grants().Delete(grant); !s.ok()) return s;
-  op->Audit(actor, e->organization_id, "pool.revoke",
-            absl::StrCat("entitlement#", e->id.value()),
-            record->identity_id.has_value()
-                ? absl::StrCat("identity#", record->identity_id->value())
-                : absl::StrCat("group#", record->group_id->value()));
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(PoolGrantRecord record, tx.pool_grants().Get(grant));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(tx, record.entitlement_id));
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+      tx, actor, e.organization_id, kManageLicenses));
+  ENTITLE_RETURN_IF_ERROR(tx.pool_grants().Delete(grant));
+  op.Audit(actor, e.organization_id, "pool.revoke", AuditTarget(e.id),
+           record.identity_id.has_value() ? AuditTarget(*record.identity_id)
+                                          : AuditTarget(*record.group_id));
+  return op.Commit();
 }
 
 absl::StatusOr<std::vector<PoolGrantRecord>> Licenses::ListPoolAccess(
     const Actor& actor, EntitlementId entitlement) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e =
-      LoadEntitlement(reading->tx(), entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
-      !s.ok()) {
-    return s;
-  }
-  return ListAll(reading->tx().pool_grants(),
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(reading.tx(), entitlement));
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, e.organization_id));
+  return ListAll(reading.tx().pool_grants(),
                  PoolGrantFilter{.entitlement_id = entitlement});
 }
 
@@ -426,7 +379,7 @@ absl::StatusOr<const AccessCandidate*> Decide(const IdentityView& view,
     }
     return &c;
   }
-  if (!closest.ok()) return closest;
+  ENTITLE_RETURN_IF_ERROR(closest);
   return NoLicense(sku);
 }
 
@@ -447,11 +400,8 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
     IdentityId identity, absl::string_view sku,
     std::optional<EntitlementId> only, const DeviceId& device, absl::Time now) {
   if (device.value().empty()) return Invalid("A device id is needed.");
-  absl::StatusOr<std::shared_ptr<const IdentityView>> view =
-      context_.seats->View(identity, now);
-  if (!view.ok()) return view.status();
   Checked checked;
-  checked.view = *std::move(view);
+  ENTITLE_ASSIGN_OR_RETURN(checked.view, context_.seats->View(identity, now));
   if (checked.view->locked) {
     // ID-9: offline ("disable") mode for a device checked within the grace.
     std::optional<absl::Time> last =
@@ -468,10 +418,8 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
     }
     checked.offline = true;
   }
-  absl::StatusOr<const AccessCandidate*> candidate =
-      Decide(*checked.view, sku, only, now);
-  if (!candidate.ok()) return candidate.status();
-  checked.candidate = *candidate;
+  ENTITLE_ASSIGN_OR_RETURN(checked.candidate,
+                           Decide(*checked.view, sku, only, now));
   // A locked identity's use does not extend its grace.
   if (!checked.offline && context_.seats->NoteCheck(identity, device, now)) {
     absl::StatusOr<std::unique_ptr<Transaction>> tx =
@@ -494,10 +442,9 @@ absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
                                                   const std::string& sku,
                                                   const DeviceId& device) {
   const absl::Time now = context_.clock.Now();
-  absl::StatusOr<Checked> checked =
-      Check(identity, sku, std::nullopt, device, now);
-  if (!checked.ok()) return checked.status();
-  return GrantOf(*checked->candidate, checked->offline);
+  ENTITLE_ASSIGN_OR_RETURN(Checked checked,
+                           Check(identity, sku, std::nullopt, device, now));
+  return GrantOf(*checked.candidate, checked.offline);
 }
 
 absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
@@ -529,22 +476,21 @@ absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
                                              const std::string& sku,
                                              const DeviceId& device) {
   const absl::Time now = context_.clock.Now();
-  absl::StatusOr<Checked> checked =
-      Check(identity, sku, std::nullopt, device, now);
-  if (!checked.ok()) return checked.status();
-  absl::StatusOr<SeatLease> lease = Reserve(*checked, identity, device, now);
+  ENTITLE_ASSIGN_OR_RETURN(Checked checked,
+                           Check(identity, sku, std::nullopt, device, now));
+  absl::StatusOr<SeatLease> lease = Reserve(checked, identity, device, now);
   if (lease.ok() || GetReason(lease.status()) != Reason::kSeatsExhausted) {
     return lease;
   }
   // A full pool passes on to the next pool of the SKU the identity may use.
-  const std::vector<AccessCandidate>& all = checked->view->candidates;
-  for (auto it = all.begin() + (checked->candidate - all.data()) + 1;
+  const std::vector<AccessCandidate>& all = checked.view->candidates;
+  for (auto it = all.begin() + (checked.candidate - all.data()) + 1;
        it != all.end(); ++it) {
     if (it->entitlement.sku != sku || !InPeriod(it->entitlement, now) ||
-        !CountryAllowed(it->entitlement, checked->view->country)) {
+        !CountryAllowed(it->entitlement, checked.view->country)) {
       continue;
     }
-    Checked next = *checked;
+    Checked next = checked;
     next.candidate = &*it;
     absl::StatusOr<SeatLease> other = Reserve(next, identity, device, now);
     if (other.ok() || GetReason(other.status()) != Reason::kSeatsExhausted) {
@@ -600,14 +546,12 @@ void EndIfOver(PoolSlot& slot, absl::Time now) {
 absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
     const Actor& actor, EntitlementId entitlement) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
+  ENTITLE_RETURN_IF_ERROR(reading);
   absl::StatusOr<EntitlementRecord> e =
       LoadEntitlement(reading->tx(), entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(e);
+  ENTITLE_RETURN_IF_ERROR(
+      RequireViewer(reading->tx(), actor, e->organization_id));
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   std::vector<SeatHolder> holders;
   if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement)) {
@@ -629,14 +573,11 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
                                     IdentityId identity,
                                     const DeviceId& device) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
+  ENTITLE_RETURN_IF_ERROR(op);
   absl::StatusOr<EntitlementRecord> e = LoadEntitlement(op->tx(), entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = internal::RequirePermission(
-          op->tx(), actor, e->organization_id, kManageLicenses);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(e);
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+      op->tx(), actor, e->organization_id, kManageLicenses));
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
@@ -662,30 +603,29 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
 absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
     const Actor& actor, OrganizationId organization,
     absl::Duration peak_window) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok())
-    return s;
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(tx, actor, organization));
   if (peak_window < absl::ZeroDuration()) {
     return Invalid("The peak window must not be negative.");
   }
-  const absl::Time now = reading->now;
-  auto entitlements = ListAll(
-      tx.entitlements(), EntitlementFilter{.organization_id = organization});
-  if (!entitlements.ok()) return entitlements.status();
+  const absl::Time now = reading.now;
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<EntitlementRecord> entitlements,
+      ListAll(tx.entitlements(),
+              EntitlementFilter{.organization_id = organization}));
   std::vector<EntitlementUsage> usage;
-  for (const EntitlementRecord& e : *entitlements) {
+  for (const EntitlementRecord& e : entitlements) {
     EntitlementUsage u;
     u.entitlement = e;
     u.purchased = e.seats;
     u.period_end = e.period_end;
     absl::StatusOr<std::vector<IdentityId>> users = Users(tx, e);
-    if (!users.ok()) return users.status();
+    ENTITLE_RETURN_IF_ERROR(users);
     if (e.kind == EntitlementKind::kNamed) {
       auto assigned = tx.license_assignments().Count(
           LicenseAssignmentFilter{.entitlement_id = e.id});
-      if (!assigned.ok()) return assigned.status();
+      ENTITLE_RETURN_IF_ERROR(assigned);
       u.assigned_or_with_access = *assigned;
       u.in_use = *assigned;
       u.peak_in_use = *assigned;
@@ -701,7 +641,7 @@ absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
       const absl::Time from = now - peak_window;
       auto history =
           ListAll(tx.pool_usage(), PoolUsageFilter{.entitlement_id = e.id});
-      if (!history.ok()) return history.status();
+      ENTITLE_RETURN_IF_ERROR(history);
       for (const PoolUsageRecord& r : *history) {
         if (r.window_start + context_.license_policy.usage_window > from &&
             r.window_start <= now) {
@@ -725,13 +665,13 @@ absl::StatusOr<std::vector<ExpiryWarning>> Warnings(
     if (e.period_end <= now || e.period_end > now + absl::Hours(24) * days) {
       continue;
     }
-    absl::StatusOr<std::vector<IdentityId>> users = Users(tx, e);
-    if (!users.ok()) return users.status();
+    ENTITLE_ASSIGN_OR_RETURN(std::vector<IdentityId> users, Users(tx, e));
     if (only.has_value() &&
-        std::find(users->begin(), users->end(), *only) == users->end()) {
+        std::find(users.begin(), users.end(), *only) == users.end()) {
       continue;
     }
-    warnings.push_back(ExpiryWarning{e, DaysLeft(e.period_end, now), *users});
+    warnings.push_back(
+        ExpiryWarning{e, DaysLeft(e.period_end, now), std::move(users)});
   }
   std::sort(warnings.begin(), warnings.end(),
             [](const ExpiryWarning& a, const ExpiryWarning& b) {
@@ -745,44 +685,41 @@ absl::StatusOr<std::vector<ExpiryWarning>> Warnings(
 
 absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarnings(
     const Actor& actor, OrganizationId organization, std::optional<int> days) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::Status s = RequireViewer(tx, actor, organization); !s.ok())
-    return s;
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(tx, actor, organization));
   const int within = days.value_or(context_.license_policy.expiry_warning_days);
   if (within < 0) return Invalid("The number of days must not be negative.");
-  auto entitlements = ListAll(
-      tx.entitlements(), EntitlementFilter{.organization_id = organization});
-  if (!entitlements.ok()) return entitlements.status();
-  return Warnings(tx, *entitlements, reading->now, within, std::nullopt);
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<EntitlementRecord> entitlements,
+      ListAll(tx.entitlements(),
+              EntitlementFilter{.organization_id = organization}));
+  return Warnings(tx, entitlements, reading.now, within, std::nullopt);
 }
 
 absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarningsFor(
     const Actor& actor, IdentityId identity, std::optional<int> days) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::Status s =
-          internal::RequireSelfOrAdmin(tx, actor, identity, kViewUsage);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireSelfOrAdmin(tx, actor, identity, kViewUsage));
   const int within = days.value_or(context_.license_policy.expiry_warning_days);
   if (within < 0) return Invalid("The number of days must not be negative.");
-  auto memberships = ListAll(
-      tx.memberships(), MembershipFilter{.identity_id = identity,
-                                         .status = MembershipStatus::kActive});
-  if (!memberships.ok()) return memberships.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<MembershipRecord> memberships,
+      ListAll(tx.memberships(),
+              MembershipFilter{.identity_id = identity,
+                               .status = MembershipStatus::kActive}));
   std::vector<ExpiryWarning> all;
-  for (const MembershipRecord& m : *memberships) {
-    auto entitlements =
+  for (const MembershipRecord& m : memberships) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<EntitlementRecord> entitlements,
         ListAll(tx.entitlements(),
-                EntitlementFilter{.organization_id = m.organization_id});
-    if (!entitlements.ok()) return entitlements.status();
-    auto some = Warnings(tx, *entitlements, reading->now, within, identity);
-    if (!some.ok()) return some.status();
-    for (ExpiryWarning& w : *some) {
+                EntitlementFilter{.organization_id = m.organization_id}));
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<ExpiryWarning> some,
+        Warnings(tx, entitlements, reading.now, within, identity));
+    for (ExpiryWarning& w : some) {
       w.affected = {identity};
       all.push_back(std::move(w));
     }
@@ -853,20 +790,16 @@ absl::Status Licenses::RecordUsage() {
 absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
     const Actor& actor, EntitlementId entitlement, absl::Time from,
     absl::Time to) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  absl::StatusOr<EntitlementRecord> e =
-      LoadEntitlement(reading->tx(), entitlement);
-  if (!e.ok()) return e.status();
-  if (absl::Status s = RequireViewer(reading->tx(), actor, e->organization_id);
-      !s.ok()) {
-    return s;
-  }
-  auto all = ListAll(reading->tx().pool_usage(),
-                     PoolUsageFilter{.entitlement_id = entitlement});
-  if (!all.ok()) return all.status();
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           LoadEntitlement(reading.tx(), entitlement));
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, e.organization_id));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<PoolUsageRecord> all,
+      ListAll(reading.tx().pool_usage(),
+              PoolUsageFilter{.entitlement_id = entitlement}));
   std::vector<PoolUsageRecord> history;
-  for (PoolUsageRecord& r : *all) {
+  for (PoolUsageRecord& r : all) {
     if (from <= r.window_start && r.window_start < to)
       history.push_back(std::move(r));
   }
@@ -895,10 +828,10 @@ absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
         "Only members of the organization can be assigned a license.");
   }
   if (!InPeriod(entitlement, op.now())) return OutsidePeriod(entitlement);
-  absl::StatusOr<IdentityRecord> member = tx.identities().Get(identity);
-  if (!member.ok()) return member.status();
-  if (!CountryAllowed(entitlement, member->country))
-    return CountryRefused(entitlement, member->country);
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord member,
+                           tx.identities().Get(identity));
+  if (!CountryAllowed(entitlement, member.country))
+    return CountryRefused(entitlement, member.country);
   absl::StatusOr<LicenseAssignmentRecord> existing =
       tx.license_assignments().Get(
           LicenseAssignmentKey{entitlement.id, identity});
@@ -910,10 +843,9 @@ absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
     return existing.status();
   int64_t counted = 0;
   if (assigned == nullptr) {
-    absl::StatusOr<int64_t> count = tx.license_assignments().Count(
-        LicenseAssignmentFilter{.entitlement_id = entitlement.id});
-    if (!count.ok()) return count.status();
-    counted = *count;
+    ENTITLE_ASSIGN_OR_RETURN(
+        counted, tx.license_assignments().Count(
+                     LicenseAssignmentFilter{.entitlement_id = entitlement.id}));
     assigned = &counted;
   }
   if (*assigned >= entitlement.seats) {
@@ -923,15 +855,10 @@ absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
                                   entitlement.sku, " are assigned."));
   }
   LicenseAssignmentRecord record{entitlement.id, identity, op.now()};
-  if (absl::StatusOr<LicenseAssignmentKey> key =
-          tx.license_assignments().Insert(record);
-      !key.ok()) {
-    return key.status();
-  }
+  ENTITLE_RETURN_IF_ERROR(tx.license_assignments().Insert(record));
   ++*assigned;
   op.Audit(actor, entitlement.organization_id, "license.assign",
-           absl::StrCat("entitlement#", entitlement.id.value()),
-           absl::StrCat("identity#", identity.value()));
+           AuditTarget(entitlement.id), AuditTarget(identity));
   return absl::OkStatus();
 }
 
@@ -958,18 +885,16 @@ absl::StatusOr<PoolGrantRecord> GrantPoolAccessStep(
           "Only members of the organization can be given pool access.");
     }
     existing.identity_id = member.identity;
-    target = absl::StrCat("identity#", member.identity->value());
+    target = AuditTarget(*member.identity);
   } else {
-    absl::StatusOr<GroupRecord> group = internal::LoadOwned(
-        tx.groups(), entitlement.organization_id, *member.group, "group");
-    if (!group.ok()) return group.status();
+    ENTITLE_RETURN_IF_ERROR(internal::LoadOwned(
+        tx.groups(), entitlement.organization_id, *member.group, "group"));
     existing.group_id = member.group;
-    target = absl::StrCat("group#", member.group->value());
+    target = AuditTarget(*member.group);
   }
-  absl::StatusOr<std::optional<PoolGrantRecord>> found =
-      internal::FindFirst(tx.pool_grants(), existing);
-  if (!found.ok()) return found.status();
-  if (found->has_value()) {
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<PoolGrantRecord> found,
+                           internal::FindFirst(tx.pool_grants(), existing));
+  if (found.has_value()) {
     return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
                      "This member or group already has access to the pool.");
   }
@@ -978,11 +903,10 @@ absl::StatusOr<PoolGrantRecord> GrantPoolAccessStep(
   record.identity_id = member.identity;
   record.group_id = member.group;
   record.granted_at = op.now();
-  absl::StatusOr<PoolGrantId> id = tx.pool_grants().Insert(record);
-  if (!id.ok()) return id.status();
-  record.id = *id;
+  ENTITLE_ASSIGN_OR_RETURN(PoolGrantId id, tx.pool_grants().Insert(record));
+  record.id = id;
   op.Audit(actor, entitlement.organization_id, "pool.grant",
-           absl::StrCat("entitlement#", entitlement.id.value()), target);
+           AuditTarget(entitlement.id), target);
   return record;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "entitle/email.h"
 #include "entitle/status.h"
+#include "base/status_macros.h"
 #include "service/authorization.h"
 #include "service/operation.h"
 #include "projects/projects_json_internal.h"
@@ -19,6 +20,7 @@
 namespace entitle {
 namespace {
 
+using internal::AuditTarget;
 using internal::Operation;
 using internal::Reading;
 
@@ -103,11 +105,8 @@ absl::Status RequireOrganization(Transaction& tx, OrganizationId organization) {
 // the organization must exist.
 absl::Status RequireAccountAdmin(Transaction& tx, const Actor& actor,
                                  OrganizationId organization) {
-  if (absl::Status s = internal::RequirePermission(tx, actor, organization,
-                                                   kManageProjects);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(tx, actor, organization,
+                                                      kManageProjects));
   return RequireOrganization(tx, organization);
 }
 
@@ -133,11 +132,10 @@ absl::Status RequireProjectAccess(Transaction& tx, const Actor& actor,
       tx.identities().Get(actor.identity());
   if (!identity.ok()) return IsMissing(identity.status()) ? admin : identity.status();
   if (identity->locked) return admin;
-  absl::StatusOr<std::optional<ProjectMemberRecord>> place =
-      PlaceOf(tx, project.id, actor.identity());
-  if (!place.ok()) return place.status();
-  if (!place->has_value()) return admin;
-  if (manage && (*place)->role != ProjectRole::kAdmin) return admin;
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<ProjectMemberRecord> place,
+                           PlaceOf(tx, project.id, actor.identity()));
+  if (!place.has_value()) return admin;
+  if (manage && place->role != ProjectRole::kAdmin) return admin;
   return absl::OkStatus();
 }
 
@@ -149,10 +147,7 @@ absl::StatusOr<ProjectRecord> LoadProject(Transaction& tx, const Actor& actor,
   if (!project.ok()) {
     return IsMissing(project.status()) ? NoProject(id) : project.status();
   }
-  if (absl::Status s = RequireProjectAccess(tx, actor, *project, manage);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(RequireProjectAccess(tx, actor, *project, manage));
   if (project->region != region) return WrongRegion(*project, region);
   return project;
 }
@@ -170,18 +165,21 @@ absl::StatusOr<bool> HoldsEntitlement(Transaction& tx,
     if (IsMissing(assignment.status())) return false;
     return assignment.status();
   }
-  absl::StatusOr<int64_t> direct = tx.pool_grants().Count(PoolGrantFilter{
-      .entitlement_id = entitlement.id, .identity_id = identity});
-  if (!direct.ok()) return direct.status();
-  if (*direct > 0) return true;
-  absl::StatusOr<std::vector<GroupMemberRecord>> groups = internal::ListAll(
-      tx.group_members(), GroupMemberFilter{.identity_id = identity});
-  if (!groups.ok()) return groups.status();
-  for (const GroupMemberRecord& group : *groups) {
-    absl::StatusOr<int64_t> through = tx.pool_grants().Count(PoolGrantFilter{
-        .entitlement_id = entitlement.id, .group_id = group.group_id});
-    if (!through.ok()) return through.status();
-    if (*through > 0) return true;
+  ENTITLE_ASSIGN_OR_RETURN(
+      int64_t direct,
+      tx.pool_grants().Count(PoolGrantFilter{.entitlement_id = entitlement.id,
+                                             .identity_id = identity}));
+  if (direct > 0) return true;
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<GroupMemberRecord> groups,
+      internal::ListAll(tx.group_members(),
+                        GroupMemberFilter{.identity_id = identity}));
+  for (const GroupMemberRecord& group : groups) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        int64_t through,
+        tx.pool_grants().Count(PoolGrantFilter{
+            .entitlement_id = entitlement.id, .group_id = group.group_id}));
+    if (through > 0) return true;
   }
   return false;
 }
@@ -207,9 +205,9 @@ absl::Status RequireCreator(Transaction& tx, const Actor& actor,
   absl::StatusOr<EntitlementRecord> held = tx.entitlements().Get(entitlement);
   if (!held.ok()) return IsMissing(held.status()) ? admin : held.status();
   if (held->organization_id != organization) return admin;
-  absl::StatusOr<bool> holds = HoldsEntitlement(tx, *held, actor.identity());
-  if (!holds.ok()) return holds.status();
-  return *holds ? absl::OkStatus() : admin;
+  ENTITLE_ASSIGN_OR_RETURN(bool holds,
+                           HoldsEntitlement(tx, *held, actor.identity()));
+  return holds ? absl::OkStatus() : admin;
 }
 
 absl::StatusOr<PageRequest> ToPageRequest(AccountPage page) {
@@ -244,33 +242,31 @@ absl::Status NotAMemberOfProject(const Email& email, ProjectId project) {
 }
 
 absl::StatusOr<MemberUpdateJob> ToJob(const JobRecord& record) {
-  absl::StatusOr<internal::StoredJobRequest> stored =
-      internal::ReadJobRequest(record.request);
-  if (!stored.ok()) return stored.status();
-  absl::StatusOr<internal::StoredJobResult> result =
-      internal::ReadJobResult(record.result);
-  if (!result.ok()) return result.status();
+  ENTITLE_ASSIGN_OR_RETURN(internal::StoredJobRequest stored,
+                           internal::ReadJobRequest(record.request));
+  ENTITLE_ASSIGN_OR_RETURN(internal::StoredJobResult result,
+                           internal::ReadJobResult(record.result));
   MemberUpdateJob job;
   job.id = record.id;
   job.organization_id = record.organization_id;
   job.created_by = record.created_by;
-  job.region = stored->region;
+  job.region = stored.region;
   job.status = record.status;
-  job.request = std::move(stored->request);
-  job.failure = result->failure;
+  job.request = std::move(stored.request);
+  job.failure = result.failure;
   job.created_at = record.created_at;
   job.finished_at = record.finished_at;
   if (record.status == JobStatus::kDone) {
     size_t next = 0;
     for (const ProjectMemberUpdates& project : job.request) {
       for (const MemberUpdate& update : project.updates) {
-        if (next >= result->statuses.size()) break;
+        if (next >= result.statuses.size()) break;
         job.results.push_back(MemberUpdateResult{
-            project.project_id, update, result->statuses[next++]});
+            project.project_id, update, result.statuses[next++]});
       }
     }
-    if (next != result->statuses.size() ||
-        job.results.size() != result->statuses.size()) {
+    if (next != result.statuses.size() ||
+        job.results.size() != result.statuses.size()) {
       return MakeError(absl::StatusCode::kFailedPrecondition,
                        Reason::kStoreCorrupt,
                        absl::StrCat("Batch job #", record.id.value(),
@@ -288,30 +284,28 @@ absl::Status ApplyUpdate(Operation& op, const Actor& actor,
                                          const ProjectRecord& project,
                                          const MemberUpdate& update) {
   Transaction& tx = op.tx();
-  absl::StatusOr<Email> email = Email::Parse(update.email);
-  if (!email.ok()) return email.status();
-  absl::StatusOr<std::optional<IdentityRecord>> identity = internal::FindFirst(
-      tx.identities(), IdentityFilter{.email = *email});
-  if (!identity.ok()) return identity.status();
-  if (!identity->has_value()) {
+  ENTITLE_ASSIGN_OR_RETURN(Email email, Email::Parse(update.email));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<IdentityRecord> identity,
+      internal::FindFirst(tx.identities(), IdentityFilter{.email = email}));
+  if (!identity.has_value()) {
     return MakeError(absl::StatusCode::kNotFound, Reason::kUnknownUser,
-                     absl::StrCat("No account has the address ", email->str(),
+                     absl::StrCat("No account has the address ", email.str(),
                                   "."));
   }
-  const IdentityId id = (*identity)->id;
-  absl::StatusOr<std::optional<ProjectMemberRecord>> place =
-      PlaceOf(tx, project.id, id);
-  if (!place.ok()) return place.status();
-  const std::string target = absl::StrCat("project#", project.id.value());
-  const std::string detail = absl::StrCat(
-      "identity#", id.value(), " role=",
-      update.role == ProjectRole::kAdmin ? "admin" : "user");
+  const IdentityId id = identity->id;
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<ProjectMemberRecord> place,
+                           PlaceOf(tx, project.id, id));
+  const std::string target = AuditTarget(project.id);
+  const std::string detail =
+      absl::StrCat(AuditTarget(id), " role=",
+                   update.role == ProjectRole::kAdmin ? "admin" : "user");
   switch (update.action) {
     case MemberUpdateAction::kAdd: {
-      if (place->has_value()) {
+      if (place.has_value()) {
         return MakeError(absl::StatusCode::kAlreadyExists,
                          Reason::kAlreadyMember,
-                         absl::StrCat(email->str(),
+                         absl::StrCat(email.str(),
                                       " is already a member of project #",
                                       project.id.value(), "."));
       }
@@ -323,37 +317,30 @@ absl::Status ApplyUpdate(Operation& op, const Actor& actor,
       if (!membership.ok() || membership->status != MembershipStatus::kActive) {
         return MakeError(absl::StatusCode::kFailedPrecondition,
                          Reason::kNotMember,
-                         absl::StrCat(email->str(),
+                         absl::StrCat(email.str(),
                                       " is not an active member of the "
                                       "organization."));
       }
-      absl::StatusOr<ProjectMemberKey> key =
-          tx.project_members().Insert(ProjectMemberRecord{
-              project.id, id, project.organization_id, update.role, op.now()});
-      if (!key.ok()) return key.status();
+      ENTITLE_RETURN_IF_ERROR(tx.project_members().Insert(ProjectMemberRecord{
+          project.id, id, project.organization_id, update.role, op.now()}));
       op.Audit(actor, project.organization_id, "project.member.add", target,
                detail);
       return absl::OkStatus();
     }
     case MemberUpdateAction::kRemove: {
-      if (!place->has_value()) return NotAMemberOfProject(*email, project.id);
-      if (absl::Status s = tx.project_members().Delete(
-              ProjectMemberKey{project.id, id});
-          !s.ok()) {
-        return s;
-      }
+      if (!place.has_value()) return NotAMemberOfProject(email, project.id);
+      ENTITLE_RETURN_IF_ERROR(
+          tx.project_members().Delete(ProjectMemberKey{project.id, id}));
       op.Audit(actor, project.organization_id, "project.member.remove", target,
-               absl::StrCat("identity#", id.value()));
+               AuditTarget(id));
       return absl::OkStatus();
     }
     case MemberUpdateAction::kUpdate: {
-      if (!place->has_value()) return NotAMemberOfProject(*email, project.id);
-      if ((*place)->role == update.role) return absl::OkStatus();
-      ProjectMemberRecord changed = **place;
+      if (!place.has_value()) return NotAMemberOfProject(email, project.id);
+      if (place->role == update.role) return absl::OkStatus();
+      ProjectMemberRecord changed = *place;
       changed.role = update.role;
-      if (absl::Status s = tx.project_members().Update(changed); !s.ok()) {
-        return s;
-      }
+      ENTITLE_RETURN_IF_ERROR(tx.project_members().Update(changed));
       op.Audit(actor, project.organization_id, "project.member.update", target,
                detail);
       return absl::OkStatus();
@@ -389,27 +376,22 @@ absl::Status CheckJobProject(
 absl::StatusOr<ProjectRecord> Projects::CreateProject(
     const Actor& actor, OrganizationId organization, EntitlementId entitlement,
     absl::string_view name, absl::string_view region) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  if (absl::Status s = RequireCreator(tx, actor, organization, entitlement);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = RequireOrganization(tx, organization); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<EntitlementRecord> e = internal::LoadOwned(
-      tx.entitlements(), organization, entitlement, "entitlement");
-  if (!e.ok()) return e.status();
-  if (absl::Status s = CheckName(name); !s.ok()) return s;
-  if (absl::Status s = CheckRegion(context_, region); !s.ok()) return s;
-  if (op->now() < e->period_start || op->now() >= e->period_end) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireCreator(tx, actor, organization, entitlement));
+  ENTITLE_RETURN_IF_ERROR(RequireOrganization(tx, organization));
+  ENTITLE_ASSIGN_OR_RETURN(
+      EntitlementRecord e,
+      internal::LoadOwned(tx.entitlements(), organization, entitlement,
+                          "entitlement"));
+  ENTITLE_RETURN_IF_ERROR(CheckName(name));
+  ENTITLE_RETURN_IF_ERROR(CheckRegion(context_, region));
+  if (op.now() < e.period_start || op.now() >= e.period_end) {
     return MakeError(
         absl::StatusCode::kFailedPrecondition, Reason::kOutsidePeriod,
-        absl::StrCat("A project needs an active entitlement; ", e->sku,
-                     " runs from ", absl::FormatTime(e->period_start), " to ",
-                     absl::FormatTime(e->period_end), "."));
+        absl::StrCat("A project needs an active entitlement; ", e.sku,
+                     " runs from ", absl::FormatTime(e.period_start), " to ",
+                     absl::FormatTime(e.period_end), "."));
   }
   ProjectRecord project;
   project.organization_id = organization;
@@ -417,41 +399,34 @@ absl::StatusOr<ProjectRecord> Projects::CreateProject(
   project.name = std::string(name);
   project.region = std::string(region);
   project.status = ProjectStatus::kActive;
-  project.created_at = op->now();
-  absl::StatusOr<ProjectId> id = tx.projects().Insert(project);
-  if (!id.ok()) return id.status();
-  project.id = *id;
+  project.created_at = op.now();
+  ENTITLE_ASSIGN_OR_RETURN(ProjectId id, tx.projects().Insert(project));
+  project.id = id;
   if (actor.is_identity()) {
-    absl::StatusOr<ProjectMemberKey> key =
-        tx.project_members().Insert(ProjectMemberRecord{
-            project.id, actor.identity(), organization, ProjectRole::kAdmin,
-            op->now()});
-    if (!key.ok()) return key.status();
+    ENTITLE_RETURN_IF_ERROR(tx.project_members().Insert(
+        ProjectMemberRecord{project.id, actor.identity(), organization,
+                            ProjectRole::kAdmin, op.now()}));
   }
-  op->Audit(actor, organization, "project.create",
-            absl::StrCat("project#", id->value()),
-            absl::StrCat("entitlement#", entitlement.value(), " region=",
-                         region, " name=", name));
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  op.Audit(actor, organization, "project.create", AuditTarget(id),
+           absl::StrCat(AuditTarget(entitlement), " region=", region,
+                        " name=", name));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return project;
 }
 
 absl::StatusOr<ProjectRecord> Projects::GetProject(const Actor& actor,
                                                    absl::string_view region,
                                                    ProjectId project) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  return LoadProject(reading->tx(), actor, region, project, /*manage=*/false);
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  return LoadProject(reading.tx(), actor, region, project, /*manage=*/false);
 }
 
 absl::StatusOr<std::vector<ProjectMemberRecord>> Projects::ListMembers(
     const Actor& actor, absl::string_view region, ProjectId project) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  absl::StatusOr<ProjectRecord> loaded =
-      LoadProject(reading->tx(), actor, region, project, /*manage=*/false);
-  if (!loaded.ok()) return loaded.status();
-  return internal::ListAll(reading->tx().project_members(),
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_RETURN_IF_ERROR(
+      LoadProject(reading.tx(), actor, region, project, /*manage=*/false));
+  return internal::ListAll(reading.tx().project_members(),
                            ProjectMemberFilter{.project_id = project});
 }
 
@@ -460,19 +435,18 @@ namespace {
 absl::Status SetArchived(internal::ServiceContext& context, const Actor& actor,
                          absl::string_view region, ProjectId id,
                          ProjectStatus status) {
-  absl::StatusOr<Operation> op = Operation::Begin(context);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<ProjectRecord> project =
-      LoadProject(op->tx(), actor, region, id, /*manage=*/true);
-  if (!project.ok()) return project.status();
-  if (project->status == status) return absl::OkStatus();
-  project->status = status;
-  if (absl::Status s = op->tx().projects().Update(*project); !s.ok()) return s;
-  op->Audit(actor, project->organization_id,
-            status == ProjectStatus::kArchived ? "project.archive"
-                                               : "project.restore",
-            absl::StrCat("project#", id.value()));
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context));
+  ENTITLE_ASSIGN_OR_RETURN(
+      ProjectRecord project,
+      LoadProject(op.tx(), actor, region, id, /*manage=*/true));
+  if (project.status == status) return absl::OkStatus();
+  project.status = status;
+  ENTITLE_RETURN_IF_ERROR(op.tx().projects().Update(project));
+  op.Audit(actor, project.organization_id,
+           status == ProjectStatus::kArchived ? "project.archive"
+                                              : "project.restore",
+           AuditTarget(id));
+  return op.Commit();
 }
 
 }  // namespace
@@ -598,13 +572,10 @@ absl::StatusOr<UserProjects> Projects::GetProjectUser(
 absl::StatusOr<MemberUpdateJob> Projects::SubmitMemberUpdates(
     const Actor& actor, OrganizationId organization, absl::string_view region,
     const std::vector<ProjectMemberUpdates>& request) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckRegion(context_, region); !s.ok()) return s;
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireAccountAdmin(tx, actor, organization));
+  ENTITLE_RETURN_IF_ERROR(CheckRegion(context_, region));
   if (request.empty()) return Invalid("The request names no project.");
   if (request.size() > static_cast<size_t>(kMaxProjectsPerRequest)) {
     return MakeError(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
@@ -630,26 +601,23 @@ absl::StatusOr<MemberUpdateJob> Projects::SubmitMemberUpdates(
   record.status = JobStatus::kQueued;
   record.request = internal::WriteJobRequest(internal::StoredJobRequest{
       std::string(region), request, actor.is_operator()});
-  record.created_at = op->now();
-  absl::StatusOr<JobId> id = tx.jobs().Insert(record);
-  if (!id.ok()) return id.status();
-  record.id = *id;
+  record.created_at = op.now();
+  ENTITLE_ASSIGN_OR_RETURN(JobId id, tx.jobs().Insert(record));
+  record.id = id;
   int64_t updates = 0;
   for (const ProjectMemberUpdates& project : request) {
     updates += static_cast<int64_t>(project.updates.size());
   }
-  op->Audit(actor, organization, "project.job.submit",
-            absl::StrCat("job#", id->value()),
-            absl::StrCat(request.size(), " projects, ", updates,
-                         " updates, region=", region));
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  op.Audit(actor, organization, "project.job.submit", AuditTarget(id),
+           absl::StrCat(request.size(), " projects, ", updates,
+                        " updates, region=", region));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return ToJob(record);
 }
 
 absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
   absl::StatusOr<JobRecord> record = tx.jobs().Get(id);
   if (!record.ok()) {
     if (!IsMissing(record.status())) return record.status();
@@ -661,18 +629,16 @@ absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
                                 " is not a project member update."));
   }
   if (record->status != JobStatus::kQueued) return ToJob(*record);
-  absl::StatusOr<MemberUpdateJob> job = ToJob(*record);
-  if (!job.ok()) return job.status();
-  absl::StatusOr<internal::StoredJobRequest> stored =
-      internal::ReadJobRequest(record->request);
-  if (!stored.ok()) return stored.status();
+  ENTITLE_ASSIGN_OR_RETURN(MemberUpdateJob job, ToJob(*record));
+  ENTITLE_ASSIGN_OR_RETURN(internal::StoredJobRequest stored,
+                           internal::ReadJobRequest(record->request));
 
   // The job acts with its submitter's authority, checked again now.
   const Actor actor = record->created_by.has_value()
                           ? Actor::Identity(*record->created_by)
                           : Actor::Operator();
   absl::Status allowed = absl::OkStatus();
-  if (!record->created_by.has_value() && !stored->by_operator) {
+  if (!record->created_by.has_value() && !stored.by_operator) {
     allowed = internal::PermissionDenied(
         "run this job: its submitter's account was deleted");
   } else if (record->created_by.has_value()) {
@@ -685,14 +651,14 @@ absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
   int64_t applied = 0;
   int64_t failed = 0;
   if (allowed.ok()) {
-    for (const ProjectMemberUpdates& entry : job->request) {
+    for (const ProjectMemberUpdates& entry : job.request) {
       std::optional<ProjectRecord> project;
-      const absl::Status usable = CheckJobProject(tx, *job, entry, project);
+      const absl::Status usable = CheckJobProject(tx, job, entry, project);
       if (!usable.ok() && IsStoreFailure(usable)) return usable;
       for (const MemberUpdate& update : entry.updates) {
         absl::Status outcome = usable;
         if (outcome.ok()) {
-          outcome = ApplyUpdate(*op, actor, *project, update);
+          outcome = ApplyUpdate(op, actor, *project, update);
           if (!outcome.ok() && IsStoreFailure(outcome)) return outcome;
         }
         ++(outcome.ok() ? applied : failed);
@@ -705,16 +671,16 @@ absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
     record->status = JobStatus::kFailed;
   }
   record->result = internal::WriteJobResult(result);
-  record->finished_at = op->now();
-  if (absl::Status s = tx.jobs().Update(*record); !s.ok()) return s;
-  op->Audit(actor, record->organization_id,
-            record->status == JobStatus::kDone ? "project.job.run"
-                                               : "project.job.fail",
-            absl::StrCat("job#", id.value()),
-            record->status == JobStatus::kDone
-                ? absl::StrCat(applied, " applied, ", failed, " failed")
-                : std::string(allowed.message()));
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  record->finished_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(tx.jobs().Update(*record));
+  op.Audit(actor, record->organization_id,
+           record->status == JobStatus::kDone ? "project.job.run"
+                                              : "project.job.fail",
+           AuditTarget(id),
+           record->status == JobStatus::kDone
+               ? absl::StrCat(applied, " applied, ", failed, " failed")
+               : std::string(allowed.message()));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return ToJob(*record);
 }
 
@@ -722,42 +688,37 @@ absl::StatusOr<int> Projects::RunQueuedJobs(int max_jobs) {
   if (max_jobs < 1) return 0;
   std::vector<JobId> queued;
   {
-    absl::StatusOr<Reading> reading = Reading::Begin(context_);
-    if (!reading.ok()) return reading.status();
-    absl::StatusOr<Page<JobRecord>> page = reading->tx().jobs().List(
-        JobFilter{.status = JobStatus::kQueued},
-        PageRequest{.offset = 0,
-                    .limit = std::min<int64_t>(max_jobs,
-                                               PageRequest::kMaxPageLimit)});
-    if (!page.ok()) return page.status();
-    for (const JobRecord& job : page->items) {
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_ASSIGN_OR_RETURN(
+        Page<JobRecord> page,
+        reading.tx().jobs().List(
+            JobFilter{.status = JobStatus::kQueued},
+            PageRequest{.offset = 0,
+                        .limit = std::min<int64_t>(
+                            max_jobs, PageRequest::kMaxPageLimit)}));
+    for (const JobRecord& job : page.items) {
       if (job.kind == kJobKind) queued.push_back(job.id);
     }
   }
   int ran = 0;
   for (JobId id : queued) {
-    absl::StatusOr<MemberUpdateJob> job = RunJob(id);
-    if (!job.ok()) return job.status();
+    ENTITLE_RETURN_IF_ERROR(RunJob(id));
     ++ran;
   }
   return ran;
 }
 
 absl::StatusOr<MemberUpdateJob> Projects::GetJob(const Actor& actor, JobId id) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
   absl::StatusOr<JobRecord> record = tx.jobs().Get(id);
   if (!record.ok()) {
     if (!IsMissing(record.status())) return record.status();
     return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
                      absl::StrCat("There is no batch job #", id.value(), "."));
   }
-  if (absl::Status s =
-          RequireAccountAdmin(tx, actor, record->organization_id);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(
+      RequireAccountAdmin(tx, actor, record->organization_id));
   if (record->kind != kJobKind) {
     return Invalid(absl::StrCat("Job #", id.value(),
                                 " is not a project member update."));

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "entitle/status.h"
 #include "projects/projects_json_internal.h"
 
@@ -234,8 +235,8 @@ absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
     if (!project.is_object()) return Malformed(where, "must be an object");
     const auto id = project.find("projectId");
     if (id == project.end()) return Malformed(where + ".projectId", "is missing");
-    absl::StatusOr<int64_t> project_id = ReadId(*id, where + ".projectId");
-    if (!project_id.ok()) return project_id.status();
+    ENTITLE_ASSIGN_OR_RETURN(int64_t project_id,
+                             ReadId(*id, where + ".projectId"));
     const auto updates = project.find("updates");
     if (updates == project.end() || !updates->is_array()) {
       return Malformed(where + ".updates", "must be an array");
@@ -243,16 +244,16 @@ absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
     if (updates->size() > static_cast<size_t>(kMaxUpdatesPerProject)) {
       return OverLimit(absl::StrCat(
           "A request may hold at most ", kMaxUpdatesPerProject,
-          " updates for one project; project ", *project_id, " (", where,
+          " updates for one project; project ", project_id, " (", where,
           ") has ", updates->size(), "."));
     }
     ProjectMemberUpdates entry;
-    entry.project_id = ProjectId(*project_id);
+    entry.project_id = ProjectId(project_id);
     for (size_t j = 0; j < updates->size(); ++j) {
-      absl::StatusOr<MemberUpdate> update =
-          ReadUpdate((*updates)[j], absl::StrCat(where, ".updates[", j, "]"));
-      if (!update.ok()) return update.status();
-      entry.updates.push_back(*std::move(update));
+      ENTITLE_ASSIGN_OR_RETURN(
+          MemberUpdate update,
+          ReadUpdate((*updates)[j], absl::StrCat(where, ".updates[", j, "]")));
+      entry.updates.push_back(std::move(update));
     }
     request.push_back(std::move(entry));
   }

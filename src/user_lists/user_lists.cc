@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "service/authorization.h"
 #include "entitle/email.h"
 #include "entitle/status.h"
@@ -147,7 +148,7 @@ struct RowRequest {
 };
 
 absl::StatusOr<RowRequest> ParseRow(const CsvRow& row, const Columns& columns) {
-  if (!row.error.ok()) return row.error;
+  ENTITLE_RETURN_IF_ERROR(row.error);
   if (row.fields.size() != columns.count) {
     return MakeError(
         absl::StatusCode::kInvalidArgument, Reason::kMalformedCsv,
@@ -155,10 +156,9 @@ absl::StatusOr<RowRequest> ParseRow(const CsvRow& row, const Columns& columns) {
                      " fields; the header has ", columns.count, "."));
   }
   RowRequest request;
-  absl::StatusOr<Email> email =
-      Email::Parse(absl::StripAsciiWhitespace(Field(row, columns.email)));
-  if (!email.ok()) return email.status();
-  request.email = *std::move(email);
+  ENTITLE_ASSIGN_OR_RETURN(
+      request.email,
+      Email::Parse(absl::StripAsciiWhitespace(Field(row, columns.email))));
   const std::string kind = absl::AsciiStrToLower(
       absl::StripAsciiWhitespace(Field(row, columns.kind)));
   if (kind == "employee") {
@@ -182,12 +182,12 @@ absl::StatusOr<EntitlementRecord> EntitlementForSku(Transaction& tx,
                                                     OrganizationId organization,
                                                     const std::string& sku,
                                                     absl::Time now) {
-  absl::StatusOr<std::vector<EntitlementRecord>> all =
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<EntitlementRecord> all,
       ListAll(tx.entitlements(),
-              EntitlementFilter{.organization_id = organization, .sku = sku});
-  if (!all.ok()) return all.status();
+              EntitlementFilter{.organization_id = organization, .sku = sku}));
   const EntitlementRecord* best = nullptr;
-  for (const EntitlementRecord& e : *all) {
+  for (const EntitlementRecord& e : all) {
     if (e.period_start <= now && now < e.period_end) return e;
     if (e.period_start > now &&
         (best == nullptr || e.period_start < best->period_start)) {
@@ -224,48 +224,45 @@ class RowApplier {
 
   absl::Status Apply(const RowRequest& request, UserImportRow& result) {
     Transaction& tx = op_.tx();
-    absl::StatusOr<std::optional<IdentityRecord>> identity =
-        FindFirst(tx.identities(), IdentityFilter{.email = request.email});
-    if (!identity.ok()) return identity.status();
-    if (!identity->has_value()) return Invite(request, result);
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<IdentityRecord> identity,
+        FindFirst(tx.identities(), IdentityFilter{.email = request.email}));
+    if (!identity.has_value()) return Invite(request, result);
 
-    const IdentityRecord& person = **identity;
-    absl::StatusOr<std::optional<MembershipRecord>> membership =
-        internal::FindMembership(tx, organization_.id, person.id);
-    if (!membership.ok()) return membership.status();
+    const IdentityRecord& person = *identity;
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<MembershipRecord> membership,
+        internal::FindMembership(tx, organization_.id, person.id));
     std::vector<std::string> done;
     bool added = false;
-    if (!membership->has_value()) {
-      absl::Status s =
+    if (!membership.has_value()) {
+      ENTITLE_RETURN_IF_ERROR(
           request.kind == MembershipKind::kEmployee
               ? internal::AddEmployeeStep(op_, actor_, organization_.id, person)
               : internal::AddExternalStep(op_, actor_, organization_.id,
-                                          person);
-      if (!s.ok()) return s;
+                                          person));
       added = true;
       done.push_back(absl::StrCat("added as ", KindName(request.kind)));
-    } else if ((*membership)->kind != request.kind) {
+    } else if (membership->kind != request.kind) {
       return MakeError(
           absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
           absl::StrCat("This user is already ",
-                       (*membership)->kind == MembershipKind::kEmployee
+                       membership->kind == MembershipKind::kEmployee
                            ? "an employee"
                            : "an external member",
                        " of the organization; the row says ",
                        KindName(request.kind),
                        ". Change the membership's kind instead."));
     }
-    absl::StatusOr<std::vector<std::string>> roles =
-        GrantRoles(person.id, request.roles);
-    if (!roles.ok()) return roles.status();
-    if (!roles->empty()) {
-      done.push_back(absl::StrCat("roles: ", absl::StrJoin(*roles, ";")));
+    ENTITLE_ASSIGN_OR_RETURN(std::vector<std::string> roles,
+                             GrantRoles(person.id, request.roles));
+    if (!roles.empty()) {
+      done.push_back(absl::StrCat("roles: ", absl::StrJoin(roles, ";")));
     }
-    absl::StatusOr<std::vector<std::string>> licenses =
-        GiveLicenses(person.id, request.licenses);
-    if (!licenses.ok()) return licenses.status();
-    if (!licenses->empty()) {
-      done.push_back(absl::StrCat("licenses: ", absl::StrJoin(*licenses, ";")));
+    ENTITLE_ASSIGN_OR_RETURN(std::vector<std::string> licenses,
+                             GiveLicenses(person.id, request.licenses));
+    if (!licenses.empty()) {
+      done.push_back(absl::StrCat("licenses: ", absl::StrJoin(licenses, ";")));
     }
     result.outcome = added          ? UserImportOutcome::kAdded
                      : done.empty() ? UserImportOutcome::kUnchanged
@@ -277,23 +274,24 @@ class RowApplier {
 
  private:
   absl::Status Invite(const RowRequest& request, UserImportRow& result) {
-    absl::StatusOr<InviteResult> invited = internal::InviteStep(
-        op_, actor_, organization_, request.email.str(),
-        request.kind == MembershipKind::kEmployee ? InvitationKind::kEmployee
-                                                  : InvitationKind::kExternal,
-        std::nullopt, invited_);
-    if (!invited.ok()) return invited.status();
+    ENTITLE_ASSIGN_OR_RETURN(
+        InviteResult invited,
+        internal::InviteStep(op_, actor_, organization_, request.email.str(),
+                             request.kind == MembershipKind::kEmployee
+                                 ? InvitationKind::kEmployee
+                                 : InvitationKind::kExternal,
+                             std::nullopt, invited_));
     std::string later;
     if (!request.roles.empty() || !request.licenses.empty()) {
       later = "; roles and licenses are not given: the user has no account yet";
     }
-    switch (invited->outcome) {
+    switch (invited.outcome) {
       case InviteOutcome::kInvited:
         result.outcome = UserImportOutcome::kInvited;
         result.detail =
             dry_run_
                 ? absl::StrCat("an invitation would be sent", later)
-                : absl::StrCat("invitation #", invited->invitation->value(),
+                : absl::StrCat("invitation #", invited.invitation->value(),
                                " sent", later);
         return absl::OkStatus();
       case InviteOutcome::kAlreadyInvited:
@@ -301,17 +299,17 @@ class RowApplier {
         result.detail =
             dry_run_ ? absl::StrCat("already invited", later)
                      : absl::StrCat("already invited (invitation #",
-                                    invited->invitation->value(), ")", later);
+                                    invited.invitation->value(), ")", later);
         return absl::OkStatus();
       case InviteOutcome::kDomainOwnedElsewhere:
         return MakeError(absl::StatusCode::kFailedPrecondition,
-                         Reason::kDomainOwnedElsewhere, invited->message);
+                         Reason::kDomainOwnedElsewhere, invited.message);
       case InviteOutcome::kAlreadyMember:
         return MakeError(absl::StatusCode::kAlreadyExists,
-                         Reason::kAlreadyMember, invited->message);
+                         Reason::kAlreadyMember, invited.message);
       case InviteOutcome::kInvalidEmail:
         return MakeError(absl::StatusCode::kInvalidArgument,
-                         Reason::kInvalidEmail, invited->message);
+                         Reason::kInvalidEmail, invited.message);
     }
     return MakeError(absl::StatusCode::kInternal, Reason::kNone,
                      "unknown invitation outcome");
@@ -327,27 +325,24 @@ class RowApplier {
       IdentityId identity, const std::vector<std::string>& names) {
     std::vector<std::string> granted;
     if (names.empty()) return granted;
-    if (absl::Status s = Require(kManageAdministrators); !s.ok()) return s;
+    ENTITLE_RETURN_IF_ERROR(Require(kManageAdministrators));
     Transaction& tx = op_.tx();
     for (const std::string& name : names) {
-      absl::StatusOr<std::optional<RoleRecord>> role = FindFirst(
-          tx.roles(),
-          RoleFilter{.organization_id = organization_.id, .name = name});
-      if (!role.ok()) return role.status();
-      if (!role->has_value()) {
+      ENTITLE_ASSIGN_OR_RETURN(
+          std::optional<RoleRecord> role,
+          FindFirst(tx.roles(), RoleFilter{.organization_id = organization_.id,
+                                           .name = name}));
+      if (!role.has_value()) {
         return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
                          absl::StrCat("The organization has no role named '",
                                       Clip(name, 64), "'."));
       }
       absl::StatusOr<RoleGrantRecord> held = tx.role_grants().Get(
-          RoleGrantKey{organization_.id, identity, (*role)->id});
+          RoleGrantKey{organization_.id, identity, role->id});
       if (held.ok()) continue;
       if (GetReason(held.status()) != Reason::kNotFound) return held.status();
-      if (absl::Status s = internal::GrantRoleStep(
-              op_, actor_, organization_.id, identity, **role);
-          !s.ok()) {
-        return s;
-      }
+      ENTITLE_RETURN_IF_ERROR(internal::GrantRoleStep(
+          op_, actor_, organization_.id, identity, *role));
       granted.push_back(name);
     }
     return granted;
@@ -359,40 +354,33 @@ class RowApplier {
       IdentityId identity, const std::vector<std::string>& skus) {
     std::vector<std::string> given;
     if (skus.empty()) return given;
-    if (absl::Status s = Require(kManageLicenses); !s.ok()) return s;
+    ENTITLE_RETURN_IF_ERROR(Require(kManageLicenses));
     Transaction& tx = op_.tx();
     for (const std::string& sku : skus) {
-      absl::StatusOr<EntitlementRecord> entitlement =
-          EntitlementForSku(tx, organization_.id, sku, op_.now());
-      if (!entitlement.ok()) return entitlement.status();
-      if (entitlement->kind == EntitlementKind::kNamed) {
+      ENTITLE_ASSIGN_OR_RETURN(
+          EntitlementRecord entitlement,
+          EntitlementForSku(tx, organization_.id, sku, op_.now()));
+      if (entitlement.kind == EntitlementKind::kNamed) {
         absl::StatusOr<LicenseAssignmentRecord> held =
             tx.license_assignments().Get(
-                LicenseAssignmentKey{entitlement->id, identity});
+                LicenseAssignmentKey{entitlement.id, identity});
         if (held.ok()) continue;
         if (GetReason(held.status()) != Reason::kNotFound) {
           return held.status();
         }
-        absl::StatusOr<int64_t*> assigned = AssignedCount(*entitlement);
-        if (!assigned.ok()) return assigned.status();
-        if (absl::Status s = internal::AssignLicenseStep(
-                op_, actor_, *entitlement, identity, *assigned);
-            !s.ok()) {
-          return s;
-        }
+        ENTITLE_ASSIGN_OR_RETURN(int64_t* assigned, AssignedCount(entitlement));
+        ENTITLE_RETURN_IF_ERROR(internal::AssignLicenseStep(
+            op_, actor_, entitlement, identity, assigned));
       } else {
-        absl::StatusOr<std::optional<PoolGrantRecord>> held = FindFirst(
-            tx.pool_grants(), PoolGrantFilter{.entitlement_id = entitlement->id,
-                                              .identity_id = identity});
-        if (!held.ok()) return held.status();
-        if (held->has_value()) continue;
-        if (absl::StatusOr<PoolGrantRecord> grant =
-                internal::GrantPoolAccessStep(
-                    op_, actor_, *entitlement,
-                    PoolMember{.identity = identity, .group = std::nullopt});
-            !grant.ok()) {
-          return grant.status();
-        }
+        ENTITLE_ASSIGN_OR_RETURN(
+            std::optional<PoolGrantRecord> held,
+            FindFirst(tx.pool_grants(),
+                      PoolGrantFilter{.entitlement_id = entitlement.id,
+                                      .identity_id = identity}));
+        if (held.has_value()) continue;
+        ENTITLE_RETURN_IF_ERROR(internal::GrantPoolAccessStep(
+            op_, actor_, entitlement,
+            PoolMember{.identity = identity, .group = std::nullopt}));
       }
       given.push_back(sku);
     }
@@ -405,10 +393,11 @@ class RowApplier {
   absl::StatusOr<int64_t*> AssignedCount(const EntitlementRecord& entitlement) {
     auto it = assigned_.find(entitlement.id);
     if (it == assigned_.end()) {
-      absl::StatusOr<int64_t> count = op_.tx().license_assignments().Count(
-          LicenseAssignmentFilter{.entitlement_id = entitlement.id});
-      if (!count.ok()) return count.status();
-      it = assigned_.emplace(entitlement.id, *count).first;
+      ENTITLE_ASSIGN_OR_RETURN(
+          int64_t count,
+          op_.tx().license_assignments().Count(
+              LicenseAssignmentFilter{.entitlement_id = entitlement.id}));
+      it = assigned_.emplace(entitlement.id, count).first;
     }
     return &it->second;
   }
@@ -463,46 +452,44 @@ absl::string_view UserImportOutcomeName(UserImportOutcome outcome) {
 absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
                                           OrganizationId organization,
                                           std::ostream& out) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::StatusOr<OrganizationRecord> record =
-          internal::AuthorizeIn(tx, actor, organization, kViewUsage);
-      !record.ok()) {
-    return record.status();
-  }
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(
+      internal::AuthorizeIn(tx, actor, organization, kViewUsage));
 
   // Roles and licenses of every member, read per kind rather than per member.
   std::map<IdentityId, std::vector<std::string>> roles;
   std::map<IdentityId, std::vector<std::string>> licenses;
   {
-    absl::StatusOr<std::vector<RoleRecord>> all_roles =
-        ListAll(tx.roles(), RoleFilter{.organization_id = organization});
-    if (!all_roles.ok()) return all_roles.status();
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<RoleRecord> all_roles,
+        ListAll(tx.roles(), RoleFilter{.organization_id = organization}));
     std::map<RoleId, std::string> role_names;
-    for (const RoleRecord& role : *all_roles) role_names[role.id] = role.name;
-    absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
-        tx.role_grants(), RoleGrantFilter{.organization_id = organization});
-    if (!grants.ok()) return grants.status();
-    for (const RoleGrantRecord& grant : *grants) {
+    for (const RoleRecord& role : all_roles) role_names[role.id] = role.name;
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<RoleGrantRecord> grants,
+        ListAll(tx.role_grants(),
+                RoleGrantFilter{.organization_id = organization}));
+    for (const RoleGrantRecord& grant : grants) {
       roles[grant.identity_id].push_back(role_names[grant.role_id]);
     }
-    absl::StatusOr<std::vector<EntitlementRecord>> entitlements = ListAll(
-        tx.entitlements(), EntitlementFilter{.organization_id = organization});
-    if (!entitlements.ok()) return entitlements.status();
-    for (const EntitlementRecord& e : *entitlements) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<EntitlementRecord> entitlements,
+        ListAll(tx.entitlements(),
+                EntitlementFilter{.organization_id = organization}));
+    for (const EntitlementRecord& e : entitlements) {
       if (e.kind == EntitlementKind::kNamed) {
-        absl::StatusOr<std::vector<LicenseAssignmentRecord>> assigned =
+        ENTITLE_ASSIGN_OR_RETURN(
+            std::vector<LicenseAssignmentRecord> assigned,
             ListAll(tx.license_assignments(),
-                    LicenseAssignmentFilter{.entitlement_id = e.id});
-        if (!assigned.ok()) return assigned.status();
-        for (const auto& a : *assigned)
+                    LicenseAssignmentFilter{.entitlement_id = e.id}));
+        for (const auto& a : assigned)
           licenses[a.identity_id].push_back(e.sku);
       } else {
-        absl::StatusOr<std::vector<PoolGrantRecord>> granted =
-            ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id});
-        if (!granted.ok()) return granted.status();
-        for (const auto& g : *granted) {
+        ENTITLE_ASSIGN_OR_RETURN(
+            std::vector<PoolGrantRecord> granted,
+            ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id}));
+        for (const auto& g : granted) {
           if (g.identity_id.has_value())
             licenses[*g.identity_id].push_back(e.sku);
         }
@@ -536,34 +523,34 @@ absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
   PageRequest page{.offset = 0, .limit = 1000};
   std::vector<std::string> fields(std::size(kUserListColumns));
   while (true) {
-    absl::StatusOr<Page<MembershipRecord>> members = tx.memberships().List(
-        MembershipFilter{.organization_id = organization}, page);
-    if (!members.ok()) return members.status();
-    for (const MembershipRecord& membership : members->items) {
-      absl::StatusOr<IdentityRecord> identity =
-          tx.identities().Get(membership.identity_id);
-      if (!identity.ok()) return identity.status();
-      fields[0] = identity->email.str();
-      fields[1] = identity->display_name;
+    ENTITLE_ASSIGN_OR_RETURN(
+        Page<MembershipRecord> members,
+        tx.memberships().List(MembershipFilter{.organization_id = organization},
+                              page));
+    for (const MembershipRecord& membership : members.items) {
+      ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                               tx.identities().Get(membership.identity_id));
+      fields[0] = identity.email.str();
+      fields[1] = identity.display_name;
       fields[2] = std::string(KindName(membership.kind));
-      fields[3] = joined(roles, identity->id);
-      fields[4] = StatusName(*identity, membership);
+      fields[3] = joined(roles, identity.id);
+      fields[4] = StatusName(identity, membership);
       fields[5] =
-          identity->last_login_at.has_value()
-              ? absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *identity->last_login_at,
+          identity.last_login_at.has_value()
+              ? absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *identity.last_login_at,
                                  absl::UTCTimeZone())
               : std::string();
-      fields[6] = joined(licenses, identity->id);
+      fields[6] = joined(licenses, identity.id);
       AppendCsvRecord(buffer, fields);
       ++written;
       if (buffer.size() >= 64 * 1024) {
-        if (absl::Status s = flush(); !s.ok()) return s;
+        ENTITLE_RETURN_IF_ERROR(flush());
       }
     }
-    if (!members->has_more) break;
+    if (!members.has_more) break;
     page.offset += page.limit;
   }
-  if (absl::Status s = flush(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(flush());
   out.flush();
   if (!out) {
     return MakeError(absl::StatusCode::kUnavailable, Reason::kStoreUnavailable,
@@ -584,38 +571,32 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
                                   kMaxRowsPerTransaction, "."));
   }
   {
-    absl::StatusOr<Reading> reading = Reading::Begin(context_);
-    if (!reading.ok()) return reading.status();
-    if (absl::StatusOr<OrganizationRecord> record = internal::AuthorizeIn(
-            reading->tx(), actor, organization, kManageUsers);
-        !record.ok()) {
-      return record.status();
-    }
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_RETURN_IF_ERROR(
+        internal::AuthorizeIn(reading.tx(), actor, organization, kManageUsers));
   }
 
   CsvReader reader(in, options.limits);
   CsvRow row;
   if (!reader.Next(row)) {
-    if (!reader.status().ok()) return reader.status();
+    ENTITLE_RETURN_IF_ERROR(reader.status());
     return MakeError(absl::StatusCode::kInvalidArgument, Reason::kMalformedCsv,
                      "The CSV file is empty: it needs a header record.");
   }
-  absl::StatusOr<Columns> columns = ReadHeader(row);
-  if (!columns.ok()) return columns.status();
+  ENTITLE_ASSIGN_OR_RETURN(Columns columns, ReadHeader(row));
 
   UserImportSummary summary;
   std::vector<UserImportRow> batch;
   batch.reserve(options.rows_per_transaction);
   bool more = true;
   while (more) {
-    absl::StatusOr<Operation> op = Operation::Begin(context_);
-    if (!op.ok()) return op.status();
     // Permission is checked again per batch: an import may outlive a change
     // of the actor's roles.
-    absl::StatusOr<OrganizationRecord> org =
-        internal::AuthorizeIn(op->tx(), actor, organization, kManageUsers);
-    if (!org.ok()) return org.status();
-    RowApplier applier(*op, actor, *org, options.dry_run);
+    ENTITLE_ASSIGN_OR_RETURN(
+        internal::OperationIn begun,
+        internal::BeginIn(context_, actor, organization, kManageUsers));
+    Operation& op = begun.op;
+    RowApplier applier(op, actor, begun.organization, options.dry_run);
     absl::Status store_failure;
     batch.clear();
     while (static_cast<int>(batch.size()) < options.rows_per_transaction) {
@@ -626,20 +607,20 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
       UserImportRow& result = batch.emplace_back();
       result.record = row.number;
       result.line = row.line;
-      result.email = ReportedEmail(Field(row, columns->email));
-      absl::StatusOr<RowRequest> request = ParseRow(row, *columns);
+      result.email = ReportedEmail(Field(row, columns.email));
+      absl::StatusOr<RowRequest> request = ParseRow(row, columns);
       if (!request.ok()) {
         result.outcome = UserImportOutcome::kFailed;
         result.status = request.status();
         continue;
       }
-      if (absl::Status s = op->Savepoint(); !s.ok()) {
+      if (absl::Status s = op.Savepoint(); !s.ok()) {
         store_failure = s;
         break;
       }
       absl::Status applied = applier.Apply(*request, result);
       if (applied.ok()) {
-        if (absl::Status s = op->ReleaseSavepoint(); !s.ok()) {
+        if (absl::Status s = op.ReleaseSavepoint(); !s.ok()) {
           store_failure = s;
           break;
         }
@@ -649,7 +630,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
         store_failure = applied;
         break;
       }
-      if (absl::Status s = op->RollbackToSavepoint(); !s.ok()) {
+      if (absl::Status s = op.RollbackToSavepoint(); !s.ok()) {
         store_failure = s;
         break;
       }
@@ -659,7 +640,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
       result.status = applied;
     }
     if (store_failure.ok() && !options.dry_run) {
-      store_failure = op->Commit();
+      store_failure = op.Commit();
     }
     // Unwritten rows fail with the store's reason; rows that failed on
     // their own keep theirs.
@@ -674,9 +655,9 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
       Count(summary, result);
       on_row(result);
     }
-    if (!store_failure.ok()) return store_failure;
+    ENTITLE_RETURN_IF_ERROR(store_failure);
   }
-  if (!reader.status().ok()) return reader.status();
+  ENTITLE_RETURN_IF_ERROR(reader.status());
   return summary;
 }
 
