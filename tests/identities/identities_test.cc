@@ -27,20 +27,8 @@
 #include "entitle/password_policy.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/identity_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
-
-// REQUIREs that a Status / StatusOr failed with `reason` (any code: the
-// headers name the reason, not always the code).
-#define REQUIRE_REASON(expr, expected_reason)                            \
-  do {                                                                   \
-    const ::absl::Status entitle_s_ = ::entitle_test::ToStatus(expr);     \
-    INFO("status: " << entitle_s_.ToString());                           \
-    INFO("expected reason: " << ::entitle::ReasonName(expected_reason)); \
-    REQUIRE_FALSE(entitle_s_.ok());                                      \
-    REQUIRE(static_cast<int>(::entitle::GetReason(entitle_s_)) ==        \
-            static_cast<int>(expected_reason));                          \
-  } while (0)
 
 namespace entitle_test {
 namespace {
@@ -48,9 +36,7 @@ namespace {
 using namespace entitle;
 using absl::StatusCode;
 
-const Actor kAnon = Actor::Anonymous();
 const Actor kOperator = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 constexpr const char* kNewPassword = "Other-pass22";
 
@@ -198,7 +184,7 @@ size_t CountTemplate(const std::vector<Notification>& sent,
 TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores case; an address "
     "is never shared",
     "[identities][ID-1]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "  Anna@Example.COM ");
   ENTITLE_REQUIRE_OK(id);
   REQUIRE(f.RawIdentity(*id).email.str() == "anna@example.com");
@@ -227,7 +213,7 @@ TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores cas
 
 TEMPLATE_TEST_CASE("ID-1 an unverified identity's address is taken too", "[identities][ID-1]",
     ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "bo@example.com"));
   const auto before = f.Freeze();
   ENTITLE_REQUIRE_REFUSED(f.ids().Register(kAnon, "BO@example.com"),
@@ -241,7 +227,7 @@ TEMPLATE_TEST_CASE("ID-1 an unverified identity's address is taken too", "[ident
 
 TEMPLATE_TEST_CASE("ID-2 implausible addresses are refused with kInvalidEmail",
                    "[identities][ID-2]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   // 254 characters: the longest allowed.
   const std::string domain254 = std::string(60, 'b') + "." +
                                 std::string(60, 'c') + "." +
@@ -285,7 +271,7 @@ TEMPLATE_TEST_CASE("ID-2 implausible addresses are refused with kInvalidEmail",
 TEMPLATE_TEST_CASE("ID-3 a new identity is unverified, gets one verification link and cannot "
     "sign in until it is used",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "cleo@example.com");
   ENTITLE_REQUIRE_OK(id);
   const IdentityInfo info = MustGet(f, *id);
@@ -322,7 +308,7 @@ TEMPLATE_TEST_CASE("ID-3 a new identity is unverified, gets one verification lin
 
 TEMPLATE_TEST_CASE("ID-3 the verification link is single-use",
                    "[identities][ID-3]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "dan@example.com"));
   const std::string token = f.LastToken("dan@example.com", "verify-email");
   ENTITLE_REQUIRE_OK(f.ids().CompleteVerification(token, kPassword));
@@ -338,7 +324,7 @@ TEMPLATE_TEST_CASE("ID-3 the verification link is single-use",
 
 TEMPLATE_TEST_CASE("ID-3 resending the verification link kills the older one",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "eve@example.com"));
   const std::string old_token = f.LastToken("eve@example.com", "verify-email");
   ENTITLE_REQUIRE_OK(f.ids().ResendVerification("EVE@example.com"));
@@ -364,7 +350,7 @@ TEMPLATE_TEST_CASE("ID-3 resending the verification link kills the older one",
 
 TEMPLATE_TEST_CASE("ID-3 an expired verification link is refused",
                    "[identities][ID-3]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "fay@example.com"));
   const std::string token = f.LastToken("fay@example.com", "verify-email");
   SECTION("just before 7 days it still works") {
@@ -390,7 +376,7 @@ TEMPLATE_TEST_CASE("ID-3 an expired verification link is refused",
 
 TEMPLATE_TEST_CASE("ID-3 a weak password does not use up the verification link",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "gus@example.com"));
   const std::string token = f.LastToken("gus@example.com", "verify-email");
   const auto before = f.Freeze();
@@ -403,7 +389,7 @@ TEMPLATE_TEST_CASE("ID-3 a weak password does not use up the verification link",
 
 TEMPLATE_TEST_CASE("ID-3 unknown, altered or wrong-purpose links are refused",
                    "[identities][ID-3]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId hal = f.RegisterVerified("hal@example.com");
   (void)hal;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "ida@example.com"));
@@ -436,7 +422,7 @@ TEMPLATE_TEST_CASE("ID-3 unknown, altered or wrong-purpose links are refused",
 TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one and changes "
     "nothing",
     "[identities][ID-4]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("jo@example.com");
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "kim@example.com"));
   const std::string verify = f.LastToken("kim@example.com", "verify-email");
@@ -484,9 +470,9 @@ TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one and 
 
 TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never the password",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
-  IdentityId a = f.RegisterVerified("lea@example.com", kPassword);
-  IdentityId b = f.RegisterVerified("max@example.com", kPassword);
+  DirectoryFixture<TestType> f;
+  IdentityId a = f.RegisterVerified("lea@example.com");
+  IdentityId b = f.RegisterVerified("max@example.com");
   const IdentityRecord ra = f.RawIdentity(a);
   const IdentityRecord rb = f.RawIdentity(b);
   for (const IdentityRecord& r : {ra, rb}) {
@@ -516,8 +502,8 @@ TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never the 
 
 TEMPLATE_TEST_CASE("ID-5 no password and no link token appears anywhere in the store",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
-  IdentityId a = f.RegisterVerified("nia@example.com", kPassword);
+  DirectoryFixture<TestType> f;
+  IdentityId a = f.RegisterVerified("nia@example.com");
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "oli@example.com"));
   ENTITLE_REQUIRE_OK(f.ids().ResendVerification("oli@example.com"));
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "nia@example.com"));
@@ -567,7 +553,7 @@ TEMPLATE_TEST_CASE("ID-5 no password and no link token appears anywhere in the s
 
 TEMPLATE_TEST_CASE("ID-6 a reset for an unknown address fails with the exact message",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   f.RegisterVerified("pia@example.com");
   const auto before = f.Freeze();
   for (const char* email : {"nobody@example.com", "pia@example.org"}) {
@@ -583,7 +569,7 @@ TEMPLATE_TEST_CASE("ID-6 a reset for an unknown address fails with the exact mes
 TEMPLATE_TEST_CASE("ID-6 a reset link sets a new password once; the old password stops "
     "working",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   f.RegisterVerified("quinn@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "Quinn@Example.com"));
   const Notification n = f.LastNotification("quinn@example.com", "password-reset");
@@ -605,7 +591,7 @@ TEMPLATE_TEST_CASE("ID-6 a reset link sets a new password once; the old password
 
 TEMPLATE_TEST_CASE("ID-6 a newer reset link kills the older one",
                    "[identities][ID-6]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   f.RegisterVerified("ray@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "ray@example.com"));
   const std::string first = f.LastToken("ray@example.com", "password-reset");
@@ -624,7 +610,7 @@ TEMPLATE_TEST_CASE("ID-6 a newer reset link kills the older one",
 
 TEMPLATE_TEST_CASE("ID-6 changing the password kills every reset link",
                    "[identities][ID-6]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("sam@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "sam@example.com"));
   const std::string token = f.LastToken("sam@example.com", "password-reset");
@@ -660,7 +646,7 @@ TEMPLATE_TEST_CASE("ID-6 changing the password kills every reset link",
 TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
                    "[identities][ID-6]", ENTITLE_BACKENDS) {
   SECTION("the default 24 hours") {
-    IdentityFixture<TestType> f;
+    DirectoryFixture<TestType> f;
     f.RegisterVerified("tia@example.com");
     ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "tia@example.com"));
     const std::string token = f.LastToken("tia@example.com", "password-reset");
@@ -672,7 +658,7 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
     MustSignIn(f, "tia@example.com", kPassword);
   }
   SECTION("just before 24 hours it still works") {
-    IdentityFixture<TestType> f;
+    DirectoryFixture<TestType> f;
     f.RegisterVerified("tia@example.com");
     ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "tia@example.com"));
     const std::string token = f.LastToken("tia@example.com", "password-reset");
@@ -682,7 +668,7 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
   SECTION("a host-chosen lifetime") {
     IdentityPolicy policy;
     policy.password_reset_link_lifetime = absl::Hours(1);
-    IdentityFixture<TestType> f(policy);
+    DirectoryFixture<TestType> f({.identity_policy = policy});
     f.RegisterVerified("tia@example.com");
     ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "tia@example.com"));
     const Notification n = f.LastNotification("tia@example.com", "password-reset");
@@ -696,7 +682,7 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
 TEMPLATE_TEST_CASE("ID-6 an administrator may send a reset link to a member; a stranger may "
     "not",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId member = f.RegisterVerified("member@acme.com");
   IdentityId stranger = f.RegisterVerified("stranger@example.com");
@@ -716,7 +702,7 @@ TEMPLATE_TEST_CASE("ID-6 an administrator may send a reset link to a member; a s
 
 TEMPLATE_TEST_CASE("ID-6 completing a reset verifies an unverified identity (identities.h)",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "uma@example.com");
   ENTITLE_REQUIRE_OK(id);
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "uma@example.com"));
@@ -731,7 +717,7 @@ TEMPLATE_TEST_CASE("ID-6 completing a reset verifies an unverified identity (ide
 TEMPLATE_TEST_CASE("ID-7 an email change is confirmed at the new address; until then the old "
     "one signs in, afterwards only the new one",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("vic@old.com");
   const size_t sent_before = f.notifier().Sent().size();
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, " Vic@New.COM "));
@@ -768,7 +754,7 @@ TEMPLATE_TEST_CASE("ID-7 an email change is confirmed at the new address; until 
 
 TEMPLATE_TEST_CASE("ID-7 a newer email-change request kills the older link",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("abe@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, "abe@first.com"));
   const std::string first = f.LastToken("abe@first.com", "email-change");
@@ -786,7 +772,7 @@ TEMPLATE_TEST_CASE("ID-7 a newer email-change request kills the older link",
 
 TEMPLATE_TEST_CASE("ID-7 an email-change link expires",
                    "[identities][ID-7]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("bob@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, "bob@new.com"));
   const Notification n = f.LastNotification("bob@new.com", "email-change");
@@ -800,7 +786,7 @@ TEMPLATE_TEST_CASE("ID-7 an email-change link expires",
 
 TEMPLATE_TEST_CASE("ID-7 the new address must be free when asked",
                    "[identities][ID-7]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("wes@example.com");
   f.RegisterVerified("taken@example.com");
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "unverified@example.com"));
@@ -819,7 +805,7 @@ TEMPLATE_TEST_CASE("ID-7 the new address must be free when asked",
 TEMPLATE_TEST_CASE("ID-7 an address taken between request and confirmation is refused at "
     "confirmation and nothing changes",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("xia@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, "xia@new.com"));
   const std::string token = f.LastToken("xia@new.com", "email-change");
@@ -835,7 +821,7 @@ TEMPLATE_TEST_CASE("ID-7 an address taken between request and confirmation is re
 
 TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change its address",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("yan@example.com");
   IdentityId other = f.RegisterVerified("zoe@example.com");
   const auto before = f.Freeze();
@@ -859,7 +845,7 @@ TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change i
 TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when unset or "
     "unsupported",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("ada@example.com");
   IdentityInfo info = MustGet(f, id);
   REQUIRE(info.language.empty());
@@ -890,7 +876,7 @@ TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when unset
 
 TEMPLATE_TEST_CASE("ID-8 a malformed language tag is refused",
                    "[identities][ID-8]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("bea@example.com");
   const auto before = f.Freeze();
   for (const char* bad : {"not a tag!", "d", "deutsch", "de-", "de_AT", "1e"}) {
@@ -910,7 +896,7 @@ TEMPLATE_TEST_CASE("ID-8 the verification email is in the language given at regi
     "[identities][ID-8]", ENTITLE_BACKENDS) {
   IdentityPolicy policy;
   policy.supported_languages = {"en", "fi"};
-  IdentityFixture<TestType> f(policy);
+  DirectoryFixture<TestType> f({.identity_policy = policy});
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "cai@example.com",
                                       Profile{.language = "fi"}));
   REQUIRE(f.LastNotification("cai@example.com", "verify-email").language == "fi");
@@ -924,7 +910,7 @@ TEMPLATE_TEST_CASE("ID-8 the verification email is in the language given at regi
 TEMPLATE_TEST_CASE("ID-9 the operator or an employee administrator with manage-users may "
     "lock; a locked identity cannot sign in; unlock restores it",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("eli@acme.com");
   AdminSetup acme = f.MakeEmployeeAdmin("Acme", admin, kManageUsers);
@@ -957,7 +943,7 @@ TEMPLATE_TEST_CASE("ID-9 the operator or an employee administrator with manage-u
 TEMPLATE_TEST_CASE("ID-9 a plain member, an administrator of another organization, an "
     "administrator without manage-users or anonymous may not lock or unlock",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("fin@acme.com");
   IdentityId member = f.RegisterVerified("member@acme.com");
@@ -1017,7 +1003,7 @@ TEMPLATE_TEST_CASE("ID-9 a plain member, an administrator of another organizatio
 
 TEMPLATE_TEST_CASE("ID-9 locking keeps memberships, roles, groups and license assignments",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gil@acme.com");
   AdminSetup acme = f.MakeEmployeeAdmin("Acme", admin, kManageUsers);
@@ -1056,7 +1042,7 @@ TEMPLATE_TEST_CASE("ID-9 locking keeps memberships, roles, groups and license as
 TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for 7 days after "
     "that check, even when locked",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("hal@example.com");
   const DeviceId laptop("laptop-1");
   const DeviceId desktop("desktop-7");
@@ -1109,7 +1095,7 @@ TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for 7
 
 TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
                    "[identities][ID-9]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("ina@example.com");
   const auto before = f.Freeze();
   REQUIRE_REASON(f.ids().SignIn("ina@example.com", "Wrong-pass1",
@@ -1126,7 +1112,7 @@ TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
 TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a failed one "
     "does not",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId id = f.RegisterVerified("jay@acme.com");
   AdminSetup acme = f.MakeEmployeeAdmin("Acme", admin, kManageUsers);
@@ -1159,7 +1145,7 @@ TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a fa
 TEMPLATE_TEST_CASE("ID-10 only the identity, the operator or an administrator of its "
     "organization may read it",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("kip@example.com");
   IdentityId stranger = f.RegisterVerified("stranger@example.com");
   ENTITLE_REQUIRE_REFUSED(f.ids().Get(As(stranger), id),
@@ -1189,7 +1175,7 @@ OrganizationId PutFederatedOrganization(Store& store, std::string_view name,
 TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified employee; later "
     "ones find it and create nothing",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const OrganizationId acme =
       PutFederatedOrganization(f.store(), "Acme", "okta-acme");
   const OrganizationId beta =
@@ -1259,7 +1245,7 @@ TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified employe
 TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password identity owns, is "
     "refused and nothing is made",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   PutFederatedOrganization(f.store(), "Acme", "okta-acme");
   PutFederatedOrganization(f.store(), "Plain", "");
   f.RegisterVerified("pat@acme.com");
@@ -1284,7 +1270,7 @@ TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password identity
 
 TEMPLATE_TEST_CASE("ID-11 a locked federated identity cannot sign in",
                    "[identities][ID-11]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   PutFederatedOrganization(f.store(), "Acme", "okta-acme");
   auto id = f.ids().SignInFederated("okta-acme", "s", "quin@acme.com");
   ENTITLE_REQUIRE_OK(id);
@@ -1300,7 +1286,7 @@ TEMPLATE_TEST_CASE("ID-11 a locked federated identity cannot sign in",
 TEMPLATE_TEST_CASE("ID-12 the identity itself (or the operator) edits its profile; nobody "
     "else",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("jan@acme.com");
   IdentityId other = f.RegisterVerified("kai@example.com");
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1339,7 +1325,7 @@ TEMPLATE_TEST_CASE("ID-12 the identity itself (or the operator) edits its profil
 
 TEMPLATE_TEST_CASE("ID-12 a malformed country is refused",
                    "[identities][ID-12]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("lin@example.com");
   const auto before = f.Freeze();
   for (const char* bad : {"Finland", "F", "FIN", "F1", "1I", "f i"}) {
@@ -1360,7 +1346,7 @@ TEMPLATE_TEST_CASE("ID-12 a malformed country is refused",
 TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active once name and "
     "country are set, not before",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("lou@example.com");
   REQUIRE_FALSE(MustGet(f, id).profile_complete);
   // Stands in for accepting an invitation (the organizations service).
@@ -1402,7 +1388,7 @@ TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active on
 
 TEMPLATE_TEST_CASE("ID-12 a profile given at registration counts as complete",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "mia@example.com",
                              Profile{.display_name = "Mia", .country = "de"});
   ENTITLE_REQUIRE_OK(id);
@@ -1472,7 +1458,7 @@ Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
 
 TEMPLATE_TEST_CASE("ID-13 deleting an identity removes everything that names it, in one go",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gone@example.com");
   const Entangled e = Entangle(f, admin, target);
@@ -1524,7 +1510,7 @@ TEMPLATE_TEST_CASE("ID-13 deleting an identity removes everything that names it,
 TEMPLATE_TEST_CASE("ID-13 after deletion no invitation, join request or job names the "
     "identity as who acted (nothing points at a missing identity)",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId helper = f.RegisterVerified("helper@acme.com");
   IdentityId applicant = f.RegisterVerified("applicant@example.com");
@@ -1560,7 +1546,7 @@ TEMPLATE_TEST_CASE("ID-13 after deletion no invitation, join request or job name
 
 TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be deleted",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gone@example.com");
   const Entangled e = Entangle(f, admin, target);
@@ -1590,7 +1576,7 @@ TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be de
 
 TEMPLATE_TEST_CASE("ID-13 a stranger, a plain member or anonymous may not delete",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gone@example.com");
   IdentityId stranger = f.RegisterVerified("stranger@example.com");
@@ -1616,7 +1602,7 @@ TEMPLATE_TEST_CASE("ID-13 a stranger, a plain member or anonymous may not delete
 TEMPLATE_TEST_CASE("ID audit: each successful operation appends an audit record naming its "
     "action; refused ones append nothing",
     "[identities][audit]", ENTITLE_BACKENDS) {
-  IdentityFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "ned@example.com");
   ENTITLE_REQUIRE_OK(id);
   const std::string target = absl::StrCat("identity#", id->value());

@@ -27,8 +27,7 @@
 #include "entitle/organizations.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/identity_fixtures.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -37,53 +36,24 @@ namespace {
 using namespace entitle;
 using absl::StatusCode;
 
-Actor As(IdentityId id) { return Actor::Identity(id); }
 Profile FullProfile() { return Profile{"Test Person", "FI", "en"}; }
-
-struct Sent {
-  InvitationId id;
-  std::string token;
-};
+using Sent = SentInvitation;
 
 template <typename Backend>
-class RaceFixture : public OrgFixture<Backend> {
+class RaceFixture : public DirectoryFixture<Backend> {
  public:
-  entitle::Invitations& inv() { return this->directory().invitations(); }
-
   IdentityId Person(std::string_view email) {
     return this->RegisterVerified(email, FullProfile());
   }
 
-  Sent Invite(IdentityId admin, OrganizationId org, std::string_view email,
-              InvitationKind kind = InvitationKind::kEmployee) {
-    auto r = inv().Invite(As(admin), org, {std::string(email)}, kind);
-    ENTITLE_REQUIRE_OK(r);
-    REQUIRE(r->size() == 1);
-    INFO(r->front().message);
-    REQUIRE(r->front().outcome == InviteOutcome::kInvited);
-    std::optional<Notification> n = this->notifier().Last(E(email), "invitation");
-    REQUIRE(n.has_value());
-    return Sent{*r->front().invitation, n->token};
+  SentInvitation Invite(IdentityId admin, OrganizationId org,
+                        std::string_view email,
+                        InvitationKind kind = InvitationKind::kEmployee) {
+    return this->InviteOne(As(admin), org, email, kind);
   }
 
   InvitationRecord Raw(InvitationId id) {
-    auto txn = BeginRead(this->store());
-    auto r = txn->invitations().Get(id);
-    ENTITLE_REQUIRE_OK(r);
-    MustCommit(*txn);
-    return *r;
-  }
-  std::vector<MembershipRecord> MembershipsOf(IdentityId identity) {
-    MembershipFilter filter;
-    filter.identity_id = identity;
-    return this->template All<MembershipRecord>(filter);
-  }
-  std::vector<OrganizationId> EmployersOf(IdentityId identity) {
-    std::vector<OrganizationId> out;
-    for (const MembershipRecord& m : MembershipsOf(identity)) {
-      if (m.kind == MembershipKind::kEmployee) out.push_back(m.organization_id);
-    }
-    return out;
+    return this->template Get<InvitationRecord>(id);
   }
 };
 

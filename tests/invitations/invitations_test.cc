@@ -34,8 +34,7 @@
 #include "entitle/organizations.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/identity_fixtures.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -44,20 +43,12 @@ namespace {
 using namespace entitle;
 using absl::StatusCode;
 
-const Actor kAnon = Actor::Anonymous();
-const Actor kOp = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
-
 const absl::Duration kWeek = absl::Hours(7 * 24);
 
 // Name and country are the mandatory profile fields (ID-12).
 Profile FullProfile() { return Profile{"Test Person", "FI", "en"}; }
 
-// An invitation as the admin made it and the invitee received it.
-struct Sent {
-  InvitationId id;
-  std::string token;
-};
+using Sent = SentInvitation;
 
 // `token` with one character replaced by another URL-safe one.
 std::string Altered(std::string token, size_t at = 10) {
@@ -151,9 +142,10 @@ void RequireNoneContains(const std::vector<std::string>& haystacks,
 }
 
 template <typename Backend>
-class InvFixture : public OrgFixture<Backend> {
+class InvFixture : public DirectoryFixture<Backend> {
  public:
-  entitle::Invitations& inv() { return this->directory().invitations(); }
+  using DirectoryFixture<Backend>::inv;
+  using DirectoryFixture<Backend>::InviteOne;
 
   // A verified identity with a complete profile.
   IdentityId Person(std::string_view email) {
@@ -191,17 +183,6 @@ class InvFixture : public OrgFixture<Backend> {
     return *results;
   }
 
-  // Invites one address and returns the invitation with its link.
-  Sent InviteOne(const Actor& by, OrganizationId org, std::string_view email,
-                 InvitationKind kind = InvitationKind::kEmployee,
-                 std::optional<GroupId> group = {}) {
-    std::vector<InviteResult> r =
-        InviteMany(by, org, {std::string(email)}, kind, group);
-    INFO("invite " << email << ": " << r.front().message);
-    REQUIRE(r.front().outcome == InviteOutcome::kInvited);
-    REQUIRE(r.front().invitation.has_value());
-    return Sent{*r.front().invitation, LastInvitationToken(email)};
-  }
   Sent InviteOne(OrganizationId org, std::string_view email,
                  InvitationKind kind = InvitationKind::kEmployee) {
     return InviteOne(As(anna), org, email, kind);
@@ -222,54 +203,21 @@ class InvFixture : public OrgFixture<Backend> {
     return n;
   }
 
-  IdentityRecord RawIdentity(IdentityId id) {
-    auto txn = BeginRead(this->store());
-    auto r = txn->identities().Get(id);
-    ENTITLE_REQUIRE_OK(r);
-    MustCommit(*txn);
-    return *r;
-  }
   std::string VerifyToken(std::string_view email) {
     std::optional<Notification> n = this->notifier().Last(E(email), "verify-email");
     REQUIRE(n.has_value());
     return n->token;
   }
-  std::vector<AuditRecord> AuditOf(const std::string& action) {
-    AuditFilter filter;
-    filter.action = action;
-    return this->template All<AuditRecord>(filter);
-  }
-
   InvitationRecord Raw(InvitationId id) {
-    auto txn = BeginRead(this->store());
-    auto r = txn->invitations().Get(id);
-    ENTITLE_REQUIRE_OK(r);
-    MustCommit(*txn);
-    return *r;
+    return this->template Get<InvitationRecord>(id);
   }
   JoinRequestRecord RawRequest(JoinRequestId id) {
-    auto txn = BeginRead(this->store());
-    auto r = txn->join_requests().Get(id);
-    ENTITLE_REQUIRE_OK(r);
-    MustCommit(*txn);
-    return *r;
+    return this->template Get<JoinRequestRecord>(id);
   }
   std::vector<InvitationRecord> InvitationRows(OrganizationId org) {
     InvitationFilter filter;
     filter.organization_id = org;
     return this->template All<InvitationRecord>(filter);
-  }
-  std::vector<MembershipRecord> MembershipsOf(IdentityId identity) {
-    MembershipFilter filter;
-    filter.identity_id = identity;
-    return this->template All<MembershipRecord>(filter);
-  }
-  std::vector<OrganizationId> EmployersOf(IdentityId identity) {
-    std::vector<OrganizationId> out;
-    for (const MembershipRecord& m : MembershipsOf(identity)) {
-      if (m.kind == MembershipKind::kEmployee) out.push_back(m.organization_id);
-    }
-    return out;
   }
   bool InGroup(GroupId group, IdentityId identity) {
     GroupMemberFilter filter;

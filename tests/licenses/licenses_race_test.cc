@@ -17,7 +17,7 @@
 #include "entitle/licenses.h"
 #include "entitle/organizations.h"
 #include "entitle/status.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -25,22 +25,13 @@ namespace {
 
 using namespace entitle;
 
-const Actor kOp = Actor::Operator();
-
-EntitlementTerms Pool(int64_t seats) {
-  EntitlementTerms t;
-  t.sku = "SIM-FLOAT";
-  t.kind = EntitlementKind::kFloating;
-  t.seats = seats;
-  t.period_start = kT0 - absl::Hours(24);
-  t.period_end = kT0 + absl::Hours(24 * 365);
-  return t;
-}
+// The floating pool the workers check out of.
+EntitlementTerms Pool(int64_t seats) { return Floating("SIM-FLOAT", seats); }
 
 TEMPLATE_TEST_CASE("ENT-3 concurrent checkouts never hold more seats than were "
                    "bought while the seat count changes",
                    "[licenses][concurrency]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ada = f.RegisterVerified("ada@acme.com");
   const OrganizationId org = f.CreateOrg("Acme", ada);
   Licenses& licenses = f.directory().licenses();

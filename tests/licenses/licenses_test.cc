@@ -45,8 +45,7 @@
 #include "entitle/seat_pool.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
-#include "fixtures/identity_fixtures.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -54,10 +53,6 @@ namespace {
 
 using namespace entitle;
 using absl::StatusCode;
-
-const Actor kAnon = Actor::Anonymous();
-const Actor kOp = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 absl::Duration Days(int64_t n) { return absl::Hours(24 * n); }
 
@@ -67,111 +62,13 @@ const DeviceId kPhone("phone");
 
 // ------------------------------------------------------------------ fixture
 
-// A Directory over a fresh store, like OrgFixture, but with a LicensePolicy
-// and an IdentityPolicy of the test's choosing.
+// A DirectoryFixture with the licenses service's own helpers.
 template <typename Backend>
-class LicenseFixture {
+class LicenseFixture : public DirectoryFixture<Backend> {
  public:
-  explicit LicenseFixture(LicensePolicy license_policy = {},
-                          IdentityPolicy identity_policy = {})
-      : store_(backend_.Open()),
-        hasher_(Argon2idParams::MinimumForTests()),
-        directory_(*store_, Options(std::move(license_policy),
-                                    std::move(identity_policy))) {}
+  using DirectoryFixture<Backend>::DirectoryFixture;
+  using DirectoryFixture<Backend>::lic;
 
-  Store& store() { return *store_; }
-  FakeClock& clock() { return clock_; }
-  absl::Time Now() const { return clock_.Now(); }
-  void Advance(absl::Duration by) { clock_.Advance(by); }
-  Identities& ids() { return directory_.identities(); }
-  Organizations& orgs() { return directory_.organizations(); }
-  Licenses& lic() { return directory_.licenses(); }
-
-  // Everything a refused operation must leave alone.
-  struct State {
-    Snapshot snapshot;
-    std::vector<PoolUsageRecord> pool_usage;
-    size_t sent = 0;
-    size_t events = 0;
-  };
-  State Freeze() {
-    return State{TakeSnapshot(*store_), PoolUsage(), notifier_.Sent().size(),
-                 events_.Events().size()};
-  }
-  void RequireUnchanged(const State& before) {
-    const Snapshot now = TakeSnapshot(*store_);
-    INFO("before: " << DescribeSizes(before.snapshot));
-    INFO("now:    " << DescribeSizes(now));
-    REQUIRE(now == before.snapshot);
-    REQUIRE(PoolUsage() == before.pool_usage);
-    REQUIRE(notifier_.Sent().size() == before.sent);
-    REQUIRE(events_.Events().size() == before.events);
-  }
-
-  // ---------------------------------------------- people and organizations
-
-  IdentityId RegisterVerified(std::string_view email,
-                              const Profile& profile = {}) {
-    auto id = ids().Register(kAnon, AsAbsl(email), profile);
-    ENTITLE_REQUIRE_OK(id);
-    std::optional<Notification> n = notifier_.Last(E(email), "verify-email");
-    INFO("no verify-email notification to " << email);
-    REQUIRE(n.has_value());
-    ENTITLE_REQUIRE_OK(ids().CompleteVerification(n->token, kPassword));
-    return *id;
-  }
-
-  // The operator creates `name` with `admin` as first administrator and
-  // verifies `domain` for it.
-  OrganizationId CreateOrg(std::string_view name, IdentityId admin,
-                           std::string_view domain) {
-    auto org = orgs().Create(kOp, AsAbsl(name), admin);
-    ENTITLE_REQUIRE_OK(org);
-    auto claim = orgs().ClaimDomain(kOp, *org, AsAbsl(domain));
-    ENTITLE_REQUIRE_OK(claim);
-    ENTITLE_REQUIRE_OK(
-        orgs().VerifyDomain(kOp, *org, claim->id, claim->verification_token));
-    return *org;
-  }
-
-  // A new verified identity made an employee of `org` by `admin`.
-  IdentityId Employee(OrganizationId org, IdentityId admin,
-                      std::string_view email, const Profile& profile = {}) {
-    const IdentityId id = RegisterVerified(email, profile);
-    ENTITLE_REQUIRE_OK(orgs().AddEmployee(As(admin), org, AsAbsl(email)));
-    return id;
-  }
-  // A new verified identity made an external member of `org` by `admin`.
-  IdentityId External(OrganizationId org, IdentityId admin,
-                      std::string_view email, const Profile& profile = {}) {
-    const IdentityId id = RegisterVerified(email, profile);
-    ENTITLE_REQUIRE_OK(orgs().AddExternal(As(admin), org, AsAbsl(email)));
-    return id;
-  }
-  GroupId Group(OrganizationId org, IdentityId admin, std::string_view name,
-                const std::vector<IdentityId>& members) {
-    auto group = orgs().CreateGroup(As(admin), org, AsAbsl(name));
-    ENTITLE_REQUIRE_OK(group);
-    for (IdentityId m : members) {
-      ENTITLE_REQUIRE_OK(orgs().AddToGroup(As(admin), org, *group, m));
-    }
-    return *group;
-  }
-  // A custom role with `permissions` granted to the employee `identity`.
-  void GiveRole(OrganizationId org, IdentityId admin, IdentityId identity,
-                std::string_view role_name, uint32_t permissions) {
-    auto role = orgs().CreateRole(As(admin), org, AsAbsl(role_name), permissions);
-    ENTITLE_REQUIRE_OK(role);
-    ENTITLE_REQUIRE_OK(orgs().GrantRole(As(admin), org, identity, *role));
-  }
-
-  // ------------------------------------------------------------- licenses
-
-  EntitlementRecord Entitle(OrganizationId org, const EntitlementTerms& terms) {
-    auto e = lic().CreateEntitlement(kOp, org, terms);
-    ENTITLE_REQUIRE_OK(e);
-    return *e;
-  }
   PoolGrantRecord GrantAccess(IdentityId admin, const EntitlementRecord& e,
                               IdentityId identity) {
     auto g = lic().GrantPoolAccess(As(admin), e.id,
@@ -208,98 +105,27 @@ class LicenseFixture {
     return {};
   }
 
-  // ----------------------------------------------------- store read-backs
-
-  std::vector<PoolUsageRecord> PoolUsage() {
-    auto txn = BeginRead(*store_);
-    auto all = ListAll(txn->pool_usage());
-    MustCommit(*txn);
-    return all;
-  }
-  std::vector<AuditRecord> Audit() { return Read<AuditRecord>(); }
   std::vector<LicenseAssignmentRecord> AssignmentsOf(IdentityId identity) {
-    return Read<LicenseAssignmentRecord>(
+    return this->template All<LicenseAssignmentRecord>(
         LicenseAssignmentFilter{.identity_id = identity});
   }
   std::optional<DeviceCheckRecord> DeviceCheck(IdentityId identity,
                                                const DeviceId& device) {
-    for (const DeviceCheckRecord& r :
-         Read<DeviceCheckRecord>(DeviceCheckFilter{.identity_id = identity})) {
+    for (const DeviceCheckRecord& r : this->template All<DeviceCheckRecord>(
+             DeviceCheckFilter{.identity_id = identity})) {
       if (r.device_id == device) return r;
     }
     return std::nullopt;
   }
-
- private:
-  template <typename R>
-  std::vector<R> Read(const typename R::Filter& filter = {}) {
-    auto txn = BeginRead(*store_);
-    auto all = ListAll(TableOf<R>(*txn), filter);
-    MustCommit(*txn);
-    return all;
-  }
-
-  DirectoryOptions Options(LicensePolicy license_policy,
-                           IdentityPolicy identity_policy) {
-    DirectoryOptions options;
-    options.license_policy = std::move(license_policy);
-    options.identity_policy = std::move(identity_policy);
-    options.clock = &clock_;
-    options.notifier = &notifier_;
-    options.events = &events_;
-    options.hasher = &hasher_;
-    return options;
-  }
-
-  Backend backend_;
-  std::unique_ptr<Store> store_;
-  FakeClock clock_;
-  InMemoryNotifier notifier_;
-  InMemoryEventSink events_;
-  Argon2idHasher hasher_;
-  Directory directory_;
 };
 
 // Acme (domain acme.com) with its first administrator Ann.
-struct Acme {
-  OrganizationId org;
-  IdentityId ann;
-};
 template <typename F>
-Acme MakeAcme(F& f) {
-  const IdentityId ann = f.RegisterVerified("ann@acme.com");
-  return Acme{f.CreateOrg("Acme", ann, "acme.com"), ann};
+OrgWithAdmin MakeAcme(F& f) {
+  return f.FoundOrg("Acme", "ann@acme.com", "acme.com");
 }
 
 // ------------------------------------------------------------ value helpers
-
-// Terms of a subscription that started yesterday and runs for a year.
-EntitlementTerms Terms(std::string sku, EntitlementKind kind, int64_t seats,
-                       std::vector<std::string> countries = {}) {
-  EntitlementTerms t;
-  t.sku = std::move(sku);
-  t.kind = kind;
-  t.seats = seats;
-  t.period_start = kT0 - Days(1);
-  t.period_end = kT0 + Days(365);
-  t.countries = std::move(countries);
-  return t;
-}
-EntitlementTerms Floating(std::string sku, int64_t seats,
-                          std::vector<std::string> countries = {}) {
-  return Terms(std::move(sku), EntitlementKind::kFloating, seats,
-               std::move(countries));
-}
-EntitlementTerms Named(std::string sku, int64_t seats,
-                       std::vector<std::string> countries = {}) {
-  return Terms(std::move(sku), EntitlementKind::kNamed, seats,
-               std::move(countries));
-}
-EntitlementTerms During(EntitlementTerms t, absl::Time start, absl::Time end) {
-  t.period_start = start;
-  t.period_end = end;
-  return t;
-}
 
 Profile In(std::string country) {
   return Profile{.display_name = "Test User", .country = std::move(country)};
@@ -624,7 +450,7 @@ TEMPLATE_TEST_CASE("ENT-4 heartbeats keep a seat; an expired seat is reclaimed w
     "[licenses]", ENTITLE_BACKENDS) {
   LicensePolicy policy;
   policy.seat_lease = absl::Minutes(10);
-  LicenseFixture<TestType> f(policy);
+  LicenseFixture<TestType> f({.license_policy = policy});
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
   const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
@@ -975,7 +801,7 @@ TEMPLATE_TEST_CASE("ENT-8 the usage view counts purchased, assigned or with acce
     "[licenses]", ENTITLE_BACKENDS) {
   LicensePolicy policy;
   policy.seat_lease = absl::Hours(24);  // No seat expires during the test.
-  LicenseFixture<TestType> f(policy);
+  LicenseFixture<TestType> f({.license_policy = policy});
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
   const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
@@ -1355,7 +1181,7 @@ TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per w
     "[licenses]", ENTITLE_BACKENDS) {
   LicensePolicy policy;
   policy.usage_window = absl::Hours(1);
-  LicenseFixture<TestType> f(policy);
+  LicenseFixture<TestType> f({.license_policy = policy});
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
   const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");

@@ -33,17 +33,13 @@
 #include "entitle/records.h"
 #include "entitle/sqlite_store.h"
 #include "entitle/status.h"
-#include "fixtures/identity_fixtures.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
 namespace {
 
 using namespace entitle;
-
-const Actor kOp = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 const DeviceId kLaptop("laptop-1");
 const DeviceId kDesktop("desktop-2");
@@ -55,13 +51,8 @@ const absl::Duration kOfflineGrace = absl::Hours(7 * 24);
 // Both the same-Directory and the two-process cases run at kT0 (the
 // FakeClock's start); every entitlement's period covers it by far.
 EntitlementTerms Terms(std::string sku, EntitlementKind kind, int64_t seats) {
-  EntitlementTerms t;
-  t.sku = std::move(sku);
-  t.kind = kind;
-  t.seats = seats;
-  t.period_start = kT0 - absl::Hours(24 * 30);
-  t.period_end = kT0 + absl::Hours(24 * 365);
-  return t;
+  return During(entitle_test::Terms(std::move(sku), kind, seats),
+                kT0 - absl::Hours(24 * 30), kT0 + absl::Hours(24 * 365));
 }
 
 Profile PersonIn(std::string country) {
@@ -93,7 +84,7 @@ SeatLease MustCheckout(Licenses& licenses, IdentityId identity,
 // An organization "Acme" whose first administrator is ada (an employee) and
 // bob, an external member; both verified, with a complete profile.
 template <typename Backend>
-class LicenseSite : public OrgFixture<Backend> {
+class LicenseSite : public DirectoryFixture<Backend> {
  public:
   LicenseSite() {
     ada = this->RegisterVerified("ada@acme.com", PersonIn("DE"));
@@ -319,21 +310,16 @@ TEMPLATE_TEST_CASE(
 // "Acme" with ada as first administrator, and bob, an external member.
 class TwoProcesses {
  public:
-  explicit TwoProcesses(absl::Duration external_change_delay)
-      : hasher_(Argon2idParams::MinimumForTests()) {
+  explicit TwoProcesses(absl::Duration external_change_delay) {
     admin_store_ = backend_.OpenSqlite();
     server_store_ = backend_.OpenSqlite();
     REQUIRE(admin_store_->path() == server_store_->path());
 
-    DirectoryOptions admin_options;
-    admin_options.clock = &clock_;
-    admin_options.notifier = &notifier_;
-    admin_options.hasher = &hasher_;
-    admin_ = std::make_unique<Directory>(*admin_store_, admin_options);
+    admin_ = std::make_unique<Directory>(*admin_store_, ports_.Options());
 
     DirectoryOptions server_options;
-    server_options.clock = &clock_;
-    server_options.hasher = &hasher_;
+    server_options.clock = &ports_.clock;
+    server_options.hasher = &ports_.hasher;
     server_options.license_policy.external_change_delay = external_change_delay;
     server_ = std::make_unique<Directory>(*server_store_, server_options);
 
@@ -346,7 +332,7 @@ class TwoProcesses {
         admin_->organizations().AddExternal(As(ada), org, "bob@example.com"));
   }
 
-  FakeClock& clock() { return clock_; }
+  FakeClock& clock() { return ports_.clock; }
   Directory& admin() { return *admin_; }
   Licenses& admin_licenses() { return admin_->licenses(); }
   Licenses& server() { return server_->licenses(); }
@@ -363,20 +349,11 @@ class TwoProcesses {
 
  private:
   IdentityId Register(std::string_view email, const Profile& profile) {
-    auto id = admin_->identities().Register(
-        Actor::Anonymous(), AsAbsl(email), profile);
-    ENTITLE_REQUIRE_OK(id);
-    std::optional<Notification> n = notifier_.Last(E(email), "verify-email");
-    REQUIRE(n.has_value());
-    ENTITLE_REQUIRE_OK(
-        admin_->identities().CompleteVerification(n->token, kPassword));
-    return *id;
+    return RegisterVerifiedIn(*admin_, ports_.notifier, email, profile);
   }
 
   SqliteBackend backend_;  // The temporary file; removed last.
-  FakeClock clock_;
-  Argon2idHasher hasher_;
-  InMemoryNotifier notifier_;
+  TestPorts ports_;  // The admin's; the server shares its clock and hasher.
   std::unique_ptr<SqliteStore> admin_store_;
   std::unique_ptr<SqliteStore> server_store_;
   std::unique_ptr<Directory> admin_;

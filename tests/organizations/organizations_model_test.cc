@@ -38,7 +38,7 @@
 #include "entitle/organizations.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -920,7 +920,7 @@ class ModelRun {
   uint64_t seed_;
   Rng rng_;
   int step_ = 0;
-  OrgFixture<Backend> f_;
+  DirectoryFixture<Backend> f_;
   Model m_;
 };
 

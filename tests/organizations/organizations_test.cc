@@ -25,7 +25,7 @@
 #include "entitle/events.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -33,10 +33,6 @@ namespace {
 
 using namespace entitle;
 using absl::StatusCode;
-
-const Actor kAnon = Actor::Anonymous();
-const Actor kOp = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 std::string Target(IdentityId id) { return absl::StrCat("identity#", id.value()); }
 
@@ -64,7 +60,7 @@ std::vector<MemberInfo> Members(F& f, const Actor& actor, OrganizationId org) {
 TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first administrator, "
     "who then adds users and administrators",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId outsider = f.RegisterVerified("out@else.org");
 
@@ -160,7 +156,7 @@ TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first admi
 TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the previous "
     "employee membership with its rights and licenses, and emits one event",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   f.OwnDomain(a, "acme.com");
@@ -279,7 +275,7 @@ TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the 
 TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are independent; one "
     "membership per organization; an upgrade keeps the membership",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
   const IdentityId cy = f.RegisterVerified("cy@cee.org");
@@ -364,7 +360,7 @@ TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are indepen
 TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the last "
     "administrator can be neither removed nor demoted",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   f.OwnDomain(a, "acme.com");
@@ -457,7 +453,7 @@ TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the la
 TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, licenses, "
     "pool access, projects and maintenance in that organization only",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -602,7 +598,7 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, 
 TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance agreement; external "
     "members are not",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   f.OwnDomain(a, "acme.com");
@@ -687,7 +683,7 @@ TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance agreement
 TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a view-only "
     "role and the Co-Administrator",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   f.OwnDomain(a, "acme.com");
@@ -816,7 +812,7 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
 TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool access ends "
     "with the group",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -897,7 +893,7 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by o
     "[organizations]", ENTITLE_BACKENDS) {
   OrganizationPolicy policy;
   policy.public_mail_domains.push_back("CorpMail.Example");
-  OrgFixture<TestType> f(policy);
+  DirectoryFixture<TestType> f({.organization_policy = policy});
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -991,7 +987,7 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by o
 
 TEMPLATE_TEST_CASE("ORG-9 the host's list replaces nothing: other domains stay claimable",
                    "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;  // Default policy: corpmail.example is not public.
+  DirectoryFixture<TestType> f;  // Default policy: corpmail.example is not public.
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   ENTITLE_REQUIRE_OK(f.orgs().ClaimDomain(As(ann), a, "corpmail.example"));
@@ -1004,7 +1000,7 @@ TEMPLATE_TEST_CASE("ORG-9 the host's list replaces nothing: other domains stay c
 TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct code for each "
     "reason, and allowed for the organization's verified domain",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -1071,7 +1067,7 @@ TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct code
 TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations owning the "
     "identity's verified email domain",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
   const IdentityId cy = f.RegisterVerified("cy@cee.org");
@@ -1126,7 +1122,7 @@ TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations ownin
 TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it by actor, "
     "action and time, page by page",
     "[organizations]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const absl::Time t_create = f.clock().Now();
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -1361,7 +1357,7 @@ TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it 
 TEMPLATE_TEST_CASE("ORG-4 the last administrator cannot delete its identity; with another "
     "administrator it can, and its memberships end",
     "[organizations][identities]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   f.OwnDomain(a, "acme.com");

@@ -44,8 +44,7 @@
 #include "entitle/records.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
-#include "fixtures/identity_fixtures.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -55,9 +54,6 @@ using namespace entitle;
 using absl::StatusCode;
 using Json = nlohmann::json;
 
-const Actor kAnon = Actor::Anonymous();
-const Actor kOp = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 absl::Duration Days(int64_t n) { return absl::Hours(24 * n); }
 
@@ -66,109 +62,16 @@ const ProjectId kNoProject(987654);
 
 // ------------------------------------------------------------------ fixture
 
-// A Directory over a fresh store of `Backend`, like LicenseFixture, with a
-// ProjectPolicy serving the regions "us" and "eu".
+// A DirectoryFixture whose ProjectPolicy serves the regions "us" and "eu",
+// with the projects service's own helpers.
 template <typename Backend>
-class ProjectFixture {
+class ProjectFixture : public DirectoryFixture<Backend> {
  public:
   ProjectFixture()
-      : store_(backend_.Open()),
-        hasher_(Argon2idParams::MinimumForTests()),
-        directory_(*store_, Options()) {}
+      : DirectoryFixture<Backend>({.project_policy = {.regions = {"us", "eu"}}}) {}
+  using DirectoryFixture<Backend>::orgs;
+  using DirectoryFixture<Backend>::prj;
 
-  Store& store() { return *store_; }
-  FakeClock& clock() { return clock_; }
-  absl::Time Now() const { return clock_.Now(); }
-  void Advance(absl::Duration by) { clock_.Advance(by); }
-  Identities& ids() { return directory_.identities(); }
-  Organizations& orgs() { return directory_.organizations(); }
-  Licenses& lic() { return directory_.licenses(); }
-  Projects& prj() { return directory_.projects(); }
-
-  // Everything a refused operation must leave alone.
-  struct State {
-    Snapshot snapshot;
-    size_t sent = 0;
-    size_t events = 0;
-  };
-  State Freeze() {
-    return State{TakeSnapshot(*store_), notifier_.Sent().size(),
-                 events_.Events().size()};
-  }
-  void RequireUnchanged(const State& before) {
-    const Snapshot now = TakeSnapshot(*store_);
-    INFO("before: " << DescribeSizes(before.snapshot)
-                    << "jobs=" << before.snapshot.jobs.size()
-                    << " projects=" << before.snapshot.projects.size());
-    INFO("now:    " << DescribeSizes(now) << "jobs=" << now.jobs.size()
-                    << " projects=" << now.projects.size());
-    REQUIRE(now == before.snapshot);
-    REQUIRE(notifier_.Sent().size() == before.sent);
-    REQUIRE(events_.Events().size() == before.events);
-  }
-
-  // ---------------------------------------------- people and organizations
-
-  IdentityId RegisterVerified(std::string_view email,
-                              std::string display_name = "Test User") {
-    Profile profile;
-    profile.display_name = std::move(display_name);
-    auto id = ids().Register(kAnon, AsAbsl(email), profile);
-    ENTITLE_REQUIRE_OK(id);
-    std::optional<Notification> n = notifier_.Last(E(email), "verify-email");
-    INFO("no verify-email notification to " << email);
-    REQUIRE(n.has_value());
-    ENTITLE_REQUIRE_OK(ids().CompleteVerification(n->token, kPassword));
-    return *id;
-  }
-
-  // The operator creates `name` with `admin` as first administrator and
-  // verifies `domain` for it.
-  OrganizationId CreateOrg(std::string_view name, IdentityId admin,
-                           std::string_view domain) {
-    auto org = orgs().Create(kOp, AsAbsl(name), admin);
-    ENTITLE_REQUIRE_OK(org);
-    auto claim = orgs().ClaimDomain(kOp, *org, AsAbsl(domain));
-    ENTITLE_REQUIRE_OK(claim);
-    ENTITLE_REQUIRE_OK(
-        orgs().VerifyDomain(kOp, *org, claim->id, claim->verification_token));
-    return *org;
-  }
-
-  // A new verified identity made an employee of `org` by `admin`.
-  IdentityId Employee(OrganizationId org, IdentityId admin,
-                      std::string_view email,
-                      std::string display_name = "Test User") {
-    const IdentityId id = RegisterVerified(email, std::move(display_name));
-    ENTITLE_REQUIRE_OK(orgs().AddEmployee(As(admin), org, AsAbsl(email)));
-    return id;
-  }
-  // A new verified identity made an external member of `org` by `admin`.
-  IdentityId External(OrganizationId org, IdentityId admin,
-                      std::string_view email,
-                      std::string display_name = "Test User") {
-    const IdentityId id = RegisterVerified(email, std::move(display_name));
-    ENTITLE_REQUIRE_OK(orgs().AddExternal(As(admin), org, AsAbsl(email)));
-    return id;
-  }
-  GroupId Group(OrganizationId org, IdentityId admin, std::string_view name,
-                const std::vector<IdentityId>& members) {
-    auto group = orgs().CreateGroup(As(admin), org, AsAbsl(name));
-    ENTITLE_REQUIRE_OK(group);
-    for (IdentityId m : members) {
-      ENTITLE_REQUIRE_OK(orgs().AddToGroup(As(admin), org, *group, m));
-    }
-    return *group;
-  }
-  // A custom role with `permissions` granted to the employee `identity`.
-  RoleId GiveRole(OrganizationId org, IdentityId admin, IdentityId identity,
-                  std::string_view role_name, uint32_t permissions) {
-    auto role =
-        orgs().CreateRole(As(admin), org, AsAbsl(role_name), permissions);
-    ENTITLE_REQUIRE_OK(role);
-    ENTITLE_REQUIRE_OK(orgs().GrantRole(As(admin), org, identity, *role));
-    return *role;
-  }
   // The built-in role named `name` of `org`.
   RoleId BuiltInRole(OrganizationId org, absl::string_view name) {
     auto roles = orgs().ListRoles(kOp, org);
@@ -178,14 +81,6 @@ class ProjectFixture {
     }
     FAIL("no role " << std::string(name));
     return RoleId();
-  }
-
-  // ------------------------------------------------------------- licenses
-
-  EntitlementRecord Entitle(OrganizationId org, const EntitlementTerms& terms) {
-    auto e = lic().CreateEntitlement(kOp, org, terms);
-    ENTITLE_REQUIRE_OK(e);
-    return *e;
   }
 
   // ------------------------------------------------------------- projects
@@ -241,84 +136,27 @@ class ProjectFixture {
     REQUIRE(job.results[0].status.ok());
   }
 
-  // ----------------------------------------------------- store read-backs
-
-  std::vector<JobRecord> Jobs() { return Read<JobRecord>(); }
-  std::vector<AuditRecord> Audit() { return Read<AuditRecord>(); }
-
- private:
-  template <typename R>
-  std::vector<R> Read(const typename R::Filter& filter = {}) {
-    auto txn = BeginRead(*store_);
-    auto all = ListAll(TableOf<R>(*txn), filter);
-    MustCommit(*txn);
-    return all;
-  }
-
-  DirectoryOptions Options() {
-    DirectoryOptions options;
-    options.project_policy.regions = {"us", "eu"};
-    options.clock = &clock_;
-    options.notifier = &notifier_;
-    options.events = &events_;
-    options.hasher = &hasher_;
-    return options;
-  }
-
-  Backend backend_;
-  std::unique_ptr<Store> store_;
-  FakeClock clock_;
-  InMemoryNotifier notifier_;
-  InMemoryEventSink events_;
-  Argon2idHasher hasher_;
-  Directory directory_;
+  std::vector<JobRecord> Jobs() { return this->template All<JobRecord>(); }
 };
+
+// A profile with only a display name, as the tests register people.
+Profile Person(std::string display_name = "Test User") {
+  return Profile{.display_name = std::move(display_name)};
+}
 
 // Acme (domain acme.com) with its first administrator Ann.
-struct Acme {
-  OrganizationId org;
-  IdentityId ann;
-};
 template <typename F>
-Acme MakeAcme(F& f) {
-  const IdentityId ann = f.RegisterVerified("ann@acme.com", "Ann");
-  return Acme{f.CreateOrg("Acme", ann, "acme.com"), ann};
+OrgWithAdmin MakeAcme(F& f) {
+  return f.FoundOrg("Acme", "ann@acme.com", "acme.com", Person("Ann"));
 }
 
 // Beta (domain beta.com) with its first administrator Bea.
-struct Beta {
-  OrganizationId org;
-  IdentityId bea;
-};
 template <typename F>
-Beta MakeBeta(F& f) {
-  const IdentityId bea = f.RegisterVerified("bea@beta.com", "Bea");
-  return Beta{f.CreateOrg("Beta", bea, "beta.com"), bea};
+OrgWithAdmin MakeBeta(F& f) {
+  return f.FoundOrg("Beta", "bea@beta.com", "beta.com", Person("Bea"));
 }
 
 // ------------------------------------------------------------ value helpers
-
-// Terms of a subscription that started yesterday and runs for a year.
-EntitlementTerms Terms(std::string sku, EntitlementKind kind, int64_t seats) {
-  EntitlementTerms t;
-  t.sku = std::move(sku);
-  t.kind = kind;
-  t.seats = seats;
-  t.period_start = kT0 - Days(1);
-  t.period_end = kT0 + Days(365);
-  return t;
-}
-EntitlementTerms Floating(std::string sku, int64_t seats = 5) {
-  return Terms(std::move(sku), EntitlementKind::kFloating, seats);
-}
-EntitlementTerms Named(std::string sku, int64_t seats = 5) {
-  return Terms(std::move(sku), EntitlementKind::kNamed, seats);
-}
-EntitlementTerms During(EntitlementTerms t, absl::Time start, absl::Time end) {
-  t.period_start = start;
-  t.period_end = end;
-  return t;
-}
 
 MemberUpdate Add(std::string email, ProjectRole role = ProjectRole::kUser) {
   return MemberUpdate{MemberUpdateAction::kAdd, std::move(email), role};
@@ -500,11 +338,11 @@ TEMPLATE_TEST_CASE("PRJ-1 a member holding the entitlement (named assignment, po
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
-  const IdentityId oli = f.External(acme, ann, "oli@partner.org");
-  const IdentityId pat = f.Employee(acme, ann, "pat@acme.com");
-  const IdentityId stranger = f.RegisterVerified("stranger@else.org");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person());
+  const IdentityId oli = f.External(acme, ann, "oli@partner.org", Person());
+  const IdentityId pat = f.Employee(acme, ann, "pat@acme.com", Person());
+  const IdentityId stranger = f.RegisterVerified("stranger@else.org", Person());
   const EntitlementRecord viewer = f.Entitle(acme, Named("VIEWER"));
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const GroupId team = f.Group(acme, ann, "Team", {oli});
@@ -588,7 +426,7 @@ TEMPLATE_TEST_CASE("PRJ-2 a project is only reachable through its region; anothe
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
   const ProjectRecord eu = f.Project(As(ann), acme, cad, "Bridge", "eu");
   const ProjectRecord us = f.Project(As(ann), acme, cad, "Harbor", "us");
   f.Place(eu, "mia@acme.com");
@@ -683,9 +521,9 @@ TEMPLATE_TEST_CASE("PRJ-2 project members read a project and its members; projec
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
-  const IdentityId pat = f.Employee(acme, ann, "pat@acme.com");
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person());
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
+  const IdentityId pat = f.Employee(acme, ann, "pat@acme.com", Person());
   ENTITLE_REQUIRE_OK(
       f.lic().GrantPoolAccess(As(ann), cad.id, PoolMember{.identity = nik}));
   const ProjectRecord p = f.Project(As(nik), acme, cad, "Nik's", "eu");
@@ -840,10 +678,10 @@ TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organiz
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", "Mia");
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", "Nik");
-  const IdentityId ext = f.External(acme, ann, "ext@partner.org", "Ext");
-  const IdentityId bob = f.Employee(beta, bea, "bob@beta.com", "Bob");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person("Mia"));
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person("Nik"));
+  const IdentityId ext = f.External(acme, ann, "ext@partner.org", Person("Ext"));
+  const IdentityId bob = f.Employee(beta, bea, "bob@beta.com", Person("Bob"));
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(bea), beta, "mia@acme.com"));
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const EntitlementRecord beta_cad = f.Entitle(beta, Floating("CAD"));
@@ -975,9 +813,9 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", "Mia");
-  const IdentityId pat = f.Employee(acme, ann, "pat@acme.com", "Pat");
-  const IdentityId stranger = f.RegisterVerified("stranger@else.org", "Stranger");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person("Mia"));
+  const IdentityId pat = f.Employee(acme, ann, "pat@acme.com", Person("Pat"));
+  const IdentityId stranger = f.RegisterVerified("stranger@else.org", Person("Stranger"));
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(bea), beta, "mia@acme.com"));
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const EntitlementRecord beta_cad = f.Entitle(beta, Floating("CAD"));
@@ -1106,10 +944,10 @@ TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in reques
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
-  const IdentityId ext = f.External(acme, ann, "ext@partner.org");
-  f.RegisterVerified("stranger@else.org");  // In no organization.
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person());
+  const IdentityId ext = f.External(acme, ann, "ext@partner.org", Person());
+  f.RegisterVerified("stranger@else.org", Person());  // In no organization.
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const EntitlementRecord beta_cad = f.Entitle(beta, Floating("CAD"));
 
@@ -1309,7 +1147,7 @@ TEMPLATE_TEST_CASE("PRJ-6 the API page's request body is parsed and run as a job
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const ProjectRecord p = f.Project(As(ann), acme, cad, "Bridge", "eu");
 
@@ -1406,7 +1244,7 @@ TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one proje
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   std::vector<ProjectRecord> projects;
   for (int i = 0; i < kMaxProjectsPerRequest; ++i) {
@@ -1515,8 +1353,8 @@ TEMPLATE_TEST_CASE("PRJ-6 RunQueuedJobs runs the queued jobs, oldest first",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person());
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const ProjectRecord p = f.Project(kOp, acme, cad, "Bridge", "us");
 
@@ -1572,9 +1410,9 @@ TEMPLATE_TEST_CASE("PRJ-6 a job whose submitter is no longer an account admin wh
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
-  const IdentityId ola = f.Employee(acme, ann, "ola@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person());
+  const IdentityId ola = f.Employee(acme, ann, "ola@acme.com", Person());
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const ProjectRecord p = f.Project(kOp, acme, cad, "Bridge", "eu");
   f.Place(p, "ola@acme.com");
@@ -1651,7 +1489,7 @@ TEMPLATE_TEST_CASE("PRJ-6 a project id no project can have (0, negative) fails i
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const ProjectRecord p = f.Project(kOp, acme, cad, "Bridge", "eu");
 
@@ -1702,12 +1540,12 @@ TEMPLATE_TEST_CASE("PRJ-6 a job keeps each address as sent: one that is not vali
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const ProjectRecord p = f.Project(kOp, acme, cad, "Bridge", "eu");
   // A member whose address holds U+FFFD, the replacement character.
   const std::string replaced = "m\xEF\xBF\xBD" "a@acme.com";
-  const IdentityId other = f.Employee(acme, ann, replaced);
+  const IdentityId other = f.Employee(acme, ann, replaced, Person());
 
   // The byte 0xFF is not UTF-8: the address is not valid (ID-2).
   const std::string bad = "m\xFF" "a@acme.com";
@@ -1740,13 +1578,13 @@ TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a kMan
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");   // Plain.
-  const IdentityId cal = f.Employee(acme, ann, "cal@acme.com");   // Co-admin.
-  const IdentityId lou = f.Employee(acme, ann, "lou@acme.com");   // Locked.
-  const IdentityId pam = f.Employee(acme, ann, "pam@acme.com");   // Projects.
-  const IdentityId vic = f.Employee(acme, ann, "vic@acme.com");   // All but.
-  const IdentityId ext = f.External(acme, ann, "ext@partner.org");
-  const IdentityId stranger = f.RegisterVerified("stranger@else.org");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());   // Plain.
+  const IdentityId cal = f.Employee(acme, ann, "cal@acme.com", Person());   // Co-admin.
+  const IdentityId lou = f.Employee(acme, ann, "lou@acme.com", Person());   // Locked.
+  const IdentityId pam = f.Employee(acme, ann, "pam@acme.com", Person());   // Projects.
+  const IdentityId vic = f.Employee(acme, ann, "vic@acme.com", Person());   // All but.
+  const IdentityId ext = f.External(acme, ann, "ext@partner.org", Person());
+  const IdentityId stranger = f.RegisterVerified("stranger@else.org", Person());
   const RoleId coadmin = f.BuiltInRole(acme, kCoAdministratorRole);
   ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(ann), acme, cal, coadmin));
   ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(ann), acme, lou, coadmin));
@@ -1844,9 +1682,9 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the identity
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
-  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
-  const IdentityId ext = f.External(acme, ann, "ext@partner.org");
+  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
+  const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person());
+  const IdentityId ext = f.External(acme, ann, "ext@partner.org", Person());
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(bea), beta, "ext@partner.org"));
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const EntitlementRecord beta_cad = f.Entitle(beta, Floating("CAD"));

@@ -67,8 +67,7 @@
 #include "entitle/store.h"
 #include "entitle/user_lists.h"
 #include "fixtures/fault_store.h"
-#include "fixtures/identity_fixtures.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -76,10 +75,6 @@ namespace {
 
 using namespace entitle;
 using absl::StatusCode;
-
-const Actor kOp = Actor::Operator();
-const Actor kAnon = Actor::Anonymous();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 bool IsStoreUnavailable(const absl::Status& s) {
   return s.code() == StatusCode::kUnavailable &&
@@ -95,10 +90,6 @@ absl::Status Unexpected(absl::string_view what) {
 // table's size, the audit actions and the outbox messages.
 std::string Shape(const Snapshot& s, bool with_device_checks = true) {
   std::string out = DescribeSizes(s);
-  absl::StrAppend(&out, "domains=", s.domains.size(),
-                  " request_links=", s.request_links.size(),
-                  " entitlements=", s.entitlements.size(),
-                  " projects=", s.projects.size(), " jobs=", s.jobs.size());
   if (!with_device_checks) {
     const std::string drop =
         absl::StrCat("device_checks=", s.device_checks.size(), " ");
@@ -118,80 +109,21 @@ std::string Shape(const Snapshot& s, bool with_device_checks = true) {
   return out;
 }
 
-// The backend's store, opened for a scenario. SQLite commits without a disk
-// sync here: the scenario opens hundreds of stores and durability is not
-// what it tests.
+// The scenario's world: a DirectoryFixture on a FaultStore. SQLite commits
+// without a disk sync here: the scenario opens hundreds of stores and
+// durability is not what it tests.
 template <typename Backend>
-std::unique_ptr<Store> OpenForScenario(Backend& backend) {
-  if constexpr (std::is_same_v<Backend, SqliteBackend>) {
-    SqliteOptions options;
-    options.synchronous_full = false;
-    return backend.OpenSqlite(options);
-  } else {
-    return backend.Open();
-  }
-}
-
-// The scenario's world: a backend, a FaultStore over its store, test ports
-// and a Directory on the FaultStore.
-template <typename Backend>
-class World {
+class World : public DirectoryFixture<Backend> {
  public:
-  World()
-      : store_(OpenForScenario(backend_)),
-        faults_(*store_),
-        hasher_(Argon2idParams::MinimumForTests()),
-        directory_(faults_, Options()) {}
+  World() : DirectoryFixture<Backend>({}, {.faults = true, .sync = false}) {}
 
-  FaultStore& faults() { return faults_; }
-  Store& wrapped() { return *store_; }
-  InMemoryNotifier& notifier() { return notifier_; }
-  InMemoryEventSink& events() { return events_; }
-  Directory& dir() { return directory_; }
-
-  struct State {
-    Snapshot snapshot;
-    size_t sent = 0;
-    size_t events = 0;
-  };
-  // Every table of the wrapped store, and what was sent and published.
-  State Freeze() {
-    return State{TakeSnapshot(*store_), notifier_.Sent().size(),
-                 events_.Events().size()};
-  }
-  void RequireUnchanged(const State& before) {
-    const Snapshot now = TakeSnapshot(*store_);
-    INFO("before: " << DescribeSizes(before.snapshot));
-    INFO("now:    " << DescribeSizes(now));
-    REQUIRE(now == before.snapshot);
-    REQUIRE(notifier_.Sent().size() == before.sent);
-    REQUIRE(events_.Events().size() == before.events);
-  }
-
-  // The token of the newest `template_name` notification to `email`.
+  // The token of the newest `template_name` notification to `email`; empty
+  // when there is none.
   std::string Token(std::string_view email, const std::string& template_name) {
-    std::optional<Notification> n = notifier_.Last(E(email), template_name);
+    std::optional<Notification> n =
+        this->notifier().Last(E(email), template_name);
     return n.has_value() ? n->token : std::string();
   }
-
- private:
-  DirectoryOptions Options() {
-    DirectoryOptions options;
-    options.clock = &clock_;
-    options.notifier = &notifier_;
-    options.events = &events_;
-    options.hasher = &hasher_;
-    return options;
-  }
-
-  Backend backend_;
-  std::unique_ptr<Store> store_;
-  FaultStore faults_;
-  FakeClock clock_;
-  InMemoryNotifier notifier_;
-  InMemoryEventSink events_;
-  Argon2idHasher hasher_;
-  Directory directory_;
 };
 
 // One step of the scenario.
@@ -241,7 +173,7 @@ constexpr int kImportRowsPerTransaction = 2;
 template <typename Backend>
 std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
   using State = typename World<Backend>::State;
-  Directory& d = w.dir();
+  Directory& d = w.directory();
   std::vector<Step<Backend>> steps;
   auto add = [&steps](std::string name, std::function<absl::Status()> run,
                       std::function<void(const State&)> check = nullptr) {
@@ -389,7 +321,7 @@ std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
         return first_failure;
       },
       [&](const State& before) {
-        const Snapshot now = TakeSnapshot(w.wrapped());
+        const Snapshot now = TakeSnapshot(w.store());
         size_t approved = 0;
         REQUIRE(ids.decisions.size() == 2);
         for (const DecisionResult& r : ids.decisions) {
@@ -424,24 +356,15 @@ std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
       });
 
   // Entitlements, licenses and seats.
-  auto terms = [](std::string sku, EntitlementKind kind, int64_t seats) {
-    EntitlementTerms t;
-    t.sku = std::move(sku);
-    t.kind = kind;
-    t.seats = seats;
-    t.period_start = kT0 - absl::Hours(24);
-    t.period_end = kT0 + absl::Hours(24 * 365);
-    return t;
-  };
-  add("create named entitlement", [&, terms] {
-    auto e = d.licenses().CreateEntitlement(
-        kOp, ids.acme, terms("CAD-NAMED", EntitlementKind::kNamed, 2));
+  add("create named entitlement", [&] {
+    auto e = d.licenses().CreateEntitlement(kOp, ids.acme,
+                                            Named("CAD-NAMED", 2));
     if (e.ok()) ids.named = *e;
     return e.status();
   });
-  add("create floating entitlement", [&, terms] {
-    auto e = d.licenses().CreateEntitlement(
-        kOp, ids.acme, terms("CAD-FLOAT", EntitlementKind::kFloating, 3));
+  add("create floating entitlement", [&] {
+    auto e = d.licenses().CreateEntitlement(kOp, ids.acme,
+                                            Floating("CAD-FLOAT", 3));
     if (e.ok()) ids.floating = *e;
     return e.status();
   });
@@ -534,7 +457,7 @@ std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
         return absl::OkStatus();
       },
       [&](const State& before) {
-        const Snapshot now = TakeSnapshot(w.wrapped());
+        const Snapshot now = TakeSnapshot(w.store());
         const std::vector<UserImportRow>& rows = ids.imported;
         REQUIRE(rows.size() <= 5);
         size_t invited = 0;
@@ -670,7 +593,7 @@ RunResult RunScenario(int64_t fail_at, bool fail_begins = false) {
     REQUIRE(again.ok());
   }
   result.operations = w.faults().operations();
-  result.final = TakeSnapshot(w.wrapped());
+  result.final = TakeSnapshot(w.store());
   return result;
 }
 
@@ -848,22 +771,6 @@ bool WriteProtected(const std::string& path) {
   return errno == EACCES || errno == EROFS || errno == EPERM;
 }
 
-// Ports for a Directory over a store made by the test itself.
-struct Ports {
-  FakeClock clock;
-  InMemoryNotifier notifier;
-  InMemoryEventSink events;
-  Argon2idHasher hasher{Argon2idParams::MinimumForTests()};
-  DirectoryOptions Options() {
-    DirectoryOptions options;
-    options.clock = &clock;
-    options.notifier = &notifier;
-    options.events = &events;
-    options.hasher = &hasher;
-    return options;
-  }
-};
-
 // An administrator, an organization with an employee, a role and an
 // entitlement: the few records the bad-file tests start from.
 struct Seeded {
@@ -874,13 +781,7 @@ struct Seeded {
 Seeded Seed(Directory& d, InMemoryNotifier& notifier) {
   Seeded s;
   auto registered = [&](const char* email) {
-    auto id = d.identities().Register(kAnon, email, {"Someone", "DE", ""});
-    ENTITLE_REQUIRE_OK(id);
-    std::optional<Notification> n = notifier.Last(E(email), "verify-email");
-    REQUIRE(n.has_value());
-    ENTITLE_REQUIRE_OK(
-        d.identities().CompleteVerification(n->token, kPassword));
-    return *id;
+    return RegisterVerifiedIn(d, notifier, email, {"Someone", "DE", ""});
   };
   s.anna = registered("anna@acme.com");
   s.bob = registered("bob@acme.com");
@@ -889,13 +790,7 @@ Seeded Seed(Directory& d, InMemoryNotifier& notifier) {
   s.acme = *acme;
   ENTITLE_REQUIRE_OK(
       d.organizations().AddExternal(As(s.anna), s.acme, "bob@acme.com"));
-  EntitlementTerms terms;
-  terms.sku = "CAD";
-  terms.kind = EntitlementKind::kNamed;
-  terms.seats = 2;
-  terms.period_start = kT0 - absl::Hours(24);
-  terms.period_end = kT0 + absl::Hours(24 * 365);
-  auto cad = d.licenses().CreateEntitlement(kOp, s.acme, terms);
+  auto cad = d.licenses().CreateEntitlement(kOp, s.acme, Named("CAD", 2));
   ENTITLE_REQUIRE_OK(cad);
   s.cad = cad->id;
   return s;
@@ -1003,7 +898,7 @@ void RequireReadOnly(Store& store, Directory& d, InMemoryNotifier& notifier,
 TEST_CASE("Faults: SQLite on a read-only file", "[faults][sqlite]") {
   SqliteBackend backend;
   const std::string path = backend.path();
-  Ports ports;
+  TestPorts ports;
   Seeded seeded;
   Snapshot before;
   {
@@ -1143,7 +1038,7 @@ TEST_CASE("Faults: SQLite on a full file system", "[faults][sqlite]") {
          << "); mounting needs CAP_SYS_ADMIN, e.g. running as root");
     return;
   }
-  Ports ports;
+  TestPorts ports;
   auto store = SqliteStore::Open(fs.Path("store.db"));
   ENTITLE_REQUIRE_OK(store);
   Directory d(**store, ports.Options());

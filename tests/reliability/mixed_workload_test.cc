@@ -26,25 +26,13 @@
 #include "entitle/licenses.h"
 #include "entitle/organizations.h"
 #include "entitle/status.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
 namespace {
 
 using namespace entitle;
-
-const Actor kOp = Actor::Operator();
-
-EntitlementTerms Terms(const char* sku, EntitlementKind kind, int64_t seats) {
-  EntitlementTerms t;
-  t.sku = sku;
-  t.kind = kind;
-  t.seats = seats;
-  t.period_start = kT0 - absl::Hours(24);
-  t.period_end = kT0 + absl::Hours(24 * 365);
-  return t;
-}
 
 // A refusal by a rule carries a reason; anything else is a failure.
 bool RefusedByRule(const absl::Status& status) {
@@ -58,7 +46,7 @@ bool RefusedByRule(const absl::Status& status) {
 TEST_CASE("Concurrency: mixed admin and seat operations on one SQLite store "
           "keep every invariant",
           "[concurrency]") {
-  OrgFixture<SqliteBackend> f;
+  DirectoryFixture<SqliteBackend> f;
   const IdentityId ada = f.RegisterVerified("ada@acme.example");
   const IdentityId gil = f.RegisterVerified("gil@globex.example");
   const OrganizationId acme = f.CreateOrg("Acme", ada);

@@ -35,7 +35,7 @@
 #include "entitle/projects.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -124,20 +124,12 @@ World Build(F& f) {
   // tom holding a seat of it.
   {
     Licenses& licenses = f.directory().licenses();
-    auto terms = [&](std::string sku, EntitlementKind kind) {
-      EntitlementTerms t;
-      t.sku = std::move(sku);
-      t.kind = kind;
-      t.seats = 5;
-      t.period_start = f.clock().Now() - absl::Hours(24);
-      t.period_end = f.clock().Now() + absl::Hours(24 * 365);
-      return t;
-    };
-    auto named = licenses.CreateEntitlement(op, w.a, terms("CAD", EntitlementKind::kNamed));
+    // Build runs on a new fixture: the periods are around kT0, its Now().
+    auto named = licenses.CreateEntitlement(op, w.a, Terms("CAD", EntitlementKind::kNamed, 5));
     ENTITLE_REQUIRE_OK(named);
     w.named = named->id;
     auto floating =
-        licenses.CreateEntitlement(op, w.a, terms("SIM", EntitlementKind::kFloating));
+        licenses.CreateEntitlement(op, w.a, Terms("SIM", EntitlementKind::kFloating, 5));
     ENTITLE_REQUIRE_OK(floating);
     w.floating = floating->id;
     ENTITLE_REQUIRE_OK(licenses.Assign(op, w.named, w.ext));
@@ -465,7 +457,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
   // The names only, to lay out the sections before any world exists.
   std::vector<std::string> names;
   {
-    OrgFixture<TestType> probe;
+    DirectoryFixture<TestType> probe;
     World w{};
     for (const Operation& op : Operations(probe, w)) names.push_back(op.name);
   }
@@ -474,7 +466,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
     // One section per operation, on one world: a refused call leaves it as it
     // was, so every actor meets the same world. INFO names the pair.
     DYNAMIC_SECTION(names[i]) {
-      auto f = std::make_unique<OrgFixture<TestType>>();
+      auto f = std::make_unique<DirectoryFixture<TestType>>();
       World w = Build(*f);
       for (const Denied& who : DeniedActors()) {
         const Actor actor = who.actor(w);
@@ -493,7 +485,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
         auto before = f->Freeze();
         const absl::Status s = Operations(*f, w)[i].call(actor);
         if (!CheckDenied(*f, before, s)) {
-          f = std::make_unique<OrgFixture<TestType>>();
+          f = std::make_unique<DirectoryFixture<TestType>>();
           w = Build(*f);
         }
       }
@@ -530,7 +522,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
     "[organizations][authorization]", ENTITLE_BACKENDS) {
   struct Case {
     const char* name;
-    std::function<absl::Status(OrgFixture<TestType>&, const World&, const Actor&)>
+    std::function<absl::Status(DirectoryFixture<TestType>&, const World&, const Actor&)>
         call;
     // Actors of the matrix the contract allows for this case: left out.
     std::vector<Who> allowed_here = {};
@@ -666,7 +658,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.name) {
-      auto f = std::make_unique<OrgFixture<TestType>>();
+      auto f = std::make_unique<DirectoryFixture<TestType>>();
       World w = Build(*f);
       for (const Denied& who : DeniedActors()) {
         const Actor actor = who.actor(w);
@@ -686,7 +678,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
         auto before = f->Freeze();
         const absl::Status s = c.call(*f, w, actor);
         if (!CheckDenied(*f, before, s)) {
-          f = std::make_unique<OrgFixture<TestType>>();
+          f = std::make_unique<DirectoryFixture<TestType>>();
           w = Build(*f);
         }
       }

@@ -1768,51 +1768,6 @@ void SeedEveryKind(Store& store) {
   MustCommit(t);
 }
 
-// Every table's full listing.
-struct Snapshot {
-  std::vector<IdentityRecord> identities;
-  std::vector<OrganizationRecord> organizations;
-  std::vector<MembershipRecord> memberships;
-  std::vector<RoleRecord> roles;
-  std::vector<RoleGrantRecord> role_grants;
-  std::vector<GroupRecord> groups;
-  std::vector<GroupMemberRecord> group_members;
-  std::vector<DomainRecord> domains;
-  std::vector<InvitationRecord> invitations;
-  std::vector<RequestLinkRecord> request_links;
-  std::vector<JoinRequestRecord> join_requests;
-  std::vector<EntitlementRecord> entitlements;
-  std::vector<LicenseAssignmentRecord> license_assignments;
-  std::vector<PoolGrantRecord> pool_grants;
-  std::vector<ProjectRecord> projects;
-  std::vector<ProjectMemberRecord> project_members;
-  std::vector<JobRecord> jobs;
-  std::vector<AuditRecord> audit;
-  std::vector<OutboxRecord> outbox;
-  std::vector<LinkTokenRecord> link_tokens;
-  std::vector<DeviceCheckRecord> device_checks;
-  std::vector<PoolUsageRecord> pool_usage;
-  bool operator==(const Snapshot&) const = default;
-};
-
-Snapshot TakeSnapshot(Store& store) {
-  auto txn = BeginRead(store);
-  auto& t = *txn;
-  Snapshot s{ListAll(t.identities()),    ListAll(t.organizations()),
-             ListAll(t.memberships()),   ListAll(t.roles()),
-             ListAll(t.role_grants()),   ListAll(t.groups()),
-             ListAll(t.group_members()), ListAll(t.domains()),
-             ListAll(t.invitations()),   ListAll(t.request_links()),
-             ListAll(t.join_requests()), ListAll(t.entitlements()),
-             ListAll(t.license_assignments()), ListAll(t.pool_grants()),
-             ListAll(t.projects()),      ListAll(t.project_members()),
-             ListAll(t.jobs()),          ListAll(t.audit()),
-             ListAll(t.outbox()),        ListAll(t.link_tokens()),
-             ListAll(t.device_checks()), ListAll(t.pool_usage())};
-  MustCommit(t);
-  return s;
-}
-
 // Inserts, updates and deletes across many tables, checking each is visible
 // inside the transaction (so a rollback has something to undo).
 void ScribbleEverywhere(Transaction& t, const Snapshot& s) {

@@ -23,7 +23,7 @@
 #include "entitle/licenses.h"
 #include "entitle/records.h"
 #include "entitle/status.h"
-#include "fixtures/organization_fixtures.h"
+#include "fixtures/directory_fixture.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -31,9 +31,6 @@ namespace {
 
 using namespace entitle;
 using absl::StatusCode;
-
-const Actor kOp = Actor::Operator();
-Actor As(IdentityId id) { return Actor::Identity(id); }
 
 std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
   std::istringstream in(text);
@@ -74,23 +71,12 @@ std::string Export(Fixture& f, const Actor& actor, OrganizationId org) {
   return out.str();
 }
 
-EntitlementTerms Terms(std::string sku, EntitlementKind kind, int64_t seats,
-                       absl::Time now) {
-  EntitlementTerms terms;
-  terms.sku = std::move(sku);
-  terms.kind = kind;
-  terms.seats = seats;
-  terms.period_start = now - absl::Hours(24);
-  terms.period_end = now + absl::Hours(24 * 365);
-  return terms;
-}
-
 // Acme, owning acme.example: Anna (administrator, signed in), Ben (employee
 // whose name needs quoting, with a named CAD license), Cleo (external, locked, with access to
 // the POOL), Dan (external, never verified).
 template <typename Backend>
 struct Acme {
-  explicit Acme(OrgFixture<Backend>& f) {
+  explicit Acme(DirectoryFixture<Backend>& f) {
     anna = f.RegisterVerified("anna@acme.example",
                               Profile{"Anna Berg", "SE", "sv"});
     org = f.CreateOrg("Acme", anna);
@@ -108,11 +94,11 @@ struct Acme {
     ENTITLE_REQUIRE_OK(f.ids().Lock(kOp, cleo));
     Licenses& lic = f.directory().licenses();
     auto named = lic.CreateEntitlement(
-        kOp, org, Terms("CAD", EntitlementKind::kNamed, 5, f.clock().Now()));
+        kOp, org, Terms("CAD", EntitlementKind::kNamed, 5));
     ENTITLE_REQUIRE_OK(named);
     cad = named->id;
     auto pool = lic.CreateEntitlement(
-        kOp, org, Terms("POOL", EntitlementKind::kFloating, 2, f.clock().Now()));
+        kOp, org, Terms("POOL", EntitlementKind::kFloating, 2));
     ENTITLE_REQUIRE_OK(pool);
     pool_id = pool->id;
     ENTITLE_REQUIRE_OK(lic.Assign(kOp, cad, ben));
@@ -157,7 +143,7 @@ TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, ki
     "status, last login, licenses; readers without the view permission are "
     "refused",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
 
   const std::string csv = Export(f, As(acme.anna), acme.org);
@@ -206,7 +192,7 @@ TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, ki
 TEMPLATE_TEST_CASE("ADM-2 export then import round-trips a user list: members, kinds, roles "
     "and licenses come back",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   // A custom role, to round-trip more than the built-in one.
   auto billing = f.orgs().CreateRole(kOp, acme.org, "Billing", kViewUsage);
@@ -248,7 +234,7 @@ TEMPLATE_TEST_CASE("ADM-2 export then import round-trips a user list: members, k
 TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, reports every "
     "bad one and corrupts nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   const IdentityId eve = f.RegisterVerified("eve@acme.example");
   const IdentityId fay = f.RegisterVerified("fay@partner.example");
@@ -257,7 +243,7 @@ TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, repo
   // CAD has 5 licenses; fill four more so Hal's row finds none left.
   auto one_seat = f.directory().licenses().CreateEntitlement(
       kOp, acme.org,
-      Terms("ONE", EntitlementKind::kNamed, 1, f.clock().Now()));
+      Terms("ONE", EntitlementKind::kNamed, 1));
   ENTITLE_REQUIRE_OK(one_seat);
   ENTITLE_REQUIRE_OK(f.directory().licenses().Assign(kOp, one_seat->id, acme.ben));
 
@@ -340,7 +326,7 @@ TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, repo
 TEMPLATE_TEST_CASE("ADM-2 a bad header, an unknown organization or an actor without "
     "kManageUsers refuses the whole file and changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   const std::string good = "email,kind\r\nzed@acme.example,employee\r\n";
   const auto before = f.Freeze();
@@ -386,7 +372,7 @@ TEMPLATE_TEST_CASE("ADM-2 a bad header, an unknown organization or an actor with
 TEMPLATE_TEST_CASE("ADM-2 roles need kManageAdministrators and licenses kManageLicenses: "
     "without them the row fails alone",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   // Ben becomes a co-administrator: every permission but administrators.
   ENTITLE_REQUIRE_OK(
@@ -408,7 +394,7 @@ TEMPLATE_TEST_CASE("ADM-2 roles need kManageAdministrators and licenses kManageL
 
 TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   f.RegisterVerified("eve@acme.example");
   const auto before = f.Freeze();
@@ -434,7 +420,7 @@ TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and changes
 TEMPLATE_TEST_CASE("ADM-3 an administrator sends a member a password-reset link and locks "
     "and unlocks the member; other members cannot",
     "[user_lists]", ENTITLE_BACKENDS) {
-  OrgFixture<TestType> f;
+  DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
 
   // Reset link (ID-6): sent by the admin, usable by the member.
