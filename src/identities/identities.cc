@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "service/authorization.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
@@ -18,6 +19,7 @@
 namespace entitle {
 namespace {
 
+using internal::AuditTarget;
 using internal::FindFirst;
 using internal::ListAll;
 using internal::Operation;
@@ -60,8 +62,6 @@ absl::Status EmailTaken(const Email& email) {
   return Error(absl::StatusCode::kAlreadyExists, Reason::kEmailTaken,
                absl::StrCat("Another identity already uses ", email.str(), "."));
 }
-
-std::string Target(IdentityId id) { return absl::StrCat("identity#", id.value()); }
 
 // The identity named by a caller, with a message for people when it is gone.
 absl::StatusOr<IdentityRecord> LoadIdentity(Transaction& tx, IdentityId id) {
@@ -107,14 +107,15 @@ absl::StatusOr<std::optional<IdentityRecord>> FindByEmailIn(Transaction& tx,
 // Kills every active link of `purpose` for `identity`.
 absl::Status SupersedeLinks(Transaction& tx, IdentityId identity,
                             LinkPurpose purpose) {
-  absl::StatusOr<std::vector<LinkTokenRecord>> links =
-      ListAll(tx.link_tokens(), LinkTokenFilter{.identity_id = identity,
-                                                .purpose = purpose,
-                                                .status = LinkStatus::kActive});
-  if (!links.ok()) return links.status();
-  for (LinkTokenRecord& link : *links) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<LinkTokenRecord> links,
+      ListAll(tx.link_tokens(),
+              LinkTokenFilter{.identity_id = identity,
+                              .purpose = purpose,
+                              .status = LinkStatus::kActive}));
+  for (LinkTokenRecord& link : links) {
     link.status = LinkStatus::kSuperseded;
-    if (absl::Status s = tx.link_tokens().Update(link); !s.ok()) return s;
+    ENTITLE_RETURN_IF_ERROR(tx.link_tokens().Update(link));
   }
   return absl::OkStatus();
 }
@@ -142,9 +143,7 @@ absl::Status IssueLink(Operation& op, const IdentityRecord& identity,
                        LinkPurpose purpose, absl::Duration lifetime,
                        const Email& to,
                        const std::optional<Email>& new_email = std::nullopt) {
-  if (absl::Status s = SupersedeLinks(op.tx(), identity.id, purpose); !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(SupersedeLinks(op.tx(), identity.id, purpose));
   const internal::LinkSecret secret =
       internal::MakeLinkSecret(op.context().random);
   LinkTokenRecord link;
@@ -154,10 +153,7 @@ absl::Status IssueLink(Operation& op, const IdentityRecord& identity,
   link.new_email = new_email;
   link.created_at = op.now();
   link.expires_at = op.now() + lifetime;
-  if (absl::StatusOr<LinkTokenId> id = op.tx().link_tokens().Insert(link);
-      !id.ok()) {
-    return id.status();
-  }
+  ENTITLE_RETURN_IF_ERROR(op.tx().link_tokens().Insert(link));
   const LinkMessage message = MessageFor(purpose);
   Notification notification;
   notification.to = to;
@@ -183,11 +179,11 @@ absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, absl::string_view token,
             "This link is not valid. Check that it was copied completely.");
   const std::string hash = internal::HashLinkToken(token);
   if (hash.empty()) return invalid;
-  absl::StatusOr<std::optional<LinkTokenRecord>> found =
-      FindFirst(op.tx().link_tokens(), LinkTokenFilter{.token_hash = hash});
-  if (!found.ok()) return found.status();
-  if (!found->has_value()) return invalid;
-  LinkTokenRecord link = **found;
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<LinkTokenRecord> found,
+      FindFirst(op.tx().link_tokens(), LinkTokenFilter{.token_hash = hash}));
+  if (!found.has_value()) return invalid;
+  LinkTokenRecord link = *found;
   if (link.purpose != purpose || !internal::SameLinkHash(link.token_hash, hash)) {
     return invalid;
   }
@@ -208,7 +204,7 @@ absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, absl::string_view token,
                  "This link has expired. Ask for a new one.");
   }
   link.status = LinkStatus::kUsed;
-  if (absl::Status s = op.tx().link_tokens().Update(link); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(op.tx().link_tokens().Update(link));
   return link;
 }
 
@@ -223,59 +219,45 @@ absl::StatusOr<Email> ParseEmail(absl::string_view text) {
 absl::StatusOr<IdentityId> Identities::Register(const Actor& actor,
                                                 absl::string_view email_text,
                                                 const Profile& profile) {
-  absl::StatusOr<Email> email = ParseEmail(email_text);
-  if (!email.ok()) return email.status();
+  ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   IdentityRecord record;
-  if (absl::Status s = ApplyProfile(AsUpdate(profile), record); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<std::optional<IdentityRecord>> existing =
-      FindByEmailIn(op->tx(), *email);
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) return EmailTaken(*email);
+  ENTITLE_RETURN_IF_ERROR(ApplyProfile(AsUpdate(profile), record));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> existing,
+                           FindByEmailIn(op.tx(), email));
+  if (existing.has_value()) return EmailTaken(email);
 
-  record.email = *email;
-  record.created_at = op->now();
-  absl::StatusOr<IdentityId> id = op->tx().identities().Insert(record);
-  if (!id.ok()) return EmailTakenIfDuplicate(id.status(), *email);
+  record.email = email;
+  record.created_at = op.now();
+  absl::StatusOr<IdentityId> id = op.tx().identities().Insert(record);
+  if (!id.ok()) return EmailTakenIfDuplicate(id.status(), email);
   record.id = *id;
-  if (absl::Status s = IssueLink(*op, record, LinkPurpose::kVerifyEmail,
-                                 context_.identity_policy.verification_link_lifetime,
-                                 record.email);
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(actor, std::nullopt, "identity.register", Target(*id));
-  if (absl::Status s = op->Commit(); !s.ok()) {
-    return EmailTakenIfDuplicate(s, *email);
+  ENTITLE_RETURN_IF_ERROR(IssueLink(
+      op, record, LinkPurpose::kVerifyEmail,
+      context_.identity_policy.verification_link_lifetime, record.email));
+  op.Audit(actor, std::nullopt, "identity.register", AuditTarget(*id));
+  if (absl::Status s = op.Commit(); !s.ok()) {
+    return EmailTakenIfDuplicate(s, email);
   }
   return *id;
 }
 
 absl::Status Identities::ResendVerification(absl::string_view email_text) {
-  absl::StatusOr<Email> email = ParseEmail(email_text);
-  if (!email.ok()) return email.status();
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<std::optional<IdentityRecord>> identity =
-      FindByEmailIn(op->tx(), *email);
-  if (!identity.ok()) return identity.status();
-  if (!identity->has_value()) return UnknownUser();
-  if ((*identity)->verified) {
+  ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> identity,
+                           FindByEmailIn(op.tx(), email));
+  if (!identity.has_value()) return UnknownUser();
+  if (identity->verified) {
     return Error(absl::StatusCode::kFailedPrecondition, Reason::kAlreadyVerified,
                  "This identity is already verified.");
   }
-  if (absl::Status s = IssueLink(*op, **identity, LinkPurpose::kVerifyEmail,
-                                 context_.identity_policy.verification_link_lifetime,
-                                 (*identity)->email);
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(Actor::Anonymous(), std::nullopt, "identity.verification.resend",
-            Target((*identity)->id));
-  return op->Commit();
+  ENTITLE_RETURN_IF_ERROR(IssueLink(
+      op, *identity, LinkPurpose::kVerifyEmail,
+      context_.identity_policy.verification_link_lifetime, identity->email));
+  op.Audit(Actor::Anonymous(), std::nullopt, "identity.verification.resend",
+           AuditTarget(identity->id));
+  return op.Commit();
 }
 
 // Sets the password of the identity the link `token` of `purpose` belongs
@@ -285,28 +267,21 @@ static absl::Status SetPasswordWithLink(ServiceContext& context,
                                         LinkPurpose purpose,
                                         absl::string_view password,
                                         absl::string_view action) {
-  if (absl::Status s = CheckPasswordPolicy(password); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(CheckPasswordPolicy(password));
   // Hash before the transaction: Argon2id is slow by design, and writers wait.
-  absl::StatusOr<std::string> hash = context.hasher.Hash(password);
-  if (!hash.ok()) return hash.status();
-  absl::StatusOr<Operation> op = Operation::Begin(context);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<LinkTokenRecord> link = UseLink(*op, token, purpose);
-  if (!link.ok()) return link.status();
-  absl::StatusOr<IdentityRecord> identity =
-      op->tx().identities().Get(link->identity_id);
-  if (!identity.ok()) return identity.status();
-  identity->password_hash = *std::move(hash);
-  identity->verified = true;
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
-  if (absl::Status s = SupersedeLinks(op->tx(), identity->id,
-                                      LinkPurpose::kPasswordReset);
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(Actor::Identity(identity->id), std::nullopt, std::string(action),
-            Target(identity->id));
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(std::string hash, context.hasher.Hash(password));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context));
+  ENTITLE_ASSIGN_OR_RETURN(LinkTokenRecord link, UseLink(op, token, purpose));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           op.tx().identities().Get(link.identity_id));
+  identity.password_hash = std::move(hash);
+  identity.verified = true;
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
+  ENTITLE_RETURN_IF_ERROR(
+      SupersedeLinks(op.tx(), identity.id, LinkPurpose::kPasswordReset));
+  op.Audit(Actor::Identity(identity.id), std::nullopt, std::string(action),
+           AuditTarget(identity.id));
+  return op.Commit();
 }
 
 absl::Status Identities::CompleteVerification(absl::string_view token,
@@ -323,55 +298,52 @@ absl::StatusOr<IdentityId> Identities::SignIn(
     return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                  "A device id must have 1 to 256 bytes.");
   }
-  absl::StatusOr<Email> email = ParseEmail(email_text);
-  if (!email.ok()) return email.status();
+  ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
 
   // Check the password outside any write transaction (Argon2id is slow).
   std::string stored_hash;
   IdentityId id;
   {
-    absl::StatusOr<Reading> reading = Reading::Begin(context_);
-    if (!reading.ok()) return reading.status();
-    absl::StatusOr<std::optional<IdentityRecord>> identity =
-        FindByEmailIn(reading->tx(), *email);
-    if (!identity.ok()) return identity.status();
-    if (!identity->has_value()) {
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> identity,
+                             FindByEmailIn(reading.tx(), email));
+    if (!identity.has_value()) {
       // Spend the same time as a wrong password, so timing does not tell
       // which addresses have identities.
       context_.hasher.Verify(context_.DummyPasswordHash(), password);
       return BadCredentials();
     }
-    if (!(*identity)->verified) return NotVerified();
-    stored_hash = (*identity)->password_hash;
-    id = (*identity)->id;
+    if (!identity->verified) return NotVerified();
+    stored_hash = identity->password_hash;
+    id = identity->id;
   }
   if (!context_.hasher.Verify(stored_hash, password)) return BadCredentials();
 
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op.tx(), id);
   if (!identity.ok()) {
     return GetReason(identity.status()) == Reason::kNotFound ? BadCredentials()
                                                              : identity.status();
   }
   // The identity may have changed since the password was checked.
-  if (identity->email != *email || identity->password_hash != stored_hash) {
+  if (identity->email != email || identity->password_hash != stored_hash) {
     return BadCredentials();
   }
   if (identity->locked) return Locked();
-  identity->last_login_at = op->now();
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
+  identity->last_login_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(*identity));
   if (device.has_value()) {
-    DeviceCheckRecord check{id, *device, op->now()};
-    absl::Status s = op->tx().device_checks().Update(check);
+    DeviceCheckRecord check{id, *device, op.now()};
+    absl::Status s = op.tx().device_checks().Update(check);
     if (GetReason(s) == Reason::kNotFound) {
-      s = op->tx().device_checks().Insert(check).status();
+      s = op.tx().device_checks().Insert(check).status();
     }
-    if (!s.ok()) return s;
+    ENTITLE_RETURN_IF_ERROR(s);
   }
-  op->Audit(Actor::Identity(id), std::nullopt, "identity.sign-in", Target(id),
-            device.has_value() ? absl::StrCat("device ", device->value()) : "");
-  if (absl::Status s = op->Commit(); !s.ok()) return s;
+  op.Audit(Actor::Identity(id), std::nullopt, "identity.sign-in",
+           AuditTarget(id),
+           device.has_value() ? absl::StrCat("device ", device->value()) : "");
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
   return id;
 }
 
@@ -379,31 +351,21 @@ absl::Status Identities::RequestPasswordReset(const Actor& actor,
                                               absl::string_view email_text) {
   absl::StatusOr<Email> email = ParseEmail(email_text);
   if (!email.ok()) return UnknownUser();
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<std::optional<IdentityRecord>> identity =
-      FindByEmailIn(op->tx(), *email);
-  if (!identity.ok()) return identity.status();
-  if (!identity->has_value()) return UnknownUser();
-  if (actor.is_identity() && actor.identity() != (*identity)->id) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> identity,
+                           FindByEmailIn(op.tx(), *email));
+  if (!identity.has_value()) return UnknownUser();
+  if (actor.is_identity() && actor.identity() != identity->id) {
     // ADM-3: an administrator sends the link to a member.
-    if (absl::Status s = internal::RequireSelfOrAdmin(op->tx(), actor,
-                                                      (*identity)->id,
-                                                      kManageUsers);
-        !s.ok()) {
-      return s;
-    }
+    ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(
+        op.tx(), actor, identity->id, kManageUsers));
   }
-  if (absl::Status s = IssueLink(
-          *op, **identity, LinkPurpose::kPasswordReset,
-          context_.identity_policy.password_reset_link_lifetime,
-          (*identity)->email);
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(actor, std::nullopt, "identity.password-reset.request",
-            Target((*identity)->id));
-  return op->Commit();
+  ENTITLE_RETURN_IF_ERROR(IssueLink(
+      op, *identity, LinkPurpose::kPasswordReset,
+      context_.identity_policy.password_reset_link_lifetime, identity->email));
+  op.Audit(actor, std::nullopt, "identity.password-reset.request",
+           AuditTarget(identity->id));
+  return op.Commit();
 }
 
 absl::Status Identities::CompletePasswordReset(absl::string_view token,
@@ -418,105 +380,84 @@ absl::Status Identities::ChangePassword(const Actor& actor,
   if (!actor.is_identity()) {
     return internal::PermissionDenied("change a password without signing in");
   }
-  if (absl::Status s = CheckPasswordPolicy(new_password); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(CheckPasswordPolicy(new_password));
   std::string stored_hash;
   {
-    absl::StatusOr<Reading> reading = Reading::Begin(context_);
-    if (!reading.ok()) return reading.status();
-    absl::StatusOr<IdentityRecord> identity =
-        reading->tx().identities().Get(actor.identity());
-    if (!identity.ok()) return identity.status();
-    if (identity->locked) return Locked();
-    stored_hash = identity->password_hash;
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                             reading.tx().identities().Get(actor.identity()));
+    if (identity.locked) return Locked();
+    stored_hash = identity.password_hash;
   }
   if (!context_.hasher.Verify(stored_hash, current_password)) {
     return BadCredentials();
   }
-  absl::StatusOr<std::string> new_hash = context_.hasher.Hash(new_password);
-  if (!new_hash.ok()) return new_hash.status();
+  ENTITLE_ASSIGN_OR_RETURN(std::string new_hash,
+                           context_.hasher.Hash(new_password));
 
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity =
-      op->tx().identities().Get(actor.identity());
-  if (!identity.ok()) return identity.status();
-  if (identity->password_hash != stored_hash) return BadCredentials();
-  if (identity->locked) return Locked();
-  identity->password_hash = *std::move(new_hash);
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
-  if (absl::Status s = SupersedeLinks(op->tx(), identity->id,
-                                      LinkPurpose::kPasswordReset);
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(actor, std::nullopt, "identity.password.change",
-            Target(identity->id));
-  return op->Commit();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           op.tx().identities().Get(actor.identity()));
+  if (identity.password_hash != stored_hash) return BadCredentials();
+  if (identity.locked) return Locked();
+  identity.password_hash = std::move(new_hash);
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
+  ENTITLE_RETURN_IF_ERROR(
+      SupersedeLinks(op.tx(), identity.id, LinkPurpose::kPasswordReset));
+  op.Audit(actor, std::nullopt, "identity.password.change",
+           AuditTarget(identity.id));
+  return op.Commit();
 }
 
 absl::Status Identities::RequestEmailChange(const Actor& actor, IdentityId id,
                                             absl::string_view new_email_text) {
-  absl::StatusOr<Email> new_email = ParseEmail(new_email_text);
-  if (!new_email.ok()) return new_email.status();
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
-  if (!identity.ok()) return identity.status();
-  if (absl::Status s = internal::RequireSelfOrAdmin(op->tx(), actor, id, 0);
-      !s.ok()) {
-    return s;
-  }
-  if (identity->email == *new_email) {
+  ENTITLE_ASSIGN_OR_RETURN(Email new_email, ParseEmail(new_email_text));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(op.tx(), id));
+  ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(op.tx(), actor, id, 0));
+  if (identity.email == new_email) {
     return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                  "That is already the identity's email address.");
   }
-  absl::StatusOr<std::optional<IdentityRecord>> owner =
-      FindByEmailIn(op->tx(), *new_email);
-  if (!owner.ok()) return owner.status();
-  if (owner->has_value()) return EmailTaken(*new_email);
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> owner,
+                           FindByEmailIn(op.tx(), new_email));
+  if (owner.has_value()) return EmailTaken(new_email);
 
-  identity->pending_email = *new_email;
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
-  if (absl::Status s =
-          IssueLink(*op, *identity, LinkPurpose::kEmailChange,
-                    context_.identity_policy.email_change_link_lifetime,
-                    *new_email, *new_email);
-      !s.ok()) {
-    return s;
-  }
-  op->Audit(actor, std::nullopt, "identity.email-change.request", Target(id),
-            absl::StrCat("to ", new_email->str()));
-  return op->Commit();
+  identity.pending_email = new_email;
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
+  ENTITLE_RETURN_IF_ERROR(
+      IssueLink(op, identity, LinkPurpose::kEmailChange,
+                context_.identity_policy.email_change_link_lifetime, new_email,
+                new_email));
+  op.Audit(actor, std::nullopt, "identity.email-change.request",
+           AuditTarget(id), absl::StrCat("to ", new_email.str()));
+  return op.Commit();
 }
 
 absl::Status Identities::ConfirmEmailChange(absl::string_view token) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<LinkTokenRecord> link =
-      UseLink(*op, token, LinkPurpose::kEmailChange);
-  if (!link.ok()) return link.status();
-  absl::StatusOr<IdentityRecord> identity =
-      op->tx().identities().Get(link->identity_id);
-  if (!identity.ok()) return identity.status();
-  if (!link->new_email.has_value()) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(LinkTokenRecord link,
+                           UseLink(op, token, LinkPurpose::kEmailChange));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           op.tx().identities().Get(link.identity_id));
+  if (!link.new_email.has_value()) {
     return Error(absl::StatusCode::kInternal, Reason::kStoreCorrupt,
                  "the email-change link names no address");
   }
-  const Email new_email = *link->new_email;
-  absl::StatusOr<std::optional<IdentityRecord>> owner =
-      FindByEmailIn(op->tx(), new_email);
-  if (!owner.ok()) return owner.status();
-  if (owner->has_value()) return EmailTaken(new_email);
-  const std::string old_email = identity->email.str();
-  identity->email = new_email;
-  identity->pending_email.reset();
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) {
+  const Email new_email = *link.new_email;
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> owner,
+                           FindByEmailIn(op.tx(), new_email));
+  if (owner.has_value()) return EmailTaken(new_email);
+  const std::string old_email = identity.email.str();
+  identity.email = new_email;
+  identity.pending_email.reset();
+  if (absl::Status s = op.tx().identities().Update(identity); !s.ok()) {
     return EmailTakenIfDuplicate(s, new_email);
   }
-  op->Audit(Actor::Identity(identity->id), std::nullopt,
-            "identity.email-change", Target(identity->id),
-            absl::StrCat("from ", old_email, " to ", new_email.str()));
-  if (absl::Status s = op->Commit(); !s.ok()) {
+  op.Audit(Actor::Identity(identity.id), std::nullopt, "identity.email-change",
+           AuditTarget(identity.id),
+           absl::StrCat("from ", old_email, " to ", new_email.str()));
+  if (absl::Status s = op.Commit(); !s.ok()) {
     return EmailTakenIfDuplicate(s, new_email);
   }
   return absl::OkStatus();
@@ -524,61 +465,48 @@ absl::Status Identities::ConfirmEmailChange(absl::string_view token) {
 
 absl::Status Identities::UpdateProfile(const Actor& actor, IdentityId id,
                                        const ProfileUpdate& update) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
-  if (!identity.ok()) return identity.status();
-  if (absl::Status s = internal::RequireSelfOrAdmin(op->tx(), actor, id, 0);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ApplyProfile(update, *identity); !s.ok()) return s;
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
-  op->Audit(actor, std::nullopt, "identity.profile.update", Target(id));
-  if (identity->profile_complete) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(op.tx(), id));
+  ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(op.tx(), actor, id, 0));
+  ENTITLE_RETURN_IF_ERROR(ApplyProfile(update, identity));
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
+  op.Audit(actor, std::nullopt, "identity.profile.update", AuditTarget(id));
+  if (identity.profile_complete) {
     // ID-12: memberships waiting for the profile become active.
-    absl::StatusOr<std::vector<MembershipRecord>> waiting = ListAll(
-        op->tx().memberships(),
-        MembershipFilter{.identity_id = id,
-                         .status = MembershipStatus::kPendingProfile});
-    if (!waiting.ok()) return waiting.status();
-    for (MembershipRecord& membership : *waiting) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<MembershipRecord> waiting,
+        ListAll(op.tx().memberships(),
+                MembershipFilter{.identity_id = id,
+                                 .status = MembershipStatus::kPendingProfile}));
+    for (MembershipRecord& membership : waiting) {
       membership.status = MembershipStatus::kActive;
-      if (absl::Status s = op->tx().memberships().Update(membership); !s.ok()) {
-        return s;
-      }
-      op->Audit(actor, membership.organization_id, "membership.activate",
-                Target(id), "the mandatory profile fields are complete");
+      ENTITLE_RETURN_IF_ERROR(op.tx().memberships().Update(membership));
+      op.Audit(actor, membership.organization_id, "membership.activate",
+               AuditTarget(id), "the mandatory profile fields are complete");
     }
   }
-  return op->Commit();
+  return op.Commit();
 }
 
 // Sets the lock state of `id` (ID-9).
 static absl::Status SetLocked(ServiceContext& context, const Actor& actor,
                               IdentityId id, bool locked) {
-  absl::StatusOr<Operation> op = Operation::Begin(context);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op->tx(), id);
-  if (!identity.ok()) return identity.status();
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(op.tx(), id));
   if (actor.is_identity() && actor.identity() == id) {
     return internal::PermissionDenied(locked ? "lock your own account"
                                              : "unlock your own account");
   }
-  if (absl::Status s =
-          internal::RequireSelfOrAdmin(op->tx(), actor, id, kManageUsers);
-      !s.ok()) {
-    return s;
-  }
-  if (identity->locked == locked) return absl::OkStatus();
-  identity->locked = locked;
-  if (absl::Status s = op->tx().identities().Update(*identity); !s.ok()) return s;
-  absl::StatusOr<std::optional<OrganizationId>> employer =
-      internal::EmployerOf(op->tx(), id);
-  if (!employer.ok()) return employer.status();
-  op->Audit(actor, *employer, locked ? "identity.lock" : "identity.unlock",
-            Target(id));
-  return op->Commit();
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireSelfOrAdmin(op.tx(), actor, id, kManageUsers));
+  if (identity.locked == locked) return absl::OkStatus();
+  identity.locked = locked;
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<OrganizationId> employer,
+                           internal::EmployerOf(op.tx(), id));
+  op.Audit(actor, employer, locked ? "identity.lock" : "identity.unlock",
+           AuditTarget(id));
+  return op.Commit();
 }
 
 absl::Status Identities::Lock(const Actor& actor, IdentityId id) {
@@ -591,21 +519,17 @@ absl::Status Identities::Unlock(const Actor& actor, IdentityId id) {
 
 absl::StatusOr<std::optional<absl::Time>> Identities::OfflineAccessUntil(
     IdentityId id, const DeviceId& device) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  if (absl::StatusOr<IdentityRecord> identity = LoadIdentity(reading->tx(), id);
-      !identity.ok()) {
-    return identity.status();
-  }
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_RETURN_IF_ERROR(LoadIdentity(reading.tx(), id));
   absl::StatusOr<DeviceCheckRecord> check =
-      reading->tx().device_checks().Get(DeviceCheckKey{id, device});
+      reading.tx().device_checks().Get(DeviceCheckKey{id, device});
   if (!check.ok()) {
     if (GetReason(check.status()) == Reason::kNotFound) return std::nullopt;
     return check.status();
   }
   const absl::Time until =
       check->checked_at + context_.identity_policy.offline_grace;
-  if (reading->now >= until) return std::nullopt;
+  if (reading.now >= until) return std::nullopt;
   return until;
 }
 
@@ -624,206 +548,159 @@ absl::StatusOr<IdentityId> Identities::SignInFederated(
                  "The provider and subject must be 1 to 256 visible "
                  "characters without spaces.");
   }
-  absl::StatusOr<Email> email = ParseEmail(email_text);
-  if (!email.ok()) return email.status();
+  ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   IdentityRecord record;
-  if (absl::Status s = ApplyProfile(AsUpdate(profile), record); !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(ApplyProfile(AsUpdate(profile), record));
   // Provider and subject hold no spaces, so the pair is unambiguous.
   const std::string federated_subject = absl::StrCat(provider, " ", subject);
 
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<std::optional<OrganizationRecord>> organization =
-      FindFirst(op->tx().organizations(),
-                OrganizationFilter{.federation_provider = std::string(provider)});
-  if (!organization.ok()) return organization.status();
-  if (!organization->has_value()) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<OrganizationRecord> organization,
+      FindFirst(
+          op.tx().organizations(),
+          OrganizationFilter{.federation_provider = std::string(provider)}));
+  if (!organization.has_value()) {
     return Error(absl::StatusCode::kNotFound, Reason::kUnknownProvider,
                  absl::StrCat("No organization signs in through ", provider, "."));
   }
-  const OrganizationId organization_id = (*organization)->id;
+  const OrganizationId organization_id = organization->id;
 
-  absl::StatusOr<std::optional<IdentityRecord>> known =
-      FindFirst(op->tx().identities(),
-                IdentityFilter{.federated_subject = federated_subject});
-  if (!known.ok()) return known.status();
-  if (known->has_value()) {
-    IdentityRecord identity = **known;
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<IdentityRecord> known,
+      FindFirst(op.tx().identities(),
+                IdentityFilter{.federated_subject = federated_subject}));
+  if (known.has_value()) {
+    IdentityRecord identity = *known;
     if (identity.locked) return Locked();
-    identity.last_login_at = op->now();
-    if (absl::Status s = op->tx().identities().Update(identity); !s.ok()) {
-      return s;
-    }
-    op->Audit(Actor::Identity(identity.id), organization_id,
-              "identity.sign-in", Target(identity.id),
-              absl::StrCat("through ", provider));
-    if (absl::Status s = op->Commit(); !s.ok()) return s;
+    identity.last_login_at = op.now();
+    ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
+    op.Audit(Actor::Identity(identity.id), organization_id, "identity.sign-in",
+             AuditTarget(identity.id), absl::StrCat("through ", provider));
+    ENTITLE_RETURN_IF_ERROR(op.Commit());
     return identity.id;
   }
 
-  absl::StatusOr<std::optional<IdentityRecord>> owner =
-      FindByEmailIn(op->tx(), *email);
-  if (!owner.ok()) return owner.status();
-  if (owner->has_value()) return EmailTaken(*email);
-  record.email = *email;
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> owner,
+                           FindByEmailIn(op.tx(), email));
+  if (owner.has_value()) return EmailTaken(email);
+  record.email = email;
   record.verified = true;  // The provider vouches for the address.
   record.federated_subject = federated_subject;
-  record.created_at = op->now();
-  record.last_login_at = op->now();
-  absl::StatusOr<IdentityId> id = op->tx().identities().Insert(record);
-  if (!id.ok()) return EmailTakenIfDuplicate(id.status(), *email);
+  record.created_at = op.now();
+  record.last_login_at = op.now();
+  absl::StatusOr<IdentityId> id = op.tx().identities().Insert(record);
+  if (!id.ok()) return EmailTakenIfDuplicate(id.status(), email);
   MembershipRecord membership;
   membership.organization_id = organization_id;
   membership.identity_id = *id;
   membership.kind = MembershipKind::kEmployee;
   membership.status = MembershipStatus::kActive;
-  membership.created_at = op->now();
-  if (absl::StatusOr<MembershipKey> key =
-          op->tx().memberships().Insert(membership);
-      !key.ok()) {
-    return key.status();
-  }
+  membership.created_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(op.tx().memberships().Insert(membership));
   const Actor system = Actor::Identity(*id);
-  op->Audit(system, organization_id, "identity.federated.create", Target(*id),
-            absl::StrCat("first sign-in through ", provider));
-  op->Audit(system, organization_id, "membership.add", Target(*id),
-            "employee, created just in time");
-  if (absl::Status s = op->Commit(); !s.ok()) {
-    return EmailTakenIfDuplicate(s, *email);
+  op.Audit(system, organization_id, "identity.federated.create",
+           AuditTarget(*id), absl::StrCat("first sign-in through ", provider));
+  op.Audit(system, organization_id, "membership.add", AuditTarget(*id),
+           "employee, created just in time");
+  if (absl::Status s = op.Commit(); !s.ok()) {
+    return EmailTakenIfDuplicate(s, email);
   }
   return *id;
 }
 
 absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
-  if (!op.ok()) return op.status();
-  Transaction& tx = op->tx();
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(tx, id);
-  if (!identity.ok()) return identity.status();
-  if (absl::Status s = internal::RequireSelfOrAdmin(tx, actor, id, kManageUsers);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(tx, id));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireSelfOrAdmin(tx, actor, id, kManageUsers));
   // Each membership ends as a removal would (ORG-5), refusing the last
   // administrator of an organization (ORG-4).
-  absl::StatusOr<std::vector<MembershipRecord>> memberships =
-      ListAll(tx.memberships(), MembershipFilter{.identity_id = id});
-  if (!memberships.ok()) return memberships.status();
-  for (const MembershipRecord& membership : *memberships) {
-    if (absl::Status s = internal::EndMembership(
-            *op, actor, membership.organization_id, id, std::nullopt);
-        !s.ok()) {
-      return s;
-    }
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<MembershipRecord> memberships,
+      ListAll(tx.memberships(), MembershipFilter{.identity_id = id}));
+  for (const MembershipRecord& membership : memberships) {
+    ENTITLE_RETURN_IF_ERROR(internal::EndMembership(
+        op, actor, membership.organization_id, id, std::nullopt));
   }
 
   // What no membership covers. Children first: the store refuses to delete an
   // identity still named.
-  absl::Status status = internal::DeleteAll(
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
       tx.role_grants(), RoleGrantFilter{.identity_id = id},
       [](const RoleGrantRecord& r) {
         return RoleGrantKey{r.organization_id, r.identity_id, r.role_id};
-      });
-  if (status.ok()) {
-    status = internal::DeleteAll(
-        tx.group_members(), GroupMemberFilter{.identity_id = id},
-        [](const GroupMemberRecord& r) {
-          return GroupMemberKey{r.group_id, r.identity_id};
-        });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(
-        tx.license_assignments(), LicenseAssignmentFilter{.identity_id = id},
-        [](const LicenseAssignmentRecord& r) {
-          return LicenseAssignmentKey{r.entitlement_id, r.identity_id};
-        });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(tx.pool_grants(),
-                                 PoolGrantFilter{.identity_id = id},
-                                 [](const PoolGrantRecord& r) { return r.id; });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(
-        tx.project_members(), ProjectMemberFilter{.identity_id = id},
-        [](const ProjectMemberRecord& r) {
-          return ProjectMemberKey{r.project_id, r.identity_id};
-        });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(
-        tx.join_requests(), JoinRequestFilter{.identity_id = id},
-        [](const JoinRequestRecord& r) { return r.id; });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(tx.link_tokens(),
-                                 LinkTokenFilter{.identity_id = id},
-                                 [](const LinkTokenRecord& r) { return r.id; });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(
-        tx.device_checks(), DeviceCheckFilter{.identity_id = id},
-        [](const DeviceCheckRecord& r) {
-          return DeviceCheckKey{r.identity_id, r.device_id};
-        });
-  }
-  if (status.ok()) {
-    status = internal::DeleteAll(
-        tx.invitations(),
-        InvitationFilter{.email = identity->email,
-                         .status = InvitationStatus::kNew},
-        [](const InvitationRecord& r) { return r.id; });
-  }
+      }));
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
+      tx.group_members(), GroupMemberFilter{.identity_id = id},
+      [](const GroupMemberRecord& r) {
+        return GroupMemberKey{r.group_id, r.identity_id};
+      }));
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
+      tx.license_assignments(), LicenseAssignmentFilter{.identity_id = id},
+      [](const LicenseAssignmentRecord& r) {
+        return LicenseAssignmentKey{r.entitlement_id, r.identity_id};
+      }));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::DeleteAll(tx.pool_grants(), PoolGrantFilter{.identity_id = id},
+                          [](const PoolGrantRecord& r) { return r.id; }));
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
+      tx.project_members(), ProjectMemberFilter{.identity_id = id},
+      [](const ProjectMemberRecord& r) {
+        return ProjectMemberKey{r.project_id, r.identity_id};
+      }));
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
+      tx.join_requests(), JoinRequestFilter{.identity_id = id},
+      [](const JoinRequestRecord& r) { return r.id; }));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::DeleteAll(tx.link_tokens(), LinkTokenFilter{.identity_id = id},
+                          [](const LinkTokenRecord& r) { return r.id; }));
+  ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
+      tx.device_checks(), DeviceCheckFilter{.identity_id = id},
+      [](const DeviceCheckRecord& r) {
+        return DeviceCheckKey{r.identity_id, r.device_id};
+      }));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::DeleteAll(tx.invitations(),
+                          InvitationFilter{.email = identity.email,
+                                           .status = InvitationStatus::kNew},
+                          [](const InvitationRecord& r) { return r.id; }));
   // Records of what the identity did stay, without naming it (ID-13).
-  if (status.ok()) {
-    status = internal::UpdateAll(
-        tx.invitations(), InvitationFilter{.invited_by = id},
-        [](InvitationRecord& r) { r.invited_by.reset(); });
-  }
-  if (status.ok()) {
-    status = internal::UpdateAll(
-        tx.join_requests(), JoinRequestFilter{.decided_by = id},
-        [](JoinRequestRecord& r) { r.decided_by.reset(); });
-  }
-  if (status.ok()) {
-    status = internal::UpdateAll(tx.jobs(), JobFilter{.created_by = id},
-                                 [](JobRecord& r) { r.created_by.reset(); });
-  }
-  if (status.ok()) status = tx.identities().Delete(id);
-  if (!status.ok()) return status;
-  op->Audit(actor, std::nullopt, "identity.delete", Target(id),
-            absl::StrCat("was ", identity->email.str()));
-  return op->Commit();
+  ENTITLE_RETURN_IF_ERROR(
+      internal::UpdateAll(tx.invitations(), InvitationFilter{.invited_by = id},
+                          [](InvitationRecord& r) { r.invited_by.reset(); }));
+  ENTITLE_RETURN_IF_ERROR(internal::UpdateAll(
+      tx.join_requests(), JoinRequestFilter{.decided_by = id},
+      [](JoinRequestRecord& r) { r.decided_by.reset(); }));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::UpdateAll(tx.jobs(), JobFilter{.created_by = id},
+                          [](JobRecord& r) { r.created_by.reset(); }));
+  ENTITLE_RETURN_IF_ERROR(tx.identities().Delete(id));
+  op.Audit(actor, std::nullopt, "identity.delete", AuditTarget(id),
+           absl::StrCat("was ", identity.email.str()));
+  return op.Commit();
 }
 
 absl::StatusOr<IdentityInfo> Identities::Get(const Actor& actor, IdentityId id) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(reading->tx(), id);
-  if (!identity.ok()) return identity.status();
-  if (absl::Status s = internal::RequireSelfOrAdmin(reading->tx(), actor, id,
-                                                    kManageUsers);
-      !s.ok()) {
-    return s;
-  }
-  return ToInfo(context_.identity_policy, *identity);
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           LoadIdentity(reading.tx(), id));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireSelfOrAdmin(reading.tx(), actor, id, kManageUsers));
+  return ToInfo(context_.identity_policy, identity);
 }
 
 absl::StatusOr<IdentityInfo> Identities::FindByEmail(
     const Actor& actor, absl::string_view email_text) {
-  absl::StatusOr<Email> email = ParseEmail(email_text);
-  if (!email.ok()) return email.status();
+  ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   IdentityId id;
   {
-    absl::StatusOr<Reading> reading = Reading::Begin(context_);
-    if (!reading.ok()) return reading.status();
-    absl::StatusOr<std::optional<IdentityRecord>> identity =
-        FindByEmailIn(reading->tx(), *email);
-    if (!identity.ok()) return identity.status();
-    if (!identity->has_value()) return UnknownUser();
-    id = (*identity)->id;
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> identity,
+                             FindByEmailIn(reading.tx(), email));
+    if (!identity.has_value()) return UnknownUser();
+    id = identity->id;
   }
   return Get(actor, id);
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "service/authorization.h"
 #include "entitle/events.h"
 #include "entitle/status.h"
@@ -23,9 +24,9 @@ absl::StatusOr<std::optional<MembershipRecord>> FindMembership(
 absl::Status RefuseLastAdministrator(Transaction& tx,
                                      OrganizationId organization,
                                      IdentityId identity) {
-  absl::StatusOr<bool> last = IsLastAdministrator(tx, organization, identity);
-  if (!last.ok()) return last.status();
-  if (!*last) return absl::OkStatus();
+  ENTITLE_ASSIGN_OR_RETURN(bool last,
+                           IsLastAdministrator(tx, organization, identity));
+  if (!last) return absl::OkStatus();
   return MakeError(absl::StatusCode::kFailedPrecondition,
                    Reason::kLastAdministrator,
                    "This is the organization's last administrator. Make "
@@ -48,58 +49,46 @@ absl::Status EndMembership(Operation& op, const Actor& actor,
                            std::optional<OrganizationId> next_employer,
                            bool publish) {
   Transaction& tx = op.tx();
-  absl::StatusOr<std::optional<MembershipRecord>> membership =
-      FindMembership(tx, organization, identity);
-  if (!membership.ok()) return membership.status();
-  if (!membership->has_value()) {
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<MembershipRecord> membership,
+                           FindMembership(tx, organization, identity));
+  if (!membership.has_value()) {
     return MakeError(absl::StatusCode::kNotFound, Reason::kNotMember,
                      "This identity is not a member of the organization.");
   }
-  if (absl::Status s = RefuseLastAdministrator(tx, organization, identity);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = RevokeRoles(tx, organization, identity); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<std::vector<GroupRecord>> groups =
-      ListAll(tx.groups(), GroupFilter{.organization_id = organization});
-  if (!groups.ok()) return groups.status();
-  for (const GroupRecord& group : *groups) {
+  ENTITLE_RETURN_IF_ERROR(RefuseLastAdministrator(tx, organization, identity));
+  ENTITLE_RETURN_IF_ERROR(RevokeRoles(tx, organization, identity));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<GroupRecord> groups,
+      ListAll(tx.groups(), GroupFilter{.organization_id = organization}));
+  for (const GroupRecord& group : groups) {
     absl::Status s = tx.group_members().Delete(GroupMemberKey{group.id, identity});
     if (!s.ok() && GetReason(s) != Reason::kNotFound) return s;
   }
-  absl::StatusOr<std::vector<EntitlementRecord>> entitlements = ListAll(
-      tx.entitlements(), EntitlementFilter{.organization_id = organization});
-  if (!entitlements.ok()) return entitlements.status();
-  for (const EntitlementRecord& entitlement : *entitlements) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<EntitlementRecord> entitlements,
+      ListAll(tx.entitlements(),
+              EntitlementFilter{.organization_id = organization}));
+  for (const EntitlementRecord& entitlement : entitlements) {
     absl::Status s = tx.license_assignments().Delete(
         LicenseAssignmentKey{entitlement.id, identity});
     if (!s.ok() && GetReason(s) != Reason::kNotFound) return s;
-    s = DeleteAll(tx.pool_grants(),
+    ENTITLE_RETURN_IF_ERROR(
+        DeleteAll(tx.pool_grants(),
                   PoolGrantFilter{.entitlement_id = entitlement.id,
                                   .identity_id = identity},
-                  [](const PoolGrantRecord& r) { return r.id; });
-    if (!s.ok()) return s;
+                  [](const PoolGrantRecord& r) { return r.id; }));
   }
-  if (absl::Status s = DeleteAll(
-          tx.project_members(),
-          ProjectMemberFilter{.identity_id = identity,
-                              .organization_id = organization},
-          [](const ProjectMemberRecord& r) {
-            return ProjectMemberKey{r.project_id, r.identity_id};
-          });
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          tx.memberships().Delete(MembershipKey{organization, identity});
-      !s.ok()) {
-    return s;
-  }
-  const bool was_employee = (*membership)->kind == MembershipKind::kEmployee;
-  op.Audit(actor, organization, "membership.end",
-           absl::StrCat("identity#", identity.value()),
+  ENTITLE_RETURN_IF_ERROR(
+      DeleteAll(tx.project_members(),
+                ProjectMemberFilter{.identity_id = identity,
+                                    .organization_id = organization},
+                [](const ProjectMemberRecord& r) {
+                  return ProjectMemberKey{r.project_id, r.identity_id};
+                }));
+  ENTITLE_RETURN_IF_ERROR(
+      tx.memberships().Delete(MembershipKey{organization, identity}));
+  const bool was_employee = membership->kind == MembershipKind::kEmployee;
+  op.Audit(actor, organization, "membership.end", AuditTarget(identity),
            was_employee ? "employee" : "external");
   if (was_employee && publish) {
     op.Publish(EmployeeOrganizationChanged{identity, organization,
@@ -119,29 +108,24 @@ absl::Status BecomeEmployee(Operation& op, const Actor& actor,
                             OrganizationId organization, IdentityId identity,
                             MembershipStatus status) {
   Transaction& tx = op.tx();
-  absl::StatusOr<std::optional<OrganizationId>> previous =
-      EmployerOf(tx, identity);
-  if (!previous.ok()) return previous.status();
-  if (*previous == organization) {
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<OrganizationId> previous,
+                           EmployerOf(tx, identity));
+  if (previous == organization) {
     return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
                      "This identity is already an employee of the "
                      "organization.");
   }
-  if (previous->has_value()) {
-    if (absl::Status s = EndMembership(op, actor, **previous, identity,
-                                       organization, /*publish=*/false);
-        !s.ok()) {
-      return s;
-    }
+  if (previous.has_value()) {
+    ENTITLE_RETURN_IF_ERROR(EndMembership(op, actor, *previous, identity,
+                                          organization, /*publish=*/false));
   }
-  absl::StatusOr<std::optional<MembershipRecord>> membership =
-      FindMembership(tx, organization, identity);
-  if (!membership.ok()) return membership.status();
-  const std::string target = absl::StrCat("identity#", identity.value());
-  if (membership->has_value()) {
-    MembershipRecord upgraded = **membership;
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<MembershipRecord> membership,
+                           FindMembership(tx, organization, identity));
+  const std::string target = AuditTarget(identity);
+  if (membership.has_value()) {
+    MembershipRecord upgraded = *membership;
     upgraded.kind = MembershipKind::kEmployee;
-    if (absl::Status s = tx.memberships().Update(upgraded); !s.ok()) return s;
+    ENTITLE_RETURN_IF_ERROR(tx.memberships().Update(upgraded));
     op.Audit(actor, organization, "membership.upgrade", target,
              "external to employee");
   } else {
@@ -151,35 +135,30 @@ absl::Status BecomeEmployee(Operation& op, const Actor& actor,
     added.kind = MembershipKind::kEmployee;
     added.status = status;
     added.created_at = op.now();
-    if (absl::StatusOr<MembershipKey> key = tx.memberships().Insert(added);
-        !key.ok()) {
-      return key.status();
-    }
+    ENTITLE_RETURN_IF_ERROR(tx.memberships().Insert(added));
     op.Audit(actor, organization, "membership.add", target, "employee");
   }
-  op.Publish(EmployeeOrganizationChanged{identity, *previous, organization,
-                                         op.now()});
+  op.Publish(
+      EmployeeOrganizationChanged{identity, previous, organization, op.now()});
   return absl::OkStatus();
 }
 
 absl::Status CheckDirectEmployeeAdd(Transaction& tx,
                                     OrganizationId organization,
                                     const IdentityRecord& identity) {
-  absl::StatusOr<std::optional<OrganizationId>> employer =
-      EmployerOf(tx, identity.id);
-  if (!employer.ok()) return employer.status();
-  if (employer->has_value() && **employer != organization) {
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<OrganizationId> employer,
+                           EmployerOf(tx, identity.id));
+  if (employer.has_value() && *employer != organization) {
     return MakeError(absl::StatusCode::kFailedPrecondition,
                      Reason::kEmployeeElsewhere,
                      "This user is already an employee of another "
                      "organization. Invite the user instead.");
   }
   const std::string domain(identity.email.domain());
-  absl::StatusOr<std::vector<DomainRecord>> claims =
-      ListAll(tx.domains(), DomainFilter{.name = domain});
-  if (!claims.ok()) return claims.status();
+  ENTITLE_ASSIGN_OR_RETURN(std::vector<DomainRecord> claims,
+                           ListAll(tx.domains(), DomainFilter{.name = domain}));
   bool owned_here = false, pending = false;
-  for (const DomainRecord& claim : *claims) {
+  for (const DomainRecord& claim : claims) {
     if (claim.status == DomainStatus::kVerified) {
       if (claim.organization_id != organization) {
         return MakeError(absl::StatusCode::kFailedPrecondition,

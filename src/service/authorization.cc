@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "entitle/status.h"
 #include "service/operation.h"
 
@@ -19,26 +20,24 @@ absl::Status PermissionDenied(absl::string_view what) {
 absl::StatusOr<OperationIn> BeginIn(ServiceContext& context, const Actor& actor,
                                     OrganizationId organization,
                                     uint32_t permission) {
-  absl::StatusOr<Operation> op = Operation::Begin(context);
-  if (!op.ok()) return op.status();
-  absl::StatusOr<OrganizationRecord> record =
-      AuthorizeIn(op->tx(), actor, organization, permission);
-  if (!record.ok()) return record.status();
-  return OperationIn{*std::move(op), *std::move(record)};
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context));
+  ENTITLE_ASSIGN_OR_RETURN(
+      OrganizationRecord record,
+      AuthorizeIn(op.tx(), actor, organization, permission));
+  return OperationIn{std::move(op), std::move(record)};
 }
 
 absl::StatusOr<uint32_t> PermissionsIn(Transaction& tx,
                                        OrganizationId organization,
                                        IdentityId identity) {
-  absl::StatusOr<std::vector<RoleGrantRecord>> grants =
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<RoleGrantRecord> grants,
       ListAll(tx.role_grants(), RoleGrantFilter{.organization_id = organization,
-                                                .identity_id = identity});
-  if (!grants.ok()) return grants.status();
+                                                .identity_id = identity}));
   uint32_t permissions = 0;
-  for (const RoleGrantRecord& grant : *grants) {
-    absl::StatusOr<RoleRecord> role = tx.roles().Get(grant.role_id);
-    if (!role.ok()) return role.status();
-    permissions |= role->permissions;
+  for (const RoleGrantRecord& grant : grants) {
+    ENTITLE_ASSIGN_OR_RETURN(RoleRecord role, tx.roles().Get(grant.role_id));
+    permissions |= role.permissions;
   }
   return permissions;
 }
@@ -65,21 +64,21 @@ absl::Status RequirePermission(Transaction& tx, const Actor& actor,
                : membership.status();
   }
   if (membership->status != MembershipStatus::kActive) return denied;
-  absl::StatusOr<uint32_t> permissions =
-      PermissionsIn(tx, organization, actor.identity());
-  if (!permissions.ok()) return permissions.status();
-  if ((*permissions & permission) != permission) return denied;
+  ENTITLE_ASSIGN_OR_RETURN(uint32_t permissions,
+                           PermissionsIn(tx, organization, actor.identity()));
+  if ((permissions & permission) != permission) return denied;
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<OrganizationId>> EmployerOf(Transaction& tx,
                                                          IdentityId identity) {
-  absl::StatusOr<std::optional<MembershipRecord>> employee = FindFirst(
-      tx.memberships(), MembershipFilter{.identity_id = identity,
-                                         .kind = MembershipKind::kEmployee});
-  if (!employee.ok()) return employee.status();
-  if (!employee->has_value()) return std::nullopt;
-  return (*employee)->organization_id;
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<MembershipRecord> employee,
+      FindFirst(tx.memberships(),
+                MembershipFilter{.identity_id = identity,
+                                 .kind = MembershipKind::kEmployee}));
+  if (!employee.has_value()) return std::nullopt;
+  return employee->organization_id;
 }
 
 absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
@@ -88,28 +87,26 @@ absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
   const absl::Status denied = PermissionDenied("act on this account");
   if (!actor.is_identity()) return denied;
   if (actor.identity() == target) {
-    absl::StatusOr<IdentityRecord> self = tx.identities().Get(target);
-    if (!self.ok()) return self.status();
-    return self->locked ? denied : absl::OkStatus();
+    ENTITLE_ASSIGN_OR_RETURN(IdentityRecord self, tx.identities().Get(target));
+    return self.locked ? denied : absl::OkStatus();
   }
   if (admin_permission == 0) return denied;
-  absl::StatusOr<std::optional<OrganizationId>> employer =
-      EmployerOf(tx, target);
-  if (!employer.ok()) return employer.status();
-  if (!employer->has_value()) return denied;
-  return RequirePermission(tx, actor, **employer, admin_permission);
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<OrganizationId> employer,
+                           EmployerOf(tx, target));
+  if (!employer.has_value()) return denied;
+  return RequirePermission(tx, actor, *employer, admin_permission);
 }
 
 absl::StatusOr<std::set<IdentityId>> Administrators(
     Transaction& tx, OrganizationId organization) {
-  absl::StatusOr<std::vector<RoleGrantRecord>> grants = ListAll(
-      tx.role_grants(), RoleGrantFilter{.organization_id = organization});
-  if (!grants.ok()) return grants.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<RoleGrantRecord> grants,
+      ListAll(tx.role_grants(),
+              RoleGrantFilter{.organization_id = organization}));
   std::set<IdentityId> administrators;
-  for (const RoleGrantRecord& grant : *grants) {
-    absl::StatusOr<RoleRecord> role = tx.roles().Get(grant.role_id);
-    if (!role.ok()) return role.status();
-    if (role->permissions & kManageAdministrators) {
+  for (const RoleGrantRecord& grant : grants) {
+    ENTITLE_ASSIGN_OR_RETURN(RoleRecord role, tx.roles().Get(grant.role_id));
+    if (role.permissions & kManageAdministrators) {
       administrators.insert(grant.identity_id);
     }
   }
@@ -119,10 +116,9 @@ absl::StatusOr<std::set<IdentityId>> Administrators(
 absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
                                          OrganizationId organization,
                                          IdentityId identity) {
-  absl::StatusOr<std::set<IdentityId>> administrators =
-      Administrators(tx, organization);
-  if (!administrators.ok()) return administrators.status();
-  return administrators->size() == 1 && administrators->contains(identity);
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           Administrators(tx, organization));
+  return administrators.size() == 1 && administrators.contains(identity);
 }
 
 absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
@@ -139,10 +135,8 @@ absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,
     }
     return record.status();
   }
-  if (absl::Status s = RequirePermission(tx, actor, organization, permission);
-      !s.ok()) {
-    return s;
-  }
+  ENTITLE_RETURN_IF_ERROR(
+      RequirePermission(tx, actor, organization, permission));
   return record;
 }
 

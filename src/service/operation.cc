@@ -3,14 +3,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace entitle::internal {
 
 absl::StatusOr<Operation> Operation::Begin(ServiceContext& context) {
-  absl::StatusOr<std::unique_ptr<Transaction>> transaction =
-      context.store.Begin(TransactionMode::kWrite);
-  if (!transaction.ok()) return transaction.status();
-  return Operation(context, *std::move(transaction));
+  ENTITLE_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> transaction,
+                           context.store.Begin(TransactionMode::kWrite));
+  return Operation(context, std::move(transaction));
 }
 
 void Operation::Audit(const Actor& actor,
@@ -39,14 +39,14 @@ void Operation::Notify(Notification notification) {
 }
 
 absl::Status Operation::Savepoint() {
-  if (absl::Status s = transaction_->Savepoint(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(transaction_->Savepoint());
   marks_.push_back(Mark{audit_.size(), notifications_.size(), events_.size(),
                         after_commit_.size()});
   return absl::OkStatus();
 }
 
 absl::Status Operation::RollbackToSavepoint() {
-  if (absl::Status s = transaction_->RollbackToSavepoint(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(transaction_->RollbackToSavepoint());
   const Mark mark = marks_.back();
   marks_.pop_back();
   audit_.erase(audit_.begin() + mark.audit, audit_.end());
@@ -59,17 +59,14 @@ absl::Status Operation::RollbackToSavepoint() {
 }
 
 absl::Status Operation::ReleaseSavepoint() {
-  if (absl::Status s = transaction_->ReleaseSavepoint(); !s.ok()) return s;
+  ENTITLE_RETURN_IF_ERROR(transaction_->ReleaseSavepoint());
   marks_.pop_back();
   return absl::OkStatus();
 }
 
 absl::Status Operation::Commit() {
   for (const AuditRecord& record : audit_) {
-    if (absl::StatusOr<AuditId> id = transaction_->audit().Insert(record);
-        !id.ok()) {
-      return id.status();
-    }
+    ENTITLE_RETURN_IF_ERROR(transaction_->audit().Insert(record));
   }
   for (const Notification& notification : notifications_) {
     OutboxRecord record;
@@ -77,12 +74,9 @@ absl::Status Operation::Commit() {
     record.recipient = notification.to;
     record.template_name = notification.template_name;
     record.subject = notification.subject;
-    if (absl::StatusOr<OutboxId> id = transaction_->outbox().Insert(record);
-        !id.ok()) {
-      return id.status();
-    }
+    ENTITLE_RETURN_IF_ERROR(transaction_->outbox().Insert(record));
   }
-  if (absl::Status status = transaction_->Commit(); !status.ok()) return status;
+  ENTITLE_RETURN_IF_ERROR(transaction_->Commit());
   context_->committed_changes.fetch_add(1, std::memory_order_acq_rel);
   for (auto& action : after_commit_) action();
   after_commit_.clear();
@@ -96,10 +90,9 @@ absl::Status Operation::Commit() {
 }
 
 absl::StatusOr<Reading> Reading::Begin(ServiceContext& context) {
-  absl::StatusOr<std::unique_ptr<Transaction>> transaction =
-      context.store.Begin(TransactionMode::kRead);
-  if (!transaction.ok()) return transaction.status();
-  return Reading{*std::move(transaction), context.clock.Now()};
+  ENTITLE_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> transaction,
+                           context.store.Begin(TransactionMode::kRead));
+  return Reading{std::move(transaction), context.clock.Now()};
 }
 
 }  // namespace entitle::internal
