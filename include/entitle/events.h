@@ -10,13 +10,14 @@
 #ifndef ENTITLE_EVENTS_H_
 #define ENTITLE_EVENTS_H_
 
-#include <mutex>
 #include <optional>
 #include <variant>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "entitle/ids.h"
+#include "entitle/internal/mutex.h"
 
 namespace entitle {
 
@@ -46,21 +47,21 @@ class EventSink {
 class InMemoryEventSink final : public EventSink {
  public:
   void Publish(const Event& event) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(mutex_);
     events_.push_back(event);
   }
   std::vector<Event> Events() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(mutex_);
     return events_;
   }
   void Clear() {
-    std::lock_guard<std::mutex> lock(mutex_);
+    internal::MutexLock lock(mutex_);
     events_.clear();
   }
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<Event> events_;
+  mutable internal::Mutex mutex_;
+  std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace entitle

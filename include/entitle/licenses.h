@@ -72,7 +72,7 @@
 #include "entitle/actor.h"
 #include "entitle/ids.h"
 #include "entitle/records.h"
-#include "entitle/seat_pool.h"
+#include "entitle/seat_types.h"
 
 namespace entitle {
 
@@ -84,7 +84,7 @@ struct ServiceContext;
 struct EntitlementTerms {
   std::string sku;  // 1..64 printable characters.
   EntitlementKind kind = EntitlementKind::kFloating;
-  int64_t seats = 0;  // 1 .. SeatPoolCore::kMaxSeats.
+  int64_t seats = 0;  // 1 .. kMaxSeatsPerPool.
   absl::Time period_start;
   absl::Time period_end;  // After period_start.
   // ISO 3166-1 alpha-2 codes (case-insensitive; stored upper case); empty

@@ -25,11 +25,17 @@ using internal::ListAll;
 using internal::Operation;
 using internal::PoolSlot;
 using internal::Reading;
-using internal::ReadMostlyMutex;
+using internal::SeatRegistry;
 
 namespace {
 
 constexpr size_t kMaxSkuLength = 64;
+
+// The seat pools and the checkout view. The Directory makes its SeatRegistry
+// the context's SeatReleaser; licenses is the one layer that knows the type.
+SeatRegistry& Seats(internal::ServiceContext& context) {
+  return static_cast<SeatRegistry&>(*context.seats);
+}
 
 absl::Status Invalid(absl::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
@@ -256,8 +262,8 @@ absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
   const EntitlementRecord changed = record;
   op.AfterCommit([this, changed, now = op.now()] {
     if (changed.kind == EntitlementKind::kFloating &&
-        context_.seats->FindPool(changed.id) != nullptr) {
-      context_.seats->Pool(changed, now);  // ENT-7: the new seat count.
+        Seats(context_).FindPool(changed.id) != nullptr) {
+      Seats(context_).Pool(changed, now);  // ENT-7: the new seat count.
     }
   });
   ENTITLE_RETURN_IF_ERROR(op.Commit());
@@ -401,11 +407,11 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
     std::optional<EntitlementId> only, const DeviceId& device, absl::Time now) {
   if (device.value().empty()) return Invalid("A device id is needed.");
   Checked checked;
-  ENTITLE_ASSIGN_OR_RETURN(checked.view, context_.seats->View(identity, now));
+  ENTITLE_ASSIGN_OR_RETURN(checked.view, Seats(context_).View(identity, now));
   if (checked.view->locked) {
     // ID-9: offline ("disable") mode for a device checked within the grace.
     std::optional<absl::Time> last =
-        context_.seats->LastCheck(identity, device);
+        Seats(context_).LastCheck(identity, device);
     if (auto it = checked.view->device_checks.find(device);
         it != checked.view->device_checks.end() &&
         (!last.has_value() || *last < it->second)) {
@@ -421,7 +427,7 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
   ENTITLE_ASSIGN_OR_RETURN(checked.candidate,
                            Decide(*checked.view, sku, only, now));
   // A locked identity's use does not extend its grace.
-  if (!checked.offline && context_.seats->NoteCheck(identity, device, now)) {
+  if (!checked.offline && Seats(context_).NoteCheck(identity, device, now)) {
     absl::StatusOr<std::unique_ptr<Transaction>> tx =
         context_.store.Begin(TransactionMode::kWrite);
     if (tx.ok()) {
@@ -458,18 +464,19 @@ absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
     lease.expires_at = e.period_end;
     return lease;
   }
-  const std::shared_ptr<PoolSlot>& slot = checked.candidate->pool;
-  std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-  std::optional<SeatReservation> reservation =
-      slot->pool->Acquire(KeyOf(identity, device), now);
-  if (!reservation.has_value()) return SeatsExhausted();
-  lease.seat = reservation->handle;
-  lease.renewed = reservation->renewed;
-  std::optional<SeatState> state =
-      slot->pool->core().Inspect(reservation->handle, now);
-  lease.expires_at =
-      Earlier(state.has_value() ? state->expires_at : now, e.period_end);
-  return lease;
+  return checked.candidate->pool->WithPool(
+      [&](SeatPool& pool) -> absl::StatusOr<SeatLease> {
+        std::optional<SeatReservation> reservation =
+            pool.Acquire(KeyOf(identity, device), now);
+        if (!reservation.has_value()) return SeatsExhausted();
+        lease.seat = reservation->handle;
+        lease.renewed = reservation->renewed;
+        std::optional<SeatState> state =
+            pool.core().Inspect(reservation->handle, now);
+        lease.expires_at =
+            Earlier(state.has_value() ? state->expires_at : now, e.period_end);
+        return lease;
+      });
 }
 
 absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
@@ -510,9 +517,9 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
     // No longer allowed (ENT-6 period end, removed access, lock): the seat
     // goes now rather than at the end of its lease.
     if (std::shared_ptr<PoolSlot> slot =
-            context_.seats->FindPool(entitlement)) {
-      std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-      slot->pool->Release(KeyOf(identity, device));
+            Seats(context_).FindPool(entitlement)) {
+      slot->WithPool(
+          [&](SeatPool& pool) { pool.Release(KeyOf(identity, device)); });
     }
     return checked.status();
   }
@@ -521,10 +528,13 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
 
 absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
                                const DeviceId& device) {
-  std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
+  std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
-  std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-  if (!slot->pool->Release(KeyOf(identity, device))) return SeatNotHeld();
+  if (!slot->WithPool([&](SeatPool& pool) {
+        return pool.Release(KeyOf(identity, device));
+      })) {
+    return SeatNotHeld();
+  }
   return absl::OkStatus();
 }
 
@@ -536,8 +546,7 @@ namespace {
 void EndIfOver(PoolSlot& slot, absl::Time now) {
   if (absl::ToUnixMicros(now) >=
       slot.period_end_us.load(std::memory_order_relaxed)) {
-    std::shared_lock<ReadMostlyMutex> shared(slot.resize);
-    slot.pool->ReleaseAll();
+    slot.WithPool([](SeatPool& pool) { pool.ReleaseAll(); });
   }
 }
 
@@ -554,11 +563,11 @@ absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
       RequireViewer(reading->tx(), actor, e->organization_id));
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   std::vector<SeatHolder> holders;
-  if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement)) {
+  if (std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement)) {
     slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
     EndIfOver(*slot, reading->now);
-    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-    holders = slot->pool->Holders(reading->now);
+    holders = slot->WithPool(
+        [&](SeatPool& pool) { return pool.Holders(reading->now); });
   }
   std::sort(holders.begin(), holders.end(),
             [](const SeatHolder& a, const SeatHolder& b) {
@@ -579,23 +588,22 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
   ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
       op->tx(), actor, e->organization_id, kManageLicenses));
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
-  std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(entitlement);
+  std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
-  {
-    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-    bool held = false;
-    for (const SeatHolder& holder : slot->pool->Holders(op->now())) {
-      held = held || holder.key == KeyOf(identity, device);
+  const bool held = slot->WithPool([&](SeatPool& pool) {
+    bool found = false;
+    for (const SeatHolder& holder : pool.Holders(op->now())) {
+      found = found || holder.key == KeyOf(identity, device);
     }
-    if (!held) return SeatNotHeld();
-  }
+    return found;
+  });
+  if (!held) return SeatNotHeld();
   op->Audit(
       actor, e->organization_id, "seat.force_release",
       absl::StrCat("entitlement#", entitlement.value()),
       absl::StrCat("identity#", identity.value(), " device ", device.value()));
   op->AfterCommit([slot, key = KeyOf(identity, device)] {
-    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-    slot->pool->Release(key);
+    slot->WithPool([&](SeatPool& pool) { pool.Release(key); });
   });
   return op->Commit();
 }
@@ -631,12 +639,13 @@ absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
       u.peak_in_use = *assigned;
     } else {
       u.assigned_or_with_access = static_cast<int64_t>(users->size());
-      if (std::shared_ptr<PoolSlot> slot = context_.seats->FindPool(e.id)) {
+      if (std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(e.id)) {
         slot->period_end_us.store(absl::ToUnixMicros(e.period_end));
         EndIfOver(*slot, now);
-        std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-        u.in_use = slot->pool->core().SampleUse();
-        u.peak_in_use = slot->pool->core().peak();
+        slot->WithPool([&](SeatPool& pool) {
+          u.in_use = pool.core().SampleUse();
+          u.peak_in_use = pool.core().peak();
+        });
       }
       const absl::Time from = now - peak_window;
       auto history =
@@ -732,37 +741,42 @@ absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarningsFor(
   return all;
 }
 
-absl::Status Licenses::RecordUsage() {
-  std::lock_guard<std::mutex> lock(context_.seats->record_mutex());
-  absl::StatusOr<Operation> op = Operation::Begin(context_);
+namespace {
+
+// Licenses::RecordUsage, one call at a time (SeatRegistry::RecordingUsage).
+absl::Status RecordUsageAlone(internal::ServiceContext& context) {
+  absl::StatusOr<Operation> op = Operation::Begin(context);
   if (!op.ok()) return op.status();
   const absl::Time now = op->now();
   const absl::Time window =
-      WindowStart(now, context_.license_policy.usage_window);
+      WindowStart(now, context.license_policy.usage_window);
   struct Taken {
     std::shared_ptr<PoolSlot> slot;
     uint32_t peak;
     uint64_t refusals;
   };
   std::vector<Taken> taken;
-  for (const std::shared_ptr<PoolSlot>& slot : context_.seats->AllPools()) {
+  for (const std::shared_ptr<PoolSlot>& slot : Seats(context).AllPools()) {
     absl::StatusOr<EntitlementRecord> e =
-        op->tx().entitlements().Get(slot->entitlement);
+        op->tx().entitlements().Get(slot->entitlement());
     if (!e.ok()) {
       if (GetReason(e.status()) == Reason::kNotFound) continue;
       return e.status();
     }
     slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
-    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-    slot->pool->Sweep(now);
-    const uint32_t peak = slot->pool->core().peak();
-    const uint64_t refusals = slot->pool->core().refusals();
+    uint32_t peak = 0;
+    uint64_t refusals = 0;
+    slot->WithPool([&](SeatPool& pool) {
+      pool.Sweep(now);
+      peak = pool.core().peak();
+      refusals = pool.core().refusals();
+    });
     taken.push_back({slot, peak, refusals});
     PoolUsageRecord record{
-        slot->entitlement, window, peak,
+        slot->entitlement(), window, peak,
         static_cast<int64_t>(refusals - slot->refusals_recorded)};
     absl::StatusOr<PoolUsageRecord> existing =
-        op->tx().pool_usage().Get(PoolUsageKey{slot->entitlement, window});
+        op->tx().pool_usage().Get(PoolUsageKey{slot->entitlement(), window});
     if (existing.ok()) {
       record.peak_in_use = std::max(record.peak_in_use, existing->peak_in_use);
       record.refusals += existing->refusals;
@@ -779,12 +793,18 @@ absl::Status Licenses::RecordUsage() {
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   // Recorded: the next window starts from the use now.
   for (Taken& t : taken) {
-    std::shared_lock<ReadMostlyMutex> shared(t.slot->resize);
-    t.slot->pool->core().TakePeak();
+    t.slot->WithPool([](SeatPool& pool) { pool.core().TakePeak(); });
     t.slot->refusals_recorded = t.refusals;
     EndIfOver(*t.slot, now);
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Licenses::RecordUsage() {
+  return Seats(context_).RecordingUsage(
+      [this] { return RecordUsageAlone(context_); });
 }
 
 absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(

@@ -9,13 +9,48 @@
 
 namespace entitle::internal {
 
+PoolSlot::PoolSlot(EntitlementId entitlement, OrganizationId organization,
+                   uint32_t seats, absl::Duration lease, absl::Time now)
+    : entitlement_(entitlement),
+      organization_(organization),
+      pool_(std::make_unique<SeatPool>(std::max<uint32_t>(seats, 1), lease,
+                                       now)) {
+  pool_->core().set_limit(seats);
+}
+
+void PoolSlot::SetSeats(uint32_t seats, absl::Duration lease, absl::Time now) {
+  {
+    ReadMostlyReaderLock shared(resize_);
+    SeatPoolCore& core = pool_->core();
+    if (seats <= core.capacity()) {
+      if (core.limit() != seats) core.set_limit(seats);
+      return;
+    }
+  }
+  // More seats than the pool has: a larger pool, with every holder moved
+  // over (their leases restart now).
+  ReadMostlyWriterLock exclusive(resize_);
+  SeatPool& old = *pool_;
+  if (seats > old.core().capacity()) {
+    const uint32_t capacity = std::min<uint32_t>(
+        SeatPoolCore::kMaxSeats, std::max(seats, 2 * old.core().capacity()));
+    auto grown = std::make_unique<SeatPool>(capacity, lease, now);
+    grown->core().set_limit(seats);
+    for (const SeatHolder& holder : old.Holders(now)) {
+      grown->Acquire(holder.key, now);
+    }
+    pool_ = std::move(grown);
+  } else if (old.core().limit() != seats) {
+    old.core().set_limit(seats);
+  }
+}
+
 uint64_t SeatRegistry::Generation(absl::Time now) {
   const int64_t now_us = absl::ToUnixMicros(now);
-  if (now_us >= next_external_check_us_.load(std::memory_order_acquire)) {
-    std::unique_lock<std::mutex> lock(external_mutex_, std::try_to_lock);
-    // One thread reads the stamp; the others go on with what they have.
-    if (lock.owns_lock() &&
-        now_us >= next_external_check_us_.load(std::memory_order_acquire)) {
+  // One thread reads the stamp; the others go on with what they have.
+  if (now_us >= next_external_check_us_.load(std::memory_order_acquire) &&
+      external_mutex_.TryLock()) {
+    if (now_us >= next_external_check_us_.load(std::memory_order_acquire)) {
       absl::StatusOr<uint64_t> stamp = context_.store.ExternalChangeStamp();
       // A store that cannot be read now is asked again next time.
       if (stamp.ok()) {
@@ -29,6 +64,7 @@ uint64_t SeatRegistry::Generation(absl::Time now) {
             std::memory_order_release);
       }
     }
+    external_mutex_.Unlock();
   }
   return context_.committed_changes.load(std::memory_order_acquire) +
          external_changes_.load(std::memory_order_acquire);
@@ -39,7 +75,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::View(
   const uint64_t generation = Generation(now);
   ViewShard& shard = view_shards_[absl::HashOf(identity) % kShards];
   {
-    std::lock_guard<std::mutex> lock(shard.mutex);
+    MutexLock lock(shard.mutex);
     if (auto it = shard.views.find(identity);
         it != shard.views.end() && it->second->generation == generation) {
       return it->second;
@@ -48,7 +84,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::View(
   absl::StatusOr<std::shared_ptr<const IdentityView>> view =
       Build(identity, generation, now);
   if (!view.ok()) return view.status();
-  std::lock_guard<std::mutex> lock(shard.mutex);
+  MutexLock lock(shard.mutex);
   auto& slot = shard.views[identity];
   if (slot == nullptr || slot->generation <= generation) slot = *view;
   return *view;
@@ -135,61 +171,34 @@ std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlemen
       entitlement.seats, 0, SeatPoolCore::kMaxSeats));
   std::shared_ptr<PoolSlot> slot = FindPool(entitlement.id);
   if (slot == nullptr) {
-    std::unique_lock<ReadMostlyMutex> lock(pools_mutex_);
+    ReadMostlyWriterLock lock(pools_mutex_);
     std::shared_ptr<PoolSlot>& entry = pools_[entitlement.id];
     if (entry == nullptr) {
-      entry = std::make_shared<PoolSlot>();
-      entry->entitlement = entitlement.id;
-      entry->organization = entitlement.organization_id;
-      entry->pool = std::make_unique<SeatPool>(
-          std::max<uint32_t>(seats, 1), context_.license_policy.seat_lease, now);
-      entry->pool->core().set_limit(seats);
+      entry = std::make_shared<PoolSlot>(
+          entitlement.id, entitlement.organization_id, seats,
+          context_.license_policy.seat_lease, now);
     }
     slot = entry;
   }
   slot->period_end_us.store(absl::ToUnixMicros(entitlement.period_end),
                             std::memory_order_relaxed);
-  {
-    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-    SeatPoolCore& core = slot->pool->core();
-    if (seats <= core.capacity()) {
-      if (core.limit() != seats) core.set_limit(seats);
-      return slot;
-    }
-  }
-  // More seats than the pool has: a larger pool, with every holder moved
-  // over (their leases restart now).
-  std::unique_lock<ReadMostlyMutex> exclusive(slot->resize);
-  SeatPool& old = *slot->pool;
-  if (seats > old.core().capacity()) {
-    const uint32_t capacity = std::min<uint32_t>(
-        SeatPoolCore::kMaxSeats, std::max(seats, 2 * old.core().capacity()));
-    auto grown = std::make_unique<SeatPool>(
-        capacity, context_.license_policy.seat_lease, now);
-    grown->core().set_limit(seats);
-    for (const SeatHolder& holder : old.Holders(now)) {
-      grown->Acquire(holder.key, now);
-    }
-    slot->pool = std::move(grown);
-  } else if (old.core().limit() != seats) {
-    old.core().set_limit(seats);
-  }
+  slot->SetSeats(seats, context_.license_policy.seat_lease, now);
   return slot;
 }
 
 std::shared_ptr<PoolSlot> SeatRegistry::FindPool(EntitlementId entitlement) {
-  std::shared_lock<ReadMostlyMutex> lock(pools_mutex_);
+  ReadMostlyReaderLock lock(pools_mutex_);
   auto it = pools_.find(entitlement);
   return it == pools_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<PoolSlot>> SeatRegistry::AllPools() {
-  std::shared_lock<ReadMostlyMutex> lock(pools_mutex_);
+  ReadMostlyReaderLock lock(pools_mutex_);
   std::vector<std::shared_ptr<PoolSlot>> all;
   all.reserve(pools_.size());
   for (const auto& [id, slot] : pools_) all.push_back(slot);
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a->entitlement < b->entitlement;
+    return a->entitlement() < b->entitlement();
   });
   return all;
 }
@@ -197,16 +206,15 @@ std::vector<std::shared_ptr<PoolSlot>> SeatRegistry::AllPools() {
 void SeatRegistry::ReleaseIdentityIn(OrganizationId organization,
                                      IdentityId identity) {
   for (const std::shared_ptr<PoolSlot>& slot : AllPools()) {
-    if (slot->organization != organization) continue;
-    std::shared_lock<ReadMostlyMutex> shared(slot->resize);
-    slot->pool->ReleaseIdentity(identity);
+    if (slot->organization() != organization) continue;
+    slot->WithPool([identity](SeatPool& pool) { pool.ReleaseIdentity(identity); });
   }
 }
 
 std::optional<absl::Time> SeatRegistry::LastCheck(IdentityId identity,
                                                   const DeviceId& device) {
   CheckShard& shard = check_shards_[absl::HashOf(identity) % kShards];
-  std::lock_guard<std::mutex> lock(shard.mutex);
+  MutexLock lock(shard.mutex);
   auto it = shard.checks.find(std::make_pair(identity, device));
   if (it == shard.checks.end()) return std::nullopt;
   return it->second.seen;
@@ -215,7 +223,7 @@ std::optional<absl::Time> SeatRegistry::LastCheck(IdentityId identity,
 bool SeatRegistry::NoteCheck(IdentityId identity, const DeviceId& device,
                              absl::Time now) {
   CheckShard& shard = check_shards_[absl::HashOf(identity) % kShards];
-  std::lock_guard<std::mutex> lock(shard.mutex);
+  MutexLock lock(shard.mutex);
   auto [it, inserted] = shard.checks.try_emplace(
       std::make_pair(identity, device), Check{now, absl::InfinitePast()});
   it->second.seen = std::max(it->second.seen, now);

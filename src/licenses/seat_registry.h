@@ -7,6 +7,9 @@
 // store's external change stamp changed (read at most once per
 // LicensePolicy::external_change_delay).
 //
+// The registry is the ServiceContext's SeatReleaser: other services free an
+// identity's seats through that interface, without knowing of licenses.
+//
 // Thread-safe.
 #ifndef ENTITLE_SRC_LICENSES_SEAT_REGISTRY_H_
 #define ENTITLE_SRC_LICENSES_SEAT_REGISTRY_H_
@@ -15,24 +18,26 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "entitle/ids.h"
 #include "entitle/records.h"
+#include "entitle/internal/mutex.h"
 #include "entitle/seat_pool.h"
+#include "licenses/read_mostly_mutex.h"
+#include "service/seat_release.h"
 #include "service/service_context.h"
 
 namespace entitle::internal {
 
-struct PoolSlot;
+class PoolSlot;
 
 // One entitlement the identity may reach, with how.
 struct AccessCandidate {
@@ -54,68 +59,54 @@ struct IdentityView {
   std::vector<AccessCandidate> candidates;
 };
 
-// A shared mutex for data read on every checkout and written almost never:
-// each thread marks its reads in a counter of its own stripe (its own cache
-// line), so readers on different threads do not contend; a writer raises a
-// flag and waits until every stripe is empty. Meets the SharedMutex
-// requirements used by std::shared_lock and std::unique_lock.
-class ReadMostlyMutex {
+// A floating entitlement's pool. Checkouts use the pool under a shared hold
+// of the slot's lock; SetSeats replaces it by a larger one under an exclusive
+// hold, when the seat count grows past the capacity. Callers never name the
+// lock: they pass what to do with the pool to WithPool.
+//
+// Thread-safe.
+class PoolSlot {
  public:
-  void lock_shared() {
-    Stripe& stripe = stripes_[ThreadStripe()];
-    while (true) {
-      stripe.readers.fetch_add(1, std::memory_order_seq_cst);
-      if (!writing_.load(std::memory_order_seq_cst)) return;
-      stripe.readers.fetch_sub(1, std::memory_order_release);
-      // A writer is in: wait for it on its mutex, then try again.
-      std::lock_guard<std::mutex> wait(writer_);
-    }
+  // The pool of `entitlement` (of `organization`) with a limit of `seats`
+  // and a capacity of `seats` (at least 1); leases last `lease`.
+  PoolSlot(EntitlementId entitlement, OrganizationId organization,
+           uint32_t seats, absl::Duration lease, absl::Time now);
+  PoolSlot(const PoolSlot&) = delete;
+  PoolSlot& operator=(const PoolSlot&) = delete;
+
+  EntitlementId entitlement() const { return entitlement_; }
+  OrganizationId organization() const { return organization_; }
+
+  // Runs `f(SeatPool&)` with the pool, which is not replaced while `f` runs,
+  // and returns what `f` returns. `f` must not keep the reference, nor call
+  // SetSeats (the lock is not recursive); other WithPool calls, on any
+  // thread, run alongside.
+  template <typename F>
+  decltype(auto) WithPool(F&& f) {
+    ReadMostlyReaderLock lock(resize_);
+    return std::forward<F>(f)(*pool_);
   }
-  void unlock_shared() {
-    stripes_[ThreadStripe()].readers.fetch_sub(1, std::memory_order_release);
-  }
-  void lock() {
-    writer_.lock();
-    writing_.store(true, std::memory_order_seq_cst);
-    for (Stripe& stripe : stripes_) {
-      while (stripe.readers.load(std::memory_order_seq_cst) != 0) {
-        std::this_thread::yield();
-      }
-    }
-  }
-  void unlock() {
-    writing_.store(false, std::memory_order_release);
-    writer_.unlock();
-  }
+
+  // ENT-7: sets the pool's seat count to `seats`. Within the capacity only
+  // the limit changes. Beyond it, waits for the WithPool calls under way and
+  // replaces the pool by a larger one, with every holder moved over (their
+  // leases, of `lease`, restart at `now`).
+  void SetSeats(uint32_t seats, absl::Duration lease, absl::Time now);
+
+  // The period end last seen, in Unix microseconds (ENT-6).
+  std::atomic<int64_t> period_end_us{0};
+  // The pool's refusals already written to the store. Only touched inside
+  // SeatRegistry::RecordingUsage, which serializes it.
+  uint64_t refusals_recorded = 0;
 
  private:
-  static constexpr size_t kStripes = 16;
-  struct alignas(64) Stripe {
-    std::atomic<int64_t> readers{0};
-  };
-  static size_t ThreadStripe() {
-    static std::atomic<size_t> next{0};
-    static thread_local const size_t stripe =
-        next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-    return stripe;
-  }
-  std::array<Stripe, kStripes> stripes_;
-  std::atomic<bool> writing_{false};
-  std::mutex writer_;
+  const EntitlementId entitlement_;
+  const OrganizationId organization_;
+  ReadMostlyMutex resize_;
+  std::unique_ptr<SeatPool> pool_ ABSL_GUARDED_BY(resize_);
 };
 
-// A floating entitlement's pool. `resize` is held shared while the pool is
-// used, and exclusively while it is replaced by a larger one.
-struct PoolSlot {
-  EntitlementId entitlement;
-  OrganizationId organization;
-  ReadMostlyMutex resize;
-  std::unique_ptr<SeatPool> pool;        // Guarded by resize.
-  std::atomic<int64_t> period_end_us{0};  // The period end last seen.
-  uint64_t refusals_recorded = 0;        // Guarded by SeatRegistry::record_mutex_.
-};
-
-class SeatRegistry {
+class SeatRegistry final : public SeatReleaser {
  public:
   explicit SeatRegistry(ServiceContext& context) : context_(context) {}
 
@@ -132,15 +123,22 @@ class SeatRegistry {
   std::vector<std::shared_ptr<PoolSlot>> AllPools();
 
   // Frees the seats of `identity` in the pools of `organization` (ORG-5).
-  void ReleaseIdentityIn(OrganizationId organization, IdentityId identity);
+  void ReleaseIdentityIn(OrganizationId organization,
+                         IdentityId identity) override;
 
   // The last successful check of a device that CheckAccess saw, and whether
   // it is time to write it to the store.
   std::optional<absl::Time> LastCheck(IdentityId identity, const DeviceId& device);
   bool NoteCheck(IdentityId identity, const DeviceId& device, absl::Time now);
 
-  // Serializes RecordUsage.
-  std::mutex& record_mutex() { return record_mutex_; }
+  // Runs `f()` while no other RecordingUsage call runs, and returns what it
+  // returns: recording the pools' usage (and PoolSlot::refusals_recorded)
+  // is serialized.
+  template <typename F>
+  decltype(auto) RecordingUsage(F&& f) {
+    MutexLock lock(record_mutex_);
+    return std::forward<F>(f)();
+  }
 
  private:
   uint64_t Generation(absl::Time now);
@@ -152,31 +150,34 @@ class SeatRegistry {
 
   static constexpr size_t kShards = 16;
   struct alignas(64) ViewShard {
-    std::mutex mutex;
-    absl::flat_hash_map<IdentityId, std::shared_ptr<const IdentityView>> views;
+    Mutex mutex;
+    absl::flat_hash_map<IdentityId, std::shared_ptr<const IdentityView>> views
+        ABSL_GUARDED_BY(mutex);
   };
   std::array<ViewShard, kShards> view_shards_;
 
   // Read on every checkout; written once per external_change_delay.
   alignas(64) std::atomic<int64_t> next_external_check_us_{0};
   std::atomic<uint64_t> external_changes_{0};
-  alignas(64) std::mutex external_mutex_;
-  std::optional<uint64_t> external_stamp_;  // Guarded by external_mutex_.
+  alignas(64) Mutex external_mutex_;
+  std::optional<uint64_t> external_stamp_ ABSL_GUARDED_BY(external_mutex_);
 
   ReadMostlyMutex pools_mutex_;
-  absl::flat_hash_map<EntitlementId, std::shared_ptr<PoolSlot>> pools_;
+  absl::flat_hash_map<EntitlementId, std::shared_ptr<PoolSlot>> pools_
+      ABSL_GUARDED_BY(pools_mutex_);
 
   struct Check {
     absl::Time seen;
     absl::Time written;
   };
   struct alignas(64) CheckShard {
-    std::mutex mutex;
-    absl::flat_hash_map<std::pair<IdentityId, DeviceId>, Check> checks;
+    Mutex mutex;
+    absl::flat_hash_map<std::pair<IdentityId, DeviceId>, Check> checks
+        ABSL_GUARDED_BY(mutex);
   };
   std::array<CheckShard, kShards> check_shards_;
 
-  std::mutex record_mutex_;
+  Mutex record_mutex_;
 };
 
 }  // namespace entitle::internal

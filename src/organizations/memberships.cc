@@ -1,7 +1,5 @@
 #include "organizations/memberships.h"
 
-#include "licenses/seat_registry.h"
-
 #include <vector>
 
 #include "absl/strings/str_cat.h"

@@ -15,10 +15,9 @@
 #include "entitle/password_hasher.h"
 #include "entitle/random.h"
 #include "entitle/store.h"
+#include "service/seat_release.h"
 
 namespace entitle::internal {
-
-class SeatRegistry;
 
 struct ServiceContext {
   Store& store;
@@ -31,8 +30,9 @@ struct ServiceContext {
   OrganizationPolicy organization_policy;
   LicensePolicy license_policy;
   ProjectPolicy project_policy;
-  // The seat pools and the checkout view (licenses); owned by the Directory.
-  SeatRegistry* seats = nullptr;
+  // The seat pools and the checkout view (licenses' SeatRegistry), owned by
+  // the Directory; the other services see only how to free seats.
+  SeatReleaser* seats = nullptr;
   // Counts the write operations committed through this context: the checkout
   // view is stale when it changed since the view was built.
   std::atomic<uint64_t> committed_changes{0};

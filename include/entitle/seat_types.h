@@ -1,0 +1,64 @@
+// The values the floating license seats are named and described by: what the
+// seat pool (entitle/seat_pool.h) hands out and what the licenses service
+// (entitle/licenses.h) reports, without the pool's machinery.
+//
+// All are plain values: copyable, comparable where it makes sense, and
+// thread-compatible.
+#ifndef ENTITLE_SEAT_TYPES_H_
+#define ENTITLE_SEAT_TYPES_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "entitle/ids.h"
+
+namespace entitle {
+
+// The most seats one pool can have (SeatPoolCore::kMaxSeats), and so the
+// most seats a floating entitlement can be given.
+inline constexpr uint32_t kMaxSeatsPerPool = 1u << 24;
+
+// One reservation of the core pool. Plain value; equal handles name the same
+// reservation.
+struct SeatHandle {
+  uint32_t index = 0;
+  uint32_t generation = 0;
+  friend bool operator==(const SeatHandle&, const SeatHandle&) = default;
+};
+
+// What a held seat looks like from outside (ENT-11).
+struct SeatState {
+  SeatHandle handle;
+  absl::Time expires_at;
+};
+
+// Who holds a seat: one device of one identity (ENT-3).
+struct SeatKey {
+  IdentityId identity;
+  DeviceId device;
+  friend bool operator==(const SeatKey&, const SeatKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SeatKey& key) {
+    return H::combine(std::move(h), key.identity, key.device);
+  }
+};
+
+// A held seat as admins see it (ENT-11).
+struct SeatHolder {
+  SeatKey key;
+  SeatHandle handle;
+  absl::Time since;
+  absl::Time last_heartbeat;
+  absl::Time expires_at;
+};
+
+// What a reservation by key did.
+struct SeatReservation {
+  SeatHandle handle;
+  bool renewed = false;  // The key already held this seat; its lease was extended.
+};
+
+}  // namespace entitle
+
+#endif  // ENTITLE_SEAT_TYPES_H_
