@@ -180,7 +180,6 @@ struct MemberUpdateJob {
 
 class Projects {
  public:
-  explicit Projects(internal::ServiceContext& context) : context_(context) {}
   Projects(const Projects&) = delete;
   Projects& operator=(const Projects&) = delete;
 
@@ -263,6 +262,10 @@ class Projects {
   absl::StatusOr<MemberUpdateJob> GetJob(const Actor& actor, JobId job);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit Projects(internal::ServiceContext& context) : context_(context) {}
+
   internal::ServiceContext& context_;
 };
 
