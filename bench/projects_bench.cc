@@ -192,10 +192,10 @@ void ProjectUsersService(benchmark::State& state) {
     state.SkipWithError(world.error().c_str());
     return;
   }
-  const AccountPage page{.number = PageNumber(state), .size = 1000};
+  const PageRequest page = PageRequest::Numbered(PageNumber(state), 1000);
   int64_t items = 0;
   for (auto _ : state) {
-    absl::StatusOr<AccountPageOf<ProjectUser>> users =
+    absl::StatusOr<Page<ProjectUser>> users =
         world.directory().projects().ListProjectUsers(
             Actor::Identity(world.admin()), world.organization(), page);
     if (!users.ok()) {
@@ -216,8 +216,7 @@ void ProjectUsersStore(benchmark::State& state) {
     state.SkipWithError(world.error().c_str());
     return;
   }
-  const PageRequest page{.offset = (PageNumber(state) - 1) * 1000,
-                         .limit = 1000};
+  const PageRequest page = PageRequest::Numbered(PageNumber(state), 1000);
   for (auto _ : state) {
     absl::StatusOr<std::unique_ptr<Transaction>> tx =
         world.store().Begin(TransactionMode::kRead);

@@ -31,12 +31,13 @@ Directory::Directory(Store& store, DirectoryOptions options)
   context_->seats = seats_.get();
   owns_notifier_ = options.notifier == nullptr;
   owns_events_ = options.events == nullptr;
-  identities_ = std::make_unique<Identities>(*context_);
-  organizations_ = std::make_unique<Organizations>(*context_);
-  invitations_ = std::make_unique<Invitations>(*context_);
-  licenses_ = std::make_unique<Licenses>(*context_);
-  projects_ = std::make_unique<Projects>(*context_);
-  user_lists_ = std::make_unique<UserLists>(*context_);
+  // `new`, not make_unique: the services' constructors are private to us.
+  identities_.reset(new Identities(*context_));
+  organizations_.reset(new Organizations(*context_));
+  invitations_.reset(new Invitations(*context_));
+  licenses_.reset(new Licenses(*context_));
+  projects_.reset(new Projects(*context_));
+  user_lists_.reset(new UserLists(*context_));
 }
 
 Directory::~Directory() = default;

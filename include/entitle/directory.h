@@ -17,16 +17,14 @@
 #define ENTITLE_DIRECTORY_H_
 
 #include <memory>
-#include <string>
-#include <vector>
 
-#include "absl/time/time.h"
 #include "entitle/clock.h"
 #include "entitle/events.h"
 #include "entitle/identities.h"
 #include "entitle/invitations.h"
 #include "entitle/licenses.h"
 #include "entitle/notifier.h"
+#include "entitle/options.h"
 #include "entitle/organizations.h"
 #include "entitle/password_hasher.h"
 #include "entitle/projects.h"
@@ -38,54 +36,6 @@ namespace entitle {
 namespace internal {
 class SeatRegistry;
 }
-
-struct IdentityPolicy {
-  absl::Duration verification_link_lifetime = absl::Hours(7 * 24);
-  absl::Duration password_reset_link_lifetime = absl::Hours(24);
-  absl::Duration email_change_link_lifetime = absl::Hours(7 * 24);
-  // ID-9: how long a device keeps offline access after its last check.
-  absl::Duration offline_grace = absl::Hours(7 * 24);
-  // ID-8: the languages the host's services offer (BCP 47, compared
-  // case-insensitively). "en" is always supported.
-  std::vector<std::string> supported_languages = {
-      "en", "cs", "da", "de", "es", "fi", "fr", "hu", "it", "ja",
-      "ko", "nl", "no", "pl", "pt", "pt-BR", "ru", "sv", "tr", "zh-CN", "zh-TW"};
-};
-
-struct OrganizationPolicy {
-  // INV-2, INV-3: how long an invitation link stays valid.
-  absl::Duration invitation_lifetime = absl::Hours(7 * 24);
-  // ORG-9: public mail domains, which no organization may claim. Hosts may
-  // add their own.
-  std::vector<std::string> public_mail_domains = {
-      "gmail.com",     "googlemail.com", "yahoo.com",    "ymail.com",
-      "outlook.com",   "hotmail.com",    "live.com",     "msn.com",
-      "icloud.com",    "me.com",         "mac.com",      "aol.com",
-      "gmx.com",       "gmx.de",         "gmx.net",      "web.de",
-      "mail.com",      "mail.ru",        "yandex.ru",    "yandex.com",
-      "protonmail.com", "proton.me",     "zoho.com",     "qq.com",
-      "163.com",       "126.com",        "naver.com",    "hanmail.net"};
-};
-
-struct LicensePolicy {
-  // ENT-4: a seat without a heartbeat for this long is released.
-  absl::Duration seat_lease = absl::Hours(3);
-  // ENT-9: entitlements ending within this many days are reported.
-  int expiry_warning_days = 30;
-  // The most time a change made by another process on the same store takes
-  // to reach the checkout path (the store's change stamp is read at most
-  // this often; zero reads it on every checkout).
-  absl::Duration external_change_delay = absl::Seconds(2);
-  // ENT-12: the length of one recorded usage window.
-  absl::Duration usage_window = absl::Hours(1);
-  // ID-9: how often CheckAccess writes a device's successful check.
-  absl::Duration device_check_interval = absl::Hours(1);
-};
-
-struct ProjectPolicy {
-  // PRJ-2: the regions projects may be hosted in (compared exactly).
-  std::vector<std::string> regions = {"us", "eu", "ap"};
-};
 
 struct DirectoryOptions {
   const Clock* clock = nullptr;

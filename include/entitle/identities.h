@@ -84,7 +84,6 @@ struct IdentityInfo {
 
 class Identities {
  public:
-  explicit Identities(internal::ServiceContext& context) : context_(context) {}
   Identities(const Identities&) = delete;
   Identities& operator=(const Identities&) = delete;
 
@@ -186,6 +185,10 @@ class Identities {
                                            absl::string_view email);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit Identities(internal::ServiceContext& context) : context_(context) {}
+
   internal::ServiceContext& context_;
 };
 

@@ -124,7 +124,6 @@ struct DecisionResult {
 
 class Invitations {
  public:
-  explicit Invitations(internal::ServiceContext& context) : context_(context) {}
   Invitations(const Invitations&) = delete;
   Invitations& operator=(const Invitations&) = delete;
 
@@ -204,6 +203,10 @@ class Invitations {
       const std::vector<JoinRequestId>& requests, bool approve);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit Invitations(internal::ServiceContext& context) : context_(context) {}
+
   internal::ServiceContext& context_;
 };
 

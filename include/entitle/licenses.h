@@ -143,7 +143,6 @@ struct ExpiryWarning {
 
 class Licenses {
  public:
-  explicit Licenses(internal::ServiceContext& context);
   ~Licenses();
   Licenses(const Licenses&) = delete;
   Licenses& operator=(const Licenses&) = delete;
@@ -269,6 +268,10 @@ class Licenses {
       absl::Time to);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit Licenses(internal::ServiceContext& context);
+
   struct Checked;
   absl::StatusOr<Checked> Check(IdentityId identity, absl::string_view sku,
                                 std::optional<EntitlementId> only,

@@ -142,8 +142,6 @@ struct AuditQuery {
 
 class Organizations {
  public:
-  explicit Organizations(internal::ServiceContext& context)
-      : context_(context) {}
   Organizations(const Organizations&) = delete;
   Organizations& operator=(const Organizations&) = delete;
 
@@ -259,6 +257,11 @@ class Organizations {
                                               const PageRequest& page);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit Organizations(internal::ServiceContext& context)
+      : context_(context) {}
+
   internal::ServiceContext& context_;
 };
 

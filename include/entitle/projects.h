@@ -52,9 +52,13 @@
 // whose run fails on a store error stays queued and can be run again.
 //
 // Choices where the SPEC is silent:
-//   - Page numbers start at 1; a page size is 1..kMaxAccountPageSize (the
-//     API page's 1000). Larger sizes are refused with kLimitExceeded, sizes
-//     or numbers below 1 with kInvalidArgument. A page past the end is empty.
+//   - The account queries take numbered pages, PageRequest::Numbered(number,
+//     size) (page.h). Page numbers start at 1; a page size is
+//     1..kMaxAccountPageSize (the API page's 1000). Larger sizes are refused
+//     with kLimitExceeded, sizes or numbers below 1 (a limit below 1 or a
+//     negative offset) with kInvalidArgument. An offset that is not a whole
+//     number of pages is served as given. A page past the end is empty.
+//     Every answer counts its `total` over all pages.
 //   - Orders: projects by id (creation order); users by identity id; a
 //     user's projects by project id.
 //   - PRJ-4 counts every project of the organization a user is in, archived
@@ -82,6 +86,7 @@
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/ids.h"
+#include "entitle/page.h"
 #include "entitle/records.h"
 
 namespace entitle {
@@ -95,22 +100,6 @@ inline constexpr int kMaxProjectsPerRequest = 30;
 inline constexpr int kMaxUpdatesPerProject = 15;
 // PRJ-3 to PRJ-5: the largest page an account query returns.
 inline constexpr int64_t kMaxAccountPageSize = 1000;
-
-// Which page of an account query to return: `number` counts from 1.
-struct AccountPage {
-  int64_t number = 1;
-  int64_t size = 25;
-};
-
-// One page of an account query's answer.
-template <typename Item>
-struct AccountPageOf {
-  std::vector<Item> items;
-  int64_t number = 1;     // As asked.
-  int64_t size = 0;       // As asked.
-  int64_t total = 0;      // Items over all pages.
-  bool has_more = false;  // Pages follow this one.
-};
 
 // PRJ-4: a distinct user of the organization's projects.
 struct ProjectUser {
@@ -133,7 +122,7 @@ struct UserProjects {
   std::string email;
   std::string display_name;
   int64_t active_projects_count = 0;  // Not archived.
-  AccountPageOf<UserProject> projects;
+  Page<UserProject> projects;         // With its total.
 };
 
 // PRJ-6: one change of a project's members.
@@ -180,7 +169,6 @@ struct MemberUpdateJob {
 
 class Projects {
  public:
-  explicit Projects(internal::ServiceContext& context) : context_(context) {}
   Projects(const Projects&) = delete;
   Projects& operator=(const Projects&) = delete;
 
@@ -220,15 +208,16 @@ class Projects {
   // --------------------------------------------------------- account queries
 
   // PRJ-3: the organization's projects in every region, by id.
-  absl::StatusOr<AccountPageOf<ProjectRecord>> ListProjects(
-      const Actor& actor, OrganizationId organization, AccountPage page);
+  absl::StatusOr<Page<ProjectRecord>> ListProjects(const Actor& actor,
+                                                   OrganizationId organization,
+                                                   const PageRequest& page);
 
   // PRJ-4: every distinct user of the organization's projects with the
   // number of them it is in, by identity id. Answered from an index of
   // (organization, identity): the cost grows with the page and its offset,
   // not with the organization's other data.
-  absl::StatusOr<AccountPageOf<ProjectUser>> ListProjectUsers(
-      const Actor& actor, OrganizationId organization, AccountPage page);
+  absl::StatusOr<Page<ProjectUser>> ListProjectUsers(
+      const Actor& actor, OrganizationId organization, const PageRequest& page);
 
   // PRJ-5: `identity`'s projects in the organization, by project id, and its
   // active project count. kNotFound when no identity has that id; an
@@ -236,7 +225,7 @@ class Projects {
   absl::StatusOr<UserProjects> GetProjectUser(const Actor& actor,
                                               OrganizationId organization,
                                               IdentityId identity,
-                                              AccountPage page);
+                                              const PageRequest& page);
 
   // ------------------------------------------------------------ batch jobs
 
@@ -263,6 +252,10 @@ class Projects {
   absl::StatusOr<MemberUpdateJob> GetJob(const Actor& actor, JobId job);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit Projects(internal::ServiceContext& context) : context_(context) {}
+
   internal::ServiceContext& context_;
 };
 

@@ -33,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "entitle/page.h"
 #include "entitle/projects.h"
 
 namespace entitle {
@@ -69,21 +70,28 @@ std::string MemberUpdateRequestToJson(
 //    "error":{"reason":"...","message":"..."}}   (FAILED only)
 std::string MemberUpdateJobToJson(const MemberUpdateJob& job);
 
+// The page responses below take the page and the request that asked for it
+// (the one given to the account query): "page" is asked.number(), "size"
+// asked.limit, "total" page.total (0 when unset).
+
 // PRJ-3: {"page":1,"size":25,"total":2,"hasMore":false,
 //         "items":[{"projectId":"3","name":"...","region":"eu",
 //                   "entitlementId":"5","status":"ACTIVE",
 //                   "createdAt":"..."}]}
-std::string ProjectsPageToJson(const AccountPageOf<ProjectRecord>& page);
+std::string ProjectsPageToJson(const Page<ProjectRecord>& page,
+                               const PageRequest& asked);
 
 // PRJ-4: {"page":1,"size":1000,"total":2,"hasMore":false,
 //         "items":[{"userId":"4","email":"...","name":"...",
 //                   "projectsCount":3}]}
-std::string ProjectUsersPageToJson(const AccountPageOf<ProjectUser>& page);
+std::string ProjectUsersPageToJson(const Page<ProjectUser>& page,
+                                   const PageRequest& asked);
 
 // PRJ-5: {"userId":"4","email":"...","name":"...","activeProjectsCount":2,
 //         "page":1,"size":25,"total":3,"hasMore":false,
 //         "projects":[{...as in PRJ-3...,"role":"ADMIN","addedAt":"..."}]}
-std::string UserProjectsToJson(const UserProjects& user);
+std::string UserProjectsToJson(const UserProjects& user,
+                               const PageRequest& asked);
 
 }  // namespace entitle
 

@@ -29,24 +29,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "entitle/page.h"
 #include "entitle/records.h"
 
 namespace entitle {
-
-// Which rows of a listing to return: skip `offset` rows, then at most `limit`.
-// `limit` must be in 1..kMaxPageLimit and `offset` non-negative; anything else
-// is refused with InvalidArgument / `Reason::kInvalidArgument`.
-struct PageRequest {
-  static constexpr int64_t kMaxPageLimit = 10000;
-  int64_t offset = 0;
-  int64_t limit = 100;
-};
-
-template <typename Record>
-struct Page {
-  std::vector<Record> items;  // In key order.
-  bool has_more = false;      // True when rows follow this page.
-};
 
 // The records of one kind, seen through one transaction.
 //
@@ -81,7 +67,10 @@ class Table {
   // FailedPrecondition / kStillReferenced when another record names it.
   virtual absl::Status Delete(const Key& key) = 0;
 
-  // The records matching `filter`, in key order, one page of them.
+  // The records matching `filter`, in key order, one page of them (`total`
+  // unset). `page.limit` must be in 1..PageRequest::kMaxPageLimit and
+  // `page.offset` non-negative; anything else is refused with
+  // InvalidArgument / `Reason::kInvalidArgument`.
   virtual absl::StatusOr<Page<Record>> List(const Filter& filter,
                                             const PageRequest& page) = 0;
 

@@ -120,7 +120,6 @@ struct UserImportSummary {
 
 class UserLists {
  public:
-  explicit UserLists(internal::ServiceContext& context) : context_(context) {}
   UserLists(const UserLists&) = delete;
   UserLists& operator=(const UserLists&) = delete;
 
@@ -146,6 +145,10 @@ class UserLists {
       absl::FunctionRef<void(const UserImportRow&)> on_row);
 
  private:
+  // Made only by a Directory, which owns the context its services share.
+  friend class Directory;
+  explicit UserLists(internal::ServiceContext& context) : context_(context) {}
+
   internal::ServiceContext& context_;
 };
 

@@ -8,8 +8,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "entitle/directory.h"
 #include "entitle/identities.h"
+#include "entitle/options.h"
 #include "entitle/records.h"
 
 namespace entitle::internal {

@@ -210,27 +210,22 @@ absl::Status RequireCreator(Transaction& tx, const Actor& actor,
   return holds ? absl::OkStatus() : admin;
 }
 
-absl::StatusOr<PageRequest> ToPageRequest(AccountPage page) {
-  if (page.number < 1 || page.size < 1) {
+// PRJ-3 to PRJ-5: an account query's page (see projects.h).
+absl::Status CheckAccountPage(const PageRequest& page) {
+  if (page.offset < 0 || page.limit < 1) {
     return Invalid("Page numbers and page sizes start at 1.");
   }
-  if (page.size > kMaxAccountPageSize) {
+  if (page.limit > kMaxAccountPageSize) {
     return MakeError(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
                      absl::StrCat("A page holds at most ", kMaxAccountPageSize,
-                                  " items; ", page.size, " were asked for."));
+                                  " items; ", page.limit, " were asked for."));
   }
-  int64_t offset = 0;
-  if (__builtin_mul_overflow(page.number - 1, page.size, &offset)) {
-    offset = INT64_MAX;
-  }
-  return PageRequest{.offset = offset, .limit = page.size};
+  return absl::OkStatus();
 }
 
 template <typename Item>
-AccountPageOf<Item> EmptyPage(AccountPage page, int64_t total) {
-  AccountPageOf<Item> result;
-  result.number = page.number;
-  result.size = page.size;
+Page<Item> EmptyPage(int64_t total) {
+  Page<Item> result;
   result.total = total;
   return result;
 }
@@ -465,45 +460,43 @@ absl::Status Projects::RestoreProject(const Actor& actor,
 
 // ----------------------------------------------------------- account queries
 
-absl::StatusOr<AccountPageOf<ProjectRecord>> Projects::ListProjects(
-    const Actor& actor, OrganizationId organization, AccountPage page) {
+absl::StatusOr<Page<ProjectRecord>> Projects::ListProjects(
+    const Actor& actor, OrganizationId organization, const PageRequest& page) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
   if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
     return s;
   }
-  absl::StatusOr<PageRequest> request = ToPageRequest(page);
-  if (!request.ok()) return request.status();
+  if (absl::Status s = CheckAccountPage(page); !s.ok()) return s;
   const ProjectFilter filter{.organization_id = organization};
   absl::StatusOr<int64_t> total = tx.projects().Count(filter);
   if (!total.ok()) return total.status();
-  AccountPageOf<ProjectRecord> result = EmptyPage<ProjectRecord>(page, *total);
-  if (request->offset >= *total) return result;
+  Page<ProjectRecord> result = EmptyPage<ProjectRecord>(*total);
+  if (page.offset >= *total) return result;
   absl::StatusOr<Page<ProjectRecord>> projects =
-      tx.projects().List(filter, *request);
+      tx.projects().List(filter, page);
   if (!projects.ok()) return projects.status();
   result.items = std::move(projects->items);
   result.has_more = projects->has_more;
   return result;
 }
 
-absl::StatusOr<AccountPageOf<ProjectUser>> Projects::ListProjectUsers(
-    const Actor& actor, OrganizationId organization, AccountPage page) {
+absl::StatusOr<Page<ProjectUser>> Projects::ListProjectUsers(
+    const Actor& actor, OrganizationId organization, const PageRequest& page) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
   if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
     return s;
   }
-  absl::StatusOr<PageRequest> request = ToPageRequest(page);
-  if (!request.ok()) return request.status();
+  if (absl::Status s = CheckAccountPage(page); !s.ok()) return s;
   absl::StatusOr<int64_t> total = tx.CountProjectUsers(organization);
   if (!total.ok()) return total.status();
-  AccountPageOf<ProjectUser> result = EmptyPage<ProjectUser>(page, *total);
-  if (request->offset >= *total) return result;
+  Page<ProjectUser> result = EmptyPage<ProjectUser>(*total);
+  if (page.offset >= *total) return result;
   absl::StatusOr<Page<ProjectUserCount>> counts =
-      tx.ProjectUsers(organization, *request);
+      tx.ProjectUsers(organization, page);
   if (!counts.ok()) return counts.status();
   result.items.reserve(counts->items.size());
   for (const ProjectUserCount& count : counts->items) {
@@ -520,15 +513,14 @@ absl::StatusOr<AccountPageOf<ProjectUser>> Projects::ListProjectUsers(
 
 absl::StatusOr<UserProjects> Projects::GetProjectUser(
     const Actor& actor, OrganizationId organization, IdentityId identity,
-    AccountPage page) {
+    const PageRequest& page) {
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   if (!reading.ok()) return reading.status();
   Transaction& tx = reading->tx();
   if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
     return s;
   }
-  absl::StatusOr<PageRequest> request = ToPageRequest(page);
-  if (!request.ok()) return request.status();
+  if (absl::Status s = CheckAccountPage(page); !s.ok()) return s;
   absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
   if (!record.ok()) {
     if (!IsMissing(record.status())) return record.status();
@@ -546,11 +538,11 @@ absl::StatusOr<UserProjects> Projects::GetProjectUser(
   result.email = record->email.str();
   result.display_name = record->display_name;
   result.projects =
-      EmptyPage<UserProject>(page, static_cast<int64_t>(places->size()));
+      EmptyPage<UserProject>(static_cast<int64_t>(places->size()));
   const int64_t count = static_cast<int64_t>(places->size());
-  const int64_t first = request->offset;
+  const int64_t first = page.offset;
   const int64_t end =
-      first >= count ? count : std::min(count, first + request->limit);
+      first >= count ? count : std::min(count, first + page.limit);
   for (int64_t i = 0; i < count; ++i) {
     const ProjectMemberRecord& place = (*places)[i];
     absl::StatusOr<ProjectRecord> project = tx.projects().Get(place.project_id);

@@ -150,11 +150,12 @@ Json ProjectJson(const ProjectRecord& project) {
               {"createdAt", TimeJson(project.created_at)}};
 }
 
+// `asked` gives the number and size; a page without a total writes 0.
 template <typename Item>
-Json PageJson(const AccountPageOf<Item>& page) {
-  return Json{{"page", page.number},
-              {"size", page.size},
-              {"total", page.total},
+Json PageJson(const Page<Item>& page, const PageRequest& asked) {
+  return Json{{"page", asked.number()},
+              {"size", asked.limit},
+              {"total", page.total.value_or(0)},
               {"hasMore", page.has_more}};
 }
 
@@ -299,8 +300,9 @@ std::string MemberUpdateJobToJson(const MemberUpdateJob& job) {
   return Dump(out);
 }
 
-std::string ProjectsPageToJson(const AccountPageOf<ProjectRecord>& page) {
-  Json out = PageJson(page);
+std::string ProjectsPageToJson(const Page<ProjectRecord>& page,
+                               const PageRequest& asked) {
+  Json out = PageJson(page, asked);
   Json items = Json::array();
   for (const ProjectRecord& project : page.items) {
     items.push_back(ProjectJson(project));
@@ -309,8 +311,9 @@ std::string ProjectsPageToJson(const AccountPageOf<ProjectRecord>& page) {
   return Dump(out);
 }
 
-std::string ProjectUsersPageToJson(const AccountPageOf<ProjectUser>& page) {
-  Json out = PageJson(page);
+std::string ProjectUsersPageToJson(const Page<ProjectUser>& page,
+                                   const PageRequest& asked) {
+  Json out = PageJson(page, asked);
   Json items = Json::array();
   for (const ProjectUser& user : page.items) {
     items.push_back(Json{{"userId", IdText(user.identity_id.value())},
@@ -322,12 +325,13 @@ std::string ProjectUsersPageToJson(const AccountPageOf<ProjectUser>& page) {
   return Dump(out);
 }
 
-std::string UserProjectsToJson(const UserProjects& user) {
+std::string UserProjectsToJson(const UserProjects& user,
+                               const PageRequest& asked) {
   Json out{{"userId", IdText(user.identity_id.value())},
            {"email", user.email},
            {"name", user.display_name},
            {"activeProjectsCount", user.active_projects_count}};
-  out.update(PageJson(user.projects));
+  out.update(PageJson(user.projects, asked));
   Json projects = Json::array();
   for (const UserProject& place : user.projects.items) {
     Json project = ProjectJson(place.project);

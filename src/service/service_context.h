@@ -9,9 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "entitle/clock.h"
-#include "entitle/directory.h"
 #include "entitle/events.h"
 #include "entitle/notifier.h"
+#include "entitle/options.h"
 #include "entitle/password_hasher.h"
 #include "entitle/random.h"
 #include "entitle/store.h"

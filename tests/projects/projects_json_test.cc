@@ -728,9 +728,8 @@ TEST_CASE("json: a failed job has an error object", "[projects][json]") {
 }
 
 TEST_CASE("json: a projects page (PRJ-3)", "[projects][json]") {
-  AccountPageOf<ProjectRecord> page;
-  page.number = 2;
-  page.size = 2;
+  Page<ProjectRecord> page;
+  const PageRequest asked = PageRequest::Numbered(2, 2);
   page.total = 5;
   page.has_more = true;
   page.items.push_back(MakeProject(3, "Bridge \"North\" \\ \u00c5sa"));
@@ -740,7 +739,7 @@ TEST_CASE("json: a projects page (PRJ-3)", "[projects][json]") {
   archived.entitlement_id = EntitlementId(6);
   archived.created_at = At(123456);
   page.items.push_back(archived);
-  const Json json = MustBeJson(ProjectsPageToJson(page));
+  const Json json = MustBeJson(ProjectsPageToJson(page, asked));
   RequireFields(json, {"page", "size", "total", "hasMore", "items"});
   REQUIRE(json["page"] == 2);
   REQUIRE(json["size"] == 2);
@@ -762,20 +761,20 @@ TEST_CASE("json: a projects page (PRJ-3)", "[projects][json]") {
   REQUIRE(json["items"][1]["entitlementId"] == "6");
   REQUIRE(json["items"][1]["createdAt"] == "2026-01-01T00:00:00.123456Z");
   // An empty page.
-  const Json empty = MustBeJson(ProjectsPageToJson({}));
+  const Json empty =
+      MustBeJson(ProjectsPageToJson({}, PageRequest::Numbered(1, 0)));
   REQUIRE(empty["items"] == Json::array());
   REQUIRE(empty["hasMore"] == false);
   REQUIRE(empty["total"] == 0);
 }
 
 TEST_CASE("json: a project users page (PRJ-4)", "[projects][json]") {
-  AccountPageOf<ProjectUser> page;
-  page.number = 1;
-  page.size = 1000;
+  Page<ProjectUser> page;
+  const PageRequest asked = PageRequest::Numbered(1, 1000);
   page.total = 2;
   page.items = {{IdentityId(4), "ada@example.com", "Ada Lovelace", 3},
                 {IdentityId(9), "bo@example.com", "", 1}};
-  const Json json = MustBeJson(ProjectUsersPageToJson(page));
+  const Json json = MustBeJson(ProjectUsersPageToJson(page, asked));
   RequireFields(json, {"page", "size", "total", "hasMore", "items"});
   REQUIRE(json["size"] == 1000);
   REQUIRE(json["hasMore"] == false);
@@ -795,14 +794,13 @@ TEST_CASE("json: one user's projects (PRJ-5)", "[projects][json]") {
   user.email = "ada@example.com";
   user.display_name = "Ada";
   user.active_projects_count = 1;
-  user.projects.number = 1;
-  user.projects.size = 25;
+  const PageRequest asked = PageRequest::Numbered(1, 25);
   user.projects.total = 2;
   ProjectRecord archived = MakeProject(8, "Old");
   archived.status = ProjectStatus::kArchived;
   user.projects.items = {{MakeProject(3, "Bridge"), ProjectRole::kAdmin, At(7)},
                          {archived, ProjectRole::kUser, At(0)}};
-  const Json json = MustBeJson(UserProjectsToJson(user));
+  const Json json = MustBeJson(UserProjectsToJson(user, asked));
   RequireFields(json, {"userId", "email", "name", "activeProjectsCount", "page",
                        "size", "total", "hasMore", "projects"});
   REQUIRE(json["userId"] == "4");
@@ -831,15 +829,15 @@ TEST_CASE("json: responses stay valid JSON whatever names and addresses hold",
           "[projects][json]") {
   const std::string bad = std::string("bad \xFF\xC3 \xED\xA0\x80 end\x01\x1F") +
                           std::string("\0nul", 4);
-  AccountPageOf<ProjectRecord> projects;
+  Page<ProjectRecord> projects;
   projects.items.push_back(MakeProject(3, bad));
   projects.items[0].region = bad;
-  Json json = MustBeJson(ProjectsPageToJson(projects));
+  Json json = MustBeJson(ProjectsPageToJson(projects, PageRequest{}));
   REQUIRE(json["items"][0]["name"].is_string());
 
-  AccountPageOf<ProjectUser> users;
+  Page<ProjectUser> users;
   users.items = {{IdentityId(4), bad, bad, 1}};
-  json = MustBeJson(ProjectUsersPageToJson(users));
+  json = MustBeJson(ProjectUsersPageToJson(users, PageRequest{}));
   REQUIRE(json["items"][0]["email"].is_string());
 
   UserProjects user;
@@ -847,7 +845,7 @@ TEST_CASE("json: responses stay valid JSON whatever names and addresses hold",
   user.email = bad;
   user.display_name = bad;
   user.projects.items = {{MakeProject(3, bad), ProjectRole::kUser, At(0)}};
-  MustBeJson(UserProjectsToJson(user));
+  MustBeJson(UserProjectsToJson(user, PageRequest{}));
 
   MemberUpdateJob job = MakeJob(JobStatus::kFailed);
   job.region = bad;

@@ -169,11 +169,8 @@ MemberUpdate Update(std::string email, ProjectRole role) {
   return MemberUpdate{MemberUpdateAction::kUpdate, std::move(email), role};
 }
 
-AccountPage PageOf(int64_t number, int64_t size) {
-  AccountPage page;
-  page.number = number;
-  page.size = size;
-  return page;
+PageRequest PageOf(int64_t number, int64_t size) {
+  return PageRequest::Numbered(number, size);
 }
 
 std::vector<ProjectId> IdsOf(const std::vector<ProjectRecord>& projects) {
@@ -246,11 +243,11 @@ TEMPLATE_TEST_CASE("PRJ-1 creating a project needs an active entitlement of the 
   ENTITLE_REQUIRE_OK(got);
   CHECK(*got == *made);
   {
-    auto listed = f.prj().ListProjects(As(ann), acme, AccountPage{});
+    auto listed = f.prj().ListProjects(As(ann), acme, PageOf(1, 25));
     ENTITLE_REQUIRE_OK(listed);
     REQUIRE(listed->items.size() == 1);
     CHECK(listed->items[0] == *made);
-    auto beta_listed = f.prj().ListProjects(As(bea), beta, AccountPage{});
+    auto beta_listed = f.prj().ListProjects(As(bea), beta, PageOf(1, 25));
     ENTITLE_REQUIRE_OK(beta_listed);
     CHECK(beta_listed->items.empty());
   }
@@ -413,7 +410,7 @@ TEMPLATE_TEST_CASE("PRJ-1 a member holding the entitlement (named assignment, po
     f.RequireUnchanged(before);
   }
 
-  auto all = f.prj().ListProjects(As(ann), acme, AccountPage{});
+  auto all = f.prj().ListProjects(As(ann), acme, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(all);
   CHECK(IdsOf(all->items) ==
         std::vector<ProjectId>{mias.id, niks.id, olis.id});
@@ -585,8 +582,14 @@ TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in eve
     auto got = f.prj().ListProjects(As(ann), acme, PageOf(number, size));
     INFO("page " << number << " of size " << size);
     ENTITLE_REQUIRE_OK(got);
-    CHECK(got->number == number);
-    CHECK(got->size == size);
+    // The number and size asked for, as the JSON page reports them; a number
+    // whose offset is past int64_t is reported as the last one it can name.
+    const PageRequest asked = PageOf(number, size);
+    const Json echo = Json::parse(ProjectsPageToJson(*got, asked));
+    CHECK(echo["page"] == (asked.offset < std::numeric_limits<int64_t>::max()
+                               ? number
+                               : asked.number()));
+    CHECK(echo["size"] == size);
     CHECK(got->total == 7);
     return *got;
   };
@@ -633,7 +636,7 @@ TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in eve
   CHECK(page(std::numeric_limits<int64_t>::max(), 1000).items.empty());
 
   // The JSON page.
-  const Json json = Json::parse(ProjectsPageToJson(p1));
+  const Json json = Json::parse(ProjectsPageToJson(p1, PageOf(1, 3)));
   CHECK(json["page"] == 1);
   CHECK(json["size"] == 3);
   CHECK(json["total"] == 7);
@@ -665,7 +668,7 @@ TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in eve
     REQUIRE_REASON(f.prj().ListProjects(As(ann), acme, PageOf(-2, 3)),
                    Reason::kInvalidArgument);
     REQUIRE_REASON(
-        f.prj().ListProjects(kOp, OrganizationId(987654), AccountPage{}),
+        f.prj().ListProjects(kOp, OrganizationId(987654), PageOf(1, 25)),
         Reason::kNotFound);
     f.RequireUnchanged(before);
   }
@@ -694,7 +697,7 @@ TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organiz
 
   // No users yet.
   {
-    auto none = f.prj().ListProjectUsers(As(ann), acme, AccountPage{});
+    auto none = f.prj().ListProjectUsers(As(ann), acme, PageOf(1, 25));
     ENTITLE_REQUIRE_OK(none);
     CHECK(none->items.empty());
     CHECK(none->total == 0);
@@ -715,8 +718,11 @@ TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organiz
 
   auto all = f.prj().ListProjectUsers(As(ann), acme, PageOf(1, 1000));
   ENTITLE_REQUIRE_OK(all);
-  CHECK(all->number == 1);
-  CHECK(all->size == 1000);
+  // The number and size asked for, as the JSON page reports them.
+  const Json all_echo =
+      Json::parse(ProjectUsersPageToJson(*all, PageOf(1, 1000)));
+  CHECK(all_echo["page"] == 1);
+  CHECK(all_echo["size"] == 1000);
   CHECK(all->total == 3);
   CHECK_FALSE(all->has_more);
   REQUIRE(all->items.size() == 3);
@@ -736,8 +742,10 @@ TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organiz
     auto one = f.prj().ListProjectUsers(As(ann), acme, PageOf(number, 1));
     INFO("page " << number);
     ENTITLE_REQUIRE_OK(one);
-    CHECK(one->number == number);
-    CHECK(one->size == 1);
+    const Json echo =
+        Json::parse(ProjectUsersPageToJson(*one, PageOf(number, 1)));
+    CHECK(echo["page"] == number);
+    CHECK(echo["size"] == 1);
     CHECK(one->total == 3);
     CHECK(one->has_more == (number < 3));
     REQUIRE(one->items.size() == 1);
@@ -763,7 +771,7 @@ TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organiz
   }
 
   // The JSON page.
-  const Json json = Json::parse(ProjectUsersPageToJson(*all));
+  const Json json = Json::parse(ProjectUsersPageToJson(*all, PageOf(1, 1000)));
   CHECK(json["total"] == 3);
   REQUIRE(json["items"].size() == 3);
   CHECK(json["items"][0]["userId"] == absl::StrCat(mia.value()));
@@ -886,7 +894,7 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
   CHECK_FALSE(past->projects.has_more);
 
   // The JSON document.
-  const Json json = Json::parse(UserProjectsToJson(*archived));
+  const Json json = Json::parse(UserProjectsToJson(*archived, PageOf(1, 25)));
   CHECK(json["userId"] == absl::StrCat(mia.value()));
   CHECK(json["activeProjectsCount"] == 2);
   CHECK(json["total"] == 3);
@@ -895,7 +903,7 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
   CHECK(json["projects"][1]["status"] == "ARCHIVED");
 
   // In Beta, Mia has Beta's project only.
-  auto in_beta = f.prj().GetProjectUser(As(bea), beta, mia, AccountPage{});
+  auto in_beta = f.prj().GetProjectUser(As(bea), beta, mia, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(in_beta);
   CHECK(in_beta->active_projects_count == 1);
   REQUIRE(in_beta->projects.items.size() == 1);
@@ -904,7 +912,7 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
   // An identity in none of the organization's projects: an empty page.
   for (const IdentityId nobody : {ann, stranger}) {
     INFO("identity " << nobody);
-    auto none = f.prj().GetProjectUser(As(ann), acme, nobody, AccountPage{});
+    auto none = f.prj().GetProjectUser(As(ann), acme, nobody, PageOf(1, 25));
     ENTITLE_REQUIRE_OK(none);
     CHECK(none->identity_id == nobody);
     CHECK(none->active_projects_count == 0);
@@ -912,11 +920,12 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
     CHECK(none->projects.total == 0);
     CHECK_FALSE(none->projects.has_more);
   }
-  auto stranger_view = f.prj().GetProjectUser(kOp, acme, stranger, AccountPage{});
+  auto stranger_view =
+      f.prj().GetProjectUser(kOp, acme, stranger, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(stranger_view);
   CHECK(stranger_view->email == "stranger@else.org");
   // Pat is in one project, not Mia's.
-  auto pats = f.prj().GetProjectUser(As(ann), acme, pat, AccountPage{});
+  auto pats = f.prj().GetProjectUser(As(ann), acme, pat, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(pats);
   CHECK(pats->active_projects_count == 1);
   REQUIRE(pats->projects.items.size() == 1);
@@ -925,10 +934,11 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
   {
     const auto before = f.Freeze();
     REQUIRE_REASON(
-        f.prj().GetProjectUser(As(ann), acme, kNoIdentity, AccountPage{}),
+        f.prj().GetProjectUser(As(ann), acme, kNoIdentity, PageOf(1, 25)),
         Reason::kNotFound);
-    REQUIRE_REASON(f.prj().GetProjectUser(kOp, acme, kNoIdentity, AccountPage{}),
-                   Reason::kNotFound);
+    REQUIRE_REASON(
+        f.prj().GetProjectUser(kOp, acme, kNoIdentity, PageOf(1, 25)),
+        Reason::kNotFound);
     REQUIRE_REASON(f.prj().GetProjectUser(As(ann), acme, mia, PageOf(1, 1001)),
                    Reason::kLimitExceeded);
     REQUIRE_REASON(f.prj().GetProjectUser(As(ann), acme, mia, PageOf(0, 10)),
@@ -1342,7 +1352,7 @@ TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one proje
     CHECK(f.MembersOf(p) ==
           std::map<IdentityId, ProjectRole>{{mia, ProjectRole::kAdmin}});
   }
-  auto users = f.prj().ListProjectUsers(As(ann), acme, AccountPage{});
+  auto users = f.prj().ListProjectUsers(As(ann), acme, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(users);
   REQUIRE(users->items.size() == 1);
   CHECK(users->items[0].identity_id == mia);
@@ -1603,11 +1613,11 @@ TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a kMan
   const auto operations = [&](const Actor& actor) {
     return std::vector<std::pair<std::string, absl::Status>>{
         {"ListProjects",
-         f.prj().ListProjects(actor, acme, AccountPage{}).status()},
+         f.prj().ListProjects(actor, acme, PageOf(1, 25)).status()},
         {"ListProjectUsers",
-         f.prj().ListProjectUsers(actor, acme, AccountPage{}).status()},
+         f.prj().ListProjectUsers(actor, acme, PageOf(1, 25)).status()},
         {"GetProjectUser",
-         f.prj().GetProjectUser(actor, acme, mia, AccountPage{}).status()},
+         f.prj().GetProjectUser(actor, acme, mia, PageOf(1, 25)).status()},
         {"SubmitMemberUpdates",
          f.prj()
              .SubmitMemberUpdates(actor, acme, "eu",
@@ -1670,7 +1680,7 @@ TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a kMan
                                           {mia, ProjectRole::kUser}});
 
   // Beta's administrator manages Beta, not Acme's job.
-  ENTITLE_REQUIRE_OK(f.prj().ListProjects(As(bea), beta, AccountPage{}));
+  ENTITLE_REQUIRE_OK(f.prj().ListProjects(As(bea), beta, PageOf(1, 25)));
   REQUIRE_REASON(f.prj().GetJob(As(bea), job->id), Reason::kPermissionDenied);
   REQUIRE_REASON(f.prj().GetJob(kOp, JobId(987654)), Reason::kNotFound);
 }
@@ -1718,7 +1728,7 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the identity
   CHECK(users(As(ann), acme) ==
         std::map<IdentityId, int64_t>{{mia, 2}, {nik, 2}});
   {
-    auto gone = f.prj().GetProjectUser(As(ann), acme, ext, AccountPage{});
+    auto gone = f.prj().GetProjectUser(As(ann), acme, ext, PageOf(1, 25));
     ENTITLE_REQUIRE_OK(gone);
     CHECK(gone->projects.items.empty());
     CHECK(gone->projects.total == 0);
@@ -1744,7 +1754,7 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the identity
   CHECK(f.MembersOf(p2) == f.MembersOf(p1));
   CHECK(users(As(ann), acme) == std::map<IdentityId, int64_t>{{nik, 2}});
   {
-    auto gone = f.prj().GetProjectUser(As(ann), acme, mia, AccountPage{});
+    auto gone = f.prj().GetProjectUser(As(ann), acme, mia, PageOf(1, 25));
     ENTITLE_REQUIRE_OK(gone);
     CHECK(gone->projects.items.empty());
     CHECK(gone->active_projects_count == 0);
@@ -1755,7 +1765,7 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the identity
   CHECK(f.MembersOf(p1).empty());
   CHECK(f.MembersOf(p2).empty());
   CHECK(users(As(ann), acme).empty());
-  REQUIRE_REASON(f.prj().GetProjectUser(As(ann), acme, nik, AccountPage{}),
+  REQUIRE_REASON(f.prj().GetProjectUser(As(ann), acme, nik, PageOf(1, 25)),
                  Reason::kNotFound);
 }
 

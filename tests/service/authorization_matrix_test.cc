@@ -354,17 +354,20 @@ std::vector<Operation> Operations(F& f, const World& w) {
       // The account queries and the batch job: account administrators only.
       {"Projects::ListProjects",
        [&prj, w](const Actor& a) {
-         return StatusOf(prj.ListProjects(a, w.a, AccountPage{1, 25}));
+         return StatusOf(
+             prj.ListProjects(a, w.a, PageRequest::Numbered(1, 25)));
        },
        admin, Effect::kReadOnly},
       {"Projects::ListProjectUsers",
        [&prj, w](const Actor& a) {
-         return StatusOf(prj.ListProjectUsers(a, w.a, AccountPage{1, 25}));
+         return StatusOf(
+             prj.ListProjectUsers(a, w.a, PageRequest::Numbered(1, 25)));
        },
        admin, Effect::kReadOnly},
       {"Projects::GetProjectUser",
        [&prj, w](const Actor& a) {
-         return StatusOf(prj.GetProjectUser(a, w.a, w.tom, AccountPage{1, 25}));
+         return StatusOf(
+             prj.GetProjectUser(a, w.a, w.tom, PageRequest::Numbered(1, 25)));
        },
        admin, Effect::kReadOnly},
       {"Projects::SubmitMemberUpdates",
@@ -601,31 +604,32 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
       // The account queries: page sizes and numbers.
       {"ListProjects with page size 0",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().ListProjects(a, w.a, AccountPage{1, 0}));
+         return StatusOf(f.directory().projects().ListProjects(a, w.a, PageRequest::Numbered(1, 0)));
        }},
       {"ListProjects with page number 0",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().ListProjects(a, w.a, AccountPage{0, 25}));
+         return StatusOf(f.directory().projects().ListProjects(a, w.a, PageRequest::Numbered(0, 25)));
        }},
       {"ListProjects with a page over the limit",
        [](auto& f, const World& w, const Actor& a) {
          return StatusOf(f.directory().projects().ListProjects(
-             a, w.a, AccountPage{1, kMaxAccountPageSize + 1}));
+             a, w.a, PageRequest::Numbered(1, kMaxAccountPageSize + 1)));
        }},
       {"ListProjectUsers with a page over the limit",
        [](auto& f, const World& w, const Actor& a) {
          return StatusOf(f.directory().projects().ListProjectUsers(
-             a, w.a, AccountPage{1, kMaxAccountPageSize + 1}));
+             a, w.a, PageRequest::Numbered(1, kMaxAccountPageSize + 1)));
        }},
       {"GetProjectUser with a page over the limit",
        [](auto& f, const World& w, const Actor& a) {
          return StatusOf(f.directory().projects().GetProjectUser(
-             a, w.a, w.tom, AccountPage{1, kMaxAccountPageSize + 1}));
+             a, w.a, w.tom,
+             PageRequest::Numbered(1, kMaxAccountPageSize + 1)));
        }},
       {"GetProjectUser of an unknown identity",
        [](auto& f, const World& w, const Actor& a) {
          return StatusOf(f.directory().projects().GetProjectUser(
-             a, w.a, IdentityId(999999), AccountPage{1, 25}));
+             a, w.a, IdentityId(999999), PageRequest::Numbered(1, 25)));
        }},
       // The batch job: its limits and its region.
       {"SubmitMemberUpdates naming no project",
