@@ -106,9 +106,7 @@ int Context::Partial(std::string_view summary,
 
 absl::StatusOr<entitle::IdentityId> Context::Identity(std::string_view email) {
   absl::StatusOr<entitle::IdentityInfo> info =
-      directory_.identities().FindByEmail(
-          entitle::Actor::Operator(),
-          absl::string_view(email.data(), email.size()));
+      directory_.identities().FindByEmail(entitle::Actor::Operator(), email);
   if (!info.ok()) return info.status();
   emails_[info->id] = info->email.str();
   return info->id;
@@ -164,8 +162,7 @@ absl::StatusOr<entitle::GroupId> Context::Group(
 
 absl::StatusOr<entitle::DomainInfo> Context::Domain(
     entitle::OrganizationId organization, std::string_view name) {
-  absl::StatusOr<std::string> wanted =
-      entitle::NormalizeDomain(absl::string_view(name.data(), name.size()));
+  absl::StatusOr<std::string> wanted = entitle::NormalizeDomain(name);
   if (!wanted.ok()) return wanted.status();
   absl::StatusOr<std::vector<entitle::DomainInfo>> domains =
       directory_.organizations().ListDomains(actor_, organization);

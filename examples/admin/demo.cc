@@ -106,8 +106,7 @@ class Demo {
   // mailbox (as the person would from their mail).
   absl::StatusOr<std::string> LinkFor(std::string_view email,
                                       const std::string& template_name) {
-    absl::StatusOr<entitle::Email> address =
-        entitle::Email::Parse(absl::string_view(email.data(), email.size()));
+    absl::StatusOr<entitle::Email> address = entitle::Email::Parse(email);
     if (!address.ok()) return address.status();
     std::optional<entitle::Notification> n =
         mail_.Last(*address, template_name);

@@ -1,8 +1,8 @@
 #include "seat_session.h"
 
+#include <string_view>
 #include <utility>
 
-#include "absl/strings/string_view.h"
 #include "entitle/status.h"
 
 namespace entitle_plugin {
@@ -33,9 +33,8 @@ SeatSession::SeatSession(entitle::Identities& identities,
 
 absl::StatusOr<entitle::IdentityId> SeatSession::SignIn(
     std::string_view email, std::string_view password) {
-  absl::StatusOr<entitle::IdentityId> id = identities_.SignIn(
-      absl::string_view(email.data(), email.size()),
-      absl::string_view(password.data(), password.size()), device_);
+  absl::StatusOr<entitle::IdentityId> id =
+      identities_.SignIn(email, password, device_);
   if (id.ok()) identity_ = *id;
   return id;
 }

@@ -50,10 +50,10 @@
 #include <cstdint>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace entitle {
@@ -112,8 +112,7 @@ class CsvReader {
   size_t ReadSome(char* dst, size_t size);
   bool ReadRecord(CsvRow& row);
   void SkipPastLineEnd();
-  void Recover(CsvRow& row, internal::CsvFields& fields,
-               absl::string_view what);
+  void Recover(CsvRow& row, internal::CsvFields& fields, std::string_view what);
 
   std::istream& in_;
   const CsvLimits limits_;
@@ -137,7 +136,7 @@ class CsvReader {
 // Appends `field` to `out`: quoted (with each `"` doubled) when it holds a
 // comma, `"`, CR or LF, begins or ends with a space or tab, or begins with a
 // byte order mark; otherwise as it is.
-void AppendCsvField(std::string& out, absl::string_view field);
+void AppendCsvField(std::string& out, std::string_view field);
 
 // Appends one record: the fields separated by commas, then CRLF (RFC 4180). A
 // record of one empty field is written `""` so that it is not an empty line;

@@ -23,10 +23,10 @@
 #include <compare>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 
 namespace entitle {
 
@@ -34,7 +34,7 @@ class Email {
  public:
   // Validates and normalizes `text`. On failure returns InvalidArgument with
   // `Reason::kInvalidEmail` and a message naming what is wrong.
-  static absl::StatusOr<Email> Parse(absl::string_view text);
+  static absl::StatusOr<Email> Parse(std::string_view text);
 
   Email() = default;
 
@@ -43,9 +43,9 @@ class Email {
   // The normalized address, e.g. "anna@example.com".
   const std::string& str() const { return address_; }
   // The part before the `@`.
-  absl::string_view local_part() const;
+  std::string_view local_part() const;
   // The part after the `@`, e.g. "example.com".
-  absl::string_view domain() const;
+  std::string_view domain() const;
 
   friend auto operator<=>(const Email&, const Email&) = default;
   friend bool operator==(const Email&, const Email&) = default;
@@ -67,7 +67,7 @@ class Email {
 // Normalizes a domain name the way `Email` normalizes the domain part: trimmed,
 // lower-cased, a trailing dot removed. Fails with `Reason::kInvalidArgument` when
 // the result is not a plausible domain (the rules for an email's domain above).
-absl::StatusOr<std::string> NormalizeDomain(absl::string_view text);
+absl::StatusOr<std::string> NormalizeDomain(std::string_view text);
 
 }  // namespace entitle
 

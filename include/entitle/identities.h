@@ -34,10 +34,10 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/email.h"
@@ -92,25 +92,26 @@ class Identities {
   // self-registration, or the operator. Fails with kInvalidEmail (ID-2),
   // kEmailTaken when another identity has the address (ID-1), kInvalidProfile
   // for a malformed country or language.
-  absl::StatusOr<IdentityId> Register(const Actor& actor, absl::string_view email,
+  absl::StatusOr<IdentityId> Register(const Actor& actor,
+                                      std::string_view email,
                                       const Profile& profile = {});
 
   // Sends a new verification link to an unverified identity; the older one
   // dies. Fails with kUnknownUser for an unknown address, kAlreadyVerified for
   // a verified one.
-  absl::Status ResendVerification(absl::string_view email);
+  absl::Status ResendVerification(std::string_view email);
 
   // ID-3: uses a verification link: sets the password (ID-4) and verifies the
   // identity. Fails with kWeakPassword (nothing is used up), or a link reason.
-  absl::Status CompleteVerification(absl::string_view token,
-                                    absl::string_view password);
+  absl::Status CompleteVerification(std::string_view token,
+                                    std::string_view password);
 
   // ID-3, ID-9, ID-10: signs in and records the time; with a `device`, also
   // records that the device checked access (for ID-9's offline grace). Fails
   // with kBadCredentials (unknown address or wrong password), kNotVerified,
   // kIdentityLocked.
-  absl::StatusOr<IdentityId> SignIn(absl::string_view email,
-                                    absl::string_view password,
+  absl::StatusOr<IdentityId> SignIn(std::string_view email,
+                                    std::string_view password,
                                     const std::optional<DeviceId>& device = {});
 
   // ID-6, ADM-3: sends a one-time password reset link ("password-reset"); every
@@ -118,30 +119,30 @@ class Identities {
   // administrator sending it to a member. Fails with NotFound / kUnknownUser and
   // the message "Sorry, we didn't recognise this user. Please enter a valid
   // Email address." when no identity has the address.
-  absl::Status RequestPasswordReset(const Actor& actor, absl::string_view email);
+  absl::Status RequestPasswordReset(const Actor& actor, std::string_view email);
 
   // ID-6: uses a reset link to set a new password (ID-4). Every other reset
   // link of the identity dies.
-  absl::Status CompletePasswordReset(absl::string_view token,
-                                     absl::string_view password);
+  absl::Status CompletePasswordReset(std::string_view token,
+                                     std::string_view password);
 
   // Changes the actor's own password. Fails with kBadCredentials when
   // `current_password` is wrong, kWeakPassword. Every reset link dies (ID-6).
   absl::Status ChangePassword(const Actor& actor,
-                              absl::string_view current_password,
-                              absl::string_view new_password);
+                              std::string_view current_password,
+                              std::string_view new_password);
 
   // ID-7: starts moving identity `id` to `new_email`: sends a confirmation link
   // ("email-change") to the new address; the old address keeps signing in
   // until it is confirmed. Fails with kEmailTaken when another identity has
   // the new address, kInvalidEmail, kPermissionDenied.
   absl::Status RequestEmailChange(const Actor& actor, IdentityId id,
-                                  absl::string_view new_email);
+                                  std::string_view new_email);
 
   // ID-7: confirms an email change; from then on only the new address signs
   // in. Fails with kEmailTaken when the address was taken meanwhile, or a link
   // reason.
-  absl::Status ConfirmEmailChange(absl::string_view token);
+  absl::Status ConfirmEmailChange(std::string_view token);
 
   // ID-8, ID-12: changes profile fields. When the mandatory fields become
   // complete, memberships waiting for them become active. Fails with
@@ -166,9 +167,9 @@ class Identities {
   // `subject` asserts. The first sign-in creates the identity, verified, as an
   // employee of the organization federated with that provider; later ones find
   // it by subject. Fails with kUnknownProvider, kEmailTaken, kIdentityLocked.
-  absl::StatusOr<IdentityId> SignInFederated(absl::string_view provider,
-                                             absl::string_view subject,
-                                             absl::string_view email,
+  absl::StatusOr<IdentityId> SignInFederated(std::string_view provider,
+                                             std::string_view subject,
+                                             std::string_view email,
                                              const Profile& profile = {});
 
   // ID-13: deletes the identity with its memberships, roles, group places,
@@ -182,7 +183,7 @@ class Identities {
   // kNotFound, kPermissionDenied.
   absl::StatusOr<IdentityInfo> Get(const Actor& actor, IdentityId id);
   absl::StatusOr<IdentityInfo> FindByEmail(const Actor& actor,
-                                           absl::string_view email);
+                                           std::string_view email);
 
  private:
   // Made only by a Directory, which owns the context its services share.

@@ -48,11 +48,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/email.h"
@@ -158,7 +158,7 @@ class Invitations {
   // the link reasons above, kLastAdministrator (moving the last administrator
   // of another organization), kEmployeeElsewhere never (accepting moves).
   absl::StatusOr<OrganizationId> Accept(const Actor& actor,
-                                        absl::string_view token);
+                                        std::string_view token);
   // INV-6: accepts one of the actor's own pending invitations without the
   // link (the verified address proves it is the invitee).
   absl::StatusOr<OrganizationId> AcceptById(const Actor& actor,
@@ -166,11 +166,11 @@ class Invitations {
   // INV-1, INV-5, ID-12: accepts for an address no identity has yet, creating
   // it (verified) with `password` (ID-4) and `profile`. kEmailTaken when an
   // identity has the address (sign in and use Accept).
-  absl::StatusOr<IdentityId> AcceptAsNewUser(absl::string_view token,
-                                             absl::string_view password,
+  absl::StatusOr<IdentityId> AcceptAsNewUser(std::string_view token,
+                                             std::string_view password,
                                              const Profile& profile);
   // INV-5: the invitee says no.
-  absl::Status Reject(absl::string_view token);
+  absl::Status Reject(std::string_view token);
 
   // INV-6: the actor's own New invitations (to its verified address).
   absl::StatusOr<std::vector<InvitationInfo>> ListMine(const Actor& actor);
@@ -187,7 +187,7 @@ class Invitations {
   // the request. kAlreadyMember for an employee of that organization;
   // kDuplicate when a pending request exists.
   absl::StatusOr<JoinRequestInfo> FollowRequestLink(const Actor& actor,
-                                                    absl::string_view token);
+                                                    std::string_view token);
   // INV-10, INV-12: the actor asks to join an organization it discovered
   // (ORG-11); kNotFound when the organization is not discoverable to it.
   absl::StatusOr<JoinRequestInfo> RequestToJoin(const Actor& actor,

@@ -63,11 +63,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/ids.h"
@@ -273,7 +273,7 @@ class Licenses {
   explicit Licenses(internal::ServiceContext& context);
 
   struct Checked;
-  absl::StatusOr<Checked> Check(IdentityId identity, absl::string_view sku,
+  absl::StatusOr<Checked> Check(IdentityId identity, std::string_view sku,
                                 std::optional<EntitlementId> only,
                                 const DeviceId& device, absl::Time now);
   absl::StatusOr<SeatLease> Reserve(const Checked& checked, IdentityId identity,

@@ -42,11 +42,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/email.h"
@@ -59,8 +59,8 @@ namespace internal {
 struct ServiceContext;
 }  // namespace internal
 
-inline constexpr absl::string_view kAdministratorRole = "Administrator";
-inline constexpr absl::string_view kCoAdministratorRole = "Co-Administrator";
+inline constexpr std::string_view kAdministratorRole = "Administrator";
+inline constexpr std::string_view kCoAdministratorRole = "Co-Administrator";
 inline constexpr uint32_t kAllPermissions = kManageUsers |
                                             kManageAdministrators |
                                             kManageLicenses | kManageDomains |
@@ -153,7 +153,7 @@ class Organizations {
   // kLastAdministrator when that identity is the last administrator of its
   // current employer.
   absl::StatusOr<OrganizationId> Create(const Actor& actor,
-                                        absl::string_view name,
+                                        std::string_view name,
                                         IdentityId first_administrator);
 
   absl::StatusOr<OrganizationInfo> Get(const Actor& actor,
@@ -169,11 +169,11 @@ class Organizations {
   // Fails with kAlreadyMember, kEmployeeElsewhere, kDomainOwnedElsewhere,
   // kDomainPending, kDomainNotOwned, kUnknownUser.
   absl::Status AddEmployee(const Actor& actor, OrganizationId organization,
-                           absl::string_view email);
+                           std::string_view email);
   // ORG-3: adds the identity with address `email` as an external member;
   // changes no other membership. Fails with kAlreadyMember, kUnknownUser.
   absl::Status AddExternal(const Actor& actor, OrganizationId organization,
-                           absl::string_view email);
+                           std::string_view email);
   // ORG-3: upgrades an external member to employee (ORG-10's checks and
   // ORG-2's move apply) or downgrades an employee to external (its roles end;
   // kLastAdministrator for the last administrator).
@@ -204,7 +204,7 @@ class Organizations {
                                                   OrganizationId organization);
   absl::StatusOr<RoleId> CreateRole(const Actor& actor,
                                     OrganizationId organization,
-                                    absl::string_view name,
+                                    std::string_view name,
                                     uint32_t permissions);
   // Deleting a role revokes it from everyone; kLastAdministrator if that would
   // leave no administrator; built-in roles are refused (kInvalidArgument).
@@ -219,7 +219,7 @@ class Organizations {
   // ORG-8: groups and their members (members of the organization only).
   absl::StatusOr<GroupId> CreateGroup(const Actor& actor,
                                       OrganizationId organization,
-                                      absl::string_view name);
+                                      std::string_view name);
   absl::Status DeleteGroup(const Actor& actor, OrganizationId organization,
                            GroupId group);
   absl::Status AddToGroup(const Actor& actor, OrganizationId organization,
@@ -234,12 +234,12 @@ class Organizations {
   // when this organization already claimed it.
   absl::StatusOr<DomainClaim> ClaimDomain(const Actor& actor,
                                           OrganizationId organization,
-                                          absl::string_view domain);
+                                          std::string_view domain);
   // ORG-9: verifies a pending claim with its token: the domain becomes owned.
   // Fails with kInvalidLink for a wrong token, kDomainOwnedElsewhere when
   // another organization verified it first.
   absl::Status VerifyDomain(const Actor& actor, OrganizationId organization,
-                            DomainId domain, absl::string_view token);
+                            DomainId domain, std::string_view token);
   absl::Status RemoveDomain(const Actor& actor, OrganizationId organization,
                             DomainId domain);
   absl::StatusOr<std::vector<DomainInfo>> ListDomains(

@@ -11,9 +11,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 
 namespace entitle {
 
@@ -22,11 +22,11 @@ class PasswordHasher {
   virtual ~PasswordHasher() = default;
   // A salted hash of `password`. Fails with Unavailable / kStoreUnavailable only
   // when the system cannot provide the memory the hash needs.
-  virtual absl::StatusOr<std::string> Hash(absl::string_view password) const = 0;
+  virtual absl::StatusOr<std::string> Hash(std::string_view password) const = 0;
   // True when `password` is the one `stored_hash` was made from. False for a
   // wrong password and for a `stored_hash` this hasher cannot read.
-  virtual bool Verify(absl::string_view stored_hash,
-                      absl::string_view password) const = 0;
+  virtual bool Verify(std::string_view stored_hash,
+                      std::string_view password) const = 0;
 };
 
 // Argon2id cost parameters.
@@ -47,9 +47,9 @@ struct Argon2idParams {
 class Argon2idHasher final : public PasswordHasher {
  public:
   explicit Argon2idHasher(Argon2idParams params = Argon2idParams::Interactive());
-  absl::StatusOr<std::string> Hash(absl::string_view password) const override;
-  bool Verify(absl::string_view stored_hash,
-              absl::string_view password) const override;
+  absl::StatusOr<std::string> Hash(std::string_view password) const override;
+  bool Verify(std::string_view stored_hash,
+              std::string_view password) const override;
 
  private:
   Argon2idParams params_;

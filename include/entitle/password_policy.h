@@ -13,10 +13,10 @@
 #define ENTITLE_PASSWORD_POLICY_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 
 namespace entitle {
 
@@ -30,11 +30,11 @@ enum class PasswordRule {
   kAllowedCharacters,  // only printable ASCII
 };
 
-inline constexpr absl::string_view kPasswordSpecialCharacters = "!@#$%&*^_-+";
+inline constexpr std::string_view kPasswordSpecialCharacters = "!@#$%&*^_-+";
 
 // Every rule `password` breaks, in the order of the enum; empty when it is
 // acceptable.
-std::vector<PasswordRule> BrokenPasswordRules(absl::string_view password);
+std::vector<PasswordRule> BrokenPasswordRules(std::string_view password);
 
 // What a rule asks, for messages: e.g. "at least one digit".
 std::string DescribePasswordRule(PasswordRule rule);
@@ -42,7 +42,7 @@ std::string DescribePasswordRule(PasswordRule rule);
 // OK when `password` is acceptable; otherwise InvalidArgument with
 // `Reason::kWeakPassword` and a message listing every broken rule. The message
 // never contains the password.
-absl::Status CheckPasswordPolicy(absl::string_view password);
+absl::Status CheckPasswordPolicy(std::string_view password);
 
 }  // namespace entitle
 

@@ -78,11 +78,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/ids.h"
@@ -183,26 +183,26 @@ class Projects {
   absl::StatusOr<ProjectRecord> CreateProject(const Actor& actor,
                                               OrganizationId organization,
                                               EntitlementId entitlement,
-                                              absl::string_view name,
-                                              absl::string_view region);
+                                              std::string_view name,
+                                              std::string_view region);
 
   // PRJ-2: the project, asked through `region`. Fails with kNotFound,
   // kPermissionDenied, kWrongRegion.
   absl::StatusOr<ProjectRecord> GetProject(const Actor& actor,
-                                           absl::string_view region,
+                                           std::string_view region,
                                            ProjectId project);
 
   // PRJ-2: the project's members, by identity id. Fails as GetProject.
   absl::StatusOr<std::vector<ProjectMemberRecord>> ListMembers(
-      const Actor& actor, absl::string_view region, ProjectId project);
+      const Actor& actor, std::string_view region, ProjectId project);
 
   // Archives a project: it keeps its members, takes no member changes, and
   // no longer counts as active (PRJ-5). Restore undoes it. Fails as
   // GetProject; archiving an archived project (or restoring an active one)
   // is OK and changes nothing.
-  absl::Status ArchiveProject(const Actor& actor, absl::string_view region,
+  absl::Status ArchiveProject(const Actor& actor, std::string_view region,
                               ProjectId project);
-  absl::Status RestoreProject(const Actor& actor, absl::string_view region,
+  absl::Status RestoreProject(const Actor& actor, std::string_view region,
                               ProjectId project);
 
   // --------------------------------------------------------- account queries
@@ -235,7 +235,7 @@ class Projects {
   // kInvalidArgument (no project, or a region not in ProjectPolicy::regions).
   // Nothing is queued on failure.
   absl::StatusOr<MemberUpdateJob> SubmitMemberUpdates(
-      const Actor& actor, OrganizationId organization, absl::string_view region,
+      const Actor& actor, OrganizationId organization, std::string_view region,
       const std::vector<ProjectMemberUpdates>& request);
 
   // Runs a queued job (see above) and returns it as it now is. A job that

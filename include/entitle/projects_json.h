@@ -29,10 +29,10 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "entitle/page.h"
 #include "entitle/projects.h"
 
@@ -53,7 +53,7 @@ inline constexpr size_t kMaxMemberUpdateBodyBytes = 1 << 20;
 // An address is not checked here: a bad one fails only its update when the
 // job runs.
 absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
-    absl::string_view body);
+    std::string_view body);
 
 // The request as the API page writes it (ParseMemberUpdateRequest reads it
 // back to an equal value).

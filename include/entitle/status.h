@@ -17,7 +17,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace entitle {
@@ -115,11 +114,11 @@ Reason GetReason(const absl::Status& status);
 // A non-OK status with `code`, `message` and `reason` attached as payload.
 // `code` must not be kOk.
 absl::Status MakeError(absl::StatusCode code, Reason reason,
-                       absl::string_view message);
+                       std::string_view message);
 
 // The payload type URL under which the reason is stored (its value is the
 // reason's name). Exposed for hosts that forward statuses over the wire.
-inline constexpr absl::string_view kReasonPayloadUrl =
+inline constexpr std::string_view kReasonPayloadUrl =
     "type.entitle/entitle.Reason";
 
 }  // namespace entitle

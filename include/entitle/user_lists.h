@@ -58,6 +58,7 @@
 #include <istream>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -95,7 +96,7 @@ enum class UserImportOutcome {
 
 // The stable name of an outcome: "invited", "added", "updated", "unchanged",
 // "failed".
-absl::string_view UserImportOutcomeName(UserImportOutcome outcome);
+std::string_view UserImportOutcomeName(UserImportOutcome outcome);
 
 // One row's result.
 struct UserImportRow {

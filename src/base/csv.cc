@@ -4,10 +4,11 @@
 #include <array>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 
 namespace entitle {
@@ -16,7 +17,7 @@ namespace {
 // Bytes asked of the stream at a time when it cannot say how many it has.
 constexpr size_t kChunkBytes = 64 * 1024;
 
-constexpr absl::string_view kByteOrderMark = "\xEF\xBB\xBF";
+constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
 
 // The bytes that end a run of ordinary bytes in an unquoted field.
 constexpr std::array<bool, 256> kUnquotedStops = [] {
@@ -32,7 +33,7 @@ bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
 // Well-formed UTF-8 as Unicode defines it (table 3-7): no overlong forms, no
 // surrogates, nothing above U+10FFFF.
-bool IsValidUtf8(absl::string_view text) {
+bool IsValidUtf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* const end = p + text.size();
   while (p < end) {
@@ -241,8 +242,9 @@ void CsvReader::SkipPastLineEnd() {
 }
 
 void CsvReader::Recover(CsvRow& row, internal::CsvFields& fields,
-                        absl::string_view what) {
-  std::string message = absl::StrCat(Where(row, fields.number()), ": ", what);
+                        std::string_view what) {
+  std::string message =
+      absl::StrCat(Where(row, fields.number()), ": ", AbslView(what));
   if (line_ != row.line) absl::StrAppend(&message, " (on line ", line_, ")");
   const bool multi_line = resume_ >= 0;
   const bool read_again = multi_line && held_ &&
@@ -284,8 +286,8 @@ bool CsvReader::Next(CsvRow& row) {
     started_ = true;
     Fill(kByteOrderMark.size());
     if (!status_.ok()) return false;
-    if (absl::StartsWith(absl::string_view(buf_.data() + pos_, end_ - pos_),
-                         kByteOrderMark)) {
+    if (std::string_view(buf_.data() + pos_, end_ - pos_)
+            .starts_with(kByteOrderMark)) {
       pos_ += kByteOrderMark.size();
     }
   }
@@ -438,15 +440,15 @@ bool CsvReader::ReadRecord(CsvRow& row) {
   }
 }
 
-void AppendCsvField(std::string& out, absl::string_view field) {
+void AppendCsvField(std::string& out, std::string_view field) {
   bool quote = false;
   if (!field.empty()) {
     const char first = field.front();
     const char last = field.back();
     quote = first == ' ' || first == '\t' || last == ' ' || last == '\t' ||
             // Else a first field of a first record would lose it on reading.
-            absl::StartsWith(field, kByteOrderMark) ||
-            field.find_first_of(",\"\r\n") != absl::string_view::npos;
+            field.starts_with(kByteOrderMark) ||
+            field.find_first_of(",\"\r\n") != std::string_view::npos;
   }
   if (!quote) {
     out.append(field.data(), field.size());
@@ -456,7 +458,7 @@ void AppendCsvField(std::string& out, absl::string_view field) {
   out.push_back('"');
   for (;;) {
     const size_t q = field.find('"');
-    if (q == absl::string_view::npos) {
+    if (q == std::string_view::npos) {
       out.append(field.data(), field.size());
       break;
     }

@@ -1,11 +1,13 @@
 #include "entitle/email.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 
 namespace entitle {
@@ -16,20 +18,22 @@ constexpr size_t kMaxLocalPartLength = 64;
 
 // `text` is quoted in the message; pass an empty one when it must not be
 // (too long to show, or holding characters a log should not carry).
-absl::Status Invalid(Reason reason, absl::string_view text,
-                     absl::string_view why) {
+absl::Status Invalid(Reason reason, std::string_view text,
+                     std::string_view why) {
   if (text.empty()) {
-    return MakeError(absl::StatusCode::kInvalidArgument, reason,
-                     absl::StrCat("not a valid email address: ", why));
+    return MakeError(
+        absl::StatusCode::kInvalidArgument, reason,
+        absl::StrCat("not a valid email address: ", AbslView(why)));
   }
-  return MakeError(absl::StatusCode::kInvalidArgument, reason,
-                   absl::StrCat("'", text, "' is not a valid email address: ",
-                                why));
+  return MakeError(
+      absl::StatusCode::kInvalidArgument, reason,
+      absl::StrCat("'", AbslView(text),
+                   "' is not a valid email address: ", AbslView(why)));
 }
 
 // Returns an empty string when `text` is valid UTF-8 without control
 // characters or white space, otherwise what is wrong with it.
-std::string CheckCharacters(absl::string_view text) {
+std::string CheckCharacters(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
@@ -80,12 +84,13 @@ std::string CheckCharacters(absl::string_view text) {
 }
 
 // Empty when `domain` (already lower-cased) is a plausible mail domain.
-std::string CheckDomain(absl::string_view domain) {
+std::string CheckDomain(std::string_view domain) {
   if (domain.empty()) return "the domain is empty";
-  if (domain.find('.') == absl::string_view::npos) {
+  if (domain.find('.') == std::string_view::npos) {
     return "the domain has no dot";
   }
-  for (absl::string_view label : absl::StrSplit(domain, '.')) {
+  for (absl::string_view piece : absl::StrSplit(AbslView(domain), '.')) {
+    const std::string_view label = StdView(piece);
     if (label.empty()) return "the domain has an empty label";
     if (label.size() > 63) return "a domain label is longer than 63 characters";
     if (label.front() == '-' || label.back() == '-') {
@@ -97,8 +102,9 @@ std::string CheckDomain(absl::string_view domain) {
 
 }  // namespace
 
-absl::StatusOr<Email> Email::Parse(absl::string_view text) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(text);
+absl::StatusOr<Email> Email::Parse(std::string_view text) {
+  const std::string_view trimmed =
+      StdView(absl::StripAsciiWhitespace(AbslView(text)));
   if (trimmed.empty()) return Invalid(Reason::kInvalidEmail, "", "it is empty");
   if (trimmed.size() > kMaxAddressLength) {
     return Invalid(Reason::kInvalidEmail, "",
@@ -109,10 +115,10 @@ absl::StatusOr<Email> Email::Parse(absl::string_view text) {
     return Invalid(Reason::kInvalidEmail, "", why);
   }
   const size_t at = trimmed.find('@');
-  if (at == absl::string_view::npos) {
+  if (at == std::string_view::npos) {
     return Invalid(Reason::kInvalidEmail, trimmed, "it has no '@'");
   }
-  if (trimmed.find('@', at + 1) != absl::string_view::npos) {
+  if (trimmed.find('@', at + 1) != std::string_view::npos) {
     return Invalid(Reason::kInvalidEmail, trimmed, "it has more than one '@'");
   }
   if (at == 0) {
@@ -124,37 +130,41 @@ absl::StatusOr<Email> Email::Parse(absl::string_view text) {
                    absl::StrCat("the part before '@' is longer than ",
                                 kMaxLocalPartLength, " characters"));
   }
-  std::string address = absl::AsciiStrToLower(trimmed);
-  if (std::string why = CheckDomain(absl::string_view(address).substr(at + 1));
+  std::string address = absl::AsciiStrToLower(AbslView(trimmed));
+  if (std::string why = CheckDomain(std::string_view(address).substr(at + 1));
       !why.empty()) {
     return Invalid(Reason::kInvalidEmail, trimmed, why);
   }
   return Email(std::move(address), at);
 }
 
-absl::string_view Email::local_part() const {
-  return absl::string_view(address_).substr(0, at_);
+std::string_view Email::local_part() const {
+  return std::string_view(address_).substr(0, at_);
 }
 
-absl::string_view Email::domain() const {
+std::string_view Email::domain() const {
   if (address_.empty()) return {};
-  return absl::string_view(address_).substr(at_ + 1);
+  return std::string_view(address_).substr(at_ + 1);
 }
 
-absl::StatusOr<std::string> NormalizeDomain(absl::string_view text) {
-  absl::string_view trimmed = absl::StripAsciiWhitespace(text);
+absl::StatusOr<std::string> NormalizeDomain(std::string_view text) {
+  std::string_view trimmed =
+      StdView(absl::StripAsciiWhitespace(AbslView(text)));
   if (!trimmed.empty() && trimmed.back() == '.') trimmed.remove_suffix(1);
-  const auto refuse = [&](absl::string_view why) {
+  const auto refuse = [&](std::string_view why) {
     return MakeError(absl::StatusCode::kInvalidArgument,
                      Reason::kInvalidArgument,
-                     absl::StrCat("'", text, "' is not a valid domain: ", why));
+                     absl::StrCat("'", AbslView(text),
+                                  "' is not a valid domain: ", AbslView(why)));
   };
   if (trimmed.size() > kMaxAddressLength) return refuse("it is too long");
   if (std::string why = CheckCharacters(trimmed); !why.empty()) {
     return refuse(why);
   }
-  if (trimmed.find('@') != absl::string_view::npos) return refuse("it has an '@'");
-  std::string domain = absl::AsciiStrToLower(trimmed);
+  if (trimmed.find('@') != std::string_view::npos) {
+    return refuse("it has an '@'");
+  }
+  std::string domain = absl::AsciiStrToLower(AbslView(trimmed));
   if (std::string why = CheckDomain(domain); !why.empty()) return refuse(why);
   return domain;
 }

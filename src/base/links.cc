@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "base/sodium_init.h"
 
@@ -30,7 +31,7 @@ LinkSecret MakeLinkSecret(Random& random) {
   return link;
 }
 
-std::string HashLinkToken(absl::string_view token) {
+std::string HashLinkToken(std::string_view token) {
   EnsureSodium();
   if (token.size() != kTokenLength) return "";
   for (const char c : token) {
@@ -45,7 +46,7 @@ std::string HashLinkToken(absl::string_view token) {
   return hash;
 }
 
-bool SameLinkHash(absl::string_view a, absl::string_view b) {
+bool SameLinkHash(std::string_view a, std::string_view b) {
   EnsureSodium();
   if (a.size() != b.size()) return false;
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -4,8 +4,8 @@
 #define ENTITLE_SRC_BASE_LINKS_H_
 
 #include <string>
+#include <string_view>
 
-#include "absl/strings/string_view.h"
 #include "entitle/random.h"
 
 namespace entitle::internal {
@@ -19,10 +19,10 @@ LinkSecret MakeLinkSecret(Random& random);
 
 // The stored form of `token`. Empty when `token` cannot be one entitle made
 // (wrong length or alphabet), so callers refuse it without a store lookup.
-std::string HashLinkToken(absl::string_view token);
+std::string HashLinkToken(std::string_view token);
 
 // Constant-time equality of two stored hashes.
-bool SameLinkHash(absl::string_view a, absl::string_view b);
+bool SameLinkHash(std::string_view a, std::string_view b);
 
 }  // namespace entitle::internal
 

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <string>
+#include <string_view>
 
 #include "entitle/status.h"
 #include "base/sodium_init.h"
@@ -29,7 +30,7 @@ Argon2idHasher::Argon2idHasher(Argon2idParams params) : params_(params) {
 }
 
 absl::StatusOr<std::string> Argon2idHasher::Hash(
-    absl::string_view password) const {
+    std::string_view password) const {
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(),
                             params_.ops_limit, params_.mem_limit_bytes,
@@ -40,8 +41,8 @@ absl::StatusOr<std::string> Argon2idHasher::Hash(
   return std::string(out);
 }
 
-bool Argon2idHasher::Verify(absl::string_view stored_hash,
-                            absl::string_view password) const {
+bool Argon2idHasher::Verify(std::string_view stored_hash,
+                            std::string_view password) const {
   // libsodium reads a NUL-terminated string of at most STRBYTES - 1.
   if (stored_hash.empty() || stored_hash.size() >= crypto_pwhash_STRBYTES) {
     return false;

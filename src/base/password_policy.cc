@@ -1,7 +1,10 @@
 #include "entitle/password_policy.h"
 
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 
 namespace entitle {
@@ -19,7 +22,7 @@ constexpr PasswordRule kAllRules[] = {
 
 }  // namespace
 
-std::vector<PasswordRule> BrokenPasswordRules(absl::string_view password) {
+std::vector<PasswordRule> BrokenPasswordRules(std::string_view password) {
   bool digit = false, lower = false, upper = false, special = false;
   bool allowed = true;
   for (const char ch : password) {
@@ -32,7 +35,7 @@ std::vector<PasswordRule> BrokenPasswordRules(absl::string_view password) {
       lower = true;
     } else if (c >= 'A' && c <= 'Z') {
       upper = true;
-    } else if (kPasswordSpecialCharacters.find(ch) != absl::string_view::npos) {
+    } else if (kPasswordSpecialCharacters.find(ch) != std::string_view::npos) {
       special = true;
     }
   }
@@ -81,7 +84,7 @@ std::string DescribePasswordRule(PasswordRule rule) {
       return "at least one upper-case letter (A-Z)";
     case PasswordRule::kSpecial:
       return absl::StrCat("at least one special character (",
-                          kPasswordSpecialCharacters, ")");
+                          AbslView(kPasswordSpecialCharacters), ")");
     case PasswordRule::kAllowedCharacters:
       return "only the letters a-z and A-Z, digits and ASCII symbols (no å, "
              "ä, ö or other non-ASCII characters)";
@@ -89,7 +92,7 @@ std::string DescribePasswordRule(PasswordRule rule) {
   return "an unknown rule";
 }
 
-absl::Status CheckPasswordPolicy(absl::string_view password) {
+absl::Status CheckPasswordPolicy(std::string_view password) {
   const std::vector<PasswordRule> broken = BrokenPasswordRules(password);
   if (broken.empty()) return absl::OkStatus();
   std::vector<std::string> needs;

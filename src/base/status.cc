@@ -4,8 +4,10 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/cord.h"
+#include "base/string_view.h"
 
 namespace entitle {
 namespace {
@@ -91,7 +93,7 @@ std::string_view ReasonName(Reason reason) {
 
 Reason GetReason(const absl::Status& status) {
   if (status.ok()) return Reason::kNone;
-  auto payload = status.GetPayload(kReasonPayloadUrl);
+  auto payload = status.GetPayload(AbslView(kReasonPayloadUrl));
   if (!payload.has_value()) return Reason::kNone;
   const std::string name(*payload);
   for (const ReasonEntry& entry : kReasons) {
@@ -101,13 +103,12 @@ Reason GetReason(const absl::Status& status) {
 }
 
 absl::Status MakeError(absl::StatusCode code, Reason reason,
-                       absl::string_view message) {
-  absl::Status status(code, message);
+                       std::string_view message) {
+  absl::Status status(code, AbslView(message));
   // An OK code cannot carry a payload; callers must pass an error code.
   if (!status.ok() && reason != Reason::kNone) {
     const std::string_view name = ReasonName(reason);
-    status.SetPayload(kReasonPayloadUrl,
-                      absl::Cord(absl::string_view(name.data(), name.size())));
+    status.SetPayload(AbslView(kReasonPayloadUrl), absl::Cord(AbslView(name)));
   }
   return status;
 }

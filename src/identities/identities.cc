@@ -2,11 +2,13 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "service/authorization.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
@@ -29,11 +31,11 @@ using internal::ApplyProfile;
 using internal::AsUpdate;
 using internal::EffectiveLanguage;
 
-constexpr absl::string_view kUnknownUserMessage =
+constexpr std::string_view kUnknownUserMessage =
     "Sorry, we didn't recognise this user. Please enter a valid Email address.";
 
 absl::Status Error(absl::StatusCode code, Reason reason,
-                   absl::string_view message) {
+                   std::string_view message) {
   return MakeError(code, reason, message);
 }
 
@@ -172,7 +174,7 @@ absl::Status IssueLink(Operation& op, const IdentityRecord& identity,
 
 // Finds the live link `token` of `purpose` and marks it used. The caller's
 // operation rolls back on any later failure, which revives the link.
-absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, absl::string_view token,
+absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, std::string_view token,
                                         LinkPurpose purpose) {
   const absl::Status invalid =
       Error(absl::StatusCode::kNotFound, Reason::kInvalidLink,
@@ -208,7 +210,7 @@ absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, absl::string_view token,
   return link;
 }
 
-absl::StatusOr<Email> ParseEmail(absl::string_view text) {
+absl::StatusOr<Email> ParseEmail(std::string_view text) {
   return Email::Parse(text);
 }
 
@@ -217,7 +219,7 @@ absl::StatusOr<Email> ParseEmail(absl::string_view text) {
 // ---------------------------------------------------------------- operations
 
 absl::StatusOr<IdentityId> Identities::Register(const Actor& actor,
-                                                absl::string_view email_text,
+                                                std::string_view email_text,
                                                 const Profile& profile) {
   ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   IdentityRecord record;
@@ -242,7 +244,7 @@ absl::StatusOr<IdentityId> Identities::Register(const Actor& actor,
   return *id;
 }
 
-absl::Status Identities::ResendVerification(absl::string_view email_text) {
+absl::Status Identities::ResendVerification(std::string_view email_text) {
   ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> identity,
@@ -263,10 +265,10 @@ absl::Status Identities::ResendVerification(absl::string_view email_text) {
 // Sets the password of the identity the link `token` of `purpose` belongs
 // to, verifying it; every reset link of the identity dies.
 static absl::Status SetPasswordWithLink(ServiceContext& context,
-                                        absl::string_view token,
+                                        std::string_view token,
                                         LinkPurpose purpose,
-                                        absl::string_view password,
-                                        absl::string_view action) {
+                                        std::string_view password,
+                                        std::string_view action) {
   ENTITLE_RETURN_IF_ERROR(CheckPasswordPolicy(password));
   // Hash before the transaction: Argon2id is slow by design, and writers wait.
   ENTITLE_ASSIGN_OR_RETURN(std::string hash, context.hasher.Hash(password));
@@ -284,14 +286,14 @@ static absl::Status SetPasswordWithLink(ServiceContext& context,
   return op.Commit();
 }
 
-absl::Status Identities::CompleteVerification(absl::string_view token,
-                                              absl::string_view password) {
+absl::Status Identities::CompleteVerification(std::string_view token,
+                                              std::string_view password) {
   return SetPasswordWithLink(context_, token, LinkPurpose::kVerifyEmail,
                              password, "identity.verify");
 }
 
 absl::StatusOr<IdentityId> Identities::SignIn(
-    absl::string_view email_text, absl::string_view password,
+    std::string_view email_text, std::string_view password,
     const std::optional<DeviceId>& device) {
   if (device.has_value() &&
       (device->value().empty() || device->value().size() > DeviceId::kMaxLength)) {
@@ -348,7 +350,7 @@ absl::StatusOr<IdentityId> Identities::SignIn(
 }
 
 absl::Status Identities::RequestPasswordReset(const Actor& actor,
-                                              absl::string_view email_text) {
+                                              std::string_view email_text) {
   absl::StatusOr<Email> email = ParseEmail(email_text);
   if (!email.ok()) return UnknownUser();
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
@@ -368,15 +370,15 @@ absl::Status Identities::RequestPasswordReset(const Actor& actor,
   return op.Commit();
 }
 
-absl::Status Identities::CompletePasswordReset(absl::string_view token,
-                                               absl::string_view password) {
+absl::Status Identities::CompletePasswordReset(std::string_view token,
+                                               std::string_view password) {
   return SetPasswordWithLink(context_, token, LinkPurpose::kPasswordReset,
                              password, "identity.password-reset");
 }
 
 absl::Status Identities::ChangePassword(const Actor& actor,
-                                        absl::string_view current_password,
-                                        absl::string_view new_password) {
+                                        std::string_view current_password,
+                                        std::string_view new_password) {
   if (!actor.is_identity()) {
     return internal::PermissionDenied("change a password without signing in");
   }
@@ -410,7 +412,7 @@ absl::Status Identities::ChangePassword(const Actor& actor,
 }
 
 absl::Status Identities::RequestEmailChange(const Actor& actor, IdentityId id,
-                                            absl::string_view new_email_text) {
+                                            std::string_view new_email_text) {
   ENTITLE_ASSIGN_OR_RETURN(Email new_email, ParseEmail(new_email_text));
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(op.tx(), id));
@@ -434,7 +436,7 @@ absl::Status Identities::RequestEmailChange(const Actor& actor, IdentityId id,
   return op.Commit();
 }
 
-absl::Status Identities::ConfirmEmailChange(absl::string_view token) {
+absl::Status Identities::ConfirmEmailChange(std::string_view token) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(LinkTokenRecord link,
                            UseLink(op, token, LinkPurpose::kEmailChange));
@@ -534,9 +536,9 @@ absl::StatusOr<std::optional<absl::Time>> Identities::OfflineAccessUntil(
 }
 
 absl::StatusOr<IdentityId> Identities::SignInFederated(
-    absl::string_view provider, absl::string_view subject,
-    absl::string_view email_text, const Profile& profile) {
-  const auto printable = [](absl::string_view text) {
+    std::string_view provider, std::string_view subject,
+    std::string_view email_text, const Profile& profile) {
+  const auto printable = [](std::string_view text) {
     if (text.empty() || text.size() > 256) return false;
     for (const char c : text) {
       if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
@@ -552,7 +554,8 @@ absl::StatusOr<IdentityId> Identities::SignInFederated(
   IdentityRecord record;
   ENTITLE_RETURN_IF_ERROR(ApplyProfile(AsUpdate(profile), record));
   // Provider and subject hold no spaces, so the pair is unambiguous.
-  const std::string federated_subject = absl::StrCat(provider, " ", subject);
+  const std::string federated_subject =
+      absl::StrCat(AbslView(provider), " ", AbslView(subject));
 
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(
@@ -562,7 +565,8 @@ absl::StatusOr<IdentityId> Identities::SignInFederated(
           OrganizationFilter{.federation_provider = std::string(provider)}));
   if (!organization.has_value()) {
     return Error(absl::StatusCode::kNotFound, Reason::kUnknownProvider,
-                 absl::StrCat("No organization signs in through ", provider, "."));
+                 absl::StrCat("No organization signs in through ",
+                              AbslView(provider), "."));
   }
   const OrganizationId organization_id = organization->id;
 
@@ -576,7 +580,8 @@ absl::StatusOr<IdentityId> Identities::SignInFederated(
     identity.last_login_at = op.now();
     ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
     op.Audit(Actor::Identity(identity.id), organization_id, "identity.sign-in",
-             AuditTarget(identity.id), absl::StrCat("through ", provider));
+             AuditTarget(identity.id),
+             absl::StrCat("through ", AbslView(provider)));
     ENTITLE_RETURN_IF_ERROR(op.Commit());
     return identity.id;
   }
@@ -600,7 +605,8 @@ absl::StatusOr<IdentityId> Identities::SignInFederated(
   ENTITLE_RETURN_IF_ERROR(op.tx().memberships().Insert(membership));
   const Actor system = Actor::Identity(*id);
   op.Audit(system, organization_id, "identity.federated.create",
-           AuditTarget(*id), absl::StrCat("first sign-in through ", provider));
+           AuditTarget(*id),
+           absl::StrCat("first sign-in through ", AbslView(provider)));
   op.Audit(system, organization_id, "membership.add", AuditTarget(*id),
            "employee, created just in time");
   if (absl::Status s = op.Commit(); !s.ok()) {
@@ -692,7 +698,7 @@ absl::StatusOr<IdentityInfo> Identities::Get(const Actor& actor, IdentityId id) 
 }
 
 absl::StatusOr<IdentityInfo> Identities::FindByEmail(
-    const Actor& actor, absl::string_view email_text) {
+    const Actor& actor, std::string_view email_text) {
   ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   IdentityId id;
   {

@@ -1,12 +1,15 @@
 #include "identities/profile.h"
 
+#include <string_view>
+
 #include "absl/strings/ascii.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 
 namespace entitle::internal {
 namespace {
 
-absl::Status InvalidProfile(absl::string_view message) {
+absl::Status InvalidProfile(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidProfile,
                    message);
 }
@@ -14,27 +17,29 @@ absl::Status InvalidProfile(absl::string_view message) {
 }  // namespace
 
 // Upper-cased ISO 3166-1 alpha-2 code, or empty; nothing when malformed.
-std::optional<std::string> NormalizeCountry(absl::string_view country) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(country);
+std::optional<std::string> NormalizeCountry(std::string_view country) {
+  const std::string_view trimmed =
+      StdView(absl::StripAsciiWhitespace(AbslView(country)));
   if (trimmed.empty()) return std::string();
   if (trimmed.size() != 2 || !absl::ascii_isalpha(trimmed[0]) ||
       !absl::ascii_isalpha(trimmed[1])) {
     return std::nullopt;
   }
-  return absl::AsciiStrToUpper(trimmed);
+  return absl::AsciiStrToUpper(AbslView(trimmed));
 }
 
 // A BCP 47-shaped tag (letters 2-3, then subtags of 1-8 letters or digits), or
 // empty; nothing when malformed.
-std::optional<std::string> NormalizeLanguage(absl::string_view language) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(language);
+std::optional<std::string> NormalizeLanguage(std::string_view language) {
+  const std::string_view trimmed =
+      StdView(absl::StripAsciiWhitespace(AbslView(language)));
   if (trimmed.empty()) return std::string();
   size_t start = 0;
   bool first = true;
   while (start <= trimmed.size()) {
     size_t end = trimmed.find('-', start);
-    if (end == absl::string_view::npos) end = trimmed.size();
-    const absl::string_view part = trimmed.substr(start, end - start);
+    if (end == std::string_view::npos) end = trimmed.size();
+    const std::string_view part = trimmed.substr(start, end - start);
     if (first ? (part.size() < 2 || part.size() > 3)
               : (part.empty() || part.size() > 8)) {
       return std::nullopt;
@@ -53,8 +58,8 @@ std::optional<std::string> NormalizeLanguage(absl::string_view language) {
 // ID-8: the tag itself when supported, else its primary language when
 // supported, else English.
 std::string EffectiveLanguage(const IdentityPolicy& policy,
-                              absl::string_view language) {
-  const std::string tag = absl::AsciiStrToLower(language);
+                              std::string_view language) {
+  const std::string tag = absl::AsciiStrToLower(AbslView(language));
   const std::string primary = tag.substr(0, tag.find('-'));
   for (const std::string& candidate : {tag, primary}) {
     if (candidate.empty()) continue;
@@ -71,7 +76,8 @@ bool ProfileComplete(const IdentityRecord& identity) {
 
 absl::Status ApplyProfile(const ProfileUpdate& update, IdentityRecord& record) {
   if (update.display_name.has_value()) {
-    const absl::string_view name = absl::StripAsciiWhitespace(*update.display_name);
+    const std::string_view name =
+        StdView(absl::StripAsciiWhitespace(*update.display_name));
     if (name.size() > 200) {
       return InvalidProfile("The name must have at most 200 characters.");
     }

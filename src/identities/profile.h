@@ -5,9 +5,9 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "entitle/identities.h"
 #include "entitle/options.h"
 #include "entitle/records.h"
@@ -15,15 +15,15 @@
 namespace entitle::internal {
 
 // Upper-cased ISO 3166-1 alpha-2 code, or empty; nothing when malformed.
-std::optional<std::string> NormalizeCountry(absl::string_view country);
+std::optional<std::string> NormalizeCountry(std::string_view country);
 
 // A BCP 47-shaped tag, or empty; nothing when malformed.
-std::optional<std::string> NormalizeLanguage(absl::string_view language);
+std::optional<std::string> NormalizeLanguage(std::string_view language);
 
 // ID-8: the tag itself when supported, else its primary language when
 // supported, else English.
 std::string EffectiveLanguage(const IdentityPolicy& policy,
-                              absl::string_view language);
+                              std::string_view language);
 
 // ID-12: the mandatory fields are the display name and the country.
 bool ProfileComplete(const IdentityRecord& identity);

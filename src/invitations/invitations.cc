@@ -2,10 +2,12 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "service/authorization.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
@@ -27,7 +29,7 @@ using internal::Reading;
 using internal::ServiceContext;
 
 absl::Status Refuse(absl::StatusCode code, Reason reason,
-                    absl::string_view message) {
+                    std::string_view message) {
   return MakeError(code, reason, message);
 }
 
@@ -74,7 +76,7 @@ absl::Status InvalidLink() {
 
 // The invitation whose link is `token`.
 absl::StatusOr<InvitationRecord> FindByToken(Transaction& tx,
-                                             absl::string_view token) {
+                                             std::string_view token) {
   const std::string hash = internal::HashLinkToken(token);
   if (hash.empty()) return InvalidLink();
   ENTITLE_ASSIGN_OR_RETURN(
@@ -100,10 +102,10 @@ absl::StatusOr<OrganizationRecord> AuthorizeAdmin(Transaction& tx,
 
 // The signed-in, unlocked, verified identity behind `actor`.
 absl::StatusOr<IdentityRecord> SignedIn(Transaction& tx, const Actor& actor,
-                                        absl::string_view what) {
+                                        std::string_view what) {
   if (!actor.is_identity()) {
     return internal::PermissionDenied(
-        absl::StrCat(what, " without signing in"));
+        absl::StrCat(AbslView(what), " without signing in"));
   }
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
                            tx.identities().Get(actor.identity()));
@@ -446,7 +448,7 @@ absl::StatusOr<std::vector<InvitationInfo>> Invitations::List(
 }
 
 absl::StatusOr<OrganizationId> Invitations::Accept(const Actor& actor,
-                                                   absl::string_view token) {
+                                                   std::string_view token) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
                            SignedIn(op.tx(), actor, "accept an invitation"));
@@ -479,8 +481,7 @@ absl::StatusOr<OrganizationId> Invitations::AcceptById(const Actor& actor,
 }
 
 absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
-    absl::string_view token, absl::string_view password,
-    const Profile& profile) {
+    std::string_view token, std::string_view password, const Profile& profile) {
   ENTITLE_RETURN_IF_ERROR(CheckPasswordPolicy(password));
   IdentityRecord identity;
   ENTITLE_RETURN_IF_ERROR(
@@ -519,7 +520,7 @@ absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
   return id;
 }
 
-absl::Status Invitations::Reject(absl::string_view token) {
+absl::Status Invitations::Reject(std::string_view token) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(InvitationRecord invitation,
                            FindByToken(op.tx(), token));
@@ -604,7 +605,7 @@ absl::Status Invitations::DisableRequestLink(const Actor& actor,
 }
 
 absl::StatusOr<JoinRequestInfo> Invitations::FollowRequestLink(
-    const Actor& actor, absl::string_view token) {
+    const Actor& actor, std::string_view token) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(
@@ -729,7 +730,7 @@ namespace internal {
 
 absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
                                         const OrganizationRecord& organization,
-                                        absl::string_view address,
+                                        std::string_view address,
                                         InvitationKind kind,
                                         std::optional<GroupId> group,
                                         std::map<Email, InvitationId>& batch) {
@@ -807,8 +808,9 @@ absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
                                .status = DomainStatus::kVerified}));
     if (owner.has_value() && owner->organization_id != organization.id) {
       result.outcome = InviteOutcome::kDomainOwnedElsewhere;
-      result.message = absl::StrCat("The email domain ", email->domain(),
-                                    " is owned by another organization.");
+      result.message =
+          absl::StrCat("The email domain ", AbslView(email->domain()),
+                       " is owned by another organization.");
       return result;
     }
   }

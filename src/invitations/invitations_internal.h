@@ -9,9 +9,9 @@
 
 #include <map>
 #include <optional>
+#include <string_view>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "entitle/actor.h"
 #include "entitle/email.h"
 #include "entitle/ids.h"
@@ -27,7 +27,7 @@ namespace entitle::internal {
 // rule gets its outcome in the result; only store failures fail the step.
 absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
                                         const OrganizationRecord& organization,
-                                        absl::string_view address,
+                                        std::string_view address,
                                         InvitationKind kind,
                                         std::optional<GroupId> group,
                                         std::map<Email, InvitationId>& batch);

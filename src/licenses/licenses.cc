@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "service/authorization.h"
 #include "entitle/status.h"
 #include "service/operation.h"
@@ -37,7 +39,7 @@ SeatRegistry& Seats(internal::ServiceContext& context) {
   return static_cast<SeatRegistry&>(*context.seats);
 }
 
-absl::Status Invalid(absl::string_view message) {
+absl::Status Invalid(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                    message);
 }
@@ -98,9 +100,9 @@ absl::Status CountryRefused(const EntitlementRecord& e,
                                    : absl::StrCat("; not in ", country, ".")));
 }
 
-absl::Status NoLicense(absl::string_view sku) {
+absl::Status NoLicense(std::string_view sku) {
   return MakeError(absl::StatusCode::kPermissionDenied, Reason::kNoLicense,
-                   absl::StrCat("No license for ", sku, "."));
+                   absl::StrCat("No license for ", AbslView(sku), "."));
 }
 
 absl::Status SeatsExhausted() {
@@ -366,7 +368,7 @@ namespace {
 // The access decision over a view: the first candidate for `sku` (or for
 // `only`, when given) that allows use now, or the closest refusal.
 absl::StatusOr<const AccessCandidate*> Decide(const IdentityView& view,
-                                              absl::string_view sku,
+                                              std::string_view sku,
                                               std::optional<EntitlementId> only,
                                               absl::Time now) {
   absl::Status closest;
@@ -403,7 +405,7 @@ struct Licenses::Checked {
 };
 
 absl::StatusOr<Licenses::Checked> Licenses::Check(
-    IdentityId identity, absl::string_view sku,
+    IdentityId identity, std::string_view sku,
     std::optional<EntitlementId> only, const DeviceId& device, absl::Time now) {
   if (device.value().empty()) return Invalid("A device id is needed.");
   Checked checked;

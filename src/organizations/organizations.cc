@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "service/authorization.h"
 #include "entitle/status.h"
 #include "base/links.h"
@@ -28,23 +30,24 @@ using internal::OperationIn;
 using internal::Reading;
 using internal::RequirePermission;
 
-absl::Status Invalid(absl::string_view message) {
+absl::Status Invalid(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                    message);
 }
 
 // A name of 1 to 200 characters without control characters, trimmed.
-absl::StatusOr<std::string> CleanName(absl::string_view name,
-                                      absl::string_view what) {
-  const absl::string_view trimmed = absl::StripAsciiWhitespace(name);
+absl::StatusOr<std::string> CleanName(std::string_view name,
+                                      std::string_view what) {
+  const std::string_view trimmed =
+      StdView(absl::StripAsciiWhitespace(AbslView(name)));
   if (trimmed.empty() || trimmed.size() > 200) {
-    return Invalid(
-        absl::StrCat("The ", what, " must have 1 to 200 characters."));
+    return Invalid(absl::StrCat("The ", AbslView(what),
+                                " must have 1 to 200 characters."));
   }
   for (const char c : trimmed) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Invalid(
-          absl::StrCat("The ", what, " must not contain control characters."));
+      return Invalid(absl::StrCat("The ", AbslView(what),
+                                  " must not contain control characters."));
     }
   }
   return std::string(trimmed);
@@ -73,7 +76,7 @@ absl::StatusOr<OrganizationRecord> Authorize(Transaction& tx,
 }
 
 absl::StatusOr<IdentityRecord> IdentityByEmail(Transaction& tx,
-                                               absl::string_view text) {
+                                               std::string_view text) {
   ENTITLE_ASSIGN_OR_RETURN(Email email, Email::Parse(text));
   ENTITLE_ASSIGN_OR_RETURN(
       std::optional<IdentityRecord> identity,
@@ -131,12 +134,13 @@ absl::Status RequireAdministratorLeft(Transaction& tx,
 }
 
 // A store duplicate on a per-organization name, said for people.
-absl::Status NameTakenIfDuplicate(absl::Status status, absl::string_view what,
-                                  absl::string_view name) {
+absl::Status NameTakenIfDuplicate(absl::Status status, std::string_view what,
+                                  std::string_view name) {
   if (GetReason(status) != Reason::kDuplicate) return status;
-  return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
-                   absl::StrCat("The organization already has a ", what,
-                                " named ", name, "."));
+  return MakeError(
+      absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
+      absl::StrCat("The organization already has a ", AbslView(what), " named ",
+                   AbslView(name), "."));
 }
 
 OrganizationInfo ToInfo(const OrganizationRecord& r) {
@@ -214,8 +218,7 @@ absl::Status Grant(Operation& op, const Actor& actor,
 }  // namespace
 
 absl::StatusOr<OrganizationId> Organizations::Create(
-    const Actor& actor, absl::string_view name,
-    IdentityId first_administrator) {
+    const Actor& actor, std::string_view name, IdentityId first_administrator) {
   if (!actor.is_operator()) {
     return internal::PermissionDenied("create organizations");
   }
@@ -345,7 +348,7 @@ absl::Status Organizations::UpdateOperatorSettings(
 
 absl::Status Organizations::AddEmployee(const Actor& actor,
                                         OrganizationId organization,
-                                        absl::string_view email) {
+                                        std::string_view email) {
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
   Operation& op = in.op;
@@ -358,7 +361,7 @@ absl::Status Organizations::AddEmployee(const Actor& actor,
 
 absl::Status Organizations::AddExternal(const Actor& actor,
                                         OrganizationId organization,
-                                        absl::string_view email) {
+                                        std::string_view email) {
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
   Operation& op = in.op;
@@ -480,7 +483,7 @@ absl::StatusOr<std::vector<RoleInfo>> Organizations::ListRoles(
 
 absl::StatusOr<RoleId> Organizations::CreateRole(const Actor& actor,
                                                  OrganizationId organization,
-                                                 absl::string_view name,
+                                                 std::string_view name,
                                                  uint32_t permissions) {
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in,
@@ -563,7 +566,7 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
 
 absl::StatusOr<GroupId> Organizations::CreateGroup(const Actor& actor,
                                                    OrganizationId organization,
-                                                   absl::string_view name) {
+                                                   std::string_view name) {
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
   Operation& op = in.op;
@@ -674,7 +677,7 @@ absl::StatusOr<std::vector<IdentityId>> Organizations::ListGroupMembers(
 }
 
 absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
-    const Actor& actor, OrganizationId organization, absl::string_view domain) {
+    const Actor& actor, OrganizationId organization, std::string_view domain) {
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageDomains));
   Operation& op = in.op;
@@ -723,7 +726,7 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
 absl::Status Organizations::VerifyDomain(const Actor& actor,
                                          OrganizationId organization,
                                          DomainId domain,
-                                         absl::string_view token) {
+                                         std::string_view token) {
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageDomains));
   Operation& op = in.op;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "entitle/email.h"
 #include "entitle/status.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "service/authorization.h"
 #include "service/operation.h"
 #include "projects/projects_json_internal.h"
@@ -25,9 +27,9 @@ using internal::Operation;
 using internal::Reading;
 
 constexpr size_t kMaxProjectNameLength = 200;
-constexpr absl::string_view kJobKind = "project-members.update";
+constexpr std::string_view kJobKind = "project-members.update";
 
-absl::Status Invalid(absl::string_view message) {
+absl::Status Invalid(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                    message);
 }
@@ -43,12 +45,12 @@ absl::Status NoProjectInOrganization(ProjectId project) {
                                 project.value(), "."));
 }
 
-absl::Status WrongRegion(const ProjectRecord& project, absl::string_view asked) {
+absl::Status WrongRegion(const ProjectRecord& project, std::string_view asked) {
   return MakeError(
       absl::StatusCode::kFailedPrecondition, Reason::kWrongRegion,
       absl::StrCat("Project #", project.id.value(), " is hosted in region ",
                    project.region, "; ask through region ", project.region,
-                   ", not ", asked, "."));
+                   ", not ", AbslView(asked), "."));
 }
 
 absl::Status Archived(const ProjectRecord& project) {
@@ -66,17 +68,17 @@ bool IsMissing(const absl::Status& status) {
 }
 
 absl::Status CheckRegion(const internal::ServiceContext& context,
-                         absl::string_view region) {
+                         std::string_view region) {
   const std::vector<std::string>& regions = context.project_policy.regions;
   if (std::find(regions.begin(), regions.end(), region) != regions.end()) {
     return absl::OkStatus();
   }
-  return Invalid(absl::StrCat("There is no region \"", region,
+  return Invalid(absl::StrCat("There is no region \"", AbslView(region),
                               "\"; projects are hosted in ",
                               absl::StrJoin(regions, ", "), "."));
 }
 
-absl::Status CheckName(absl::string_view name) {
+absl::Status CheckName(std::string_view name) {
   size_t characters = 0;  // UTF-8 lead bytes.
   for (unsigned char c : name) characters += (c & 0xC0) != 0x80 ? 1 : 0;
   if (name.empty() || characters > kMaxProjectNameLength) {
@@ -141,7 +143,7 @@ absl::Status RequireProjectAccess(Transaction& tx, const Actor& actor,
 
 // Loads the project, authorizes the actor, then checks the region (PRJ-2).
 absl::StatusOr<ProjectRecord> LoadProject(Transaction& tx, const Actor& actor,
-                                          absl::string_view region,
+                                          std::string_view region,
                                           ProjectId id, bool manage) {
   absl::StatusOr<ProjectRecord> project = tx.projects().Get(id);
   if (!project.ok()) {
@@ -370,7 +372,7 @@ absl::Status CheckJobProject(
 
 absl::StatusOr<ProjectRecord> Projects::CreateProject(
     const Actor& actor, OrganizationId organization, EntitlementId entitlement,
-    absl::string_view name, absl::string_view region) {
+    std::string_view name, std::string_view region) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
   ENTITLE_RETURN_IF_ERROR(RequireCreator(tx, actor, organization, entitlement));
@@ -403,21 +405,21 @@ absl::StatusOr<ProjectRecord> Projects::CreateProject(
                             ProjectRole::kAdmin, op.now()}));
   }
   op.Audit(actor, organization, "project.create", AuditTarget(id),
-           absl::StrCat(AuditTarget(entitlement), " region=", region,
-                        " name=", name));
+           absl::StrCat(AuditTarget(entitlement), " region=", AbslView(region),
+                        " name=", AbslView(name)));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return project;
 }
 
 absl::StatusOr<ProjectRecord> Projects::GetProject(const Actor& actor,
-                                                   absl::string_view region,
+                                                   std::string_view region,
                                                    ProjectId project) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
   return LoadProject(reading.tx(), actor, region, project, /*manage=*/false);
 }
 
 absl::StatusOr<std::vector<ProjectMemberRecord>> Projects::ListMembers(
-    const Actor& actor, absl::string_view region, ProjectId project) {
+    const Actor& actor, std::string_view region, ProjectId project) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
   ENTITLE_RETURN_IF_ERROR(
       LoadProject(reading.tx(), actor, region, project, /*manage=*/false));
@@ -428,7 +430,7 @@ absl::StatusOr<std::vector<ProjectMemberRecord>> Projects::ListMembers(
 namespace {
 
 absl::Status SetArchived(internal::ServiceContext& context, const Actor& actor,
-                         absl::string_view region, ProjectId id,
+                         std::string_view region, ProjectId id,
                          ProjectStatus status) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context));
   ENTITLE_ASSIGN_OR_RETURN(
@@ -447,13 +449,13 @@ absl::Status SetArchived(internal::ServiceContext& context, const Actor& actor,
 }  // namespace
 
 absl::Status Projects::ArchiveProject(const Actor& actor,
-                                      absl::string_view region,
+                                      std::string_view region,
                                       ProjectId project) {
   return SetArchived(context_, actor, region, project, ProjectStatus::kArchived);
 }
 
 absl::Status Projects::RestoreProject(const Actor& actor,
-                                      absl::string_view region,
+                                      std::string_view region,
                                       ProjectId project) {
   return SetArchived(context_, actor, region, project, ProjectStatus::kActive);
 }
@@ -507,7 +509,7 @@ absl::StatusOr<Page<ProjectUser>> Projects::ListProjectUsers(
                                        identity->display_name,
                                        count.project_count});
   }
-  result.has_more = counts->has_more;
+  result.has_more = counts.has_more;
   return result;
 }
 
@@ -562,7 +564,7 @@ absl::StatusOr<UserProjects> Projects::GetProjectUser(
 // ---------------------------------------------------------------- batch jobs
 
 absl::StatusOr<MemberUpdateJob> Projects::SubmitMemberUpdates(
-    const Actor& actor, OrganizationId organization, absl::string_view region,
+    const Actor& actor, OrganizationId organization, std::string_view region,
     const std::vector<ProjectMemberUpdates>& request) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
@@ -602,7 +604,7 @@ absl::StatusOr<MemberUpdateJob> Projects::SubmitMemberUpdates(
   }
   op.Audit(actor, organization, "project.job.submit", AuditTarget(id),
            absl::StrCat(request.size(), " projects, ", updates,
-                        " updates, region=", region));
+                        " updates, region=", AbslView(region)));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return ToJob(record);
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 #include "projects/projects_json_internal.h"
 
@@ -20,10 +22,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status Malformed(absl::string_view where, absl::string_view what) {
-  return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
-                   absl::StrCat("The request body is not valid: ", where,
-                                where.empty() ? "" : ": ", what));
+absl::Status Malformed(std::string_view where, std::string_view what) {
+  return MakeError(
+      absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+      absl::StrCat("The request body is not valid: ", AbslView(where),
+                   where.empty() ? "" : ": ", AbslView(what)));
 }
 
 absl::Status OverLimit(std::string message) {
@@ -165,9 +168,9 @@ std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-absl::Status Corrupt(absl::string_view what) {
+absl::Status Corrupt(std::string_view what) {
   return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kStoreCorrupt,
-                   absl::StrCat("A batch job's stored ", what,
+                   absl::StrCat("A batch job's stored ", AbslView(what),
                                 " cannot be read."));
 }
 
@@ -211,7 +214,7 @@ bool ReadStatus(const Json& json, absl::Status* status) {
 }  // namespace
 
 absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
-    absl::string_view body) {
+    std::string_view body) {
   if (body.size() > kMaxMemberUpdateBodyBytes) {
     return OverLimit(absl::StrCat("A request body may be at most ",
                                   kMaxMemberUpdateBodyBytes, " bytes; this one is ",
@@ -365,7 +368,7 @@ std::string WriteJobRequest(const StoredJobRequest& stored) {
                    {"projects", std::move(projects)}});
 }
 
-absl::StatusOr<StoredJobRequest> ReadJobRequest(absl::string_view document) {
+absl::StatusOr<StoredJobRequest> ReadJobRequest(std::string_view document) {
   Json json = Json::parse(document.begin(), document.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) return Corrupt("request");
@@ -423,7 +426,7 @@ std::string WriteJobResult(const StoredJobResult& stored) {
                    {"failure", StatusJson(stored.failure)}});
 }
 
-absl::StatusOr<StoredJobResult> ReadJobResult(absl::string_view document) {
+absl::StatusOr<StoredJobResult> ReadJobResult(std::string_view document) {
   if (document.empty()) return StoredJobResult{};
   Json json = Json::parse(document.begin(), document.end(), nullptr,
                           /*allow_exceptions=*/false);

@@ -5,11 +5,11 @@
 #define ENTITLE_SRC_PROJECTS_PROJECTS_JSON_INTERNAL_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "entitle/projects.h"
 
 namespace entitle::internal {
@@ -31,12 +31,12 @@ struct StoredJobResult {
 
 std::string WriteJobRequest(const StoredJobRequest& stored);
 // Fails with kStoreCorrupt when `document` was not written by WriteJobRequest.
-absl::StatusOr<StoredJobRequest> ReadJobRequest(absl::string_view document);
+absl::StatusOr<StoredJobRequest> ReadJobRequest(std::string_view document);
 
 std::string WriteJobResult(const StoredJobResult& stored);
 // Fails with kStoreCorrupt when `document` was not written by WriteJobResult.
 // An empty document is an empty result (a job not run yet).
-absl::StatusOr<StoredJobResult> ReadJobResult(absl::string_view document);
+absl::StatusOr<StoredJobResult> ReadJobResult(std::string_view document);
 
 }  // namespace entitle::internal
 

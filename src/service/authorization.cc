@@ -1,20 +1,22 @@
 #include "service/authorization.h"
 
 #include <set>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 #include "service/operation.h"
 
 namespace entitle::internal {
 
-absl::Status PermissionDenied(absl::string_view what) {
-  return MakeError(absl::StatusCode::kPermissionDenied,
-                   Reason::kPermissionDenied,
-                   absl::StrCat("You do not have permission to ", what, "."));
+absl::Status PermissionDenied(std::string_view what) {
+  return MakeError(
+      absl::StatusCode::kPermissionDenied, Reason::kPermissionDenied,
+      absl::StrCat("You do not have permission to ", AbslView(what), "."));
 }
 
 absl::StatusOr<OperationIn> BeginIn(ServiceContext& context, const Actor& actor,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -16,7 +17,7 @@
 
 namespace entitle::internal {
 
-absl::Status PermissionDenied(absl::string_view what);
+absl::Status PermissionDenied(std::string_view what);
 
 // The OR of the permissions of every role `identity` holds in `organization`;
 // 0 when it holds none or is not a member.

@@ -9,13 +9,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/string_view.h"
 #include "entitle/actor.h"
 #include "entitle/events.h"
 #include "entitle/notifier.h"
@@ -148,13 +149,13 @@ template <typename Record>
 absl::StatusOr<Record> LoadOwned(Table<Record>& table,
                                  OrganizationId organization,
                                  typename Record::Key id,
-                                 absl::string_view what) {
+                                 std::string_view what) {
   absl::StatusOr<Record> record = table.Get(id);
   if ((!record.ok() && GetReason(record.status()) == Reason::kNotFound) ||
       (record.ok() && record->organization_id != organization)) {
     return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("The organization has no ", what, " #",
-                                  id.value(), "."));
+                     absl::StrCat("The organization has no ", AbslView(what),
+                                  " #", id.value(), "."));
   }
   return record;
 }

@@ -2,11 +2,13 @@
 
 #include <cstdlib>
 #include <initializer_list>
+#include <string_view>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 
 namespace entitle::internal {
@@ -15,12 +17,12 @@ namespace {
 // ------------------------------------------------------------------ codecs
 
 template <typename E>
-struct EnumNames;  // static constexpr absl::string_view kNames[] in value order.
+struct EnumNames;  // static constexpr std::string_view kNames[] in value order.
 
-#define ENTITLE_ENUM_NAMES(E, ...)                            \
-  template <>                                                 \
-  struct EnumNames<E> {                                       \
-    static constexpr absl::string_view kNames[] = {__VA_ARGS__}; \
+#define ENTITLE_ENUM_NAMES(E, ...)                              \
+  template <>                                                   \
+  struct EnumNames<E> {                                         \
+    static constexpr std::string_view kNames[] = {__VA_ARGS__}; \
   }
 ENTITLE_ENUM_NAMES(MembershipKind, "employee", "external");
 ENTITLE_ENUM_NAMES(EntitlementKind, "floating", "named");
@@ -197,10 +199,11 @@ struct Codec<std::vector<std::string>> {
   }
 };
 
-absl::Status Corrupt(absl::string_view table, absl::string_view column) {
-  return MakeError(absl::StatusCode::kDataLoss, Reason::kStoreCorrupt,
-                   absl::StrCat("the store holds a value in ", table, ".",
-                                column, " that this version cannot read"));
+absl::Status Corrupt(std::string_view table, std::string_view column) {
+  return MakeError(
+      absl::StatusCode::kDataLoss, Reason::kStoreCorrupt,
+      absl::StrCat("the store holds a value in ", AbslView(table), ".",
+                   AbslView(column), " that this version cannot read"));
 }
 
 // ------------------------------------------------------------------ builders
@@ -208,7 +211,7 @@ absl::Status Corrupt(absl::string_view table, absl::string_view column) {
 template <typename R>
 class SchemaBuilder {
  public:
-  SchemaBuilder(absl::string_view table, bool auto_id, int key_columns)
+  SchemaBuilder(std::string_view table, bool auto_id, int key_columns)
       : schema_(new TableSchema<R>()) {
     schema_->table = table;
     schema_->auto_id = auto_id;
@@ -216,8 +219,8 @@ class SchemaBuilder {
   }
 
   template <typename T>
-  SchemaBuilder& Col(absl::string_view name, T R::*member) {
-    const absl::string_view table = schema_->table;
+  SchemaBuilder& Col(std::string_view name, T R::*member) {
+    const std::string_view table = schema_->table;
     schema_->columns.push_back(Column<R>{
         name, [member](const R& r) { return Codec<T>::Encode(r.*member); },
         [member, table, name](R& r, const Value& v) {
@@ -229,8 +232,8 @@ class SchemaBuilder {
   }
 
   // A column of raw bytes.
-  SchemaBuilder& BlobCol(absl::string_view name, std::string R::*member) {
-    const absl::string_view table = schema_->table;
+  SchemaBuilder& BlobCol(std::string_view name, std::string R::*member) {
+    const std::string_view table = schema_->table;
     schema_->columns.push_back(Column<R>{
         name, [member](const R& r) { return Value(Blob{r.*member}); },
         [member, table, name](R& r, const Value& v) {
@@ -244,7 +247,7 @@ class SchemaBuilder {
   }
 
   template <typename F, typename T>
-  SchemaBuilder& Where(absl::string_view column, std::optional<T> F::*member,
+  SchemaBuilder& Where(std::string_view column, std::optional<T> F::*member,
                        CompareOp op = CompareOp::kEq) {
     schema_->filters.push_back(FilterField<typename R::Filter>{
         IndexOf(column), op,
@@ -256,7 +259,7 @@ class SchemaBuilder {
   }
 
   template <typename F>
-  SchemaBuilder& WhereBlob(absl::string_view column,
+  SchemaBuilder& WhereBlob(std::string_view column,
                            std::optional<std::string> F::*member) {
     schema_->filters.push_back(FilterField<typename R::Filter>{
         IndexOf(column), CompareOp::kEq,
@@ -267,20 +270,20 @@ class SchemaBuilder {
     return *this;
   }
 
-  SchemaBuilder& Unique(std::initializer_list<absl::string_view> columns) {
+  SchemaBuilder& Unique(std::initializer_list<std::string_view> columns) {
     schema_->uniques.push_back(UniqueIndex{Indexes(columns), -1, Value()});
     return *this;
   }
 
-  SchemaBuilder& UniqueWhere(std::initializer_list<absl::string_view> columns,
-                             absl::string_view where_column, Value where_value) {
+  SchemaBuilder& UniqueWhere(std::initializer_list<std::string_view> columns,
+                             std::string_view where_column, Value where_value) {
     schema_->uniques.push_back(UniqueIndex{
         Indexes(columns), IndexOf(where_column), std::move(where_value)});
     return *this;
   }
 
-  SchemaBuilder& References(std::initializer_list<absl::string_view> columns,
-                            absl::string_view parent_table) {
+  SchemaBuilder& References(std::initializer_list<std::string_view> columns,
+                            std::string_view parent_table) {
     schema_->references.push_back(Reference{Indexes(columns), parent_table});
     return *this;
   }
@@ -300,15 +303,15 @@ class SchemaBuilder {
   }
 
  private:
-  int IndexOf(absl::string_view column) const {
+  int IndexOf(std::string_view column) const {
     for (size_t i = 0; i < schema_->column_names.size(); ++i) {
       if (schema_->column_names[i] == column) return static_cast<int>(i);
     }
     std::abort();  // A schema naming a column it does not have is a bug here.
   }
-  std::vector<int> Indexes(std::initializer_list<absl::string_view> columns) {
+  std::vector<int> Indexes(std::initializer_list<std::string_view> columns) {
     std::vector<int> indexes;
-    for (absl::string_view column : columns) indexes.push_back(IndexOf(column));
+    for (std::string_view column : columns) indexes.push_back(IndexOf(column));
     return indexes;
   }
 
@@ -904,36 +907,39 @@ std::string DescribeKey(const Row& key) {
 std::string DescribeColumns(const TableInfo& table,
                             const std::vector<int>& columns) {
   std::vector<absl::string_view> names;
-  for (int column : columns) names.push_back(table.column_names[column]);
+  for (int column : columns) {
+    names.push_back(AbslView(table.column_names[column]));
+  }
   return absl::StrJoin(names, ", ");
 }
 
 absl::Status NotFoundError(const TableInfo& table, const Row& key) {
   return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
                    absl::StrCat("no record ", DescribeKey(key), " in ",
-                                table.table));
+                                AbslView(table.table)));
 }
 
-absl::Status DuplicateError(const TableInfo& table, absl::string_view what) {
-  return MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
-                   absl::StrCat("a record in ", table.table, " with the same ",
-                                what, " already exists"));
+absl::Status DuplicateError(const TableInfo& table, std::string_view what) {
+  return MakeError(
+      absl::StatusCode::kAlreadyExists, Reason::kDuplicate,
+      absl::StrCat("a record in ", AbslView(table.table), " with the same ",
+                   AbslView(what), " already exists"));
 }
 
 absl::Status MissingReferenceError(const TableInfo& table,
-                                   absl::string_view parent_table) {
-  return MakeError(absl::StatusCode::kFailedPrecondition,
-                   Reason::kMissingReference,
-                   absl::StrCat("the ", table.table, " record names a record in ",
-                                parent_table, " that does not exist"));
+                                   std::string_view parent_table) {
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kMissingReference,
+      absl::StrCat("the ", AbslView(table.table), " record names a record in ",
+                   AbslView(parent_table), " that does not exist"));
 }
 
 absl::Status StillReferencedError(const TableInfo& table, const Row& key,
-                                  absl::string_view child_table) {
-  return MakeError(absl::StatusCode::kFailedPrecondition,
-                   Reason::kStillReferenced,
-                   absl::StrCat("record ", DescribeKey(key), " in ", table.table,
-                                " is still named by records in ", child_table));
+                                  std::string_view child_table) {
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kStillReferenced,
+      absl::StrCat("record ", DescribeKey(key), " in ", AbslView(table.table),
+                   " is still named by records in ", AbslView(child_table)));
 }
 
 }  // namespace entitle::internal

@@ -11,7 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -35,7 +35,7 @@ using Row = std::vector<Value>;
 
 template <typename Record>
 struct Column {
-  absl::string_view name;
+  std::string_view name;
   std::function<Value(const Record&)> get;
   // Fails with kStoreCorrupt when the value cannot be a field of this type.
   std::function<absl::Status(Record&, const Value&)> set;
@@ -69,15 +69,15 @@ struct UniqueIndex {
 // `columns` name nothing.
 struct Reference {
   std::vector<int> columns;
-  absl::string_view parent_table;
+  std::string_view parent_table;
 };
 
 // The part of a table's description that does not depend on the record type.
 struct TableInfo {
-  absl::string_view table;
+  std::string_view table;
   bool auto_id = false;  // The first column is an id the store assigns.
   int key_columns = 1;   // The first `key_columns` columns are the key.
-  std::vector<absl::string_view> column_names;
+  std::vector<std::string_view> column_names;
   std::vector<UniqueIndex> uniques;
   std::vector<Reference> references;
 
@@ -185,11 +185,11 @@ absl::Status ReadOnlyError();
 absl::Status NoSavepointError();
 absl::Status NotFoundError(const TableInfo& table, const Row& key);
 // `what` names the taken unique key, e.g. "email" or "key".
-absl::Status DuplicateError(const TableInfo& table, absl::string_view what);
+absl::Status DuplicateError(const TableInfo& table, std::string_view what);
 absl::Status MissingReferenceError(const TableInfo& table,
-                                   absl::string_view parent_table);
+                                   std::string_view parent_table);
 absl::Status StillReferencedError(const TableInfo& table, const Row& key,
-                                  absl::string_view child_table);
+                                  std::string_view child_table);
 // "key" or the column names joined by ", ".
 std::string DescribeColumns(const TableInfo& table,
                             const std::vector<int>& columns);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "base/string_view.h"
 #include "service/authorization.h"
 #include "entitle/email.h"
 #include "entitle/status.h"
@@ -35,7 +37,7 @@ using internal::Reading;
 constexpr size_t kMaxReportedEmailBytes = 320;
 constexpr int kMaxRowsPerTransaction = 10000;
 
-absl::string_view KindName(MembershipKind kind) {
+std::string_view KindName(MembershipKind kind) {
   return kind == MembershipKind::kEmployee ? "employee" : "external";
 }
 
@@ -49,14 +51,15 @@ std::string StatusName(const IdentityRecord& identity,
   return "active";
 }
 
-absl::Status MalformedHeader(absl::string_view why) {
-  return MakeError(absl::StatusCode::kInvalidArgument, Reason::kMalformedCsv,
-                   absl::StrCat("The CSV header ", why, " The columns are ",
-                                absl::StrJoin(kUserListColumns, ", "), "."));
+absl::Status MalformedHeader(std::string_view why) {
+  return MakeError(
+      absl::StatusCode::kInvalidArgument, Reason::kMalformedCsv,
+      absl::StrCat("The CSV header ", AbslView(why), " The columns are ",
+                   absl::StrJoin(kUserListColumns, ", "), "."));
 }
 
 // At most `limit` bytes of `text`, cut at a UTF-8 character boundary.
-std::string Clip(absl::string_view text, size_t limit) {
+std::string Clip(std::string_view text, size_t limit) {
   if (text.size() <= limit) return std::string(text);
   size_t end = limit;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
@@ -67,16 +70,17 @@ std::string Clip(absl::string_view text, size_t limit) {
 
 // The email field as a row's result shows it: trimmed, up to its first line
 // end (a malformed record's field may run over several), clipped.
-std::string ReportedEmail(absl::string_view field) {
+std::string ReportedEmail(std::string_view field) {
   field = field.substr(0, std::min(field.find_first_of("\r\n"), field.size()));
-  return Clip(absl::StripAsciiWhitespace(field), kMaxReportedEmailBytes);
+  return Clip(StdView(absl::StripAsciiWhitespace(AbslView(field))),
+              kMaxReportedEmailBytes);
 }
 
 // The non-empty, trimmed items of a ";"-separated list, in order, once each.
-std::vector<std::string> SplitList(absl::string_view text) {
+std::vector<std::string> SplitList(std::string_view text) {
   std::vector<std::string> items;
-  for (absl::string_view item : absl::StrSplit(text, ';')) {
-    item = absl::StripAsciiWhitespace(item);
+  for (absl::string_view piece : absl::StrSplit(AbslView(text), ';')) {
+    const std::string_view item = StdView(absl::StripAsciiWhitespace(piece));
     if (item.empty()) continue;
     if (std::find(items.begin(), items.end(), item) != items.end()) continue;
     items.emplace_back(item);
@@ -132,7 +136,7 @@ absl::StatusOr<Columns> ReadHeader(const CsvRow& header) {
   return columns;
 }
 
-absl::string_view Field(const CsvRow& row, int column) {
+std::string_view Field(const CsvRow& row, int column) {
   if (column < 0 || static_cast<size_t>(column) >= row.fields.size()) {
     return {};
   }
@@ -156,11 +160,11 @@ absl::StatusOr<RowRequest> ParseRow(const CsvRow& row, const Columns& columns) {
                      " fields; the header has ", columns.count, "."));
   }
   RowRequest request;
-  ENTITLE_ASSIGN_OR_RETURN(
-      request.email,
-      Email::Parse(absl::StripAsciiWhitespace(Field(row, columns.email))));
+  ENTITLE_ASSIGN_OR_RETURN(request.email,
+                           Email::Parse(StdView(absl::StripAsciiWhitespace(
+                               AbslView(Field(row, columns.email))))));
   const std::string kind = absl::AsciiStrToLower(
-      absl::StripAsciiWhitespace(Field(row, columns.kind)));
+      absl::StripAsciiWhitespace(AbslView(Field(row, columns.kind))));
   if (kind == "employee") {
     request.kind = MembershipKind::kEmployee;
   } else if (kind == "external") {
@@ -242,7 +246,8 @@ class RowApplier {
               : internal::AddExternalStep(op_, actor_, organization_.id,
                                           person));
       added = true;
-      done.push_back(absl::StrCat("added as ", KindName(request.kind)));
+      done.push_back(
+          absl::StrCat("added as ", AbslView(KindName(request.kind))));
     } else if (membership->kind != request.kind) {
       return MakeError(
           absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
@@ -251,7 +256,7 @@ class RowApplier {
                            ? "an employee"
                            : "an external member",
                        " of the organization; the row says ",
-                       KindName(request.kind),
+                       AbslView(KindName(request.kind)),
                        ". Change the membership's kind instead."));
     }
     ENTITLE_ASSIGN_OR_RETURN(std::vector<std::string> roles,
@@ -433,7 +438,7 @@ void Count(UserImportSummary& summary, const UserImportRow& row) {
 
 }  // namespace
 
-absl::string_view UserImportOutcomeName(UserImportOutcome outcome) {
+std::string_view UserImportOutcomeName(UserImportOutcome outcome) {
   switch (outcome) {
     case UserImportOutcome::kInvited:
       return "invited";

@@ -24,11 +24,11 @@
 #include <sstream>
 #include <streambuf>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/clock.h"
@@ -59,7 +59,7 @@ void Check(bool ok, const char* what) {
 // and says so to readsome().
 class TrickleBuf : public std::streambuf {
  public:
-  TrickleBuf(absl::string_view data, size_t step)
+  TrickleBuf(std::string_view data, size_t step)
       : data_(data), step_(std::max<size_t>(step, 1)) {}
 
  protected:
@@ -80,7 +80,7 @@ class TrickleBuf : public std::streambuf {
   }
 
  private:
-  absl::string_view data_;
+  std::string_view data_;
   size_t step_;
   size_t pos_ = 0;
 };
@@ -139,7 +139,7 @@ std::vector<Record> ReadAll(std::istream& in, const CsvLimits& limits,
   return records;
 }
 
-void FuzzReader(absl::string_view input) {
+void FuzzReader(std::string_view input) {
   CsvLimits limits;
   limits.max_field_bytes = 16;
   limits.max_fields = 8;
@@ -229,7 +229,7 @@ class Org {
     return terms;
   }
 
-  IdentityId RegisterVerified(absl::string_view address) {
+  IdentityId RegisterVerified(std::string_view address) {
     const IdentityId id =
         Must(directory_.identities().Register(Actor::Anonymous(), address));
     const std::optional<Notification> n =
@@ -250,7 +250,7 @@ class Org {
   std::string export_;
 };
 
-void FuzzImport(absl::string_view input) {
+void FuzzImport(std::string_view input) {
   static Org* const org = new Org();
   const size_t sent_before = org->sent();
 
@@ -344,7 +344,7 @@ void FuzzImport(absl::string_view input) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
   FuzzReader(input);
   FuzzImport(input);
   return 0;

@@ -11,15 +11,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "entitle/email.h"
 #include "entitle/status.h"
 
 namespace {
 
-void Fail(const char* what, absl::string_view input) {
+void Fail(const char* what, std::string_view input) {
   std::fprintf(stderr, "email_fuzz: %s (input %zu bytes)\n", what,
                input.size());
   std::abort();
@@ -28,21 +28,21 @@ void Fail(const char* what, absl::string_view input) {
 bool IsSpaceOrControl(unsigned char c) { return c <= 0x20 || c == 0x7f; }
 
 // Labels are non-empty and there are at least two of them.
-bool PlausibleDomain(absl::string_view domain) {
-  if (domain.empty() || domain.find('.') == absl::string_view::npos) {
+bool PlausibleDomain(std::string_view domain) {
+  if (domain.empty() || domain.find('.') == std::string_view::npos) {
     return false;
   }
   size_t start = 0;
   while (true) {
     const size_t dot = domain.find('.', start);
-    const size_t end = dot == absl::string_view::npos ? domain.size() : dot;
+    const size_t end = dot == std::string_view::npos ? domain.size() : dot;
     if (end == start) return false;
-    if (dot == absl::string_view::npos) return true;
+    if (dot == std::string_view::npos) return true;
     start = dot + 1;
   }
 }
 
-void CheckEmail(absl::string_view input) {
+void CheckEmail(std::string_view input) {
   absl::StatusOr<entitle::Email> email = entitle::Email::Parse(input);
   if (!email.ok()) {
     if (entitle::GetReason(email.status()) != entitle::Reason::kInvalidEmail) {
@@ -64,8 +64,8 @@ void CheckEmail(absl::string_view input) {
   if (at == std::string::npos || s.find('@', at + 1) != std::string::npos) {
     Fail("not exactly one '@'", input);
   }
-  if (email->local_part() != absl::string_view(s).substr(0, at) ||
-      email->domain() != absl::string_view(s).substr(at + 1)) {
+  if (email->local_part() != std::string_view(s).substr(0, at) ||
+      email->domain() != std::string_view(s).substr(at + 1)) {
     Fail("local_part()/domain() do not split str() at its '@'", input);
   }
   if (email->local_part().empty() || email->local_part().size() > 64) {
@@ -80,7 +80,7 @@ void CheckEmail(absl::string_view input) {
   }
 }
 
-void CheckDomain(absl::string_view input) {
+void CheckDomain(std::string_view input) {
   absl::StatusOr<std::string> domain = entitle::NormalizeDomain(input);
   if (!domain.ok()) return;
   if (!PlausibleDomain(*domain)) Fail("NormalizeDomain: implausible", input);
@@ -93,7 +93,7 @@ void CheckDomain(absl::string_view input) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckEmail(input);
   CheckDomain(input);
   return 0;

@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
 
@@ -22,7 +22,7 @@ namespace {
 
 using entitle::PasswordRule;
 
-void Fail(const char* what, absl::string_view input) {
+void Fail(const char* what, std::string_view input) {
   std::fprintf(stderr, "password_policy_fuzz: %s (input %zu bytes)\n", what,
                input.size());
   std::abort();
@@ -30,7 +30,7 @@ void Fail(const char* what, absl::string_view input) {
 
 // The rules as the header states them, with every printable ASCII byte one
 // character.
-std::vector<PasswordRule> Expected(absl::string_view p) {
+std::vector<PasswordRule> Expected(std::string_view p) {
   bool digit = false, lower = false, upper = false, special = false;
   bool printable = true;
   for (unsigned char c : p) {
@@ -39,7 +39,7 @@ std::vector<PasswordRule> Expected(absl::string_view p) {
     if (c >= 'a' && c <= 'z') lower = true;
     if (c >= 'A' && c <= 'Z') upper = true;
     if (entitle::kPasswordSpecialCharacters.find(static_cast<char>(c)) !=
-        absl::string_view::npos) {
+        std::string_view::npos) {
       special = true;
     }
   }
@@ -80,7 +80,7 @@ std::string BreakingExactly(const std::vector<PasswordRule>& broken) {
   return p;
 }
 
-bool PrintableAscii(absl::string_view p) {
+bool PrintableAscii(std::string_view p) {
   for (unsigned char c : p) {
     if (c < 0x20 || c > 0x7e) return false;
   }
@@ -90,7 +90,7 @@ bool PrintableAscii(absl::string_view p) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view password(reinterpret_cast<const char*>(data), size);
+  const std::string_view password(reinterpret_cast<const char*>(data), size);
   const std::vector<PasswordRule> broken =
       entitle::BrokenPasswordRules(password);
   const absl::Status status = entitle::CheckPasswordPolicy(password);

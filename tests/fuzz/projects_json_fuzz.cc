@@ -11,10 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
 #include "entitle/projects.h"
 #include "entitle/projects_json.h"
 #include "entitle/status.h"
@@ -33,7 +33,7 @@ void Check(bool ok, const char* what) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const absl::string_view body(reinterpret_cast<const char*>(data), size);
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
   const absl::StatusOr<std::vector<ProjectMemberUpdates>> request =
       ParseMemberUpdateRequest(body);
   if (!request.ok()) {

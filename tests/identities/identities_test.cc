@@ -16,6 +16,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -162,8 +163,8 @@ IdentityInfo MustGet(F& f, IdentityId id, const Actor& actor = kOperator) {
 }
 
 template <typename F>
-IdentityId MustSignIn(F& f, absl::string_view email,
-                      absl::string_view password = kPassword,
+IdentityId MustSignIn(F& f, std::string_view email,
+                      std::string_view password = kPassword,
                       const std::optional<DeviceId>& device = std::nullopt) {
   auto id = f.ids().SignIn(email, password, device);
   INFO("sign-in as " << email);
@@ -209,6 +210,22 @@ TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores cas
                             StatusCode::kAlreadyExists, Reason::kEmailTaken);
   }
   f.RequireUnchanged(before);
+}
+
+// A host's std::string_view is passed as it is: the API takes std::string_view,
+// not Abseil's string_view, which some Abseil builds keep a distinct type.
+TEMPLATE_TEST_CASE("API text parameters accept std::string_view",
+                   "[identities][ID-1]", ENTITLE_BACKENDS) {
+  static_assert(std::is_invocable_v<decltype(&Email::Parse), std::string_view>);
+  DirectoryFixture<TestType> f;
+  const std::string text = "  Anna@Example.COM ";
+  const std::string_view address = text;
+  absl::StatusOr<Email> email = Email::Parse(address);
+  ENTITLE_REQUIRE_OK(email);
+  REQUIRE(email->str() == "anna@example.com");
+  auto id = f.ids().Register(kAnon, address);
+  ENTITLE_REQUIRE_OK(id);
+  REQUIRE(f.RawIdentity(*id).email.str() == "anna@example.com");
 }
 
 TEMPLATE_TEST_CASE("ID-1 an unverified identity's address is taken too", "[identities][ID-1]",

@@ -153,7 +153,7 @@ class InvFixture : public DirectoryFixture<Backend> {
   }
   // A registered identity that never verified its address.
   IdentityId Unverified(std::string_view email) {
-    auto id = this->ids().Register(kAnon, AsAbsl(email), FullProfile());
+    auto id = this->ids().Register(kAnon, email, FullProfile());
     ENTITLE_REQUIRE_OK(id);
     return *id;
   }

@@ -28,7 +28,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/clock.h"
@@ -73,7 +72,7 @@ class ProjectFixture : public DirectoryFixture<Backend> {
   using DirectoryFixture<Backend>::prj;
 
   // The built-in role named `name` of `org`.
-  RoleId BuiltInRole(OrganizationId org, absl::string_view name) {
+  RoleId BuiltInRole(OrganizationId org, std::string_view name) {
     auto roles = orgs().ListRoles(kOp, org);
     ENTITLE_REQUIRE_OK(roles);
     for (const RoleInfo& role : *roles) {
@@ -88,8 +87,7 @@ class ProjectFixture : public DirectoryFixture<Backend> {
   ProjectRecord Project(const Actor& actor, OrganizationId org,
                         const EntitlementRecord& entitlement,
                         std::string_view name, std::string_view region) {
-    auto p = prj().CreateProject(actor, org, entitlement.id, AsAbsl(name),
-                                 AsAbsl(region));
+    auto p = prj().CreateProject(actor, org, entitlement.id, name, region);
     INFO("creating project " << name << " in " << region);
     ENTITLE_REQUIRE_OK(p);
     return *p;
@@ -116,7 +114,7 @@ class ProjectFixture : public DirectoryFixture<Backend> {
   MemberUpdateJob SubmitAndRun(const Actor& actor, OrganizationId org,
                                std::string_view region,
                                const std::vector<ProjectMemberUpdates>& request) {
-    auto job = prj().SubmitMemberUpdates(actor, org, AsAbsl(region), request);
+    auto job = prj().SubmitMemberUpdates(actor, org, region, request);
     ENTITLE_REQUIRE_OK(job);
     auto ran = prj().RunJob(job->id);
     ENTITLE_REQUIRE_OK(ran);

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -153,13 +154,14 @@ World Build(F& f) {
     auto add = [](std::string email, ProjectRole role) {
       return MemberUpdate{MemberUpdateAction::kAdd, std::move(email), role};
     };
-    auto run = [&](absl::string_view region, ProjectMemberUpdates updates) {
+    auto run = [&](std::string_view region, ProjectMemberUpdates updates) {
       auto job = projects.SubmitMemberUpdates(op, w.a, region, {updates});
       ENTITLE_REQUIRE_OK(job);
       auto ran = projects.RunJob(job->id);
       ENTITLE_REQUIRE_OK(ran);
       REQUIRE(ran->status == JobStatus::kDone);
-      for (const MemberUpdateResult& r : ran->results) ENTITLE_REQUIRE_OK(r.status);
+      for (const MemberUpdateResult& r : ran->results)
+        ENTITLE_REQUIRE_OK(r.status);
     };
     run("eu", ProjectMemberUpdates{w.bridge,
                                    {add("tom@acme.com", ProjectRole::kAdmin),

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -129,7 +130,7 @@ struct MemoryState {
     }
   }
 
-  TableData& Find(absl::string_view name) {
+  TableData& Find(std::string_view name) {
     for (TableData& table : tables) {
       if (table.info->table == name) return table;
     }
@@ -341,7 +342,7 @@ class MemoryTransaction final : public Transaction {
     if (read_lock_.owns_lock()) read_lock_.unlock();
   }
 
-  TableData* Data(absl::string_view name) { return &state_->Find(name); }
+  TableData* Data(std::string_view name) { return &state_->Find(name); }
 
   // Per identity, how many of the organization's projects it is in.
   absl::StatusOr<std::map<IdentityId, int64_t>> ProjectUserCounts(

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "entitle/internal/mutex.h"
+#include "base/string_view.h"
 #include "entitle/status.h"
 #include "store/sqlite/migrations.h"
 #include "store/schema.h"
@@ -29,25 +31,27 @@ namespace entitle {
 namespace internal {
 namespace {
 
-absl::Status StoreError(int code, sqlite3* db, absl::string_view context) {
+absl::Status StoreError(int code, sqlite3* db, std::string_view context) {
   const std::string detail =
       db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-  const std::string message =
-      absl::StrCat(context, ": ", detail, " (sqlite error ", code, ")");
+  const std::string message = absl::StrCat(AbslView(context), ": ", detail,
+                                           " (sqlite error ", code, ")");
   switch (code & 0xff) {
     case SQLITE_NOTADB:
       return MakeError(
           absl::StatusCode::kFailedPrecondition, Reason::kStoreCorrupt,
-          absl::StrCat(context, ": the file is not a database (", detail, ")"));
+          absl::StrCat(AbslView(context), ": the file is not a database (",
+                       detail, ")"));
     case SQLITE_CORRUPT:
       return MakeError(
           absl::StatusCode::kDataLoss, Reason::kStoreCorrupt,
-          absl::StrCat(context, ": the database is damaged (", detail, ")"));
+          absl::StrCat(AbslView(context), ": the database is damaged (", detail,
+                       ")"));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return MakeError(absl::StatusCode::kUnavailable,
                        Reason::kStoreUnavailable,
-                       absl::StrCat(context,
+                       absl::StrCat(AbslView(context),
                                     ": the database stayed busy for longer "
                                     "than the busy timeout (",
                                     detail, ")"));
@@ -91,7 +95,7 @@ class Connection {
 
   sqlite3* db() const { return db_; }
 
-  absl::Status Exec(const std::string& sql, absl::string_view context) {
+  absl::Status Exec(const std::string& sql, std::string_view context) {
     const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return StoreError(rc, db_, context);
     return absl::OkStatus();
@@ -114,7 +118,7 @@ class Connection {
 
   // Reads one integer from a single-row query.
   absl::StatusOr<int64_t> QueryInt(const std::string& sql,
-                                   absl::string_view context) {
+                                   std::string_view context) {
     absl::StatusOr<sqlite3_stmt*> statement = Prepare(sql);
     if (!statement.ok()) return statement.status();
     const int rc = sqlite3_step(*statement);
@@ -199,7 +203,10 @@ class StatementUse {
 // The SQL of one table's fixed statements, made once.
 struct TableSql {
   explicit TableSql(const TableInfo& info) {
-    const auto& names = info.column_names;
+    std::vector<absl::string_view> names;
+    for (std::string_view name : info.column_names) {
+      names.push_back(AbslView(name));
+    }
     std::vector<std::string> key_terms;
     for (int i = 0; i < info.key_columns; ++i) {
       key_terms.push_back(absl::StrCat(names[i], " = ?"));
@@ -212,18 +219,19 @@ struct TableSql {
     const size_t first_inserted = info.auto_id ? 1 : 0;
     std::vector<std::string> placeholders(names.size() - first_inserted, "?");
     insert = absl::StrCat(
-        "INSERT INTO ", info.table, " (",
+        "INSERT INTO ", AbslView(info.table), " (",
         absl::StrJoin(names.begin() + first_inserted, names.end(), ", "),
         ") VALUES (", absl::StrJoin(placeholders, ", "), ")");
-    get = absl::StrCat("SELECT ", all_columns, " FROM ", info.table, " WHERE ",
-                       key_where);
+    get = absl::StrCat("SELECT ", all_columns, " FROM ", AbslView(info.table),
+                       " WHERE ", key_where);
     std::vector<std::string> sets;
     for (size_t i = info.key_columns; i < names.size(); ++i) {
       sets.push_back(absl::StrCat(names[i], " = ?"));
     }
-    update = absl::StrCat("UPDATE ", info.table, " SET ",
+    update = absl::StrCat("UPDATE ", AbslView(info.table), " SET ",
                           absl::StrJoin(sets, ", "), " WHERE ", key_where);
-    remove = absl::StrCat("DELETE FROM ", info.table, " WHERE ", key_where);
+    remove = absl::StrCat("DELETE FROM ", AbslView(info.table), " WHERE ",
+                          key_where);
   }
 
   std::string key_where;
@@ -243,7 +251,8 @@ std::string WhereClause(const TableInfo& info,
     const char* op = condition.op == CompareOp::kEq   ? " = ?"
                      : condition.op == CompareOp::kGe ? " >= ?"
                                                       : " < ?";
-    terms.push_back(absl::StrCat(info.column_names[condition.column], op));
+    terms.push_back(
+        absl::StrCat(AbslView(info.column_names[condition.column]), op));
   }
   return absl::StrCat(" WHERE ", absl::StrJoin(terms, " AND "));
 }
@@ -521,10 +530,10 @@ bool SqliteTable<Record>::Exists(const TableInfo& table,
                                  const Row& values) {
   std::vector<std::string> terms;
   for (int column : columns) {
-    terms.push_back(absl::StrCat(table.column_names[column], " = ?"));
+    terms.push_back(absl::StrCat(AbslView(table.column_names[column]), " = ?"));
   }
   absl::StatusOr<sqlite3_stmt*> statement = transaction_->connection().Prepare(
-      absl::StrCat("SELECT 1 FROM ", table.table, " WHERE ",
+      absl::StrCat("SELECT 1 FROM ", AbslView(table.table), " WHERE ",
                    absl::StrJoin(terms, " AND "), " LIMIT 1"));
   if (!statement.ok()) return false;
   StatementUse use(*statement);
@@ -546,7 +555,7 @@ absl::Status SqliteTable<Record>::WriteError(int rc, bool deleting,
       const std::string message = sqlite3_errmsg(db);
       if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         std::vector<std::string> columns;
-        const std::string prefix = absl::StrCat(schema().table, ".");
+        const std::string prefix = absl::StrCat(AbslView(schema().table), ".");
         for (absl::string_view part :
              absl::StrSplit(absl::string_view(message).substr(
                                 message.find(':') == std::string::npos
@@ -594,7 +603,8 @@ absl::Status SqliteTable<Record>::WriteError(int rc, bool deleting,
       }
       return MissingReferenceError(schema(), "another table");
     default:
-      return StoreError(rc, db, absl::StrCat("cannot write ", schema().table));
+      return StoreError(
+          rc, db, absl::StrCat("cannot write ", AbslView(schema().table)));
   }
 }
 
@@ -635,7 +645,7 @@ absl::StatusOr<Record> SqliteTable<Record>::Get(const Key& key) {
   if (rc == SQLITE_DONE) return NotFoundError(schema(), key_row);
   if (rc != SQLITE_ROW) {
     return StoreError(rc, transaction_->connection().db(),
-                      absl::StrCat("cannot read ", schema().table));
+                      absl::StrCat("cannot read ", AbslView(schema().table)));
   }
   return schema().FromRow(
       use.ReadRow(static_cast<int>(schema().columns.size())));
@@ -687,9 +697,9 @@ absl::StatusOr<Page<Record>> SqliteTable<Record>::List(
   if (absl::Status s = CheckPage(page); !s.ok()) return s;
   const std::vector<Condition> conditions = schema().Conditions(filter);
   const std::string query =
-      absl::StrCat("SELECT ", sql().all_columns, " FROM ", schema().table,
-                   WhereClause(schema(), conditions), " ORDER BY ",
-                   sql().order_by, " LIMIT ? OFFSET ?");
+      absl::StrCat("SELECT ", sql().all_columns, " FROM ",
+                   AbslView(schema().table), WhereClause(schema(), conditions),
+                   " ORDER BY ", sql().order_by, " LIMIT ? OFFSET ?");
   Connection& connection = transaction_->connection();
   absl::StatusOr<sqlite3_stmt*> statement = connection.Prepare(query);
   if (!statement.ok()) return statement.status();
@@ -715,7 +725,7 @@ absl::StatusOr<Page<Record>> SqliteTable<Record>::List(
   }
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
     return StoreError(rc, connection.db(),
-                      absl::StrCat("cannot list ", schema().table));
+                      absl::StrCat("cannot list ", AbslView(schema().table)));
   }
   return result;
 }
@@ -725,7 +735,7 @@ absl::StatusOr<int64_t> SqliteTable<Record>::Count(const Filter& filter) {
   if (absl::Status s = transaction_->CheckUsable(false); !s.ok()) return s;
   const std::vector<Condition> conditions = schema().Conditions(filter);
   const std::string query =
-      absl::StrCat("SELECT COUNT(*) FROM ", schema().table,
+      absl::StrCat("SELECT COUNT(*) FROM ", AbslView(schema().table),
                    WhereClause(schema(), conditions));
   Connection& connection = transaction_->connection();
   absl::StatusOr<sqlite3_stmt*> statement = connection.Prepare(query);
@@ -738,12 +748,12 @@ absl::StatusOr<int64_t> SqliteTable<Record>::Count(const Filter& filter) {
   const int rc = use.Step();
   if (rc != SQLITE_ROW) {
     return StoreError(rc, connection.db(),
-                      absl::StrCat("cannot count ", schema().table));
+                      absl::StrCat("cannot count ", AbslView(schema().table)));
   }
   return int64_t{sqlite3_column_int64(*statement, 0)};
 }
 
-absl::Status Corrupt(absl::string_view message) {
+absl::Status Corrupt(std::string_view message) {
   return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kStoreCorrupt,
                    message);
 }
