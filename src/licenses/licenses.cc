@@ -600,10 +600,9 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
     return found;
   });
   if (!held) return SeatNotHeld();
-  op->Audit(
-      actor, e->organization_id, "seat.force_release",
-      absl::StrCat("entitlement#", entitlement.value()),
-      absl::StrCat("identity#", identity.value(), " device ", device.value()));
+  op->Audit(actor, e->organization_id, "seat.force_release",
+            AuditTarget(entitlement),
+            absl::StrCat(AuditTarget(identity), " device ", device.value()));
   op->AfterCommit([slot, key = KeyOf(identity, device)] {
     slot->WithPool([&](SeatPool& pool) { pool.Release(key); });
   });

@@ -143,8 +143,8 @@ absl::Status RequireProjectAccess(Transaction& tx, const Actor& actor,
 
 // Loads the project, authorizes the actor, then checks the region (PRJ-2).
 absl::StatusOr<ProjectRecord> LoadProject(Transaction& tx, const Actor& actor,
-                                          std::string_view region,
-                                          ProjectId id, bool manage) {
+                                          std::string_view region, ProjectId id,
+                                          bool manage) {
   absl::StatusOr<ProjectRecord> project = tx.projects().Get(id);
   if (!project.ok()) {
     return IsMissing(project.status()) ? NoProject(id) : project.status();
@@ -464,49 +464,39 @@ absl::Status Projects::RestoreProject(const Actor& actor,
 
 absl::StatusOr<Page<ProjectRecord>> Projects::ListProjects(
     const Actor& actor, OrganizationId organization, const PageRequest& page) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckAccountPage(page); !s.ok()) return s;
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireAccountAdmin(tx, actor, organization));
+  ENTITLE_RETURN_IF_ERROR(CheckAccountPage(page));
   const ProjectFilter filter{.organization_id = organization};
-  absl::StatusOr<int64_t> total = tx.projects().Count(filter);
-  if (!total.ok()) return total.status();
-  Page<ProjectRecord> result = EmptyPage<ProjectRecord>(*total);
-  if (page.offset >= *total) return result;
-  absl::StatusOr<Page<ProjectRecord>> projects =
-      tx.projects().List(filter, page);
-  if (!projects.ok()) return projects.status();
-  result.items = std::move(projects->items);
-  result.has_more = projects->has_more;
+  ENTITLE_ASSIGN_OR_RETURN(const int64_t total, tx.projects().Count(filter));
+  Page<ProjectRecord> result = EmptyPage<ProjectRecord>(total);
+  if (page.offset >= total) return result;
+  ENTITLE_ASSIGN_OR_RETURN(Page<ProjectRecord> projects,
+                           tx.projects().List(filter, page));
+  result.items = std::move(projects.items);
+  result.has_more = projects.has_more;
   return result;
 }
 
 absl::StatusOr<Page<ProjectUser>> Projects::ListProjectUsers(
     const Actor& actor, OrganizationId organization, const PageRequest& page) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckAccountPage(page); !s.ok()) return s;
-  absl::StatusOr<int64_t> total = tx.CountProjectUsers(organization);
-  if (!total.ok()) return total.status();
-  Page<ProjectUser> result = EmptyPage<ProjectUser>(*total);
-  if (page.offset >= *total) return result;
-  absl::StatusOr<Page<ProjectUserCount>> counts =
-      tx.ProjectUsers(organization, page);
-  if (!counts.ok()) return counts.status();
-  result.items.reserve(counts->items.size());
-  for (const ProjectUserCount& count : counts->items) {
-    absl::StatusOr<IdentityRecord> identity =
-        tx.identities().Get(count.identity_id);
-    if (!identity.ok()) return identity.status();
-    result.items.push_back(ProjectUser{count.identity_id, identity->email.str(),
-                                       identity->display_name,
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireAccountAdmin(tx, actor, organization));
+  ENTITLE_RETURN_IF_ERROR(CheckAccountPage(page));
+  ENTITLE_ASSIGN_OR_RETURN(const int64_t total,
+                           tx.CountProjectUsers(organization));
+  Page<ProjectUser> result = EmptyPage<ProjectUser>(total);
+  if (page.offset >= total) return result;
+  ENTITLE_ASSIGN_OR_RETURN(Page<ProjectUserCount> counts,
+                           tx.ProjectUsers(organization, page));
+  result.items.reserve(counts.items.size());
+  for (const ProjectUserCount& count : counts.items) {
+    ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                             tx.identities().Get(count.identity_id));
+    result.items.push_back(ProjectUser{count.identity_id, identity.email.str(),
+                                       identity.display_name,
                                        count.project_count});
   }
   result.has_more = counts.has_more;
@@ -516,13 +506,10 @@ absl::StatusOr<Page<ProjectUser>> Projects::ListProjectUsers(
 absl::StatusOr<UserProjects> Projects::GetProjectUser(
     const Actor& actor, OrganizationId organization, IdentityId identity,
     const PageRequest& page) {
-  absl::StatusOr<Reading> reading = Reading::Begin(context_);
-  if (!reading.ok()) return reading.status();
-  Transaction& tx = reading->tx();
-  if (absl::Status s = RequireAccountAdmin(tx, actor, organization); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckAccountPage(page); !s.ok()) return s;
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireAccountAdmin(tx, actor, organization));
+  ENTITLE_RETURN_IF_ERROR(CheckAccountPage(page));
   absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
   if (!record.ok()) {
     if (!IsMissing(record.status())) return record.status();
@@ -531,30 +518,30 @@ absl::StatusOr<UserProjects> Projects::GetProjectUser(
   }
   // Every place, to count the active projects; a user's places are few
   // next to the organization's.
-  absl::StatusOr<std::vector<ProjectMemberRecord>> places = internal::ListAll(
-      tx.project_members(), ProjectMemberFilter{.identity_id = identity,
-                                                .organization_id = organization});
-  if (!places.ok()) return places.status();
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<ProjectMemberRecord> places,
+      internal::ListAll(tx.project_members(),
+                        ProjectMemberFilter{.identity_id = identity,
+                                            .organization_id = organization}));
   UserProjects result;
   result.identity_id = identity;
   result.email = record->email.str();
   result.display_name = record->display_name;
-  result.projects =
-      EmptyPage<UserProject>(static_cast<int64_t>(places->size()));
-  const int64_t count = static_cast<int64_t>(places->size());
+  result.projects = EmptyPage<UserProject>(static_cast<int64_t>(places.size()));
+  const int64_t count = static_cast<int64_t>(places.size());
   const int64_t first = page.offset;
   const int64_t end =
       first >= count ? count : std::min(count, first + page.limit);
   for (int64_t i = 0; i < count; ++i) {
-    const ProjectMemberRecord& place = (*places)[i];
-    absl::StatusOr<ProjectRecord> project = tx.projects().Get(place.project_id);
-    if (!project.ok()) return project.status();
-    if (project->status == ProjectStatus::kActive) {
+    const ProjectMemberRecord& place = places[i];
+    ENTITLE_ASSIGN_OR_RETURN(ProjectRecord project,
+                             tx.projects().Get(place.project_id));
+    if (project.status == ProjectStatus::kActive) {
       ++result.active_projects_count;
     }
     if (i >= first && i < end) {
       result.projects.items.push_back(
-          UserProject{*std::move(project), place.role, place.added_at});
+          UserProject{std::move(project), place.role, place.added_at});
     }
   }
   result.projects.has_more = end < count;
