@@ -117,9 +117,10 @@ absl::Status MakeError(absl::StatusCode code, Reason reason,
                        std::string_view message);
 
 // The payload type URL under which the reason is stored (its value is the
-// reason's name). Exposed for hosts that forward statuses over the wire.
-inline constexpr std::string_view kReasonPayloadUrl =
-    "type.entitle/entitle.Reason";
+// reason's name). Exposed for hosts that forward statuses over the wire. A
+// character array, so it passes as absl::string_view (absl::Status's payload
+// calls) and as std::string_view alike.
+inline constexpr char kReasonPayloadUrl[] = "type.entitle/entitle.Reason";
 
 }  // namespace entitle
 

@@ -93,7 +93,7 @@ std::string_view ReasonName(Reason reason) {
 
 Reason GetReason(const absl::Status& status) {
   if (status.ok()) return Reason::kNone;
-  auto payload = status.GetPayload(AbslView(kReasonPayloadUrl));
+  auto payload = status.GetPayload(kReasonPayloadUrl);
   if (!payload.has_value()) return Reason::kNone;
   const std::string name(*payload);
   for (const ReasonEntry& entry : kReasons) {
@@ -108,7 +108,7 @@ absl::Status MakeError(absl::StatusCode code, Reason reason,
   // An OK code cannot carry a payload; callers must pass an error code.
   if (!status.ok() && reason != Reason::kNone) {
     const std::string_view name = ReasonName(reason);
-    status.SetPayload(AbslView(kReasonPayloadUrl), absl::Cord(AbslView(name)));
+    status.SetPayload(kReasonPayloadUrl, absl::Cord(AbslView(name)));
   }
   return status;
 }

@@ -149,6 +149,27 @@ absl::Status RequireViewer(Transaction& tx, const Actor& actor,
   return internal::RequirePermission(tx, actor, organization, kManageLicenses);
 }
 
+// How the operations on one entitlement open: the entitlement, once the actor
+// is found allowed to manage its licenses (ManagedEntitlement) or to see its
+// use (ViewedEntitlement) in the entitlement's organization. kNotFound for an
+// unknown entitlement, before any permission is looked at.
+absl::StatusOr<EntitlementRecord> ManagedEntitlement(Transaction& tx,
+                                                     const Actor& actor,
+                                                     EntitlementId id) {
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e, LoadEntitlement(tx, id));
+  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+      tx, actor, e.organization_id, kManageLicenses));
+  return e;
+}
+
+absl::StatusOr<EntitlementRecord> ViewedEntitlement(Transaction& tx,
+                                                    const Actor& actor,
+                                                    EntitlementId id) {
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e, LoadEntitlement(tx, id));
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(tx, actor, e.organization_id));
+  return e;
+}
+
 SeatKey KeyOf(IdentityId identity, const DeviceId& device) {
   return SeatKey{identity, device};
 }
@@ -287,9 +308,7 @@ absl::Status Licenses::Assign(const Actor& actor, EntitlementId entitlement,
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(tx, entitlement));
-  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
-      tx, actor, e.organization_id, kManageLicenses));
+                           ManagedEntitlement(tx, actor, entitlement));
   ENTITLE_RETURN_IF_ERROR(internal::AssignLicenseStep(op, actor, e, identity));
   return op.Commit();
 }
@@ -299,9 +318,7 @@ absl::Status Licenses::Unassign(const Actor& actor, EntitlementId entitlement,
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(tx, entitlement));
-  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
-      tx, actor, e.organization_id, kManageLicenses));
+                           ManagedEntitlement(tx, actor, entitlement));
   ENTITLE_RETURN_IF_ERROR(tx.license_assignments().Delete(
       LicenseAssignmentKey{entitlement, identity}));
   op.Audit(actor, e.organization_id, "license.unassign",
@@ -312,9 +329,8 @@ absl::Status Licenses::Unassign(const Actor& actor, EntitlementId entitlement,
 absl::StatusOr<std::vector<LicenseAssignmentRecord>> Licenses::ListAssignments(
     const Actor& actor, EntitlementId entitlement) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(reading.tx(), entitlement));
-  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, e.organization_id));
+  ENTITLE_ASSIGN_OR_RETURN(
+      EntitlementRecord e, ViewedEntitlement(reading.tx(), actor, entitlement));
   return ListAll(reading.tx().license_assignments(),
                  LicenseAssignmentFilter{.entitlement_id = entitlement});
 }
@@ -326,9 +342,7 @@ absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(tx, entitlement));
-  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
-      tx, actor, e.organization_id, kManageLicenses));
+                           ManagedEntitlement(tx, actor, entitlement));
   ENTITLE_ASSIGN_OR_RETURN(
       PoolGrantRecord record,
       internal::GrantPoolAccessStep(op, actor, e, member));
@@ -341,9 +355,7 @@ absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(PoolGrantRecord record, tx.pool_grants().Get(grant));
   ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(tx, record.entitlement_id));
-  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
-      tx, actor, e.organization_id, kManageLicenses));
+                           ManagedEntitlement(tx, actor, record.entitlement_id));
   ENTITLE_RETURN_IF_ERROR(tx.pool_grants().Delete(grant));
   op.Audit(actor, e.organization_id, "pool.revoke", AuditTarget(e.id),
            record.identity_id.has_value() ? AuditTarget(*record.identity_id)
@@ -354,9 +366,8 @@ absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
 absl::StatusOr<std::vector<PoolGrantRecord>> Licenses::ListPoolAccess(
     const Actor& actor, EntitlementId entitlement) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(reading.tx(), entitlement));
-  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, e.organization_id));
+  ENTITLE_ASSIGN_OR_RETURN(
+      EntitlementRecord e, ViewedEntitlement(reading.tx(), actor, entitlement));
   return ListAll(reading.tx().pool_grants(),
                  PoolGrantFilter{.entitlement_id = entitlement});
 }
@@ -559,10 +570,8 @@ absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
   absl::StatusOr<Reading> reading = Reading::Begin(context_);
   ENTITLE_RETURN_IF_ERROR(reading);
   absl::StatusOr<EntitlementRecord> e =
-      LoadEntitlement(reading->tx(), entitlement);
+      ViewedEntitlement(reading->tx(), actor, entitlement);
   ENTITLE_RETURN_IF_ERROR(e);
-  ENTITLE_RETURN_IF_ERROR(
-      RequireViewer(reading->tx(), actor, e->organization_id));
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   std::vector<SeatHolder> holders;
   if (std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement)) {
@@ -585,10 +594,9 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
                                     const DeviceId& device) {
   absl::StatusOr<Operation> op = Operation::Begin(context_);
   ENTITLE_RETURN_IF_ERROR(op);
-  absl::StatusOr<EntitlementRecord> e = LoadEntitlement(op->tx(), entitlement);
+  absl::StatusOr<EntitlementRecord> e =
+      ManagedEntitlement(op->tx(), actor, entitlement);
   ENTITLE_RETURN_IF_ERROR(e);
-  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
-      op->tx(), actor, e->organization_id, kManageLicenses));
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
@@ -812,9 +820,8 @@ absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
     const Actor& actor, EntitlementId entitlement, absl::Time from,
     absl::Time to) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           LoadEntitlement(reading.tx(), entitlement));
-  ENTITLE_RETURN_IF_ERROR(RequireViewer(reading.tx(), actor, e.organization_id));
+  ENTITLE_ASSIGN_OR_RETURN(
+      EntitlementRecord e, ViewedEntitlement(reading.tx(), actor, entitlement));
   ENTITLE_ASSIGN_OR_RETURN(
       std::vector<PoolUsageRecord> all,
       ListAll(reading.tx().pool_usage(),

@@ -346,30 +346,38 @@ absl::Status Organizations::UpdateOperatorSettings(
   return op.Commit();
 }
 
-absl::Status Organizations::AddEmployee(const Actor& actor,
-                                        OrganizationId organization,
-                                        std::string_view email) {
+namespace {
+
+// AddEmployee and AddExternal: the identity registered under `email` added
+// to `organization` by `add_step` in one operation.
+absl::Status AddByEmail(internal::ServiceContext& context, const Actor& actor,
+                        OrganizationId organization, std::string_view email,
+                        absl::Status (*add_step)(Operation&, const Actor&,
+                                                 OrganizationId,
+                                                 const IdentityRecord&)) {
   ENTITLE_ASSIGN_OR_RETURN(
-      OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
+      OperationIn in, BeginIn(context, actor, organization, kManageUsers));
   Operation& op = in.op;
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
                            IdentityByEmail(op.tx(), email));
-  ENTITLE_RETURN_IF_ERROR(
-      internal::AddEmployeeStep(op, actor, organization, identity));
+  ENTITLE_RETURN_IF_ERROR(add_step(op, actor, organization, identity));
   return op.Commit();
+}
+
+}  // namespace
+
+absl::Status Organizations::AddEmployee(const Actor& actor,
+                                        OrganizationId organization,
+                                        std::string_view email) {
+  return AddByEmail(context_, actor, organization, email,
+                    internal::AddEmployeeStep);
 }
 
 absl::Status Organizations::AddExternal(const Actor& actor,
                                         OrganizationId organization,
                                         std::string_view email) {
-  ENTITLE_ASSIGN_OR_RETURN(
-      OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
-  Operation& op = in.op;
-  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
-                           IdentityByEmail(op.tx(), email));
-  ENTITLE_RETURN_IF_ERROR(
-      internal::AddExternalStep(op, actor, organization, identity));
-  return op.Commit();
+  return AddByEmail(context_, actor, organization, email,
+                    internal::AddExternalStep);
 }
 
 absl::Status Organizations::ChangeMembershipKind(const Actor& actor,

@@ -9,7 +9,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
-#include "absl/strings/string_view.h"
 #include "entitle/status.h"
 
 namespace {
@@ -18,11 +17,6 @@ using entitle::GetReason;
 using entitle::MakeError;
 using entitle::Reason;
 using entitle::ReasonName;
-
-// absl::Status takes the payload URL as an absl::string_view, which Debian's
-// Abseil keeps distinct from the std::string_view the header declares.
-const absl::string_view kPayloadUrl(entitle::kReasonPayloadUrl.data(),
-                                    entitle::kReasonPayloadUrl.size());
 
 // Every Reason value status.h declares, as the library lists them.
 std::vector<Reason> AllReasons() {
@@ -124,7 +118,7 @@ TEST_CASE("status: MakeError and GetReason round-trip every reason",
     REQUIRE(s.message() == "what went wrong");
     REQUIRE(GetReason(s) == r);
     // The payload is the reason's name under the documented URL.
-    auto payload = s.GetPayload(kPayloadUrl);
+    auto payload = s.GetPayload(entitle::kReasonPayloadUrl);
     REQUIRE(payload.has_value());
     REQUIRE(std::string(*payload) == std::string(ReasonName(r)));
   }
@@ -152,7 +146,7 @@ TEST_CASE("status: an OK status and a status without payload carry kNone",
   REQUIRE(GetReason(other) == Reason::kNone);
   // A payload under our URL that names no reason is not one either.
   absl::Status garbled = absl::InternalError("x");
-  garbled.SetPayload(kPayloadUrl, absl::Cord("no-such-reason"));
+  garbled.SetPayload(entitle::kReasonPayloadUrl, absl::Cord("no-such-reason"));
   REQUIRE(GetReason(garbled) == Reason::kNone);
 }
 
