@@ -124,10 +124,9 @@ class World {
         store_->Begin(TransactionMode::kWrite);
     if (!tx.ok()) return tx.status();
     for (IdentityId member : members) {
-      absl::StatusOr<MembershipKey> key =
-          (*tx)->memberships().Insert(MembershipRecord{
-              organization_, member, MembershipKind::kEmployee,
-              MembershipStatus::kActive, now});
+      absl::StatusOr<MembershipKey> key = (*tx)->memberships().Insert(
+          MembershipRecord{organization_, member, MembershipKind::kEmployee,
+                           MembershipStatus::kActive, now});
       if (!key.ok()) return key.status();
     }
     EntitlementRecord entitlement;
@@ -207,7 +206,10 @@ void ProjectUsersService(benchmark::State& state) {
   }
   state.SetItemsProcessed(items);
 }
-BENCHMARK(ProjectUsersService)->Name("ProjectUsers/service")->Arg(1)->Arg(3)
+BENCHMARK(ProjectUsersService)
+    ->Name("ProjectUsers/service")
+    ->Arg(1)
+    ->Arg(3)
     ->Unit(benchmark::kMillisecond);
 
 void ProjectUsersStore(benchmark::State& state) {
@@ -233,7 +235,10 @@ void ProjectUsersStore(benchmark::State& state) {
     benchmark::DoNotOptimize(users->items.data());
   }
 }
-BENCHMARK(ProjectUsersStore)->Name("ProjectUsers/store")->Arg(1)->Arg(3)
+BENCHMARK(ProjectUsersStore)
+    ->Name("ProjectUsers/store")
+    ->Arg(1)
+    ->Arg(3)
     ->Unit(benchmark::kMillisecond);
 
 // The baseline: every place of the organization read as records, counted in
@@ -280,7 +285,10 @@ void ProjectUsersLoadAll(benchmark::State& state) {
     benchmark::DoNotOptimize(page.data());
   }
 }
-BENCHMARK(ProjectUsersLoadAll)->Name("ProjectUsers/load_all")->Arg(1)->Arg(3)
+BENCHMARK(ProjectUsersLoadAll)
+    ->Name("ProjectUsers/load_all")
+    ->Arg(1)
+    ->Arg(3)
     ->Unit(benchmark::kMillisecond);
 
 // One 30 x 15 batch job, submitted and run; iterations alternate ADD and
@@ -333,7 +341,8 @@ void MemberUpdateJob(benchmark::State& state) {
   state.SetItemsProcessed(updates);
   state.counters["updates_per_job"] = kJobProjects * kJobUpdates;
 }
-BENCHMARK(MemberUpdateJob)->Name("MemberUpdateJob/30x15")
+BENCHMARK(MemberUpdateJob)
+    ->Name("MemberUpdateJob/30x15")
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

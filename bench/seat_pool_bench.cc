@@ -146,7 +146,8 @@ std::unique_ptr<Pool>& Shared() {
 template <typename Pool>
 void AcquireRelease(benchmark::State& state) {
   if (state.thread_index() == 0) {
-    Shared<Pool>() = std::make_unique<Pool>(static_cast<uint32_t>(state.range(0)));
+    Shared<Pool>() =
+        std::make_unique<Pool>(static_cast<uint32_t>(state.range(0)));
     for (uint32_t i = 0; i < Held(state); ++i) Shared<Pool>()->Acquire();
   }
   int64_t refused = 0;
@@ -207,7 +208,8 @@ void Reap(benchmark::State& state) {
     auto pool = std::make_unique<entitle::SeatPoolCore>(seats, kLease, kEpoch);
     for (uint32_t i = 0; i < expired; ++i) pool->Acquire(kEpoch);
     // The others were reserved later; their leases still run.
-    for (uint32_t i = expired; i < seats; ++i) pool->Acquire(kEpoch + kLease / 2);
+    for (uint32_t i = expired; i < seats; ++i)
+      pool->Acquire(kEpoch + kLease / 2);
     // Deadlines round up to the pool's resolution; this is just past them.
     const absl::Time now = kEpoch + kLease + pool->resolution();
     state.ResumeTiming();
@@ -279,13 +281,12 @@ class ServiceSetup {
   // Registers `name`@bench.example and verifies it with the link it got.
   std::optional<entitle::IdentityId> Person(const std::string& name) {
     const std::string email = absl::StrCat(name, "@bench.example");
-    auto id = directory_->identities().Register(entitle::Actor::Operator(),
-                                                email);
+    auto id =
+        directory_->identities().Register(entitle::Actor::Operator(), email);
     if (!Ok(id.status(), "register")) return std::nullopt;
     auto address = entitle::Email::Parse(email);
     if (!Ok(address.status(), "email")) return std::nullopt;
-    auto link =
-        directory_->default_notifier()->Last(*address, "verify-email");
+    auto link = directory_->default_notifier()->Last(*address, "verify-email");
     if (!link.has_value()) {
       error = "no verification link";
       return std::nullopt;
@@ -338,7 +339,8 @@ class ServiceSetup {
       const std::string name = absl::StrCat("holder", h);
       std::optional<entitle::IdentityId> id = Person(name);
       if (!id || !Member(*org, *group, name, *id)) return;
-      for (uint32_t d = 0; d < kDevicesPerHolder && taken < held; ++d, ++taken) {
+      for (uint32_t d = 0; d < kDevicesPerHolder && taken < held;
+           ++d, ++taken) {
         const entitle::DeviceId device(absl::StrCat("holder-device-", d));
         if (!Ok(licenses().Checkout(*id, kSku, device).status(), "fill")) {
           return;

@@ -16,13 +16,12 @@ Directory::Directory(Store& store, DirectoryOptions options)
   context_.reset(new internal::ServiceContext{
       .store = store,
       .clock = options.clock != nullptr ? *options.clock : SystemClock::Get(),
-      .notifier = options.notifier != nullptr ? *options.notifier
-                                              : defaults_->notifier,
-      .events = options.events != nullptr ? *options.events
-                                          : defaults_->events,
+      .notifier =
+          options.notifier != nullptr ? *options.notifier : defaults_->notifier,
+      .events = options.events != nullptr ? *options.events : defaults_->events,
       .hasher = options.hasher != nullptr ? *options.hasher : defaults_->hasher,
-      .random = options.random != nullptr ? *options.random
-                                          : SodiumRandom::Get(),
+      .random =
+          options.random != nullptr ? *options.random : SodiumRandom::Get(),
       .identity_policy = std::move(options.identity_policy),
       .organization_policy = std::move(options.organization_policy),
       .license_policy = std::move(options.license_policy),

@@ -294,7 +294,8 @@ TEST_CASE("entitle-admin: organizations, domains, members and roles") {
   RequireErrorLine(last, "last-administrator");
 }
 
-TEST_CASE("entitle-admin: invitations are sent per address, listed, resent "
+TEST_CASE(
+    "entitle-admin: invitations are sent per address, listed, resent "
     "and revoked") {
   Tool tool("invite");
   SetUpAcme(tool);
@@ -430,7 +431,8 @@ TEST_CASE("entitle-admin: licenses, pool access, usage and expiry") {
   CHECK(tool.JsonOf({"usage", "1"})["usage"][1]["with_access"] == 0);
 }
 
-TEST_CASE("ADM-3 entitle-admin locks, unlocks and sends a password-reset "
+TEST_CASE(
+    "ADM-3 entitle-admin locks, unlocks and sends a password-reset "
     "link") {
   Tool tool("adm3");
   SetUpAcme(tool);
@@ -486,7 +488,8 @@ TEST_CASE("ADM-3 entitle-admin locks, unlocks and sends a password-reset "
   CHECK(last.size() == 2);
 }
 
-TEST_CASE("ADM-1 entitle-admin exports the user list; importing it after "
+TEST_CASE(
+    "ADM-1 entitle-admin exports the user list; importing it after "
     "removing members restores them") {
   Tool tool("adm1");
   SetUpAcme(tool);
@@ -546,7 +549,8 @@ TEST_CASE("ADM-1 entitle-admin exports the user list; importing it after "
                        "failed") != std::string::npos);
 }
 
-TEST_CASE("ADM-2 entitle-admin imports a damaged CSV: every good row is "
+TEST_CASE(
+    "ADM-2 entitle-admin imports a damaged CSV: every good row is "
     "applied and every bad one reported") {
   Tool tool("adm2");
   SetUpAcme(tool);
@@ -626,7 +630,8 @@ TEST_CASE("ADM-2 entitle-admin imports a damaged CSV: every good row is "
   RequireErrorLine(header, "malformed-csv");
 }
 
-TEST_CASE("ADM-2 entitle-admin reports the progress of a long import on "
+TEST_CASE(
+    "ADM-2 entitle-admin reports the progress of a long import on "
     "stderr") {
   Tool tool("adm2-progress");
   SetUpAcme(tool);
@@ -646,7 +651,8 @@ TEST_CASE("ADM-2 entitle-admin reports the progress of a long import on "
   CHECK(tool.JsonOf({"invite", "list", "1"})["invitations"].empty());
 }
 
-TEST_CASE("entitle-admin: errors give one stderr line and distinct exit "
+TEST_CASE(
+    "entitle-admin: errors give one stderr line and distinct exit "
     "codes") {
   Tool tool("errors");
   SetUpAcme(tool);
@@ -768,7 +774,8 @@ TEST_CASE("entitle-admin: --help works for the tool and every command") {
   CHECK(RunTool({"help"}).exit_code == 0);
 }
 
-TEST_CASE("entitle-admin: demo walks a fresh file and refuses an existing "
+TEST_CASE(
+    "entitle-admin: demo walks a fresh file and refuses an existing "
     "one") {
   const std::string db = "demo-e2e.db";
   for (const char* suffix : {"", "-wal", "-shm"}) {

@@ -3,7 +3,8 @@
 // Every operation that changes something takes an `Actor`, checks that it may,
 // and records it in the audit trail (SPEC ORG-12). An actor is one of:
 //   - an identity (`Actor::Identity(id)`): a signed-in person; what it may do
-//     follows from its roles (ORG-7) and, for its own account, from being itself;
+//     follows from its roles (ORG-7) and, for its own account, from being
+//     itself;
 //   - the operator (`Actor::Operator()`): the vendor running the service, who
 //     creates organizations and their first administrator (ORG-1) and may do
 //     any administrative operation;

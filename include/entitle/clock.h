@@ -1,8 +1,8 @@
 // Time as a port to the host.
 //
-// Every rule that depends on time (link lifetimes, leases, subscription periods,
-// offline grace) reads it through a `Clock`, so a host can supply its own and
-// tests can move time with `FakeClock` instead of sleeping.
+// Every rule that depends on time (link lifetimes, leases, subscription
+// periods, offline grace) reads it through a `Clock`, so a host can supply its
+// own and tests can move time with `FakeClock` instead of sleeping.
 //
 // Thread safety: `Now()` of every clock here may be called from any thread at
 // any time. `FakeClock` may also be moved from any thread.

@@ -2,19 +2,20 @@
 //
 // An `Email` is a validated, normalized address: surrounding white space is
 // trimmed and the whole address is lower-cased (ASCII letters only; other bytes
-// are kept as they are), so two `Email`s are equal exactly when the addresses are
-// the same for entitle. An `Email` can only be made by `Email::Parse`, so holding
-// one proves the address is plausible.
+// are kept as they are), so two `Email`s are equal exactly when the addresses
+// are the same for entitle. An `Email` can only be made by `Email::Parse`, so
+// holding one proves the address is plausible.
 //
 // Plausible means (after trimming): at most 254 characters; exactly one `@`; a
 // non-empty local part of at most 64 characters; a domain of dot-separated,
 // non-empty labels with at least one dot; no white space, no control characters
-// (ASCII 0-31 and 127, and C1 controls U+0080-U+009F), and valid UTF-8. Any other
-// character is accepted: entitle is not the place to reject internationalized
-// addresses a mail server would deliver.
+// (ASCII 0-31 and 127, and C1 controls U+0080-U+009F), and valid UTF-8. Any
+// other character is accepted: entitle is not the place to reject
+// internationalized addresses a mail server would deliver.
 //
-// A default-constructed `Email` is empty (`empty()` is true) and names no address;
-// it exists so records can be default-constructed. `Parse` never returns one.
+// A default-constructed `Email` is empty (`empty()` is true) and names no
+// address; it exists so records can be default-constructed. `Parse` never
+// returns one.
 //
 // Values are immutable and thread-compatible.
 #ifndef ENTITLE_EMAIL_H_
@@ -65,8 +66,9 @@ class Email {
 };
 
 // Normalizes a domain name the way `Email` normalizes the domain part: trimmed,
-// lower-cased, a trailing dot removed. Fails with `Reason::kInvalidArgument` when
-// the result is not a plausible domain (the rules for an email's domain above).
+// lower-cased, a trailing dot removed. Fails with `Reason::kInvalidArgument`
+// when the result is not a plausible domain (the rules for an email's domain
+// above).
 absl::StatusOr<std::string> NormalizeDomain(std::string_view text);
 
 }  // namespace entitle

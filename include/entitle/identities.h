@@ -13,13 +13,15 @@
 // (kLinkUsed, kLinkSuperseded, kLinkExpired, kInvalidLink).
 //
 // Choices where the SPEC is silent:
-//   - The mandatory profile fields (ID-12) are the display name and the country.
+//   - The mandatory profile fields (ID-12) are the display name and the
+//   country.
 //   - Completing a password reset also verifies an unverified identity: the
 //     link proves control of the address exactly as the verification link does.
-//   - Sign-in answers "wrong email or password" alike for an unknown address and
-//     a wrong password, and tells a locked identity apart only once the password
-//     was right, so neither reveals more than the SPEC requires. An unverified
-//     identity is told so at once (ID-3).
+//   - Sign-in answers "wrong email or password" alike for an unknown address
+//   and
+//     a wrong password, and tells a locked identity apart only once the
+//     password was right, so neither reveals more than the SPEC requires. An
+//     unverified identity is told so at once (ID-3).
 //   - A federated sign-in (ID-11) for an address that already belongs to a
 //     password identity is refused (kEmailTaken): an identity provider may not
 //     take over an existing account.
@@ -116,8 +118,8 @@ class Identities {
 
   // ID-6, ADM-3: sends a one-time password reset link ("password-reset"); every
   // older reset link dies. `actor` is anonymous for "forgot password", or an
-  // administrator sending it to a member. Fails with NotFound / kUnknownUser and
-  // the message "Sorry, we didn't recognise this user. Please enter a valid
+  // administrator sending it to a member. Fails with NotFound / kUnknownUser
+  // and the message "Sorry, we didn't recognise this user. Please enter a valid
   // Email address." when no identity has the address.
   absl::Status RequestPasswordReset(const Actor& actor, std::string_view email);
 

@@ -4,8 +4,8 @@
 // the store assigns on insert (positive, never reused within one store, even
 // after the record is deleted, so a host that still holds an old id can never
 // reach somebody else's record). A default-constructed id is invalid (0) and
-// names nothing. Distinct tags make distinct types, so an `IdentityId` can never
-// be passed where an `OrganizationId` is expected.
+// names nothing. Distinct tags make distinct types, so an `IdentityId` can
+// never be passed where an `OrganizationId` is expected.
 //
 // Ids are plain values: copyable, comparable, hashable (Abseil and std), and
 // thread-compatible.
@@ -48,10 +48,10 @@ class Id {
   int64_t value_ = 0;
 };
 
-#define ENTITLE_DEFINE_ID(Name, text)          \
-  struct Name##Tag {                           \
+#define ENTITLE_DEFINE_ID(Name, text)           \
+  struct Name##Tag {                            \
     static constexpr const char kName[] = text; \
-  };                                           \
+  };                                            \
   using Name = Id<Name##Tag>
 
 ENTITLE_DEFINE_ID(IdentityId, "identity");

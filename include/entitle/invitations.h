@@ -70,11 +70,11 @@ inline constexpr size_t kMaxInvitationBatch = 500;
 
 // What happened to one address of a batch (INV-1).
 enum class InviteOutcome {
-  kInvited,              // A new invitation was sent.
-  kAlreadyInvited,       // INV-8: a New invitation exists; it is returned.
-  kAlreadyMember,        // INV-8: already a member of that kind.
-  kInvalidEmail,         // ID-2
-  kDomainOwnedElsewhere, // Employee invitations only.
+  kInvited,               // A new invitation was sent.
+  kAlreadyInvited,        // INV-8: a New invitation exists; it is returned.
+  kAlreadyMember,         // INV-8: already a member of that kind.
+  kInvalidEmail,          // ID-2
+  kDomainOwnedElsewhere,  // Employee invitations only.
 };
 
 struct InviteResult {

@@ -127,9 +127,9 @@ struct EntitlementUsage {
   // Named: members assigned. Floating: distinct members with access,
   // directly or through a group.
   int64_t assigned_or_with_access = 0;
-  int64_t in_use = 0;          // Floating: seats reserved now. Named: assigned.
-  int64_t peak_in_use = 0;     // Over the window asked for.
-  bool over_allocated = false; // ENT-7: in use above the seat count.
+  int64_t in_use = 0;       // Floating: seats reserved now. Named: assigned.
+  int64_t peak_in_use = 0;  // Over the window asked for.
+  bool over_allocated = false;  // ENT-7: in use above the seat count.
   absl::Time period_end;
 };
 

@@ -1,8 +1,8 @@
 // A store kept in memory (store.h), for tests and for hosts that embed entitle
 // without a file. Nothing survives the object.
 //
-// Thread-safe. One writer at a time (others wait); readers run beside each other
-// but not beside a writer, so a reader always sees committed state.
+// Thread-safe. One writer at a time (others wait); readers run beside each
+// other but not beside a writer, so a reader always sees committed state.
 #ifndef ENTITLE_MEMORY_STORE_H_
 #define ENTITLE_MEMORY_STORE_H_
 

@@ -49,8 +49,8 @@ struct IdentityPolicy {
   // spelled here. Default: the 21 tags below. Any list is accepted, empty
   // too; "en" is the fallback whether or not it is listed.
   std::vector<std::string> supported_languages = {
-      "en", "cs", "da", "de", "es", "fi", "fr", "hu", "it", "ja",
-      "ko", "nl", "no", "pl", "pt", "pt-BR", "ru", "sv", "tr", "zh-CN", "zh-TW"};
+      "en", "cs", "da", "de", "es",    "fi", "fr", "hu", "it",    "ja",   "ko",
+      "nl", "no", "pl", "pt", "pt-BR", "ru", "sv", "tr", "zh-CN", "zh-TW"};
 };
 
 // Organizations and invitations (organizations.h, invitations.h).
@@ -69,13 +69,13 @@ struct OrganizationPolicy {
   // the common free mail providers below; hosts may add their own. Any list
   // is accepted; an empty one refuses no domain.
   std::vector<std::string> public_mail_domains = {
-      "gmail.com",     "googlemail.com", "yahoo.com",    "ymail.com",
-      "outlook.com",   "hotmail.com",    "live.com",     "msn.com",
-      "icloud.com",    "me.com",         "mac.com",      "aol.com",
-      "gmx.com",       "gmx.de",         "gmx.net",      "web.de",
-      "mail.com",      "mail.ru",        "yandex.ru",    "yandex.com",
-      "protonmail.com", "proton.me",     "zoho.com",     "qq.com",
-      "163.com",       "126.com",        "naver.com",    "hanmail.net"};
+      "gmail.com",      "googlemail.com", "yahoo.com", "ymail.com",
+      "outlook.com",    "hotmail.com",    "live.com",  "msn.com",
+      "icloud.com",     "me.com",         "mac.com",   "aol.com",
+      "gmx.com",        "gmx.de",         "gmx.net",   "web.de",
+      "mail.com",       "mail.ru",        "yandex.ru", "yandex.com",
+      "protonmail.com", "proton.me",      "zoho.com",  "qq.com",
+      "163.com",        "126.com",        "naver.com", "hanmail.net"};
 };
 
 // Entitlements and seats (licenses.h).

@@ -13,8 +13,8 @@
 // Choices where the SPEC is silent:
 //   - Each organization has two built-in roles, made with it: "Administrator"
 //     (every permission) and "Co-Administrator" (every permission but managing
-//     administrators). Built-in roles cannot be deleted. An *administrator* is a
-//     member holding a role with kManageAdministrators; the last one can be
+//     administrators). Built-in roles cannot be deleted. An *administrator* is
+//     a member holding a role with kManageAdministrators; the last one can be
 //     neither removed, nor demoted, nor moved to another organization by
 //     becoming its employee, nor deleted (ORG-4).
 //   - Permissions: members, groups and organization settings need
@@ -61,15 +61,14 @@ struct ServiceContext;
 
 inline constexpr std::string_view kAdministratorRole = "Administrator";
 inline constexpr std::string_view kCoAdministratorRole = "Co-Administrator";
-inline constexpr uint32_t kAllPermissions = kManageUsers |
-                                            kManageAdministrators |
-                                            kManageLicenses | kManageDomains |
-                                            kViewUsage | kManageProjects;
+inline constexpr uint32_t kAllPermissions =
+    kManageUsers | kManageAdministrators | kManageLicenses | kManageDomains |
+    kViewUsage | kManageProjects;
 
 // What an organization's administrators may set (kManageUsers).
 struct OrganizationSettings {
-  std::optional<std::string> name;          // 1 to 200 characters.
-  std::optional<bool> discoverable;         // ORG-11
+  std::optional<std::string> name;                // 1 to 200 characters.
+  std::optional<bool> discoverable;               // ORG-11
   std::optional<bool> auto_approve_domain_joins;  // INV-12
 };
 

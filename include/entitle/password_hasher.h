@@ -20,8 +20,8 @@ namespace entitle {
 class PasswordHasher {
  public:
   virtual ~PasswordHasher() = default;
-  // A salted hash of `password`. Fails with Unavailable / kStoreUnavailable only
-  // when the system cannot provide the memory the hash needs.
+  // A salted hash of `password`. Fails with Unavailable / kStoreUnavailable
+  // only when the system cannot provide the memory the hash needs.
   virtual absl::StatusOr<std::string> Hash(std::string_view password) const = 0;
   // True when `password` is the one `stored_hash` was made from. False for a
   // wrong password and for a `stored_hash` this hasher cannot read.
@@ -46,7 +46,8 @@ struct Argon2idParams {
 
 class Argon2idHasher final : public PasswordHasher {
  public:
-  explicit Argon2idHasher(Argon2idParams params = Argon2idParams::Interactive());
+  explicit Argon2idHasher(
+      Argon2idParams params = Argon2idParams::Interactive());
   absl::StatusOr<std::string> Hash(std::string_view password) const override;
   bool Verify(std::string_view stored_hash,
               std::string_view password) const override;

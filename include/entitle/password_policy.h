@@ -5,8 +5,9 @@
 // character from `!@#$%&*^_-+`. Only printable ASCII is accepted: letters
 // outside a-z/A-Z (å, ä, ö, any non-ASCII character) and control characters are
 // refused, because the sign-in services this library serves cannot take them.
-// Other printable ASCII characters (space, '.', '/', ...) are allowed but do not
-// count as the special character. The upper bound keeps hashing cheap to refuse.
+// Other printable ASCII characters (space, '.', '/', ...) are allowed but do
+// not count as the special character. The upper bound keeps hashing cheap to
+// refuse.
 //
 // Pure functions; thread-safe.
 #ifndef ENTITLE_PASSWORD_POLICY_H_
@@ -21,12 +22,12 @@
 namespace entitle {
 
 enum class PasswordRule {
-  kMinLength,        // at least 8 characters
-  kMaxLength,        // at most 128 characters
-  kDigit,            // at least one digit
-  kLowercase,        // at least one of a-z
-  kUppercase,        // at least one of A-Z
-  kSpecial,          // at least one of !@#$%&*^_-+
+  kMinLength,          // at least 8 characters
+  kMaxLength,          // at most 128 characters
+  kDigit,              // at least one digit
+  kLowercase,          // at least one of a-z
+  kUppercase,          // at least one of A-Z
+  kSpecial,            // at least one of !@#$%&*^_-+
   kAllowedCharacters,  // only printable ASCII
 };
 

@@ -156,8 +156,8 @@ struct MemberUpdateResult {
 struct MemberUpdateJob {
   JobId id;
   OrganizationId organization_id;
-  std::optional<IdentityId> created_by;  // Unset when the operator submitted.
-  std::string region;                    // Where it was submitted.
+  std::optional<IdentityId> created_by;   // Unset when the operator submitted.
+  std::string region;                     // Where it was submitted.
   JobStatus status = JobStatus::kQueued;  // kQueued, kDone or kFailed.
   std::vector<ProjectMemberUpdates> request;
   // kDone: one per update, in request order. Otherwise empty.

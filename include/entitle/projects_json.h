@@ -11,7 +11,8 @@
 //
 // The request body is the API page's:
 //   [ { "projectId": "string",
-//       "updates": [ { "action": "ADD", "email": "string", "role": "USER" } ] } ]
+//       "updates": [ { "action": "ADD", "email": "string", "role": "USER" } ] }
+//       ]
 // with actions ADD, REMOVE and UPDATE and roles USER and ADMIN, spelled
 // exactly so. `role` may be left out of a REMOVE. Ids are decimal strings
 // (a JSON integer is accepted too). Fields this version does not know are

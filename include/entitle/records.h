@@ -14,8 +14,8 @@
 // Times are kept to the microsecond. Secrets are never kept: tokens only as a
 // hash (`token_hash`, raw bytes), passwords only as a password hash.
 //
-// Uniqueness rules every store enforces (a second record that would break one is
-// refused with AlreadyExists / `Reason::kDuplicate` and nothing is written):
+// Uniqueness rules every store enforces (a second record that would break one
+// is refused with AlreadyExists / `Reason::kDuplicate` and nothing is written):
 //   identities:      email
 //   memberships:     (organization, identity) is the key; at most one
 //                    kEmployee membership per identity (SPEC ORG-2, ORG-3)
@@ -23,9 +23,8 @@
 //   role grants:     (organization, identity, role) is the key
 //   groups:          (organization, name)
 //   group members:   (group, identity) is the key
-//   domains:         (organization, name); at most one kVerified per name (ORG-9)
-//   invitations:     token_hash
-//   request links:   token_hash
+//   domains:         (organization, name); at most one kVerified per name
+//   (ORG-9) invitations:     token_hash request links:   token_hash
 //   entitlements:    none beyond the id
 //   assignments:     (entitlement, identity) is the key
 //   pool grants:     (entitlement, identity) and (entitlement, group)
@@ -33,8 +32,8 @@
 //   project members: (project, identity) is the key
 //   link tokens:     token_hash
 //   device checks:   (identity, device) is the key
-// References (a record naming a missing one is refused with FailedPrecondition /
-// `Reason::kMissingReference`; deleting a record still named by another is
+// References (a record naming a missing one is refused with FailedPrecondition
+// / `Reason::kMissingReference`; deleting a record still named by another is
 // refused with FailedPrecondition / `Reason::kStillReferenced`): every `*_id`
 // field below that names another kind, except in audit and outbox records,
 // which outlive what they describe. Fields that record who acted
@@ -70,20 +69,23 @@ struct IdentityRecord {
 
   IdentityId id;
   Email email;
-  // A new address waiting for confirmation (ID-7); the old one signs in until then.
+  // A new address waiting for confirmation (ID-7); the old one signs in until
+  // then.
   std::optional<Email> pending_email;
   std::string display_name;
-  std::string country;   // ISO 3166-1 alpha-2, upper case; empty when unknown.
-  std::string language;  // BCP 47 tag; empty when unset (ID-8 falls back to "en").
+  std::string country;  // ISO 3166-1 alpha-2, upper case; empty when unknown.
+  std::string
+      language;  // BCP 47 tag; empty when unset (ID-8 falls back to "en").
   bool verified = false;
   bool locked = false;
   bool profile_complete = false;
-  std::string password_hash;  // Empty until a password is set.
+  std::string password_hash;      // Empty until a password is set.
   std::string federated_subject;  // Non-empty for federated identities.
   absl::Time created_at = absl::UnixEpoch();
   std::optional<absl::Time> last_login_at;
 
-  friend bool operator==(const IdentityRecord&, const IdentityRecord&) = default;
+  friend bool operator==(const IdentityRecord&,
+                         const IdentityRecord&) = default;
 };
 
 // ------------------------------------------------------------- organizations
@@ -99,9 +101,9 @@ struct OrganizationRecord {
 
   OrganizationId id;
   std::string name;
-  bool discoverable = false;             // ORG-11
+  bool discoverable = false;               // ORG-11
   bool auto_approve_domain_joins = false;  // INV-12
-  std::string federation_provider;       // ID-11; empty when not federated.
+  std::string federation_provider;         // ID-11; empty when not federated.
   std::optional<absl::Time> maintenance_until;  // ORG-6
   absl::Time created_at = absl::UnixEpoch();
 
@@ -219,7 +221,8 @@ struct GroupRecord {
 struct GroupMemberKey {
   GroupId group_id;
   IdentityId identity_id;
-  friend auto operator<=>(const GroupMemberKey&, const GroupMemberKey&) = default;
+  friend auto operator<=>(const GroupMemberKey&,
+                          const GroupMemberKey&) = default;
 };
 
 struct GroupMemberFilter {
@@ -327,7 +330,11 @@ struct RequestLinkRecord {
 };
 
 enum class JoinRequestSource : int { kLink = 0, kDiscovery = 1 };
-enum class JoinRequestStatus : int { kPending = 0, kApproved = 1, kRejected = 2 };
+enum class JoinRequestStatus : int {
+  kPending = 0,
+  kApproved = 1,
+  kRejected = 2
+};
 
 struct JoinRequestFilter {
   std::optional<OrganizationId> organization_id;
@@ -498,7 +505,12 @@ struct ProjectUserCount {
                          const ProjectUserCount&) = default;
 };
 
-enum class JobStatus : int { kQueued = 0, kRunning = 1, kDone = 2, kFailed = 3 };
+enum class JobStatus : int {
+  kQueued = 0,
+  kRunning = 1,
+  kDone = 2,
+  kFailed = 3
+};
 
 struct JobFilter {
   std::optional<OrganizationId> organization_id;
@@ -613,7 +625,8 @@ struct LinkTokenRecord {
 struct DeviceCheckKey {
   IdentityId identity_id;
   DeviceId device_id;
-  friend auto operator<=>(const DeviceCheckKey&, const DeviceCheckKey&) = default;
+  friend auto operator<=>(const DeviceCheckKey&,
+                          const DeviceCheckKey&) = default;
 };
 
 struct DeviceCheckFilter {

@@ -5,8 +5,8 @@
 // (the purchased seat count, at most the capacity, changeable at any time). A
 // seat is reserved for a lease; a heartbeat extends the lease; a release or the
 // lease running out frees it. The pool never has more reserved seats than the
-// limit allowed at the moment each was reserved, and never gives one seat to two
-// holders.
+// limit allowed at the moment each was reserved, and never gives one seat to
+// two holders.
 //
 // Two layers:
 //   - `BasicSeatPoolCore`: anonymous seats named by `SeatHandle`s. Acquire,
@@ -140,7 +140,9 @@ class BasicSeatPoolCore {
   uint32_t SampleUse();
   uint32_t TakePeak();
   // How many reservations found every seat reserved, since construction.
-  uint64_t refusals() const { return refusals_.load(std::memory_order_relaxed); }
+  uint64_t refusals() const {
+    return refusals_.load(std::memory_order_relaxed);
+  }
 
   // Reserves a free seat until `now` + lease. Nothing when every seat is
   // reserved (after reclaiming any whose lease ran out).

@@ -56,7 +56,8 @@ struct SeatHolder {
 // What a reservation by key did.
 struct SeatReservation {
   SeatHandle handle;
-  bool renewed = false;  // The key already held this seat; its lease was extended.
+  bool renewed =
+      false;  // The key already held this seat; its lease was extended.
 };
 
 }  // namespace entitle

@@ -1,8 +1,8 @@
 // The SQLite store (store.h): the embedded default, one database file.
 //
-// The file is opened in WAL mode with foreign keys on; its schema version is kept
-// in `PRAGMA user_version` and older files are migrated forward on open (a file
-// newer than this library is refused, never touched). Uniqueness rules and
+// The file is opened in WAL mode with foreign keys on; its schema version is
+// kept in `PRAGMA user_version` and older files are migrated forward on open (a
+// file newer than this library is refused, never touched). Uniqueness rules and
 // references of records.h are also enforced by the schema (unique and partial
 // unique indexes, foreign keys), so even a program writing the file with plain
 // SQL cannot give an identity two employee memberships.

@@ -1,16 +1,16 @@
 // Errors: absl::Status with a machine-readable reason.
 //
 // Every operation in entitle returns `absl::Status` or `absl::StatusOr<T>`; no
-// exception crosses the API. A failure caused by the domain rules or by bad input
-// also carries a `Reason` as a status payload, so a host branches on the reason
-// code, never on the message text. The message is written for the admin who
-// will read it.
+// exception crosses the API. A failure caused by the domain rules or by bad
+// input also carries a `Reason` as a status payload, so a host branches on the
+// reason code, never on the message text. The message is written for the admin
+// who will read it.
 //
 //   absl::Status s = store->...;
 //   if (entitle::GetReason(s) == entitle::Reason::kDuplicate) { ... }
 //
-// Reasons are stable: values are only ever appended, never renumbered, so a host
-// may persist them. All functions here are thread-safe.
+// Reasons are stable: values are only ever appended, never renumbered, so a
+// host may persist them. All functions here are thread-safe.
 #ifndef ENTITLE_STATUS_H_
 #define ENTITLE_STATUS_H_
 
@@ -26,74 +26,75 @@ enum class Reason : int {
   kNone = 0,
 
   // Input.
-  kInvalidEmail = 1,       // ID-2: not a plausible email address.
-  kInvalidArgument = 2,    // A field is missing, empty, or out of range.
-  kMalformedCsv = 3,       // ADM-2: a CSV record breaks RFC 4180 (quotes,
-                           // field count) or is not UTF-8.
+  kInvalidEmail = 1,     // ID-2: not a plausible email address.
+  kInvalidArgument = 2,  // A field is missing, empty, or out of range.
+  kMalformedCsv = 3,     // ADM-2: a CSV record breaks RFC 4180 (quotes,
+                         // field count) or is not UTF-8.
 
   // Store.
-  kNotFound = 10,            // No record with that key.
-  kDuplicate = 11,           // A unique key is already taken.
-  kMissingReference = 12,    // The record names a record that does not exist.
-  kStillReferenced = 13,     // Other records still name the one being deleted.
-  kStoreUnavailable = 14,    // The store could not be read or written (I/O,
-                             // busy beyond the timeout, read-only file).
-  kStoreCorrupt = 15,        // The store holds data this version cannot read.
-  kTransactionFinished = 16, // The transaction was already committed or rolled back.
-  kReadOnlyTransaction = 17, // A write was attempted in a read transaction.
+  kNotFound = 10,          // No record with that key.
+  kDuplicate = 11,         // A unique key is already taken.
+  kMissingReference = 12,  // The record names a record that does not exist.
+  kStillReferenced = 13,   // Other records still name the one being deleted.
+  kStoreUnavailable = 14,  // The store could not be read or written (I/O,
+                           // busy beyond the timeout, read-only file).
+  kStoreCorrupt = 15,      // The store holds data this version cannot read.
+  kTransactionFinished =
+      16,  // The transaction was already committed or rolled back.
+  kReadOnlyTransaction = 17,  // A write was attempted in a read transaction.
 
   // Authorization.
   kPermissionDenied = 20,  // The actor may not do this (ORG-7).
 
   // Identities and credentials.
-  kWeakPassword = 30,       // ID-4: the password breaks the policy.
-  kBadCredentials = 31,     // Unknown address or wrong password.
-  kNotVerified = 32,        // ID-3: the identity has not verified its address.
-  kIdentityLocked = 33,     // ID-9
-  kUnknownUser = 34,        // ID-6: no identity has this address.
-  kEmailTaken = 35,         // ID-1, ID-7: another identity has the address.
-  kInvalidProfile = 36,     // A malformed country or language.
+  kWeakPassword = 30,    // ID-4: the password breaks the policy.
+  kBadCredentials = 31,  // Unknown address or wrong password.
+  kNotVerified = 32,     // ID-3: the identity has not verified its address.
+  kIdentityLocked = 33,  // ID-9
+  kUnknownUser = 34,     // ID-6: no identity has this address.
+  kEmailTaken = 35,      // ID-1, ID-7: another identity has the address.
+  kInvalidProfile = 36,  // A malformed country or language.
   kAlreadyVerified = 37,
   kUnknownProvider = 38,    // ID-11: no organization is federated with it.
   kLastAdministrator = 39,  // ORG-4
 
   // Links (verification, reset, email change; INV-7's token rules).
-  kInvalidLink = 40,     // No such link: malformed, altered or never issued.
+  kInvalidLink = 40,  // No such link: malformed, altered or never issued.
   kLinkExpired = 41,
   kLinkUsed = 42,
   kLinkSuperseded = 43,  // A newer link (or a password change) replaced it.
 
   // Organizations and memberships.
-  kAlreadyMember = 50,        // The identity is already a member (of that kind).
-  kNotMember = 51,            // The identity is not a member.
-  kEmployeeElsewhere = 52,    // ORG-10: an employee of another organization;
-                              // invite instead.
-  kDomainOwnedElsewhere = 53, // ORG-9, ORG-10: another organization owns it.
-  kDomainPending = 54,        // ORG-10: the domain's ownership is pending.
-  kDomainNotOwned = 55,       // ORG-10: not one of the organization's domains;
-                              // invite instead.
-  kPublicMailDomain = 56,     // ORG-9: public mail domains cannot be claimed.
-  kNotEmployee = 57,          // ORG-4: administrator rights are for employees.
+  kAlreadyMember = 50,      // The identity is already a member (of that kind).
+  kNotMember = 51,          // The identity is not a member.
+  kEmployeeElsewhere = 52,  // ORG-10: an employee of another organization;
+                            // invite instead.
+  kDomainOwnedElsewhere = 53,  // ORG-9, ORG-10: another organization owns it.
+  kDomainPending = 54,         // ORG-10: the domain's ownership is pending.
+  kDomainNotOwned = 55,        // ORG-10: not one of the organization's domains;
+                               // invite instead.
+  kPublicMailDomain = 56,      // ORG-9: public mail domains cannot be claimed.
+  kNotEmployee = 57,           // ORG-4: administrator rights are for employees.
 
   // Invitations and join requests.
-  kInvitationExpired = 60,         // INV-2
-  kInvitationAlreadyAccepted = 61, // INV-5: a second click on a used link.
-  kInvitationRevoked = 62,         // INV-4
-  kInvitationSuperseded = 63,      // INV-3: resent; use the newer link.
-  kInvitationRejected = 64,        // INV-5
-  kWrongInvitee = 65,              // INV-5: the link is for another address.
-  kLimitExceeded = 66,             // A batch or page over its documented limit.
-  kRequestDecided = 67,            // INV-11: the join request was decided.
+  kInvitationExpired = 60,          // INV-2
+  kInvitationAlreadyAccepted = 61,  // INV-5: a second click on a used link.
+  kInvitationRevoked = 62,          // INV-4
+  kInvitationSuperseded = 63,       // INV-3: resent; use the newer link.
+  kInvitationRejected = 64,         // INV-5
+  kWrongInvitee = 65,               // INV-5: the link is for another address.
+  kLimitExceeded = 66,   // A batch or page over its documented limit.
+  kRequestDecided = 67,  // INV-11: the join request was decided.
 
   // Entitlements, licenses and seats.
-  kSeatsExhausted = 70,       // ENT-5: "All license seats are reserved".
-  kLicensesExhausted = 71,    // ENT-2: every named license is assigned.
-  kOutsidePeriod = 72,        // ENT-6: not within the subscription period.
-  kCountryNotAllowed = 73,    // ENT-2, ENT-10: not usable in that country.
-  kNoLicense = 74,            // ENT-10: no assignment or pool access.
-  kAlreadyAssigned = 75,      // ENT-2, ENT-3: the license or access exists.
-  kWrongEntitlementKind = 76, // A named operation on a pool, or the reverse.
-  kSeatNotHeld = 77,          // ENT-4, ENT-11: the device holds no seat.
+  kSeatsExhausted = 70,        // ENT-5: "All license seats are reserved".
+  kLicensesExhausted = 71,     // ENT-2: every named license is assigned.
+  kOutsidePeriod = 72,         // ENT-6: not within the subscription period.
+  kCountryNotAllowed = 73,     // ENT-2, ENT-10: not usable in that country.
+  kNoLicense = 74,             // ENT-10: no assignment or pool access.
+  kAlreadyAssigned = 75,       // ENT-2, ENT-3: the license or access exists.
+  kWrongEntitlementKind = 76,  // A named operation on a pool, or the reverse.
+  kSeatNotHeld = 77,           // ENT-4, ENT-11: the device holds no seat.
 
   // Projects.
   kWrongRegion = 78,      // PRJ-2: the project is hosted in another region.

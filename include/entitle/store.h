@@ -14,12 +14,13 @@
 // Both pass the same conformance suite; a new backend must too.
 //
 // Ownership and threads: a `Store` is thread-safe and must outlive every
-// transaction it began. A `Transaction` and its tables belong to the thread that
-// began it and are not thread-safe. Write transactions are serialized (a second
-// `Begin(kWrite)` waits, up to the backend's timeout, for the first to end); read
-// transactions may run beside each other and beside one writer, and see the state
-// committed when they began. Never begin a second transaction on a thread that
-// already holds a write transaction of the same store: it waits for itself.
+// transaction it began. A `Transaction` and its tables belong to the thread
+// that began it and are not thread-safe. Write transactions are serialized (a
+// second `Begin(kWrite)` waits, up to the backend's timeout, for the first to
+// end); read transactions may run beside each other and beside one writer, and
+// see the state committed when they began. Never begin a second transaction on
+// a thread that already holds a write transaction of the same store: it waits
+// for itself.
 #ifndef ENTITLE_STORE_H_
 #define ENTITLE_STORE_H_
 
@@ -39,9 +40,9 @@ namespace entitle {
 // Every method fails with FailedPrecondition / `Reason::kTransactionFinished`
 // once the transaction has committed or rolled back, with FailedPrecondition /
 // `Reason::kReadOnlyTransaction` for a write in a read transaction, and with
-// Unavailable / `Reason::kStoreUnavailable` when the backend cannot read or write.
-// A write that fails leaves the transaction usable and changes nothing; the
-// caller decides whether to go on or roll back.
+// Unavailable / `Reason::kStoreUnavailable` when the backend cannot read or
+// write. A write that fails leaves the transaction usable and changes nothing;
+// the caller decides whether to go on or roll back.
 template <typename Record>
 class Table {
  public:

@@ -107,7 +107,8 @@ struct UserImportRow {
   std::string email;
   UserImportOutcome outcome = UserImportOutcome::kFailed;
   absl::Status status;  // OK, or why the row failed (with a Reason).
-  std::string detail;   // What was done, for the admin, e.g. "roles: Administrator".
+  std::string
+      detail;  // What was done, for the admin, e.g. "roles: Administrator".
 };
 
 struct UserImportSummary {

@@ -107,9 +107,9 @@ absl::StatusOr<Email> Email::Parse(std::string_view text) {
       StdView(absl::StripAsciiWhitespace(AbslView(text)));
   if (trimmed.empty()) return Invalid(Reason::kInvalidEmail, "", "it is empty");
   if (trimmed.size() > kMaxAddressLength) {
-    return Invalid(Reason::kInvalidEmail, "",
-                   absl::StrCat("it is longer than ", kMaxAddressLength,
-                                " characters"));
+    return Invalid(
+        Reason::kInvalidEmail, "",
+        absl::StrCat("it is longer than ", kMaxAddressLength, " characters"));
   }
   if (std::string why = CheckCharacters(trimmed); !why.empty()) {
     return Invalid(Reason::kInvalidEmail, "", why);

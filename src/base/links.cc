@@ -13,7 +13,8 @@ namespace {
 
 constexpr size_t kSecretBytes = 32;
 constexpr int kEncoding = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-constexpr size_t kTokenLength = sodium_base64_ENCODED_LEN(kSecretBytes, kEncoding) - 1;
+constexpr size_t kTokenLength =
+    sodium_base64_ENCODED_LEN(kSecretBytes, kEncoding) - 1;
 
 }  // namespace
 

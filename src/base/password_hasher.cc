@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "entitle/status.h"
 #include "base/sodium_init.h"
+#include "entitle/status.h"
 
 namespace entitle {
 

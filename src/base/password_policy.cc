@@ -14,9 +14,12 @@ constexpr size_t kMinLength = 8;
 constexpr size_t kMaxLength = 128;
 
 constexpr PasswordRule kAllRules[] = {
-    PasswordRule::kMinLength, PasswordRule::kMaxLength,
-    PasswordRule::kDigit,     PasswordRule::kLowercase,
-    PasswordRule::kUppercase, PasswordRule::kSpecial,
+    PasswordRule::kMinLength,
+    PasswordRule::kMaxLength,
+    PasswordRule::kDigit,
+    PasswordRule::kLowercase,
+    PasswordRule::kUppercase,
+    PasswordRule::kSpecial,
     PasswordRule::kAllowedCharacters,
 };
 

@@ -28,20 +28,20 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
 
 }  // namespace entitle::internal
 
-#define ENTITLE_RETURN_IF_ERROR(expr)                                   \
-  do {                                                                  \
-    if (const auto& entitle_result_ = (expr);                           \
-        !::entitle::internal::StatusOf(entitle_result_).ok()) {         \
-      return ::entitle::internal::StatusOf(entitle_result_);            \
-    }                                                                   \
+#define ENTITLE_RETURN_IF_ERROR(expr)                           \
+  do {                                                          \
+    if (const auto& entitle_result_ = (expr);                   \
+        !::entitle::internal::StatusOf(entitle_result_).ok()) { \
+      return ::entitle::internal::StatusOf(entitle_result_);    \
+    }                                                           \
   } while (false)
 
 #define ENTITLE_STATUS_MACROS_CONCAT_INNER_(a, b) a##b
 #define ENTITLE_STATUS_MACROS_CONCAT_(a, b) \
   ENTITLE_STATUS_MACROS_CONCAT_INNER_(a, b)
 
-#define ENTITLE_ASSIGN_OR_RETURN(lhs, rexpr)                               \
-  ENTITLE_ASSIGN_OR_RETURN_IMPL_(                                          \
+#define ENTITLE_ASSIGN_OR_RETURN(lhs, rexpr) \
+  ENTITLE_ASSIGN_OR_RETURN_IMPL_(            \
       ENTITLE_STATUS_MACROS_CONCAT_(entitle_status_or_, __LINE__), lhs, rexpr)
 
 #define ENTITLE_ASSIGN_OR_RETURN_IMPL_(status_or, lhs, rexpr) \

@@ -7,29 +7,29 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/links.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
-#include "service/authorization.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
-#include "base/links.h"
-#include "organizations/memberships.h"
-#include "service/operation.h"
 #include "identities/profile.h"
+#include "organizations/memberships.h"
+#include "service/authorization.h"
+#include "service/operation.h"
 #include "service/service_context.h"
 
 namespace entitle {
 namespace {
 
+using internal::ApplyProfile;
+using internal::AsUpdate;
 using internal::AuditTarget;
+using internal::EffectiveLanguage;
 using internal::FindFirst;
 using internal::ListAll;
 using internal::Operation;
 using internal::Reading;
 using internal::ServiceContext;
-using internal::ApplyProfile;
-using internal::AsUpdate;
-using internal::EffectiveLanguage;
 
 constexpr std::string_view kUnknownUserMessage =
     "Sorry, we didn't recognise this user. Please enter a valid Email address.";
@@ -61,8 +61,9 @@ absl::Status UnknownUser() {
 }
 
 absl::Status EmailTaken(const Email& email) {
-  return Error(absl::StatusCode::kAlreadyExists, Reason::kEmailTaken,
-               absl::StrCat("Another identity already uses ", email.str(), "."));
+  return Error(
+      absl::StatusCode::kAlreadyExists, Reason::kEmailTaken,
+      absl::StrCat("Another identity already uses ", email.str(), "."));
 }
 
 // The identity named by a caller, with a message for people when it is gone.
@@ -101,8 +102,8 @@ IdentityInfo ToInfo(const IdentityPolicy& policy, const IdentityRecord& r) {
 
 // ------------------------------------------------------------------- links
 
-absl::StatusOr<std::optional<IdentityRecord>> FindByEmailIn(Transaction& tx,
-                                                            const Email& email) {
+absl::StatusOr<std::optional<IdentityRecord>> FindByEmailIn(
+    Transaction& tx, const Email& email) {
   return FindFirst(tx.identities(), IdentityFilter{.email = email});
 }
 
@@ -186,7 +187,8 @@ absl::StatusOr<LinkTokenRecord> UseLink(Operation& op, std::string_view token,
       FindFirst(op.tx().link_tokens(), LinkTokenFilter{.token_hash = hash}));
   if (!found.has_value()) return invalid;
   LinkTokenRecord link = *found;
-  if (link.purpose != purpose || !internal::SameLinkHash(link.token_hash, hash)) {
+  if (link.purpose != purpose ||
+      !internal::SameLinkHash(link.token_hash, hash)) {
     return invalid;
   }
   switch (link.status) {
@@ -251,7 +253,8 @@ absl::Status Identities::ResendVerification(std::string_view email_text) {
                            FindByEmailIn(op.tx(), email));
   if (!identity.has_value()) return UnknownUser();
   if (identity->verified) {
-    return Error(absl::StatusCode::kFailedPrecondition, Reason::kAlreadyVerified,
+    return Error(absl::StatusCode::kFailedPrecondition,
+                 Reason::kAlreadyVerified,
                  "This identity is already verified.");
   }
   ENTITLE_RETURN_IF_ERROR(IssueLink(
@@ -295,8 +298,8 @@ absl::Status Identities::CompleteVerification(std::string_view token,
 absl::StatusOr<IdentityId> Identities::SignIn(
     std::string_view email_text, std::string_view password,
     const std::optional<DeviceId>& device) {
-  if (device.has_value() &&
-      (device->value().empty() || device->value().size() > DeviceId::kMaxLength)) {
+  if (device.has_value() && (device->value().empty() ||
+                             device->value().size() > DeviceId::kMaxLength)) {
     return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                  "A device id must have 1 to 256 bytes.");
   }
@@ -324,8 +327,9 @@ absl::StatusOr<IdentityId> Identities::SignIn(
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   absl::StatusOr<IdentityRecord> identity = LoadIdentity(op.tx(), id);
   if (!identity.ok()) {
-    return GetReason(identity.status()) == Reason::kNotFound ? BadCredentials()
-                                                             : identity.status();
+    return GetReason(identity.status()) == Reason::kNotFound
+               ? BadCredentials()
+               : identity.status();
   }
   // The identity may have changed since the password was checked.
   if (identity->email != email || identity->password_hash != stored_hash) {
@@ -688,7 +692,8 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
   return op.Commit();
 }
 
-absl::StatusOr<IdentityInfo> Identities::Get(const Actor& actor, IdentityId id) {
+absl::StatusOr<IdentityInfo> Identities::Get(const Actor& actor,
+                                             IdentityId id) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
                            LoadIdentity(reading.tx(), id));

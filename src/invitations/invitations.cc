@@ -6,17 +6,17 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/links.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
-#include "service/authorization.h"
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
-#include "base/links.h"
-#include "organizations/memberships.h"
-#include "service/operation.h"
 #include "identities/profile.h"
-#include "service/service_context.h"
 #include "invitations/invitations_internal.h"
+#include "organizations/memberships.h"
+#include "service/authorization.h"
+#include "service/operation.h"
+#include "service/service_context.h"
 
 namespace entitle {
 namespace {
@@ -215,8 +215,8 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
   invitation.status = InvitationStatus::kAccepted;
   invitation.decided_at = op.now();
   ENTITLE_RETURN_IF_ERROR(tx.invitations().Update(invitation));
-  op.Audit(actor, organization, "invitation.accept",
-           AuditTarget(invitation.id), invitation.email.str());
+  op.Audit(actor, organization, "invitation.accept", AuditTarget(invitation.id),
+           invitation.email.str());
   return absl::OkStatus();
 }
 
@@ -275,8 +275,7 @@ absl::StatusOr<JoinRequestInfo> FileJoinRequest(
   ENTITLE_ASSIGN_OR_RETURN(
       std::optional<MembershipRecord> membership,
       internal::FindMembership(tx, organization.id, identity.id));
-  if (membership.has_value() &&
-      membership->kind == MembershipKind::kEmployee) {
+  if (membership.has_value() && membership->kind == MembershipKind::kEmployee) {
     return Refuse(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
                   "You are already an employee of this organization.");
   }
@@ -383,9 +382,9 @@ absl::StatusOr<InvitationId> Invitations::Resend(const Actor& actor,
                                .status = InvitationStatus::kNew}));
   for (const InvitationRecord& live : open) {
     if (live.group_id == old.group_id && !Expired(live, op.now())) {
-      op.Audit(actor, organization, "invitation.resend", AuditTarget(live.id),
-               absl::StrCat(AuditTarget(invitation),
-                            " folded into the live one"));
+      op.Audit(
+          actor, organization, "invitation.resend", AuditTarget(live.id),
+          absl::StrCat(AuditTarget(invitation), " folded into the live one"));
       ENTITLE_RETURN_IF_ERROR(op.Commit());
       return live.id;
     }
@@ -490,8 +489,7 @@ absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
 
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
-  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord invitation,
-                           FindByToken(tx, token));
+  ENTITLE_ASSIGN_OR_RETURN(InvitationRecord invitation, FindByToken(tx, token));
   ENTITLE_RETURN_IF_ERROR(CheckUsable(invitation, op.now()));
   ENTITLE_ASSIGN_OR_RETURN(
       std::optional<IdentityRecord> existing,
@@ -511,11 +509,10 @@ absl::StatusOr<IdentityId> Invitations::AcceptAsNewUser(
   op.Audit(invitee, invitation.organization_id, "identity.register",
            AuditTarget(id), "created by accepting an invitation");
   // ID-12: an identity created from an invitation waits for its profile.
-  ENTITLE_RETURN_IF_ERROR(
-      ApplyAcceptance(op, invitee, invitation, identity,
-                      identity.profile_complete
-                          ? MembershipStatus::kActive
-                          : MembershipStatus::kPendingProfile));
+  ENTITLE_RETURN_IF_ERROR(ApplyAcceptance(
+      op, invitee, invitation, identity,
+      identity.profile_complete ? MembershipStatus::kActive
+                                : MembershipStatus::kPendingProfile));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return id;
 }
@@ -608,9 +605,8 @@ absl::StatusOr<JoinRequestInfo> Invitations::FollowRequestLink(
     const Actor& actor, std::string_view token) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
-  ENTITLE_ASSIGN_OR_RETURN(
-      IdentityRecord identity,
-      SignedIn(tx, actor, "ask to join an organization"));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           SignedIn(tx, actor, "ask to join an organization"));
   const std::string hash = internal::HashLinkToken(token);
   if (hash.empty()) return InvalidLink();
   ENTITLE_ASSIGN_OR_RETURN(
@@ -633,9 +629,8 @@ absl::StatusOr<JoinRequestInfo> Invitations::RequestToJoin(
     const Actor& actor, OrganizationId organization) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
-  ENTITLE_ASSIGN_OR_RETURN(
-      IdentityRecord identity,
-      SignedIn(tx, actor, "ask to join an organization"));
+  ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                           SignedIn(tx, actor, "ask to join an organization"));
   // INV-10: only an organization the actor can discover (ORG-11).
   const absl::Status not_found =
       Refuse(absl::StatusCode::kNotFound, Reason::kNotFound,
@@ -646,8 +641,7 @@ absl::StatusOr<JoinRequestInfo> Invitations::RequestToJoin(
     return GetReason(record.status()) == Reason::kNotFound ? not_found
                                                            : record.status();
   }
-  ENTITLE_ASSIGN_OR_RETURN(bool owns,
-                           OwnsDomainOf(tx, organization, identity));
+  ENTITLE_ASSIGN_OR_RETURN(bool owns, OwnsDomainOf(tx, organization, identity));
   if (!record->discoverable || !owns) return not_found;
   ENTITLE_ASSIGN_OR_RETURN(
       JoinRequestInfo request,

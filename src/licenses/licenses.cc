@@ -11,12 +11,12 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
-#include "service/authorization.h"
 #include "entitle/status.h"
-#include "service/operation.h"
-#include "licenses/seat_registry.h"
-#include "service/service_context.h"
 #include "licenses/licenses_internal.h"
+#include "licenses/seat_registry.h"
+#include "service/authorization.h"
+#include "service/operation.h"
+#include "service/service_context.h"
 
 namespace entitle {
 
@@ -329,8 +329,8 @@ absl::Status Licenses::Unassign(const Actor& actor, EntitlementId entitlement,
 absl::StatusOr<std::vector<LicenseAssignmentRecord>> Licenses::ListAssignments(
     const Actor& actor, EntitlementId entitlement) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(
-      EntitlementRecord e, ViewedEntitlement(reading.tx(), actor, entitlement));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           ViewedEntitlement(reading.tx(), actor, entitlement));
   return ListAll(reading.tx().license_assignments(),
                  LicenseAssignmentFilter{.entitlement_id = entitlement});
 }
@@ -343,9 +343,8 @@ absl::StatusOr<PoolGrantRecord> Licenses::GrantPoolAccess(
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
                            ManagedEntitlement(tx, actor, entitlement));
-  ENTITLE_ASSIGN_OR_RETURN(
-      PoolGrantRecord record,
-      internal::GrantPoolAccessStep(op, actor, e, member));
+  ENTITLE_ASSIGN_OR_RETURN(PoolGrantRecord record,
+                           internal::GrantPoolAccessStep(op, actor, e, member));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return record;
 }
@@ -354,8 +353,9 @@ absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(PoolGrantRecord record, tx.pool_grants().Get(grant));
-  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
-                           ManagedEntitlement(tx, actor, record.entitlement_id));
+  ENTITLE_ASSIGN_OR_RETURN(
+      EntitlementRecord e,
+      ManagedEntitlement(tx, actor, record.entitlement_id));
   ENTITLE_RETURN_IF_ERROR(tx.pool_grants().Delete(grant));
   op.Audit(actor, e.organization_id, "pool.revoke", AuditTarget(e.id),
            record.identity_id.has_value() ? AuditTarget(*record.identity_id)
@@ -366,8 +366,8 @@ absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
 absl::StatusOr<std::vector<PoolGrantRecord>> Licenses::ListPoolAccess(
     const Actor& actor, EntitlementId entitlement) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(
-      EntitlementRecord e, ViewedEntitlement(reading.tx(), actor, entitlement));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           ViewedEntitlement(reading.tx(), actor, entitlement));
   return ListAll(reading.tx().pool_grants(),
                  PoolGrantFilter{.entitlement_id = entitlement});
 }
@@ -820,8 +820,8 @@ absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
     const Actor& actor, EntitlementId entitlement, absl::Time from,
     absl::Time to) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(
-      EntitlementRecord e, ViewedEntitlement(reading.tx(), actor, entitlement));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           ViewedEntitlement(reading.tx(), actor, entitlement));
   ENTITLE_ASSIGN_OR_RETURN(
       std::vector<PoolUsageRecord> all,
       ListAll(reading.tx().pool_usage(),
@@ -872,8 +872,8 @@ absl::Status AssignLicenseStep(Operation& op, const Actor& actor,
   int64_t counted = 0;
   if (assigned == nullptr) {
     ENTITLE_ASSIGN_OR_RETURN(
-        counted, tx.license_assignments().Count(
-                     LicenseAssignmentFilter{.entitlement_id = entitlement.id}));
+        counted, tx.license_assignments().Count(LicenseAssignmentFilter{
+                     .entitlement_id = entitlement.id}));
     assigned = &counted;
   }
   if (*assigned >= entitlement.seats) {

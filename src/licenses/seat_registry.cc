@@ -140,10 +140,10 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
         if (!direct.ok()) return direct.status();
         candidate.pool_access = direct->has_value();
         for (size_t i = 0; i < groups->size() && !candidate.pool_access; ++i) {
-          absl::StatusOr<std::optional<PoolGrantRecord>> via_group = FindFirst(
-              tx.pool_grants(),
-              PoolGrantFilter{.entitlement_id = entitlement.id,
-                              .group_id = (*groups)[i].group_id});
+          absl::StatusOr<std::optional<PoolGrantRecord>> via_group =
+              FindFirst(tx.pool_grants(),
+                        PoolGrantFilter{.entitlement_id = entitlement.id,
+                                        .group_id = (*groups)[i].group_id});
           if (!via_group.ok()) return via_group.status();
           candidate.pool_access = via_group->has_value();
         }
@@ -155,20 +155,21 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
       }
     }
   }
-  std::sort(view->candidates.begin(), view->candidates.end(),
-            [](const AccessCandidate& a, const AccessCandidate& b) {
-              const bool a_named = a.entitlement.kind == EntitlementKind::kNamed;
-              const bool b_named = b.entitlement.kind == EntitlementKind::kNamed;
-              if (a_named != b_named) return a_named;
-              return a.entitlement.id < b.entitlement.id;
-            });
+  std::sort(
+      view->candidates.begin(), view->candidates.end(),
+      [](const AccessCandidate& a, const AccessCandidate& b) {
+        const bool a_named = a.entitlement.kind == EntitlementKind::kNamed;
+        const bool b_named = b.entitlement.kind == EntitlementKind::kNamed;
+        if (a_named != b_named) return a_named;
+        return a.entitlement.id < b.entitlement.id;
+      });
   return std::shared_ptr<const IdentityView>(std::move(view));
 }
 
-std::shared_ptr<PoolSlot> SeatRegistry::Pool(const EntitlementRecord& entitlement,
-                                             absl::Time now) {
-  const uint32_t seats = static_cast<uint32_t>(std::clamp<int64_t>(
-      entitlement.seats, 0, SeatPoolCore::kMaxSeats));
+std::shared_ptr<PoolSlot> SeatRegistry::Pool(
+    const EntitlementRecord& entitlement, absl::Time now) {
+  const uint32_t seats = static_cast<uint32_t>(
+      std::clamp<int64_t>(entitlement.seats, 0, SeatPoolCore::kMaxSeats));
   std::shared_ptr<PoolSlot> slot = FindPool(entitlement.id);
   if (slot == nullptr) {
     ReadMostlyWriterLock lock(pools_mutex_);
@@ -207,7 +208,8 @@ void SeatRegistry::ReleaseIdentityIn(OrganizationId organization,
                                      IdentityId identity) {
   for (const std::shared_ptr<PoolSlot>& slot : AllPools()) {
     if (slot->organization() != organization) continue;
-    slot->WithPool([identity](SeatPool& pool) { pool.ReleaseIdentity(identity); });
+    slot->WithPool(
+        [identity](SeatPool& pool) { pool.ReleaseIdentity(identity); });
   }
 }
 
@@ -227,7 +229,8 @@ bool SeatRegistry::NoteCheck(IdentityId identity, const DeviceId& device,
   auto [it, inserted] = shard.checks.try_emplace(
       std::make_pair(identity, device), Check{now, absl::InfinitePast()});
   it->second.seen = std::max(it->second.seen, now);
-  if (now - it->second.written < context_.license_policy.device_check_interval) {
+  if (now - it->second.written <
+      context_.license_policy.device_check_interval) {
     return false;
   }
   it->second.written = now;

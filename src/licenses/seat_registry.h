@@ -28,8 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "entitle/ids.h"
-#include "entitle/records.h"
 #include "entitle/internal/mutex.h"
+#include "entitle/records.h"
 #include "entitle/seat_pool.h"
 #include "licenses/read_mostly_mutex.h"
 #include "service/seat_release.h"
@@ -128,7 +128,8 @@ class SeatRegistry final : public SeatReleaser {
 
   // The last successful check of a device that CheckAccess saw, and whether
   // it is time to write it to the store.
-  std::optional<absl::Time> LastCheck(IdentityId identity, const DeviceId& device);
+  std::optional<absl::Time> LastCheck(IdentityId identity,
+                                      const DeviceId& device);
   bool NoteCheck(IdentityId identity, const DeviceId& device, absl::Time now);
 
   // Runs `f()` while no other RecordingUsage call runs, and returns what it

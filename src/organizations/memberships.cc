@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "service/authorization.h"
 #include "entitle/events.h"
 #include "entitle/status.h"
+#include "service/authorization.h"
 
 namespace entitle::internal {
 
@@ -33,13 +33,12 @@ absl::Status RefuseLastAdministrator(Transaction& tx,
 
 absl::Status RevokeRoles(Transaction& tx, OrganizationId organization,
                          IdentityId identity) {
-  return DeleteAll(tx.role_grants(),
-                   RoleGrantFilter{.organization_id = organization,
-                                   .identity_id = identity},
-                   [](const RoleGrantRecord& r) {
-                     return RoleGrantKey{r.organization_id, r.identity_id,
-                                         r.role_id};
-                   });
+  return DeleteAll(
+      tx.role_grants(),
+      RoleGrantFilter{.organization_id = organization, .identity_id = identity},
+      [](const RoleGrantRecord& r) {
+        return RoleGrantKey{r.organization_id, r.identity_id, r.role_id};
+      });
 }
 
 absl::Status EndMembership(Operation& op, const Actor& actor,
@@ -59,7 +58,8 @@ absl::Status EndMembership(Operation& op, const Actor& actor,
       std::vector<GroupRecord> groups,
       ListAll(tx.groups(), GroupFilter{.organization_id = organization}));
   for (const GroupRecord& group : groups) {
-    absl::Status s = tx.group_members().Delete(GroupMemberKey{group.id, identity});
+    absl::Status s =
+        tx.group_members().Delete(GroupMemberKey{group.id, identity});
     if (!s.ok() && GetReason(s) != Reason::kNotFound) return s;
   }
   ENTITLE_ASSIGN_OR_RETURN(

@@ -8,15 +8,15 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/links.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
-#include "service/authorization.h"
 #include "entitle/status.h"
-#include "base/links.h"
 #include "organizations/memberships.h"
+#include "organizations/organizations_internal.h"
+#include "service/authorization.h"
 #include "service/operation.h"
 #include "service/service_context.h"
-#include "organizations/organizations_internal.h"
 
 namespace entitle {
 namespace {
@@ -355,8 +355,8 @@ absl::Status AddByEmail(internal::ServiceContext& context, const Actor& actor,
                         absl::Status (*add_step)(Operation&, const Actor&,
                                                  OrganizationId,
                                                  const IdentityRecord&)) {
-  ENTITLE_ASSIGN_OR_RETURN(
-      OperationIn in, BeginIn(context, actor, organization, kManageUsers));
+  ENTITLE_ASSIGN_OR_RETURN(OperationIn in,
+                           BeginIn(context, actor, organization, kManageUsers));
   Operation& op = in.op;
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
                            IdentityByEmail(op.tx(), email));

@@ -10,13 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "entitle/email.h"
-#include "entitle/status.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
+#include "entitle/email.h"
+#include "entitle/status.h"
+#include "projects/projects_json_internal.h"
 #include "service/authorization.h"
 #include "service/operation.h"
-#include "projects/projects_json_internal.h"
 #include "service/service_context.h"
 
 namespace entitle {
@@ -40,9 +40,9 @@ absl::Status NoProject(ProjectId project) {
 }
 
 absl::Status NoProjectInOrganization(ProjectId project) {
-  return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                   absl::StrCat("The organization has no project #",
-                                project.value(), "."));
+  return MakeError(
+      absl::StatusCode::kNotFound, Reason::kNotFound,
+      absl::StrCat("The organization has no project #", project.value(), "."));
 }
 
 absl::Status WrongRegion(const ProjectRecord& project, std::string_view asked) {
@@ -96,9 +96,9 @@ absl::Status CheckName(std::string_view name) {
 absl::Status RequireOrganization(Transaction& tx, OrganizationId organization) {
   absl::StatusOr<OrganizationRecord> org = tx.organizations().Get(organization);
   if (!org.ok() && IsMissing(org.status())) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("There is no organization #",
-                                  organization.value(), "."));
+    return MakeError(
+        absl::StatusCode::kNotFound, Reason::kNotFound,
+        absl::StrCat("There is no organization #", organization.value(), "."));
   }
   return org.status();
 }
@@ -107,8 +107,8 @@ absl::Status RequireOrganization(Transaction& tx, OrganizationId organization) {
 // the organization must exist.
 absl::Status RequireAccountAdmin(Transaction& tx, const Actor& actor,
                                  OrganizationId organization) {
-  ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(tx, actor, organization,
-                                                      kManageProjects));
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequirePermission(tx, actor, organization, kManageProjects));
   return RequireOrganization(tx, organization);
 }
 
@@ -126,13 +126,13 @@ absl::StatusOr<std::optional<ProjectMemberRecord>> PlaceOf(
 // `manage`, change it (account admin or project ADMIN)?
 absl::Status RequireProjectAccess(Transaction& tx, const Actor& actor,
                                   const ProjectRecord& project, bool manage) {
-  absl::Status admin =
-      internal::RequirePermission(tx, actor, project.organization_id,
-                                  kManageProjects);
+  absl::Status admin = internal::RequirePermission(
+      tx, actor, project.organization_id, kManageProjects);
   if (admin.ok() || IsStoreFailure(admin) || !actor.is_identity()) return admin;
   absl::StatusOr<IdentityRecord> identity =
       tx.identities().Get(actor.identity());
-  if (!identity.ok()) return IsMissing(identity.status()) ? admin : identity.status();
+  if (!identity.ok())
+    return IsMissing(identity.status()) ? admin : identity.status();
   if (identity->locked) return admin;
   ENTITLE_ASSIGN_OR_RETURN(std::optional<ProjectMemberRecord> place,
                            PlaceOf(tx, project.id, actor.identity()));
@@ -179,8 +179,8 @@ absl::StatusOr<bool> HoldsEntitlement(Transaction& tx,
   for (const GroupMemberRecord& group : groups) {
     ENTITLE_ASSIGN_OR_RETURN(
         int64_t through,
-        tx.pool_grants().Count(PoolGrantFilter{
-            .entitlement_id = entitlement.id, .group_id = group.group_id}));
+        tx.pool_grants().Count(PoolGrantFilter{.entitlement_id = entitlement.id,
+                                               .group_id = group.group_id}));
     if (through > 0) return true;
   }
   return false;
@@ -191,12 +191,13 @@ absl::StatusOr<bool> HoldsEntitlement(Transaction& tx,
 absl::Status RequireCreator(Transaction& tx, const Actor& actor,
                             OrganizationId organization,
                             EntitlementId entitlement) {
-  absl::Status admin = internal::RequirePermission(tx, actor, organization,
-                                                   kManageProjects);
+  absl::Status admin =
+      internal::RequirePermission(tx, actor, organization, kManageProjects);
   if (admin.ok() || IsStoreFailure(admin) || !actor.is_identity()) return admin;
   absl::StatusOr<IdentityRecord> identity =
       tx.identities().Get(actor.identity());
-  if (!identity.ok()) return IsMissing(identity.status()) ? admin : identity.status();
+  if (!identity.ok())
+    return IsMissing(identity.status()) ? admin : identity.status();
   if (identity->locked) return admin;
   absl::StatusOr<MembershipRecord> membership =
       tx.memberships().Get(MembershipKey{organization, actor.identity()});
@@ -258,8 +259,8 @@ absl::StatusOr<MemberUpdateJob> ToJob(const JobRecord& record) {
     for (const ProjectMemberUpdates& project : job.request) {
       for (const MemberUpdate& update : project.updates) {
         if (next >= result.statuses.size()) break;
-        job.results.push_back(MemberUpdateResult{
-            project.project_id, update, result.statuses[next++]});
+        job.results.push_back(MemberUpdateResult{project.project_id, update,
+                                                 result.statuses[next++]});
       }
     }
     if (next != result.statuses.size() ||
@@ -278,36 +279,35 @@ absl::StatusOr<MemberUpdateJob> ToJob(const JobRecord& record) {
 // IsStoreFailure: the job stops and stays queued). A plain Status on purpose:
 // StatusOr<Status> would turn every returned error into a value.
 absl::Status ApplyUpdate(Operation& op, const Actor& actor,
-                                         const ProjectRecord& project,
-                                         const MemberUpdate& update) {
+                         const ProjectRecord& project,
+                         const MemberUpdate& update) {
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(Email email, Email::Parse(update.email));
   ENTITLE_ASSIGN_OR_RETURN(
       std::optional<IdentityRecord> identity,
       internal::FindFirst(tx.identities(), IdentityFilter{.email = email}));
   if (!identity.has_value()) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kUnknownUser,
-                     absl::StrCat("No account has the address ", email.str(),
-                                  "."));
+    return MakeError(
+        absl::StatusCode::kNotFound, Reason::kUnknownUser,
+        absl::StrCat("No account has the address ", email.str(), "."));
   }
   const IdentityId id = identity->id;
   ENTITLE_ASSIGN_OR_RETURN(std::optional<ProjectMemberRecord> place,
                            PlaceOf(tx, project.id, id));
   const std::string target = AuditTarget(project.id);
-  const std::string detail =
-      absl::StrCat(AuditTarget(id), " role=",
-                   update.role == ProjectRole::kAdmin ? "admin" : "user");
+  const std::string detail = absl::StrCat(
+      AuditTarget(id),
+      " role=", update.role == ProjectRole::kAdmin ? "admin" : "user");
   switch (update.action) {
     case MemberUpdateAction::kAdd: {
       if (place.has_value()) {
-        return MakeError(absl::StatusCode::kAlreadyExists,
-                         Reason::kAlreadyMember,
-                         absl::StrCat(email.str(),
-                                      " is already a member of project #",
-                                      project.id.value(), "."));
+        return MakeError(
+            absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
+            absl::StrCat(email.str(), " is already a member of project #",
+                         project.id.value(), "."));
       }
-      absl::StatusOr<MembershipRecord> membership = tx.memberships().Get(
-          MembershipKey{project.organization_id, id});
+      absl::StatusOr<MembershipRecord> membership =
+          tx.memberships().Get(MembershipKey{project.organization_id, id});
       if (!membership.ok() && !IsMissing(membership.status())) {
         return membership.status();
       }
@@ -348,10 +348,11 @@ absl::Status ApplyUpdate(Operation& op, const Actor& actor,
 
 // Why every update of `entry` fails, or OK when its project takes updates;
 // or a store failure.
-absl::Status CheckJobProject(
-    Transaction& tx, const MemberUpdateJob& job,
-    const ProjectMemberUpdates& entry, std::optional<ProjectRecord>& project) {
-  if (!entry.project_id.valid()) return NoProjectInOrganization(entry.project_id);
+absl::Status CheckJobProject(Transaction& tx, const MemberUpdateJob& job,
+                             const ProjectMemberUpdates& entry,
+                             std::optional<ProjectRecord>& project) {
+  if (!entry.project_id.valid())
+    return NoProjectInOrganization(entry.project_id);
   absl::StatusOr<ProjectRecord> loaded = tx.projects().Get(entry.project_id);
   if (!loaded.ok()) {
     if (!IsMissing(loaded.status())) return loaded.status();
@@ -377,10 +378,9 @@ absl::StatusOr<ProjectRecord> Projects::CreateProject(
   Transaction& tx = op.tx();
   ENTITLE_RETURN_IF_ERROR(RequireCreator(tx, actor, organization, entitlement));
   ENTITLE_RETURN_IF_ERROR(RequireOrganization(tx, organization));
-  ENTITLE_ASSIGN_OR_RETURN(
-      EntitlementRecord e,
-      internal::LoadOwned(tx.entitlements(), organization, entitlement,
-                          "entitlement"));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           internal::LoadOwned(tx.entitlements(), organization,
+                                               entitlement, "entitlement"));
   ENTITLE_RETURN_IF_ERROR(CheckName(name));
   ENTITLE_RETURN_IF_ERROR(CheckRegion(context_, region));
   if (op.now() < e.period_start || op.now() >= e.period_end) {
@@ -451,7 +451,8 @@ absl::Status SetArchived(internal::ServiceContext& context, const Actor& actor,
 absl::Status Projects::ArchiveProject(const Actor& actor,
                                       std::string_view region,
                                       ProjectId project) {
-  return SetArchived(context_, actor, region, project, ProjectStatus::kArchived);
+  return SetArchived(context_, actor, region, project,
+                     ProjectStatus::kArchived);
 }
 
 absl::Status Projects::RestoreProject(const Actor& actor,
@@ -559,11 +560,10 @@ absl::StatusOr<MemberUpdateJob> Projects::SubmitMemberUpdates(
   ENTITLE_RETURN_IF_ERROR(CheckRegion(context_, region));
   if (request.empty()) return Invalid("The request names no project.");
   if (request.size() > static_cast<size_t>(kMaxProjectsPerRequest)) {
-    return MakeError(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
-                     absl::StrCat("A request may name at most ",
-                                  kMaxProjectsPerRequest,
-                                  " projects; this one names ", request.size(),
-                                  "."));
+    return MakeError(
+        absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
+        absl::StrCat("A request may name at most ", kMaxProjectsPerRequest,
+                     " projects; this one names ", request.size(), "."));
   }
   for (const ProjectMemberUpdates& project : request) {
     if (project.updates.size() > static_cast<size_t>(kMaxUpdatesPerProject)) {
@@ -606,8 +606,8 @@ absl::StatusOr<MemberUpdateJob> Projects::RunJob(JobId id) {
                      absl::StrCat("There is no batch job #", id.value(), "."));
   }
   if (record->kind != kJobKind) {
-    return Invalid(absl::StrCat("Job #", id.value(),
-                                " is not a project member update."));
+    return Invalid(
+        absl::StrCat("Job #", id.value(), " is not a project member update."));
   }
   if (record->status != JobStatus::kQueued) return ToJob(*record);
   ENTITLE_ASSIGN_OR_RETURN(MemberUpdateJob job, ToJob(*record));
@@ -701,8 +701,8 @@ absl::StatusOr<MemberUpdateJob> Projects::GetJob(const Actor& actor, JobId id) {
   ENTITLE_RETURN_IF_ERROR(
       RequireAccountAdmin(tx, actor, record->organization_id));
   if (record->kind != kJobKind) {
-    return Invalid(absl::StrCat("Job #", id.value(),
-                                " is not a project member update."));
+    return Invalid(
+        absl::StrCat("Job #", id.value(), " is not a project member update."));
   }
   return ToJob(*record);
 }

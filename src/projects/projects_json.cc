@@ -1,12 +1,11 @@
 #include "entitle/projects_json.h"
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -116,7 +115,8 @@ absl::StatusOr<MemberUpdate> ReadUpdate(const Json& value,
     if (update.action != MemberUpdateAction::kRemove) {
       return Malformed(where + ".role", "must be USER or ADMIN");
     }
-  } else if (role->is_string() && role->get_ref<const std::string&>() == "USER") {
+  } else if (role->is_string() &&
+             role->get_ref<const std::string&>() == "USER") {
     update.role = ProjectRole::kUser;
   } else if (role->is_string() &&
              role->get_ref<const std::string&>() == "ADMIN") {
@@ -147,9 +147,8 @@ Json ProjectJson(const ProjectRecord& project) {
               {"name", project.name},
               {"region", project.region},
               {"entitlementId", IdText(project.entitlement_id.value())},
-              {"status", project.status == ProjectStatus::kArchived
-                             ? "ARCHIVED"
-                             : "ACTIVE"},
+              {"status", project.status == ProjectStatus::kArchived ? "ARCHIVED"
+                                                                    : "ACTIVE"},
               {"createdAt", TimeJson(project.created_at)}};
 }
 
@@ -217,8 +216,8 @@ absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
     std::string_view body) {
   if (body.size() > kMaxMemberUpdateBodyBytes) {
     return OverLimit(absl::StrCat("A request body may be at most ",
-                                  kMaxMemberUpdateBodyBytes, " bytes; this one is ",
-                                  body.size(), "."));
+                                  kMaxMemberUpdateBodyBytes,
+                                  " bytes; this one is ", body.size(), "."));
   }
   Json json = Json::parse(body.begin(), body.end(), nullptr,
                           /*allow_exceptions=*/false);
@@ -226,10 +225,9 @@ absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
   if (!json.is_array()) return Malformed("", "it must be an array of projects");
   if (json.empty()) return Malformed("", "it names no project");
   if (json.size() > static_cast<size_t>(kMaxProjectsPerRequest)) {
-    return OverLimit(absl::StrCat("A request may name at most ",
-                                  kMaxProjectsPerRequest,
-                                  " projects; this one names ", json.size(),
-                                  "."));
+    return OverLimit(
+        absl::StrCat("A request may name at most ", kMaxProjectsPerRequest,
+                     " projects; this one names ", json.size(), "."));
   }
   std::vector<ProjectMemberUpdates> request;
   request.reserve(json.size());
@@ -238,7 +236,8 @@ absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
     const Json& project = json[i];
     if (!project.is_object()) return Malformed(where, "must be an object");
     const auto id = project.find("projectId");
-    if (id == project.end()) return Malformed(where + ".projectId", "is missing");
+    if (id == project.end())
+      return Malformed(where + ".projectId", "is missing");
     ENTITLE_ASSIGN_OR_RETURN(int64_t project_id,
                              ReadId(*id, where + ".projectId"));
     const auto updates = project.find("updates");
@@ -246,10 +245,10 @@ absl::StatusOr<std::vector<ProjectMemberUpdates>> ParseMemberUpdateRequest(
       return Malformed(where + ".updates", "must be an array");
     }
     if (updates->size() > static_cast<size_t>(kMaxUpdatesPerProject)) {
-      return OverLimit(absl::StrCat(
-          "A request may hold at most ", kMaxUpdatesPerProject,
-          " updates for one project; project ", project_id, " (", where,
-          ") has ", updates->size(), "."));
+      return OverLimit(
+          absl::StrCat("A request may hold at most ", kMaxUpdatesPerProject,
+                       " updates for one project; project ", project_id, " (",
+                       where, ") has ", updates->size(), "."));
     }
     ProjectMemberUpdates entry;
     entry.project_id = ProjectId(project_id);
@@ -270,14 +269,14 @@ std::string MemberUpdateRequestToJson(
 }
 
 std::string MemberUpdateJobToJson(const MemberUpdateJob& job) {
-  Json out{{"jobId", IdText(job.id.value())},
-           {"status", JobStatusName(job.status)},
-           {"region", job.region},
-           {"createdAt", TimeJson(job.created_at)},
-           {"finishedAt", job.finished_at.has_value()
-                              ? TimeJson(*job.finished_at)
-                              : Json(nullptr)},
-           {"request", RequestJson(job.request)}};
+  Json out{
+      {"jobId", IdText(job.id.value())},
+      {"status", JobStatusName(job.status)},
+      {"region", job.region},
+      {"createdAt", TimeJson(job.created_at)},
+      {"finishedAt", job.finished_at.has_value() ? TimeJson(*job.finished_at)
+                                                 : Json(nullptr)},
+      {"request", RequestJson(job.request)}};
   Json results = Json::array();
   for (const MemberUpdateResult& result : job.results) {
     const std::string project_id = IdText(result.project_id.value());
@@ -297,8 +296,9 @@ std::string MemberUpdateJobToJson(const MemberUpdateJob& job) {
   }
   out["results"] = std::move(results);
   if (job.status == JobStatus::kFailed) {
-    out["error"] = Json{{"reason", std::string(ReasonName(GetReason(job.failure)))},
-                        {"message", std::string(job.failure.message())}};
+    out["error"] =
+        Json{{"reason", std::string(ReasonName(GetReason(job.failure)))},
+             {"message", std::string(job.failure.message())}};
   }
   return Dump(out);
 }
@@ -380,8 +380,8 @@ absl::StatusOr<StoredJobRequest> ReadJobRequest(std::string_view document) {
     return Corrupt("request");
   }
   if (!projects->is_array()) return Corrupt("request");
-  StoredJobRequest stored{region->get<std::string>(), {},
-                          by_operator->get<bool>()};
+  StoredJobRequest stored{
+      region->get<std::string>(), {}, by_operator->get<bool>()};
   for (const Json& project : *projects) {
     if (!project.is_object()) return Corrupt("request");
     const auto id = project.find("projectId");
@@ -400,7 +400,8 @@ absl::StatusOr<StoredJobRequest> ReadJobRequest(std::string_view document) {
       }
       const std::string& hex = email->get_ref<const std::string&>();
       if (hex.size() % 2 != 0 ||
-          hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+          hex.find_first_not_of("0123456789abcdefABCDEF") !=
+              std::string::npos) {
         return Corrupt("request");
       }
       // Re-read action and role with the request parser's rules.

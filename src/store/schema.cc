@@ -234,14 +234,14 @@ class SchemaBuilder {
   // A column of raw bytes.
   SchemaBuilder& BlobCol(std::string_view name, std::string R::*member) {
     const std::string_view table = schema_->table;
-    schema_->columns.push_back(Column<R>{
-        name, [member](const R& r) { return Value(Blob{r.*member}); },
-        [member, table, name](R& r, const Value& v) {
-          const Blob* blob = std::get_if<Blob>(&v);
-          if (blob == nullptr) return Corrupt(table, name);
-          r.*member = blob->bytes;
-          return absl::OkStatus();
-        }});
+    schema_->columns.push_back(
+        Column<R>{name, [member](const R& r) { return Value(Blob{r.*member}); },
+                  [member, table, name](R& r, const Value& v) {
+                    const Blob* blob = std::get_if<Blob>(&v);
+                    if (blob == nullptr) return Corrupt(table, name);
+                    r.*member = blob->bytes;
+                    return absl::OkStatus();
+                  }});
     schema_->column_names.push_back(name);
     return *this;
   }
@@ -250,8 +250,7 @@ class SchemaBuilder {
   SchemaBuilder& Where(std::string_view column, std::optional<T> F::*member,
                        CompareOp op = CompareOp::kEq) {
     schema_->filters.push_back(FilterField<typename R::Filter>{
-        IndexOf(column), op,
-        [member](const F& f) -> std::optional<Value> {
+        IndexOf(column), op, [member](const F& f) -> std::optional<Value> {
           if (!(f.*member).has_value()) return std::nullopt;
           return Codec<T>::Encode(*(f.*member));
         }});
@@ -409,12 +408,14 @@ const TableSchema<MembershipRecord>& SchemaOf<MembershipRecord>() {
           .UniqueWhere({"identity_id"}, "kind", std::string("employee"))
           .References({"organization_id"}, "organizations")
           .References({"identity_id"}, "identities")
-          .Build([](const MembershipKey& key) {
-            return Row{key.organization_id.value(), key.identity_id.value()};
-          },
-                 [](const MembershipRecord& r) {
-                   return MembershipKey{r.organization_id, r.identity_id};
-                 });
+          .Build(
+              [](const MembershipKey& key) {
+                return Row{key.organization_id.value(),
+                           key.identity_id.value()};
+              },
+              [](const MembershipRecord& r) {
+                return MembershipKey{r.organization_id, r.identity_id};
+              });
   return schema;
 }
 
@@ -452,13 +453,15 @@ const TableSchema<RoleGrantRecord>& SchemaOf<RoleGrantRecord>() {
           .Where("role_id", &F::role_id)
           .References({"organization_id", "identity_id"}, "memberships")
           .References({"role_id"}, "roles")
-          .Build([](const RoleGrantKey& key) {
-            return Row{key.organization_id.value(), key.identity_id.value(),
-                       key.role_id.value()};
-          },
-                 [](const RoleGrantRecord& r) {
-                   return RoleGrantKey{r.organization_id, r.identity_id, r.role_id};
-                 });
+          .Build(
+              [](const RoleGrantKey& key) {
+                return Row{key.organization_id.value(), key.identity_id.value(),
+                           key.role_id.value()};
+              },
+              [](const RoleGrantRecord& r) {
+                return RoleGrantKey{r.organization_id, r.identity_id,
+                                    r.role_id};
+              });
   return schema;
 }
 
@@ -493,12 +496,13 @@ const TableSchema<GroupMemberRecord>& SchemaOf<GroupMemberRecord>() {
           .Where("identity_id", &F::identity_id)
           .References({"group_id"}, "groups")
           .References({"identity_id"}, "identities")
-          .Build([](const GroupMemberKey& key) {
-            return Row{key.group_id.value(), key.identity_id.value()};
-          },
-                 [](const GroupMemberRecord& r) {
-                   return GroupMemberKey{r.group_id, r.identity_id};
-                 });
+          .Build(
+              [](const GroupMemberKey& key) {
+                return Row{key.group_id.value(), key.identity_id.value()};
+              },
+              [](const GroupMemberRecord& r) {
+                return GroupMemberKey{r.group_id, r.identity_id};
+              });
   return schema;
 }
 
@@ -621,7 +625,8 @@ const TableSchema<EntitlementRecord>& SchemaOf<EntitlementRecord>() {
 }
 
 template <>
-const TableSchema<LicenseAssignmentRecord>& SchemaOf<LicenseAssignmentRecord>() {
+const TableSchema<LicenseAssignmentRecord>&
+SchemaOf<LicenseAssignmentRecord>() {
   using R = LicenseAssignmentRecord;
   using F = LicenseAssignmentFilter;
   static const TableSchema<R>& schema =
@@ -633,12 +638,13 @@ const TableSchema<LicenseAssignmentRecord>& SchemaOf<LicenseAssignmentRecord>() 
           .Where("identity_id", &F::identity_id)
           .References({"entitlement_id"}, "entitlements")
           .References({"identity_id"}, "identities")
-          .Build([](const LicenseAssignmentKey& key) {
-            return Row{key.entitlement_id.value(), key.identity_id.value()};
-          },
-                 [](const LicenseAssignmentRecord& r) {
-                   return LicenseAssignmentKey{r.entitlement_id, r.identity_id};
-                 });
+          .Build(
+              [](const LicenseAssignmentKey& key) {
+                return Row{key.entitlement_id.value(), key.identity_id.value()};
+              },
+              [](const LicenseAssignmentRecord& r) {
+                return LicenseAssignmentKey{r.entitlement_id, r.identity_id};
+              });
   return schema;
 }
 
@@ -705,12 +711,13 @@ const TableSchema<ProjectMemberRecord>& SchemaOf<ProjectMemberRecord>() {
           .References({"project_id"}, "projects")
           .References({"identity_id"}, "identities")
           .References({"organization_id"}, "organizations")
-          .Build([](const ProjectMemberKey& key) {
-            return Row{key.project_id.value(), key.identity_id.value()};
-          },
-                 [](const ProjectMemberRecord& r) {
-                   return ProjectMemberKey{r.project_id, r.identity_id};
-                 });
+          .Build(
+              [](const ProjectMemberKey& key) {
+                return Row{key.project_id.value(), key.identity_id.value()};
+              },
+              [](const ProjectMemberRecord& r) {
+                return ProjectMemberKey{r.project_id, r.identity_id};
+              });
   return schema;
 }
 

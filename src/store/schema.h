@@ -56,8 +56,8 @@ struct FilterField {
   std::function<std::optional<Value>(const Filter&)> get;
 };
 
-// A uniqueness rule beyond the key. Rows with a NULL in `columns` are exempt (as
-// in SQL). A partial rule applies only to rows whose `where_column` holds
+// A uniqueness rule beyond the key. Rows with a NULL in `columns` are exempt
+// (as in SQL). A partial rule applies only to rows whose `where_column` holds
 // `where_value`.
 struct UniqueIndex {
   std::vector<int> columns;
@@ -100,7 +100,8 @@ struct TableSchema : TableInfo {
   Row ToRow(const Record& record) const {
     Row row;
     row.reserve(columns.size());
-    for (const Column<Record>& column : columns) row.push_back(column.get(record));
+    for (const Column<Record>& column : columns)
+      row.push_back(column.get(record));
     return row;
   }
 
@@ -174,7 +175,6 @@ ENTITLE_FOR_EACH_RECORD(ENTITLE_DECLARE_SCHEMA)
 const std::vector<const TableInfo*>& AllTables();
 
 }  // namespace entitle::internal
-
 
 // Errors shared by the backends, so both say the same thing.
 namespace entitle::internal {

@@ -16,15 +16,15 @@
 #include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
-#include "service/authorization.h"
 #include "entitle/email.h"
 #include "entitle/status.h"
-#include "organizations/memberships.h"
-#include "service/operation.h"
-#include "service/service_context.h"
 #include "invitations/invitations_internal.h"
 #include "licenses/licenses_internal.h"
+#include "organizations/memberships.h"
 #include "organizations/organizations_internal.h"
+#include "service/authorization.h"
+#include "service/operation.h"
+#include "service/service_context.h"
 
 namespace entitle {
 namespace {
@@ -294,10 +294,9 @@ class RowApplier {
       case InviteOutcome::kInvited:
         result.outcome = UserImportOutcome::kInvited;
         result.detail =
-            dry_run_
-                ? absl::StrCat("an invitation would be sent", later)
-                : absl::StrCat("invitation #", invited.invitation->value(),
-                               " sent", later);
+            dry_run_ ? absl::StrCat("an invitation would be sent", later)
+                     : absl::StrCat("invitation #", invited.invitation->value(),
+                                    " sent", later);
         return absl::OkStatus();
       case InviteOutcome::kAlreadyInvited:
         result.outcome = UserImportOutcome::kUnchanged;
@@ -373,7 +372,8 @@ class RowApplier {
         if (GetReason(held.status()) != Reason::kNotFound) {
           return held.status();
         }
-        ENTITLE_ASSIGN_OR_RETURN(int64_t* assigned, AssignedCount(entitlement));
+        ENTITLE_ASSIGN_OR_RETURN(int64_t * assigned,
+                                 AssignedCount(entitlement));
         ENTITLE_RETURN_IF_ERROR(internal::AssignLicenseStep(
             op_, actor_, entitlement, identity, assigned));
       } else {
@@ -488,8 +488,7 @@ absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
             std::vector<LicenseAssignmentRecord> assigned,
             ListAll(tx.license_assignments(),
                     LicenseAssignmentFilter{.entitlement_id = e.id}));
-        for (const auto& a : assigned)
-          licenses[a.identity_id].push_back(e.sku);
+        for (const auto& a : assigned) licenses[a.identity_id].push_back(e.sku);
       } else {
         ENTITLE_ASSIGN_OR_RETURN(
             std::vector<PoolGrantRecord> granted,

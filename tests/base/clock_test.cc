@@ -1,10 +1,11 @@
 // Clocks (clock.h): FakeClock for tests, SystemClock for real time.
+#include "absl/time/clock.h"
+
 #include <catch2/catch.hpp>
 #include <thread>
 #include <vector>
 
 #include "absl/time/civil_time.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "entitle/clock.h"
 

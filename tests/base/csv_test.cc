@@ -1,7 +1,9 @@
 // CSV reading and writing (csv.h). The reader's recovery from bad records is
 // what lets a bulk import take every good row of a damaged file (SPEC ADM-2).
-#include <catch2/catch.hpp>
+#include "entitle/csv.h"
+
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <fstream>
 #include <random>
@@ -15,7 +17,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "entitle/csv.h"
 #include "entitle/status.h"
 
 namespace {

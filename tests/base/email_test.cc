@@ -1,6 +1,8 @@
 // Email addresses: normalization (SPEC ID-1) and plausibility (SPEC ID-2).
 // "Two identities never share an email" is a store rule; its test is in
 // store_conformance_test.cc.
+#include "entitle/email.h"
+
 #include <catch2/catch.hpp>
 #include <set>
 #include <sstream>
@@ -13,7 +15,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
-#include "entitle/email.h"
 #include "entitle/status.h"
 
 namespace {
@@ -29,7 +30,8 @@ Email MustParse(const std::string& text) {
   return *email;
 }
 
-// Parse refuses `text` with InvalidArgument / kInvalidEmail; returns the message.
+// Parse refuses `text` with InvalidArgument / kInvalidEmail; returns the
+// message.
 std::string MustRefuse(const std::string& text) {
   auto email = Email::Parse(text);
   INFO("text: " << text << " status: " << email.status().ToString());
@@ -59,9 +61,10 @@ TEST_CASE("ID-1 an email is trimmed and lower-cased", "[email]") {
   REQUIRE(os.str() == "anna.berg@example.com");
 }
 
-TEST_CASE("ID-1 addresses differing only in case or surrounding space are "
-          "equal",
-          "[email]") {
+TEST_CASE(
+    "ID-1 addresses differing only in case or surrounding space are "
+    "equal",
+    "[email]") {
   Email a = MustParse("Anna@Example.com");
   Email b = MustParse("anna@example.COM ");
   Email c = MustParse("ANNA@EXAMPLE.COM");
@@ -87,10 +90,17 @@ TEST_CASE("ID-1 equal addresses hash equally", "[email]") {
 
 TEST_CASE("ID-1 only ASCII letters are lower-cased; other UTF-8 is kept",
           "[email]") {
-  REQUIRE(MustParse("J\xC3\xBCrgen@B\xC3\xBC" "cher.de").str() ==
-          "j\xC3\xBCrgen@b\xC3\xBC" "cher.de");
+  REQUIRE(MustParse("J\xC3\xBCrgen@B\xC3\xBC"
+                    "cher.de")
+              .str() ==
+          "j\xC3\xBCrgen@b\xC3\xBC"
+          "cher.de");
   // Upper-case U+00DC stays as it is: no Unicode case folding.
-  REQUIRE(MustParse("\xC3\x9C" "BER@Example.de").str() == "\xC3\x9C" "ber@example.de");
+  REQUIRE(MustParse("\xC3\x9C"
+                    "BER@Example.de")
+              .str() ==
+          "\xC3\x9C"
+          "ber@example.de");
 }
 
 TEST_CASE("ID-1 a default Email is empty and names no address", "[email]") {
@@ -104,8 +114,11 @@ TEST_CASE("ID-2 plausible addresses are accepted", "[email]") {
   for (const std::string text :
        {"anna+newsletter@example.com", "a@mail.eu.example.co.uk",
         "user123@123.example.com", "first.last@example-domain.com",
-        "o'brien@example.ie", "x@y.z", "j\xC3\xBCrgen@b\xC3\xBC" "cher.de",
-        "\xE7\x94\xA8\xE6\x88\xB7@\xE4\xBE\x8B\xE5\xAD\x90.\xE5\x85\xAC\xE5\x8F\xB8"}) {
+        "o'brien@example.ie", "x@y.z",
+        "j\xC3\xBCrgen@b\xC3\xBC"
+        "cher.de",
+        "\xE7\x94\xA8\xE6\x88\xB7@\xE4\xBE\x8B\xE5\xAD\x90."
+        "\xE5\x85\xAC\xE5\x8F\xB8"}) {
     MustParse(text);
   }
   REQUIRE(MustParse("anna+tag@sub.example.com").local_part() == "anna+tag");
@@ -149,15 +162,15 @@ TEST_CASE("ID-2 messages name the problem", "[email]") {
   const std::string no_dot = MustRefuse("anna@example");
   const std::string space = MustRefuse("an na@example.com");
   const std::string control = MustRefuse("an\x01na@example.com");
-  const std::string too_long = MustRefuse(std::string(64, 'a') + "@" +
-                                          std::string(200, 'b') + ".com");
+  const std::string too_long =
+      MustRefuse(std::string(64, 'a') + "@" + std::string(200, 'b') + ".com");
   const std::string bad_utf8 = MustRefuse("an\xFFna@example.com");
-  INFO(no_at << " | " << two_at << " | " << no_local << " | " << no_dot
-             << " | " << space << " | " << control << " | " << too_long
-             << " | " << bad_utf8);
+  INFO(no_at << " | " << two_at << " | " << no_local << " | " << no_dot << " | "
+             << space << " | " << control << " | " << too_long << " | "
+             << bad_utf8);
   // Different problems get different messages, not one generic text.
-  std::set<std::string> distinct = {no_at,  two_at,  no_local, no_dot,
-                                    space,  control, too_long, bad_utf8};
+  std::set<std::string> distinct = {no_at, two_at,  no_local, no_dot,
+                                    space, control, too_long, bad_utf8};
   REQUIRE(distinct.size() == 8);
   CHECK(absl::StrContains(no_at, "@"));
   CHECK(absl::StrContains(two_at, "@"));
@@ -172,9 +185,9 @@ TEST_CASE("ID-2 messages name the problem", "[email]") {
 TEST_CASE("ID-2 at most 254 characters: 254 accepted, 255 refused", "[email]") {
   const std::string local(64, 'l');
   // 63 + 1 + 63 + 1 + 61 = 189 characters of domain: 64 + 1 + 189 = 254.
-  const std::string domain254 =
-      std::string(63, 'a') + "." + std::string(63, 'b') + "." +
-      std::string(61, 'c');
+  const std::string domain254 = std::string(63, 'a') + "." +
+                                std::string(63, 'b') + "." +
+                                std::string(61, 'c');
   const std::string at254 = local + "@" + domain254;
   REQUIRE(at254.size() == 254);
   REQUIRE(MustParse(at254).str() == at254);
@@ -187,8 +200,9 @@ TEST_CASE("ID-2 at most 254 characters: 254 accepted, 255 refused", "[email]") {
 }
 
 TEST_CASE("ID-2 the local part is at most 64 characters", "[email]") {
-  REQUIRE(MustParse(std::string(64, 'x') + "@example.com").local_part().size() ==
-          64);
+  REQUIRE(
+      MustParse(std::string(64, 'x') + "@example.com").local_part().size() ==
+      64);
   const std::string message = MustRefuse(std::string(65, 'x') + "@example.com");
   CHECK(MentionsAny(message, {"64", "local", "long"}));
 }
@@ -199,17 +213,22 @@ TEST_CASE("ID-2 NormalizeDomain trims, lower-cases and drops a trailing dot",
   INFO(d.status().ToString());
   REQUIRE(d.ok());
   REQUIRE(*d == "example.com");
-  auto e = entitle::NormalizeDomain("mail.B\xC3\x9C" "CHER.de");
+  auto e = entitle::NormalizeDomain(
+      "mail.B\xC3\x9C"
+      "CHER.de");
   REQUIRE(e.ok());
-  REQUIRE(*e == "mail.b\xC3\x9C" "cher.de");
+  REQUIRE(*e ==
+          "mail.b\xC3\x9C"
+          "cher.de");
   // The same normalization as an Email's domain part.
   REQUIRE(*entitle::NormalizeDomain("Sub.Example.Com") ==
           std::string(MustParse("x@Sub.Example.Com").domain()));
 }
 
-TEST_CASE("ID-2 NormalizeDomain refuses implausible domains with "
-          "kInvalidArgument",
-          "[email]") {
+TEST_CASE(
+    "ID-2 NormalizeDomain refuses implausible domains with "
+    "kInvalidArgument",
+    "[email]") {
   for (const std::string text :
        {"", "  ", "example", "a..com", ".example.com", "exa mple.com",
         "a@b.com", "exa\x01mple.com", "exa\xFFmple.com", "example.com.."}) {

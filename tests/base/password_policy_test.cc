@@ -76,8 +76,7 @@ TEST_CASE("ID-4 a password holding every rule is accepted", "[password]") {
   RequireAccepted("Pass word 1./+");
 }
 
-TEST_CASE("ID-4 each missing character class alone is reported",
-          "[password]") {
+TEST_CASE("ID-4 each missing character class alone is reported", "[password]") {
   SECTION("no digit") { RequireBroken("Abcdefg!", {PasswordRule::kDigit}); }
   SECTION("no lower-case letter") {
     RequireBroken("ABCDEF1!", {PasswordRule::kLowercase});
@@ -97,9 +96,9 @@ TEST_CASE("ID-4 a password breaking several rules reports every one",
                           PasswordRule::kUppercase, PasswordRule::kSpecial});
   }
   SECTION("only digits, long enough") {
-    RequireBroken("12345678", {PasswordRule::kLowercase,
-                               PasswordRule::kUppercase,
-                               PasswordRule::kSpecial});
+    RequireBroken("12345678",
+                  {PasswordRule::kLowercase, PasswordRule::kUppercase,
+                   PasswordRule::kSpecial});
   }
   SECTION("empty password breaks every class rule and the length") {
     RequireBroken("", {PasswordRule::kMinLength, PasswordRule::kDigit,
@@ -113,10 +112,9 @@ TEST_CASE("ID-4 a password breaking several rules reports every one",
   }
 }
 
-TEST_CASE("ID-4 minimum length boundary: 7 refused, 8 accepted",
-          "[password]") {
+TEST_CASE("ID-4 minimum length boundary: 7 refused, 8 accepted", "[password]") {
   RequireBroken("Abcde1!", {PasswordRule::kMinLength});  // 7
-  RequireAccepted("Abcdef1!");                            // 8
+  RequireAccepted("Abcdef1!");                           // 8
 }
 
 TEST_CASE("ID-4 maximum length boundary: 128 accepted, 129 refused",
@@ -130,13 +128,14 @@ TEST_CASE("ID-4 maximum length boundary: 128 accepted, 129 refused",
   RequireBroken(p129, {PasswordRule::kMaxLength});
 }
 
-TEST_CASE("ID-4 Scandinavian letters and any non-ASCII character are refused even "
+TEST_CASE(
+    "ID-4 Scandinavian letters and any non-ASCII character are refused even "
     "when every other rule holds",
     "[password]") {
   // U+00E5 å, U+00E4 ä, U+00F6 ö, U+00C5 Å, U+00E9 é, U+20AC €, U+1F600, and
   // a lone Latin-1 byte.
-  const char* const extras[] = {"\xC3\xA5", "\xC3\xA4", "\xC3\xB6",
-                                "\xC3\x85", "\xC3\xA9", "\xE2\x82\xAC",
+  const char* const extras[] = {"\xC3\xA5",         "\xC3\xA4", "\xC3\xB6",
+                                "\xC3\x85",         "\xC3\xA9", "\xE2\x82\xAC",
                                 "\xF0\x9F\x98\x80", "\xE5"};
   for (const char* extra : extras) {
     RequireBroken(std::string(kGood) + extra,
@@ -146,16 +145,19 @@ TEST_CASE("ID-4 Scandinavian letters and any non-ASCII character are refused eve
   }
   // Control characters are not printable ASCII either.
   RequireBroken(std::string(kGood) + "\t", {PasswordRule::kAllowedCharacters});
-  RequireBroken(std::string(kGood) + "\x7f", {PasswordRule::kAllowedCharacters});
+  RequireBroken(std::string(kGood) + "\x7f",
+                {PasswordRule::kAllowedCharacters});
   RequireBroken(std::string(kGood) + std::string(1, '\0'),
                 {PasswordRule::kAllowedCharacters});
   // The message says which letters are not allowed.
   const absl::Status s = CheckPasswordPolicy("Abcdef1!\xC3\xA5");
-  REQUIRE(std::string(s.message()).find(DescribePasswordRule(
-              PasswordRule::kAllowedCharacters)) != std::string::npos);
+  REQUIRE(std::string(s.message())
+              .find(DescribePasswordRule(PasswordRule::kAllowedCharacters)) !=
+          std::string::npos);
 }
 
-TEST_CASE("ID-4 each special character alone satisfies the special rule; '.' does "
+TEST_CASE(
+    "ID-4 each special character alone satisfies the special rule; '.' does "
     "not",
     "[password]") {
   const std::string specials = "!@#$%&*^_-+";
@@ -172,8 +174,12 @@ TEST_CASE("ID-4 each special character alone satisfies the special rule; '.' doe
 TEST_CASE("ID-4 the refusal message never contains the password",
           "[password]") {
   const char* const passwords[] = {
-      "weakpassword", "Sh0rt!", "ALLUPPERCASE123", "Tr\xC3\xB6ska-99",
-      "OnlyLetters", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"};
+      "weakpassword",
+      "Sh0rt!",
+      "ALLUPPERCASE123",
+      "Tr\xC3\xB6ska-99",
+      "OnlyLetters",
+      "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"};
   for (const char* p : passwords) {
     const absl::Status s = CheckPasswordPolicy(p);
     INFO("password: " << p << " message: " << s.message());

@@ -1,4 +1,6 @@
 // Errors carry a machine-readable Reason as a status payload (status.h).
+#include "absl/status/status.h"
+
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
@@ -6,7 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "entitle/status.h"
@@ -150,9 +151,10 @@ TEST_CASE("status: an OK status and a status without payload carry kNone",
   REQUIRE(GetReason(garbled) == Reason::kNone);
 }
 
-TEST_CASE("status: the reason survives copies and moves of Status and "
-          "StatusOr",
-          "[status]") {
+TEST_CASE(
+    "status: the reason survives copies and moves of Status and "
+    "StatusOr",
+    "[status]") {
   absl::StatusOr<int> original =
       MakeError(absl::StatusCode::kAlreadyExists, Reason::kDuplicate, "taken");
   absl::StatusOr<int> copy = original;

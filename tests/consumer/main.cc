@@ -12,7 +12,6 @@
 #include "entitle/status.h"
 #include "entitle/store.h"
 #include "entitle/version.h"
-#include "entitle/store.h"
 
 namespace {
 

@@ -77,7 +77,8 @@ std::vector<std::pair<std::string, std::string>> AllStrings(const Snapshot& s) {
     add("invitation.email", r.email.str());
     add("invitation.token_hash", r.token_hash);
   }
-  for (const auto& r : s.request_links) add("request_link.token_hash", r.token_hash);
+  for (const auto& r : s.request_links)
+    add("request_link.token_hash", r.token_hash);
   for (const auto& r : s.entitlements) {
     add("entitlement.sku", r.sku);
     for (const auto& c : r.countries) add("entitlement.countries", c);
@@ -106,7 +107,8 @@ std::vector<std::pair<std::string, std::string>> AllStrings(const Snapshot& s) {
     add("link_token.token_hash", r.token_hash);
     if (r.new_email) add("link_token.new_email", r.new_email->str());
   }
-  for (const auto& r : s.device_checks) add("device_check.device_id", r.device_id.value());
+  for (const auto& r : s.device_checks)
+    add("device_check.device_id", r.device_id.value());
   return out;
 }
 
@@ -174,15 +176,15 @@ IdentityId MustSignIn(F& f, std::string_view email,
 
 size_t CountTemplate(const std::vector<Notification>& sent,
                      const std::string& template_name) {
-  return static_cast<size_t>(
-      std::count_if(sent.begin(), sent.end(), [&](const Notification& n) {
-        return n.template_name == template_name;
-      }));
+  return static_cast<size_t>(std::count_if(
+      sent.begin(), sent.end(),
+      [&](const Notification& n) { return n.template_name == template_name; }));
 }
 
 // ================================================================ ID-1
 
-TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores case; an address "
+TEMPLATE_TEST_CASE(
+    "ID-1 emails are trimmed and lower-cased; sign-in ignores case; an address "
     "is never shared",
     "[identities][ID-1]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -201,8 +203,8 @@ TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores cas
   REQUIRE(found->id == *id);
 
   const auto before = f.Freeze();
-  for (const char* again : {"ANNA@example.com", "anna@example.com",
-                            "\tAnna@Example.Com  "}) {
+  for (const char* again :
+       {"ANNA@example.com", "anna@example.com", "\tAnna@Example.Com  "}) {
     INFO("registering again: " << again);
     ENTITLE_REQUIRE_REFUSED(f.ids().Register(kAnon, again),
                             StatusCode::kAlreadyExists, Reason::kEmailTaken);
@@ -228,8 +230,8 @@ TEMPLATE_TEST_CASE("API text parameters accept std::string_view",
   REQUIRE(f.RawIdentity(*id).email.str() == "anna@example.com");
 }
 
-TEMPLATE_TEST_CASE("ID-1 an unverified identity's address is taken too", "[identities][ID-1]",
-    ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("ID-1 an unverified identity's address is taken too",
+                   "[identities][ID-1]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "bo@example.com"));
   const auto before = f.Freeze();
@@ -257,16 +259,16 @@ TEMPLATE_TEST_CASE("ID-2 implausible addresses are refused with kInvalidEmail",
   const std::vector<std::string> bad = {
       "",
       "   ",
-      "anna.example.com",           // no @
-      "@example.com",               // empty local part
-      "anna@example",               // no dot in the domain
-      "an na@example.com",          // space
-      "anna@exa mple.com",          // space
-      too_long,                     // over 254
-      std::string("anna\x01@example.com"),  // control character
-      std::string("anna@example.com\x7f"),  // DEL
-      "anna@@example.com",          // two @
-      "anna@example..com",          // empty label
+      "anna.example.com",                     // no @
+      "@example.com",                         // empty local part
+      "anna@example",                         // no dot in the domain
+      "an na@example.com",                    // space
+      "anna@exa mple.com",                    // space
+      too_long,                               // over 254
+      std::string("anna\x01@example.com"),    // control character
+      std::string("anna@example.com\x7f"),    // DEL
+      "anna@@example.com",                    // two @
+      "anna@example..com",                    // empty label
       std::string(65, 'a') + "@example.com",  // local part over 64
   };
   const auto before = f.Freeze();
@@ -285,7 +287,8 @@ TEMPLATE_TEST_CASE("ID-2 implausible addresses are refused with kInvalidEmail",
 
 // ================================================================ ID-3
 
-TEMPLATE_TEST_CASE("ID-3 a new identity is unverified, gets one verification link and cannot "
+TEMPLATE_TEST_CASE(
+    "ID-3 a new identity is unverified, gets one verification link and cannot "
     "sign in until it is used",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -309,7 +312,8 @@ TEMPLATE_TEST_CASE("ID-3 a new identity is unverified, gets one verification lin
 
   // Not verified: the error says so, whatever the password.
   for (const char* password : {kPassword, "Wrong-pass9", ""}) {
-    const absl::Status s = f.ids().SignIn("cleo@example.com", password).status();
+    const absl::Status s =
+        f.ids().SignIn("cleo@example.com", password).status();
     REQUIRE_REASON(s, Reason::kNotVerified);
     INFO("message: " << s.message());
     REQUIRE(Contains(Lower(s.message()), "not verified"));
@@ -340,7 +344,7 @@ TEMPLATE_TEST_CASE("ID-3 the verification link is single-use",
 }
 
 TEMPLATE_TEST_CASE("ID-3 resending the verification link kills the older one",
-    "[identities][ID-3]", ENTITLE_BACKENDS) {
+                   "[identities][ID-3]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "eve@example.com"));
   const std::string old_token = f.LastToken("eve@example.com", "verify-email");
@@ -392,7 +396,7 @@ TEMPLATE_TEST_CASE("ID-3 an expired verification link is refused",
 }
 
 TEMPLATE_TEST_CASE("ID-3 a weak password does not use up the verification link",
-    "[identities][ID-3]", ENTITLE_BACKENDS) {
+                   "[identities][ID-3]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "gus@example.com"));
   const std::string token = f.LastToken("gus@example.com", "verify-email");
@@ -436,7 +440,8 @@ TEMPLATE_TEST_CASE("ID-3 unknown, altered or wrong-purpose links are refused",
 
 // ================================================================ ID-4
 
-TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one and changes "
+TEMPLATE_TEST_CASE(
+    "ID-4 every way of setting a password refuses a weak one and changes "
     "nothing",
     "[identities][ID-4]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -448,8 +453,10 @@ TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one and 
 
   // Each breaks something; the Scandinavian one only the character rule.
   const std::vector<std::string> weak = {
-      "short1!", "nouppercase1!", "NOLOWERCASE1!", "NoDigits!!", "NoSpecial11",
-      "Tr\xC3\xB6ska-99", "P\xC3\xA5ssword-1", std::string(129, 'a') + "A1!"};
+      "short1!",           "nouppercase1!",
+      "NOLOWERCASE1!",     "NoDigits!!",
+      "NoSpecial11",       "Tr\xC3\xB6ska-99",
+      "P\xC3\xA5ssword-1", std::string(129, 'a') + "A1!"};
   const auto before = f.Freeze();
   for (const std::string& password : weak) {
     INFO("password: " << password);
@@ -479,13 +486,15 @@ TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one and 
   ENTITLE_REQUIRE_OK(f.ids().CompleteVerification(verify, kPassword));
   ENTITLE_REQUIRE_OK(f.ids().CompletePasswordReset(reset, kNewPassword));
   MustSignIn(f, "jo@example.com", kNewPassword);
-  ENTITLE_REQUIRE_OK(f.ids().ChangePassword(As(id), kNewPassword, "Third-pass3"));
+  ENTITLE_REQUIRE_OK(
+      f.ids().ChangePassword(As(id), kNewPassword, "Third-pass3"));
   MustSignIn(f, "jo@example.com", "Third-pass3");
 }
 
 // ================================================================ ID-5
 
-TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never the password",
+TEMPLATE_TEST_CASE(
+    "ID-5 the store keeps only a salted Argon2id hash, never the password",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId a = f.RegisterVerified("lea@example.com");
@@ -508,8 +517,10 @@ TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never the 
   REQUIRE(ra.password_hash != rb.password_hash);
 
   // Wrong password, unknown address: the same answer.
-  const absl::Status wrong = f.ids().SignIn("lea@example.com", "Wrong-pass1").status();
-  const absl::Status unknown = f.ids().SignIn("who@example.com", kPassword).status();
+  const absl::Status wrong =
+      f.ids().SignIn("lea@example.com", "Wrong-pass1").status();
+  const absl::Status unknown =
+      f.ids().SignIn("who@example.com", kPassword).status();
   ENTITLE_REQUIRE_REFUSED(wrong, StatusCode::kUnauthenticated,
                           Reason::kBadCredentials);
   REQUIRE_REASON(unknown, Reason::kBadCredentials);
@@ -517,7 +528,8 @@ TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never the 
   REQUIRE(MustSignIn(f, "lea@example.com") == a);
 }
 
-TEMPLATE_TEST_CASE("ID-5 no password and no link token appears anywhere in the store",
+TEMPLATE_TEST_CASE(
+    "ID-5 no password and no link token appears anywhere in the store",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId a = f.RegisterVerified("nia@example.com");
@@ -568,7 +580,8 @@ TEMPLATE_TEST_CASE("ID-5 no password and no link token appears anywhere in the s
 
 // ================================================================ ID-6
 
-TEMPLATE_TEST_CASE("ID-6 a reset for an unknown address fails with the exact message",
+TEMPLATE_TEST_CASE(
+    "ID-6 a reset for an unknown address fails with the exact message",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   f.RegisterVerified("pia@example.com");
@@ -583,13 +596,15 @@ TEMPLATE_TEST_CASE("ID-6 a reset for an unknown address fails with the exact mes
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE("ID-6 a reset link sets a new password once; the old password stops "
+TEMPLATE_TEST_CASE(
+    "ID-6 a reset link sets a new password once; the old password stops "
     "working",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   f.RegisterVerified("quinn@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "Quinn@Example.com"));
-  const Notification n = f.LastNotification("quinn@example.com", "password-reset");
+  const Notification n =
+      f.LastNotification("quinn@example.com", "password-reset");
   REQUIRE(n.link_expires_at.has_value());
   REQUIRE(*n.link_expires_at == f.clock().Now() + absl::Hours(24));
 
@@ -688,7 +703,8 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
     DirectoryFixture<TestType> f({.identity_policy = policy});
     f.RegisterVerified("tia@example.com");
     ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "tia@example.com"));
-    const Notification n = f.LastNotification("tia@example.com", "password-reset");
+    const Notification n =
+        f.LastNotification("tia@example.com", "password-reset");
     REQUIRE(*n.link_expires_at == f.clock().Now() + absl::Hours(1));
     f.clock().Advance(absl::Minutes(61));
     REQUIRE_REASON(f.ids().CompletePasswordReset(n.token, kNewPassword),
@@ -696,7 +712,8 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
   }
 }
 
-TEMPLATE_TEST_CASE("ID-6 an administrator may send a reset link to a member; a stranger may "
+TEMPLATE_TEST_CASE(
+    "ID-6 an administrator may send a reset link to a member; a stranger may "
     "not",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -711,13 +728,15 @@ TEMPLATE_TEST_CASE("ID-6 an administrator may send a reset link to a member; a s
       f.ids().RequestPasswordReset(As(stranger), "member@acme.com"),
       StatusCode::kPermissionDenied, Reason::kPermissionDenied);
   f.RequireUnchanged(before);
-  ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(As(admin), "member@acme.com"));
+  ENTITLE_REQUIRE_OK(
+      f.ids().RequestPasswordReset(As(admin), "member@acme.com"));
   ENTITLE_REQUIRE_OK(f.ids().CompletePasswordReset(
       f.LastToken("member@acme.com", "password-reset"), kNewPassword));
   MustSignIn(f, "member@acme.com", kNewPassword);
 }
 
-TEMPLATE_TEST_CASE("ID-6 completing a reset verifies an unverified identity (identities.h)",
+TEMPLATE_TEST_CASE(
+    "ID-6 completing a reset verifies an unverified identity (identities.h)",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "uma@example.com");
@@ -731,7 +750,8 @@ TEMPLATE_TEST_CASE("ID-6 completing a reset verifies an unverified identity (ide
 
 // ================================================================ ID-7
 
-TEMPLATE_TEST_CASE("ID-7 an email change is confirmed at the new address; until then the old "
+TEMPLATE_TEST_CASE(
+    "ID-7 an email change is confirmed at the new address; until then the old "
     "one signs in, afterwards only the new one",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -770,7 +790,7 @@ TEMPLATE_TEST_CASE("ID-7 an email change is confirmed at the new address; until 
 }
 
 TEMPLATE_TEST_CASE("ID-7 a newer email-change request kills the older link",
-    "[identities][ID-7]", ENTITLE_BACKENDS) {
+                   "[identities][ID-7]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("abe@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, "abe@first.com"));
@@ -787,8 +807,8 @@ TEMPLATE_TEST_CASE("ID-7 a newer email-change request kills the older link",
                  Reason::kBadCredentials);
 }
 
-TEMPLATE_TEST_CASE("ID-7 an email-change link expires",
-                   "[identities][ID-7]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("ID-7 an email-change link expires", "[identities][ID-7]",
+                   ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("bob@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, "bob@new.com"));
@@ -814,12 +834,14 @@ TEMPLATE_TEST_CASE("ID-7 the new address must be free when asked",
   REQUIRE_REASON(
       f.ids().RequestEmailChange(As(id), id, "unverified@example.com"),
       Reason::kEmailTaken);
-  ENTITLE_REQUIRE_REFUSED(f.ids().RequestEmailChange(As(id), id, "not-an-email"),
-                          StatusCode::kInvalidArgument, Reason::kInvalidEmail);
+  ENTITLE_REQUIRE_REFUSED(
+      f.ids().RequestEmailChange(As(id), id, "not-an-email"),
+      StatusCode::kInvalidArgument, Reason::kInvalidEmail);
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE("ID-7 an address taken between request and confirmation is refused at "
+TEMPLATE_TEST_CASE(
+    "ID-7 an address taken between request and confirmation is refused at "
     "confirmation and nothing changes",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -836,7 +858,8 @@ TEMPLATE_TEST_CASE("ID-7 an address taken between request and confirmation is re
   REQUIRE(MustGet(f, id).email == E("xia@example.com"));
 }
 
-TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change its address",
+TEMPLATE_TEST_CASE(
+    "ID-7 only the identity itself (or the operator) may change its address",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("yan@example.com");
@@ -851,7 +874,8 @@ TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change i
   f.RequireUnchanged(before);
   REQUIRE(MustSignIn(f, "yan@example.com") == id);
 
-  ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(kOperator, id, "yan2@example.com"));
+  ENTITLE_REQUIRE_OK(
+      f.ids().RequestEmailChange(kOperator, id, "yan2@example.com"));
   ENTITLE_REQUIRE_OK(f.ids().ConfirmEmailChange(
       f.LastToken("yan2@example.com", "email-change")));
   REQUIRE(MustSignIn(f, "yan2@example.com") == id);
@@ -859,7 +883,8 @@ TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change i
 
 // ================================================================ ID-8
 
-TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when unset or "
+TEMPLATE_TEST_CASE(
+    "ID-8 the effective language falls back to English when unset or "
     "unsupported",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -873,9 +898,9 @@ TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when unset
     const char* effective;
   };
   const Case cases[] = {
-      {"de", "de"},  {"DE", "de"},     {"xx", "en"}, {"de-AT", "de"},
-      {"sv", "sv"},  {"pt-BR", "pt-BR"}, {"pt-br", "pt-BR"}, {"zh", "en"},
-      {"en", "en"},  {"", "en"},
+      {"de", "de"}, {"DE", "de"},       {"xx", "en"},       {"de-AT", "de"},
+      {"sv", "sv"}, {"pt-BR", "pt-BR"}, {"pt-br", "pt-BR"}, {"zh", "en"},
+      {"en", "en"}, {"", "en"},
   };
   for (const Case& c : cases) {
     INFO("language: '" << c.language << "'");
@@ -898,33 +923,37 @@ TEMPLATE_TEST_CASE("ID-8 a malformed language tag is refused",
   const auto before = f.Freeze();
   for (const char* bad : {"not a tag!", "d", "deutsch", "de-", "de_AT", "1e"}) {
     INFO("language: '" << bad << "'");
-    REQUIRE_REASON(f.ids().UpdateProfile(As(id), id,
-                                         ProfileUpdate{.language = std::string(bad)}),
+    REQUIRE_REASON(f.ids().UpdateProfile(
+                       As(id), id, ProfileUpdate{.language = std::string(bad)}),
                    Reason::kInvalidProfile);
-    REQUIRE_REASON(f.ids().Register(kAnon, "new@example.com",
-                                    Profile{.language = bad}),
-                   Reason::kInvalidProfile);
+    REQUIRE_REASON(
+        f.ids().Register(kAnon, "new@example.com", Profile{.language = bad}),
+        Reason::kInvalidProfile);
   }
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE("ID-8 the verification email is in the language given at registration, "
+TEMPLATE_TEST_CASE(
+    "ID-8 the verification email is in the language given at registration, "
     "among the host's supported languages",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
   IdentityPolicy policy;
   policy.supported_languages = {"en", "fi"};
   DirectoryFixture<TestType> f({.identity_policy = policy});
-  ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "cai@example.com",
-                                      Profile{.language = "fi"}));
-  REQUIRE(f.LastNotification("cai@example.com", "verify-email").language == "fi");
-  ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "dag@example.com",
-                                      Profile{.language = "de"}));
-  REQUIRE(f.LastNotification("dag@example.com", "verify-email").language == "en");
+  ENTITLE_REQUIRE_OK(
+      f.ids().Register(kAnon, "cai@example.com", Profile{.language = "fi"}));
+  REQUIRE(f.LastNotification("cai@example.com", "verify-email").language ==
+          "fi");
+  ENTITLE_REQUIRE_OK(
+      f.ids().Register(kAnon, "dag@example.com", Profile{.language = "de"}));
+  REQUIRE(f.LastNotification("dag@example.com", "verify-email").language ==
+          "en");
 }
 
 // ================================================================ ID-9
 
-TEMPLATE_TEST_CASE("ID-9 the operator or an employee administrator with manage-users may "
+TEMPLATE_TEST_CASE(
+    "ID-9 the operator or an employee administrator with manage-users may "
     "lock; a locked identity cannot sign in; unlock restores it",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -956,8 +985,8 @@ TEMPLATE_TEST_CASE("ID-9 the operator or an employee administrator with manage-u
   REQUIRE(f.AuditOf("identity.unlock").size() == 1);
 }
 
-
-TEMPLATE_TEST_CASE("ID-9 a plain member, an administrator of another organization, an "
+TEMPLATE_TEST_CASE(
+    "ID-9 a plain member, an administrator of another organization, an "
     "administrator without manage-users or anonymous may not lock or unlock",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1018,7 +1047,8 @@ TEMPLATE_TEST_CASE("ID-9 a plain member, an administrator of another organizatio
   }
 }
 
-TEMPLATE_TEST_CASE("ID-9 locking keeps memberships, roles, groups and license assignments",
+TEMPLATE_TEST_CASE(
+    "ID-9 locking keeps memberships, roles, groups and license assignments",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1056,7 +1086,8 @@ TEMPLATE_TEST_CASE("ID-9 locking keeps memberships, roles, groups and license as
   REQUIRE(f.RawIdentity(target).locked);
 }
 
-TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for 7 days after "
+TEMPLATE_TEST_CASE(
+    "ID-9 a device that checked access keeps offline access for 7 days after "
     "that check, even when locked",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1075,7 +1106,8 @@ TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for 7
 
   until = f.ids().OfflineAccessUntil(id, laptop);
   ENTITLE_REQUIRE_OK(until);
-  REQUIRE(*until == std::optional<absl::Time>(signed_in_at + absl::Hours(7 * 24)));
+  REQUIRE(*until ==
+          std::optional<absl::Time>(signed_in_at + absl::Hours(7 * 24)));
 
   // A device of the same identity that never signed in has nothing.
   until = f.ids().OfflineAccessUntil(id, desktop);
@@ -1089,7 +1121,8 @@ TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for 7
                  Reason::kIdentityLocked);
   until = f.ids().OfflineAccessUntil(id, laptop);
   ENTITLE_REQUIRE_OK(until);
-  REQUIRE(*until == std::optional<absl::Time>(signed_in_at + absl::Hours(7 * 24)));
+  REQUIRE(*until ==
+          std::optional<absl::Time>(signed_in_at + absl::Hours(7 * 24)));
 
   // Seven days after the check: nothing.
   f.clock().Set(signed_in_at + absl::Hours(7 * 24));
@@ -1115,9 +1148,9 @@ TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("ina@example.com");
   const auto before = f.Freeze();
-  REQUIRE_REASON(f.ids().SignIn("ina@example.com", "Wrong-pass1",
-                                DeviceId("pc")),
-                 Reason::kBadCredentials);
+  REQUIRE_REASON(
+      f.ids().SignIn("ina@example.com", "Wrong-pass1", DeviceId("pc")),
+      Reason::kBadCredentials);
   f.RequireUnchanged(before);
   auto until = f.ids().OfflineAccessUntil(id, DeviceId("pc"));
   ENTITLE_REQUIRE_OK(until);
@@ -1126,7 +1159,8 @@ TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
 
 // ================================================================ ID-10
 
-TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a failed one "
+TEMPLATE_TEST_CASE(
+    "ID-10 a successful sign-in records the last-login time; a failed one "
     "does not",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1159,7 +1193,8 @@ TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a fa
   REQUIRE(MustGet(f, id).last_login_at == t1);
 }
 
-TEMPLATE_TEST_CASE("ID-10 only the identity, the operator or an administrator of its "
+TEMPLATE_TEST_CASE(
+    "ID-10 only the identity, the operator or an administrator of its "
     "organization may read it",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1189,7 +1224,8 @@ OrganizationId PutFederatedOrganization(Store& store, std::string_view name,
   return id;
 }
 
-TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified employee; later "
+TEMPLATE_TEST_CASE(
+    "ID-11 the first federated sign-in creates a verified employee; later "
     "ones find it and create nothing",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1200,9 +1236,9 @@ TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified employe
   REQUIRE(f.Snap().identities.empty());  // Nothing made ahead of time.
 
   f.clock().Advance(absl::Hours(1));
-  auto id = f.ids().SignInFederated("okta-acme", "sub-123", "Ivy@Acme.com",
-                                    Profile{.display_name = "Ivy",
-                                            .country = "fi"});
+  auto id =
+      f.ids().SignInFederated("okta-acme", "sub-123", "Ivy@Acme.com",
+                              Profile{.display_name = "Ivy", .country = "fi"});
   ENTITLE_REQUIRE_OK(id);
   IdentityInfo info = MustGet(f, *id);
   REQUIRE(info.email == E("ivy@acme.com"));
@@ -1259,7 +1295,8 @@ TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified employe
   }
 }
 
-TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password identity owns, is "
+TEMPLATE_TEST_CASE(
+    "ID-11 an unknown provider, or an address a password identity owns, is "
     "refused and nothing is made",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1300,15 +1337,16 @@ TEMPLATE_TEST_CASE("ID-11 a locked federated identity cannot sign in",
 
 // ================================================================ ID-12
 
-TEMPLATE_TEST_CASE("ID-12 the identity itself (or the operator) edits its profile; nobody "
+TEMPLATE_TEST_CASE(
+    "ID-12 the identity itself (or the operator) edits its profile; nobody "
     "else",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("jan@acme.com");
   IdentityId other = f.RegisterVerified("kai@example.com");
   IdentityId admin = f.RegisterVerified("admin@acme.com");
-  AdminSetup acme = f.MakeEmployeeAdmin("Acme", admin,
-                                        kManageUsers | kManageAdministrators);
+  AdminSetup acme =
+      f.MakeEmployeeAdmin("Acme", admin, kManageUsers | kManageAdministrators);
   f.AddMember(acme.organization, id, MembershipKind::kEmployee);
 
   ENTITLE_REQUIRE_OK(f.ids().UpdateProfile(
@@ -1348,19 +1386,20 @@ TEMPLATE_TEST_CASE("ID-12 a malformed country is refused",
   for (const char* bad : {"Finland", "F", "FIN", "F1", "1I", "f i"}) {
     INFO("country: '" << bad << "'");
     REQUIRE_REASON(
-        f.ids().UpdateProfile(As(id), id,
-                              ProfileUpdate{.display_name = "Lin",
-                                            .country = std::string(bad)}),
+        f.ids().UpdateProfile(
+            As(id), id,
+            ProfileUpdate{.display_name = "Lin", .country = std::string(bad)}),
         Reason::kInvalidProfile);
-    REQUIRE_REASON(f.ids().Register(kAnon, "new@example.com",
-                                    Profile{.country = bad}),
-                   Reason::kInvalidProfile);
+    REQUIRE_REASON(
+        f.ids().Register(kAnon, "new@example.com", Profile{.country = bad}),
+        Reason::kInvalidProfile);
   }
   f.RequireUnchanged(before);
   REQUIRE(MustGet(f, id).display_name.empty());
 }
 
-TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active once name and "
+TEMPLATE_TEST_CASE(
+    "ID-12 a membership waiting for the profile becomes active once name and "
     "country are set, not before",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1369,7 +1408,8 @@ TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active on
   // Stands in for accepting an invitation (the organizations service).
   const OrganizationId org = [&] {
     auto txn = BeginWrite(f.store());
-    OrganizationId o = MustInsert(txn->organizations(), MakeOrganization("Acme"));
+    OrganizationId o =
+        MustInsert(txn->organizations(), MakeOrganization("Acme"));
     MustCommit(*txn);
     return o;
   }();
@@ -1404,7 +1444,7 @@ TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active on
 }
 
 TEMPLATE_TEST_CASE("ID-12 a profile given at registration counts as complete",
-    "[identities][ID-12]", ENTITLE_BACKENDS) {
+                   "[identities][ID-12]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "mia@example.com",
                              Profile{.display_name = "Mia", .country = "de"});
@@ -1429,8 +1469,8 @@ struct Entangled {
 template <typename F>
 Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
   Entangled out;
-  AdminSetup acme = f.MakeEmployeeAdmin(
-      "Acme", admin, kManageUsers | kManageAdministrators);
+  AdminSetup acme =
+      f.MakeEmployeeAdmin("Acme", admin, kManageUsers | kManageAdministrators);
   out.acme = acme.organization;
   f.AddMember(acme.organization, target, MembershipKind::kEmployee);
   auto txn = BeginWrite(f.store());
@@ -1455,15 +1495,17 @@ Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
   OrganizationId gamma =
       MustInsert(txn->organizations(), MakeOrganization("Gamma"));
   MustInsert(txn->join_requests(), MakeJoinRequest(gamma, target));
-  InvitationRecord fresh = MakeInvitation(gamma, "gone@example.com", TokenHash(1));
+  InvitationRecord fresh =
+      MakeInvitation(gamma, "gone@example.com", TokenHash(1));
   out.new_invitation = MustInsert(txn->invitations(), fresh);
   InvitationRecord accepted =
       MakeInvitation(out.acme, "gone@example.com", TokenHash(2));
   accepted.status = InvitationStatus::kAccepted;
   accepted.decided_at = At(100);
   out.accepted_invitation = MustInsert(txn->invitations(), accepted);
-  out.unrelated_invitation = MustInsert(
-      txn->invitations(), MakeInvitation(gamma, "someone@example.com", TokenHash(3)));
+  out.unrelated_invitation =
+      MustInsert(txn->invitations(),
+                 MakeInvitation(gamma, "someone@example.com", TokenHash(3)));
   MustCommit(*txn);
   // A live link of every purpose and a device check, through the service.
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "gone@example.com"));
@@ -1473,7 +1515,8 @@ Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
   return out;
 }
 
-TEMPLATE_TEST_CASE("ID-13 deleting an identity removes everything that names it, in one go",
+TEMPLATE_TEST_CASE(
+    "ID-13 deleting an identity removes everything that names it, in one go",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1524,15 +1567,16 @@ TEMPLATE_TEST_CASE("ID-13 deleting an identity removes everything that names it,
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "gone@example.com"));
 }
 
-TEMPLATE_TEST_CASE("ID-13 after deletion no invitation, join request or job names the "
+TEMPLATE_TEST_CASE(
+    "ID-13 after deletion no invitation, join request or job names the "
     "identity as who acted (nothing points at a missing identity)",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId helper = f.RegisterVerified("helper@acme.com");
   IdentityId applicant = f.RegisterVerified("applicant@example.com");
-  AdminSetup acme = f.MakeEmployeeAdmin("Acme", admin,
-                                        kManageUsers | kManageAdministrators);
+  AdminSetup acme =
+      f.MakeEmployeeAdmin("Acme", admin, kManageUsers | kManageAdministrators);
   f.AddMember(acme.organization, helper, MembershipKind::kEmployee);
   {
     auto txn = BeginWrite(f.store());
@@ -1561,7 +1605,8 @@ TEMPLATE_TEST_CASE("ID-13 after deletion no invitation, join request or job name
   REQUIRE(after.jobs.size() == 1);
 }
 
-TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be deleted",
+TEMPLATE_TEST_CASE(
+    "ID-13 the last administrator of an organization cannot be deleted",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1580,8 +1625,8 @@ TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be de
   f.AddMember(e.acme, second, MembershipKind::kEmployee);
   {
     auto txn = BeginWrite(f.store());
-    RoleId r = MustInsert(txn->roles(), MakeRole(e.acme, "Co-admin",
-                                                 kManageAdministrators));
+    RoleId r = MustInsert(txn->roles(),
+                          MakeRole(e.acme, "Co-admin", kManageAdministrators));
     MustInsert(txn->role_grants(), MakeRoleGrant(e.acme, second, r));
     MustCommit(*txn);
   }
@@ -1591,7 +1636,8 @@ TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be de
   REQUIRE_REASON(f.ids().Delete(kOperator, second), Reason::kLastAdministrator);
 }
 
-TEMPLATE_TEST_CASE("ID-13 a stranger, a plain member or anonymous may not delete",
+TEMPLATE_TEST_CASE(
+    "ID-13 a stranger, a plain member or anonymous may not delete",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
@@ -1616,7 +1662,8 @@ TEMPLATE_TEST_CASE("ID-13 a stranger, a plain member or anonymous may not delete
 
 // ================================================================ audit
 
-TEMPLATE_TEST_CASE("ID audit: each successful operation appends an audit record naming its "
+TEMPLATE_TEST_CASE(
+    "ID audit: each successful operation appends an audit record naming its "
     "action; refused ones append nothing",
     "[identities][audit]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1652,9 +1699,11 @@ TEMPLATE_TEST_CASE("ID audit: each successful operation appends an audit record 
   REQUIRE_FALSE(f.ids().Delete(As(other), *id).ok());
   REQUIRE_FALSE(f.ids().RequestPasswordReset(kAnon, "who@example.com").ok());
   REQUIRE_FALSE(f.ids().CompletePasswordReset("bogus", kPassword).ok());
-  REQUIRE_FALSE(f.ids().ChangePassword(As(other), "Wrong-pass1", kNewPassword).ok());
+  REQUIRE_FALSE(
+      f.ids().ChangePassword(As(other), "Wrong-pass1", kNewPassword).ok());
   REQUIRE_FALSE(f.ids().UpdateProfile(As(other), *id, ProfileUpdate{}).ok());
-  REQUIRE_FALSE(f.ids().RequestEmailChange(As(other), *id, "x@example.com").ok());
+  REQUIRE_FALSE(
+      f.ids().RequestEmailChange(As(other), *id, "x@example.com").ok());
   REQUIRE_FALSE(f.ids().SignInFederated("nobody", "s", "s@example.com").ok());
   f.RequireUnchanged(before);
 

@@ -72,7 +72,8 @@ void RunTogether(int n, Body body) {
   for (std::thread& t : threads) t.join();
 }
 
-TEMPLATE_TEST_CASE("INV-5 eight simultaneous clicks on one link: exactly one accepts",
+TEMPLATE_TEST_CASE(
+    "INV-5 eight simultaneous clicks on one link: exactly one accepts",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");
@@ -116,7 +117,8 @@ TEMPLATE_TEST_CASE("INV-5 eight simultaneous clicks on one link: exactly one acc
   }
 }
 
-TEMPLATE_TEST_CASE("INV-4 INV-5 accept racing revoke: exactly one wins and the state "
+TEMPLATE_TEST_CASE(
+    "INV-4 INV-5 accept racing revoke: exactly one wins and the state "
     "matches it",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
@@ -161,7 +163,8 @@ TEMPLATE_TEST_CASE("INV-4 INV-5 accept racing revoke: exactly one wins and the s
   REQUIRE(accepted_rounds + revoked_rounds == kRounds);
 }
 
-TEMPLATE_TEST_CASE("ORG-2 INV-5 two employee invitations accepted at once: an employee of "
+TEMPLATE_TEST_CASE(
+    "ORG-2 INV-5 two employee invitations accepted at once: an employee of "
     "exactly one organization, the later one",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
@@ -220,11 +223,13 @@ TEMPLATE_TEST_CASE("ORG-2 INV-5 two employee invitations accepted at once: an em
                          {0, accepted_in[0].value()},
                          {accepted_in[0].value(), accepted_in[1].value()}});
 
-    ENTITLE_REQUIRE_OK(f.orgs().RemoveMember(Actor::Operator(), employers[0], bob));
+    ENTITLE_REQUIRE_OK(
+        f.orgs().RemoveMember(Actor::Operator(), employers[0], bob));
   }
 }
 
-TEMPLATE_TEST_CASE("INV-8 eight admins inviting one address at once make one invitation",
+TEMPLATE_TEST_CASE(
+    "INV-8 eight admins inviting one address at once make one invitation",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");

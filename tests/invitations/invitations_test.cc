@@ -173,10 +173,11 @@ class InvFixture : public DirectoryFixture<Backend> {
     return org;
   }
 
-  std::vector<InviteResult> InviteMany(const Actor& by, OrganizationId org,
-                                       const std::vector<std::string>& addresses,
-                                       InvitationKind kind = InvitationKind::kEmployee,
-                                       std::optional<GroupId> group = {}) {
+  std::vector<InviteResult> InviteMany(
+      const Actor& by, OrganizationId org,
+      const std::vector<std::string>& addresses,
+      InvitationKind kind = InvitationKind::kEmployee,
+      std::optional<GroupId> group = {}) {
     auto results = inv().Invite(by, org, addresses, kind, group);
     ENTITLE_REQUIRE_OK(results);
     REQUIRE(results->size() == addresses.size());
@@ -189,7 +190,8 @@ class InvFixture : public DirectoryFixture<Backend> {
   }
 
   std::string LastInvitationToken(std::string_view email) {
-    std::optional<Notification> n = this->notifier().Last(E(email), "invitation");
+    std::optional<Notification> n =
+        this->notifier().Last(E(email), "invitation");
     INFO("no invitation sent to " << email);
     REQUIRE(n.has_value());
     REQUIRE_FALSE(n->token.empty());
@@ -204,7 +206,8 @@ class InvFixture : public DirectoryFixture<Backend> {
   }
 
   std::string VerifyToken(std::string_view email) {
-    std::optional<Notification> n = this->notifier().Last(E(email), "verify-email");
+    std::optional<Notification> n =
+        this->notifier().Last(E(email), "verify-email");
     REQUIRE(n.has_value());
     return n->token;
   }
@@ -255,8 +258,9 @@ class InvFixture : public DirectoryFixture<Backend> {
   // REQUIREs that no table, notification field (but the token itself),
   // invitation list and, for SQLite, no byte of the database files holds
   // `token`.
-  void RequireTokenNowhere(const std::string& token,
-                           const std::vector<std::vector<InvitationInfo>>& lists) {
+  void RequireTokenNowhere(
+      const std::string& token,
+      const std::vector<std::vector<InvitationInfo>>& lists) {
     RequireNoneContains(AllStrings(this->Snap()), token, "a store table");
     for (const Notification& n : this->notifier().Sent()) {
       std::vector<std::string> fields{n.to.str(), n.template_name, n.language,
@@ -295,7 +299,8 @@ std::vector<InviteOutcome> Outcomes(const std::vector<InviteResult>& results) {
 
 // -------------------------------------------------------------------- INV-1
 
-TEMPLATE_TEST_CASE("INV-1 an employee batch gives each address its own result and needs no "
+TEMPLATE_TEST_CASE(
+    "INV-1 an employee batch gives each address its own result and needs no "
     "identity",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -310,18 +315,19 @@ TEMPLATE_TEST_CASE("INV-1 an employee batch gives each address its own result an
   const size_t sent_before = f.notifier().Sent().size();
 
   const std::vector<std::string> batch = {
-      "New.Person@Acme.com",   // no identity
-      "emp@acme.com",          // already an employee here
-      "not an email",          // ID-2
-      "bob@other.com",         // other.com is Other's
-      "pending@acme.com",      // a New invitation exists
-      "pat@partner.example",   // an identity, no membership
+      "New.Person@Acme.com",  // no identity
+      "emp@acme.com",         // already an employee here
+      "not an email",         // ID-2
+      "bob@other.com",        // other.com is Other's
+      "pending@acme.com",     // a New invitation exists
+      "pat@partner.example",  // an identity, no membership
   };
   std::vector<InviteResult> r = f.InviteMany(As(f.anna), f.acme, batch);
   REQUIRE(Outcomes(r) ==
           std::vector<InviteOutcome>{
               InviteOutcome::kInvited, InviteOutcome::kAlreadyMember,
-              InviteOutcome::kInvalidEmail, InviteOutcome::kDomainOwnedElsewhere,
+              InviteOutcome::kInvalidEmail,
+              InviteOutcome::kDomainOwnedElsewhere,
               InviteOutcome::kAlreadyInvited, InviteOutcome::kInvited});
   for (size_t i = 0; i < batch.size(); ++i) {
     INFO("address " << batch[i]);
@@ -352,7 +358,8 @@ TEMPLATE_TEST_CASE("INV-1 an employee batch gives each address its own result an
   REQUIRE(f.InvitationRows(other).empty());
 
   // The invitation for pat is pat's to accept; emp stays as it was.
-  auto joined = f.inv().Accept(As(pat), f.LastInvitationToken("pat@partner.example"));
+  auto joined =
+      f.inv().Accept(As(pat), f.LastInvitationToken("pat@partner.example"));
   ENTITLE_REQUIRE_OK(joined);
   REQUIRE(*joined == f.acme);
   REQUIRE(f.Membership(f.acme, pat)->kind == MembershipKind::kEmployee);
@@ -367,7 +374,8 @@ TEMPLATE_TEST_CASE("INV-1 an employee batch gives each address its own result an
   REQUIRE(f.InvitationsSentTo("twice@acme.com") == 1);
 }
 
-TEMPLATE_TEST_CASE("INV-1 external and group batches: domain ownership does not restrict "
+TEMPLATE_TEST_CASE(
+    "INV-1 external and group batches: domain ownership does not restrict "
     "them, members are reported",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -379,15 +387,18 @@ TEMPLATE_TEST_CASE("INV-1 external and group batches: domain ownership does not 
   const IdentityId bob = f.Person("bob@other.com");
 
   std::vector<InviteResult> ext = f.InviteMany(
-      As(f.anna), f.acme, {"bob@other.com", "emp@acme.com", "x@y", "new@freelance.example"},
+      As(f.anna), f.acme,
+      {"bob@other.com", "emp@acme.com", "x@y", "new@freelance.example"},
       InvitationKind::kExternal);
-  REQUIRE(Outcomes(ext) == std::vector<InviteOutcome>{
-                               InviteOutcome::kInvited, InviteOutcome::kAlreadyMember,
-                               InviteOutcome::kInvalidEmail, InviteOutcome::kInvited});
+  REQUIRE(Outcomes(ext) ==
+          std::vector<InviteOutcome>{
+              InviteOutcome::kInvited, InviteOutcome::kAlreadyMember,
+              InviteOutcome::kInvalidEmail, InviteOutcome::kInvited});
   REQUIRE(f.Raw(*ext[0].invitation).kind == InvitationKind::kExternal);
 
   // Accepting the external invitation keeps bob's other memberships (ORG-3).
-  ENTITLE_REQUIRE_OK(f.inv().Accept(As(bob), f.LastInvitationToken("bob@other.com")));
+  ENTITLE_REQUIRE_OK(
+      f.inv().Accept(As(bob), f.LastInvitationToken("bob@other.com")));
   REQUIRE(f.Membership(f.acme, bob)->kind == MembershipKind::kExternal);
   REQUIRE(f.EmployersOf(bob).empty());
 
@@ -396,17 +407,20 @@ TEMPLATE_TEST_CASE("INV-1 external and group batches: domain ownership does not 
   ENTITLE_REQUIRE_OK(designers);
   ENTITLE_REQUIRE_OK(f.orgs().AddToGroup(As(f.anna), f.acme, *designers, bob));
   std::vector<InviteResult> grp = f.InviteMany(
-      As(f.anna), f.acme, {"emp@acme.com", "bob@other.com", "g@freelance.example", "@bad"},
+      As(f.anna), f.acme,
+      {"emp@acme.com", "bob@other.com", "g@freelance.example", "@bad"},
       InvitationKind::kGroup, *designers);
-  REQUIRE(Outcomes(grp) == std::vector<InviteOutcome>{
-                               InviteOutcome::kInvited, InviteOutcome::kAlreadyMember,
-                               InviteOutcome::kInvited, InviteOutcome::kInvalidEmail});
+  REQUIRE(Outcomes(grp) ==
+          std::vector<InviteOutcome>{
+              InviteOutcome::kInvited, InviteOutcome::kAlreadyMember,
+              InviteOutcome::kInvited, InviteOutcome::kInvalidEmail});
   const InvitationRecord g0 = f.Raw(*grp[0].invitation);
   REQUIRE(g0.kind == InvitationKind::kGroup);
   REQUIRE(g0.group_id == std::optional<GroupId>(*designers));
 
   // An employee accepting a group invitation stays an employee, in the group.
-  ENTITLE_REQUIRE_OK(f.inv().Accept(As(emp), f.LastInvitationToken("emp@acme.com")));
+  ENTITLE_REQUIRE_OK(
+      f.inv().Accept(As(emp), f.LastInvitationToken("emp@acme.com")));
   REQUIRE(f.Membership(f.acme, emp)->kind == MembershipKind::kEmployee);
   REQUIRE(f.InGroup(*designers, emp));
   // A new user accepting one becomes an external member in the group.
@@ -417,26 +431,30 @@ TEMPLATE_TEST_CASE("INV-1 external and group batches: domain ownership does not 
   REQUIRE(f.InGroup(*designers, *g));
 }
 
-TEMPLATE_TEST_CASE("INV-1 accepting as a new user creates a verified identity; the "
+TEMPLATE_TEST_CASE(
+    "INV-1 accepting as a new user creates a verified identity; the "
     "membership waits for the mandatory profile (ID-12)",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
   f.SetUpAcme();
   const Sent bare = f.InviteOne(f.acme, "nina@acme.com");
-  const Sent full = f.InviteOne(f.acme, "fred@freelance.example",
-                                InvitationKind::kExternal);
+  const Sent full =
+      f.InviteOne(f.acme, "fred@freelance.example", InvitationKind::kExternal);
   REQUIRE(f.Raw(bare.id).status == InvitationStatus::kNew);
 
   // A weak password is refused and uses nothing up.
   {
     auto before = f.Freeze();
     ENTITLE_REQUIRE_REFUSED(f.inv().AcceptAsNewUser(bare.token, "short", {}),
-                            StatusCode::kInvalidArgument, Reason::kWeakPassword);
+                            StatusCode::kInvalidArgument,
+                            Reason::kWeakPassword);
     ENTITLE_REQUIRE_REFUSED(
-        f.inv().AcceptAsNewUser(bare.token, kPassword, Profile{"N", "Finland", ""}),
+        f.inv().AcceptAsNewUser(bare.token, kPassword,
+                                Profile{"N", "Finland", ""}),
         StatusCode::kInvalidArgument, Reason::kInvalidProfile);
-    ENTITLE_REQUIRE_REFUSED(f.inv().AcceptAsNewUser(Altered(bare.token), kPassword, {}),
-                            StatusCode::kNotFound, Reason::kInvalidLink);
+    ENTITLE_REQUIRE_REFUSED(
+        f.inv().AcceptAsNewUser(Altered(bare.token), kPassword, {}),
+        StatusCode::kNotFound, Reason::kInvalidLink);
     f.RequireUnchanged(before);
   }
 
@@ -449,14 +467,16 @@ TEMPLATE_TEST_CASE("INV-1 accepting as a new user creates a verified identity; t
   REQUIRE(nina_record.verified);
   REQUIRE_FALSE(nina_record.profile_complete);
   REQUIRE(f.Membership(f.acme, *nina)->kind == MembershipKind::kEmployee);
-  REQUIRE(f.Membership(f.acme, *nina)->status == MembershipStatus::kPendingProfile);
+  REQUIRE(f.Membership(f.acme, *nina)->status ==
+          MembershipStatus::kPendingProfile);
   REQUIRE(f.Raw(bare.id).status == InvitationStatus::kAccepted);
   REQUIRE(f.Changes().size() == 1);
   ENTITLE_REQUIRE_OK(f.ids().SignIn("nina@acme.com", kPassword));
   // Half a profile is not enough; the whole one activates the membership.
   ENTITLE_REQUIRE_OK(f.ids().UpdateProfile(
       As(*nina), *nina, ProfileUpdate{.display_name = std::string("Nina")}));
-  REQUIRE(f.Membership(f.acme, *nina)->status == MembershipStatus::kPendingProfile);
+  REQUIRE(f.Membership(f.acme, *nina)->status ==
+          MembershipStatus::kPendingProfile);
   ENTITLE_REQUIRE_OK(f.ids().UpdateProfile(
       As(*nina), *nina, ProfileUpdate{.country = std::string("de")}));
   REQUIRE(f.Membership(f.acme, *nina)->status == MembershipStatus::kActive);
@@ -478,8 +498,8 @@ TEMPLATE_TEST_CASE("INV-1 accepting as a new user creates a verified identity; t
     f.RequireUnchanged(before);
   }
   f.Person("has@freelance.example");
-  const Sent taken = f.InviteOne(f.acme, "has@freelance.example",
-                                 InvitationKind::kExternal);
+  const Sent taken =
+      f.InviteOne(f.acme, "has@freelance.example", InvitationKind::kExternal);
   {
     auto before = f.Freeze();
     ENTITLE_REQUIRE_REFUSED(
@@ -490,7 +510,8 @@ TEMPLATE_TEST_CASE("INV-1 accepting as a new user creates a verified identity; t
   REQUIRE(f.Raw(taken.id).status == InvitationStatus::kNew);
 }
 
-TEMPLATE_TEST_CASE("INV-1 a bad batch is refused whole: empty, over kMaxInvitationBatch, a "
+TEMPLATE_TEST_CASE(
+    "INV-1 a bad batch is refused whole: empty, over kMaxInvitationBatch, a "
     "wrong group, a non-admin",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -541,9 +562,9 @@ TEMPLATE_TEST_CASE("INV-1 a bad batch is refused whole: empty, over kMaxInvitati
   ENTITLE_REQUIRE_REFUSED(
       f.inv().Invite(kAnon, f.acme, one, InvitationKind::kExternal),
       StatusCode::kPermissionDenied, Reason::kPermissionDenied);
-  ENTITLE_REQUIRE_REFUSED(
-      f.inv().Invite(As(f.anna), OrganizationId(9999), one, InvitationKind::kExternal),
-      StatusCode::kNotFound, Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(f.inv().Invite(As(f.anna), OrganizationId(9999), one,
+                                         InvitationKind::kExternal),
+                          StatusCode::kNotFound, Reason::kNotFound);
   ENTITLE_REQUIRE_REFUSED(f.inv().List(As(emp), f.acme),
                           StatusCode::kPermissionDenied,
                           Reason::kPermissionDenied);
@@ -552,9 +573,11 @@ TEMPLATE_TEST_CASE("INV-1 a bad batch is refused whole: empty, over kMaxInvitati
   // Exactly kMaxInvitationBatch is allowed; a Co-Administrator may invite.
   too_many.pop_back();
   std::vector<InviteResult> all = f.InviteMany(As(f.anna), f.acme, too_many);
-  for (const InviteResult& r : all) REQUIRE(r.outcome == InviteOutcome::kInvited);
+  for (const InviteResult& r : all)
+    REQUIRE(r.outcome == InviteOutcome::kInvited);
   REQUIRE(f.InvitationRows(f.acme).size() == kMaxInvitationBatch);
-  ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(f.anna), f.acme, emp, f.CoAdminRole(f.acme)));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().GrantRole(As(f.anna), f.acme, emp, f.CoAdminRole(f.acme)));
   f.InviteOne(As(emp), f.acme, "by-coadmin@acme.com");
   // So may the operator; no identity is recorded as the inviter.
   const Sent by_operator = f.InviteOne(kOp, f.acme, "by-operator@acme.com");
@@ -563,8 +586,8 @@ TEMPLATE_TEST_CASE("INV-1 a bad batch is refused whole: empty, over kMaxInvitati
 
 // -------------------------------------------------------------------- INV-2
 
-TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week",
-                   "[invitations]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week", "[invitations]",
+                   ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -576,8 +599,9 @@ TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week",
   const Sent d = f.InviteOne(f.acme, "dan@dan.example");
   const Sent n = f.InviteOne(f.acme, "nobody@new.example");
   REQUIRE(f.Raw(b.id).expires_at == t + kWeek);
-  REQUIRE(f.notifier().Last(E("bob@bob.example"), "invitation")->link_expires_at ==
-          std::optional<absl::Time>(t + kWeek));
+  REQUIRE(
+      f.notifier().Last(E("bob@bob.example"), "invitation")->link_expires_at ==
+      std::optional<absl::Time>(t + kWeek));
 
   // One second before the week ends it still works.
   f.clock().Advance(kWeek - absl::Seconds(1));
@@ -593,11 +617,12 @@ TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week",
   ENTITLE_REQUIRE_REFUSED(f.inv().AcceptById(As(cat), c.id),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationExpired);
-  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(c.token), StatusCode::kFailedPrecondition,
-                          Reason::kInvitationExpired);
-  ENTITLE_REQUIRE_REFUSED(f.inv().AcceptAsNewUser(n.token, kPassword, FullProfile()),
+  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(c.token),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationExpired);
+  ENTITLE_REQUIRE_REFUSED(
+      f.inv().AcceptAsNewUser(n.token, kPassword, FullProfile()),
+      StatusCode::kFailedPrecondition, Reason::kInvitationExpired);
   f.clock().Advance(absl::Hours(24 * 30));
   ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(dan), d.token),
                           StatusCode::kFailedPrecondition,
@@ -610,7 +635,8 @@ TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week",
 
 // -------------------------------------------------------------------- INV-3
 
-TEMPLATE_TEST_CASE("INV-3 resend issues a new link valid for a week and the old one stays "
+TEMPLATE_TEST_CASE(
+    "INV-3 resend issues a new link valid for a week and the old one stays "
     "dead",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -713,14 +739,16 @@ TEMPLATE_TEST_CASE("INV-3 resend issues a new link valid for a week and the old 
   auto before = f.Freeze();
   ENTITLE_REQUIRE_REFUSED(f.inv().Resend(As(f.anna), f.acme, theirs.id),
                           StatusCode::kNotFound, Reason::kNotFound);
-  ENTITLE_REQUIRE_REFUSED(f.inv().Resend(As(f.anna), f.acme, InvitationId(9999)),
-                          StatusCode::kNotFound, Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(
+      f.inv().Resend(As(f.anna), f.acme, InvitationId(9999)),
+      StatusCode::kNotFound, Reason::kNotFound);
   f.RequireUnchanged(before);
 }
 
 // -------------------------------------------------------------------- INV-4
 
-TEMPLATE_TEST_CASE("INV-4 admins list New, Rejected and Expired invitations; accepted, "
+TEMPLATE_TEST_CASE(
+    "INV-4 admins list New, Rejected and Expired invitations; accepted, "
     "revoked and resent ones leave the list",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -730,7 +758,8 @@ TEMPLATE_TEST_CASE("INV-4 admins list New, Rejected and Expired invitations; acc
   const Sent expired = f.InviteOne(f.acme, "exp@x.example");
   f.clock().Advance(kWeek + absl::Hours(1));
   const absl::Time t1 = f.clock().Now();
-  const Sent fresh = f.InviteOne(f.acme, "new@x.example", InvitationKind::kExternal);
+  const Sent fresh =
+      f.InviteOne(f.acme, "new@x.example", InvitationKind::kExternal);
   const Sent rejected = f.InviteOne(f.acme, "rej@x.example");
   const Sent accepted = f.InviteOne(f.acme, "acc@x.example");
   const Sent revoked = f.InviteOne(f.acme, "rev@x.example");
@@ -778,8 +807,9 @@ TEMPLATE_TEST_CASE("INV-4 revoking a New invitation kills its link",
     ENTITLE_REQUIRE_REFUSED(f.inv().Revoke(As(bob), f.acme, s.id),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
-    ENTITLE_REQUIRE_REFUSED(f.inv().Revoke(As(f.anna), f.acme, InvitationId(9999)),
-                            StatusCode::kNotFound, Reason::kNotFound);
+    ENTITLE_REQUIRE_REFUSED(
+        f.inv().Revoke(As(f.anna), f.acme, InvitationId(9999)),
+        StatusCode::kNotFound, Reason::kNotFound);
     f.RequireUnchanged(before);
   }
   ENTITLE_REQUIRE_OK(f.inv().Revoke(As(f.anna), f.acme, s.id));
@@ -794,11 +824,12 @@ TEMPLATE_TEST_CASE("INV-4 revoking a New invitation kills its link",
   ENTITLE_REQUIRE_REFUSED(f.inv().AcceptById(As(bob), s.id),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationRevoked);
-  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(s.token), StatusCode::kFailedPrecondition,
-                          Reason::kInvitationRevoked);
-  ENTITLE_REQUIRE_REFUSED(f.inv().AcceptAsNewUser(n.token, kPassword, FullProfile()),
+  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(s.token),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationRevoked);
+  ENTITLE_REQUIRE_REFUSED(
+      f.inv().AcceptAsNewUser(n.token, kPassword, FullProfile()),
+      StatusCode::kFailedPrecondition, Reason::kInvitationRevoked);
   ENTITLE_REQUIRE_REFUSED(f.inv().Revoke(As(f.anna), f.acme, s.id),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationRevoked);
@@ -818,7 +849,8 @@ TEMPLATE_TEST_CASE("INV-4 revoking a New invitation kills its link",
   f.RequireUnchanged(before2);
 }
 
-TEMPLATE_TEST_CASE("INV-4 no table, notification field, outbox row, audit record or list "
+TEMPLATE_TEST_CASE(
+    "INV-4 no table, notification field, outbox row, audit record or list "
     "ever holds a link token",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -831,21 +863,24 @@ TEMPLATE_TEST_CASE("INV-4 no table, notification field, outbox row, audit record
   const Sent revoked = f.InviteOne(f.acme, "rev@x.example");
   const Sent resent = f.InviteOne(f.acme, "res@x.example");
   const Sent rejected = f.InviteOne(f.acme, "rej@x.example");
-  const Sent newuser = f.InviteOne(f.acme, "nu@x.example", InvitationKind::kExternal);
+  const Sent newuser =
+      f.InviteOne(f.acme, "nu@x.example", InvitationKind::kExternal);
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(bob), accepted.token));
   ENTITLE_REQUIRE_OK(f.inv().Revoke(As(f.anna), f.acme, revoked.id));
   ENTITLE_REQUIRE_OK(f.inv().Resend(As(f.anna), f.acme, resent.id));
   ENTITLE_REQUIRE_OK(f.inv().Reject(rejected.token));
-  ENTITLE_REQUIRE_OK(f.inv().AcceptAsNewUser(newuser.token, kPassword, FullProfile()));
+  ENTITLE_REQUIRE_OK(
+      f.inv().AcceptAsNewUser(newuser.token, kPassword, FullProfile()));
   auto link = f.inv().CreateRequestLink(As(f.anna), f.acme);
   ENTITLE_REQUIRE_OK(link);
   ENTITLE_REQUIRE_OK(f.inv().FollowRequestLink(As(dan), link->token));
-  const std::vector<std::vector<InvitationInfo>> lists = {
-      f.List(f.acme), f.Mine(cat)};
+  const std::vector<std::vector<InvitationInfo>> lists = {f.List(f.acme),
+                                                          f.Mine(cat)};
   REQUIRE(lists[1].size() == 1);
 
   // The invitation emails carry the token, in `token` only.
-  const Notification mail = f.notifier().Last(E("cat@cat.example"), "invitation").value();
+  const Notification mail =
+      f.notifier().Last(E("cat@cat.example"), "invitation").value();
   REQUIRE(mail.token == live.token);
   REQUIRE(mail.subject.find("Acme") != std::string::npos);
   // The outbox logged every invitation email, without the link.
@@ -868,7 +903,8 @@ TEMPLATE_TEST_CASE("INV-4 no table, notification field, outbox row, audit record
 
 // -------------------------------------------------------------------- INV-5
 
-TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address accepts, and only "
+TEMPLATE_TEST_CASE(
+    "INV-5 only the owner of the invited, verified address accepts, and only "
     "once",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -882,11 +918,14 @@ TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address accept
   {
     auto before = f.Freeze();
     ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(carol), b.token),
-                            StatusCode::kPermissionDenied, Reason::kWrongInvitee);
+                            StatusCode::kPermissionDenied,
+                            Reason::kWrongInvitee);
     ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(f.anna), b.token),
-                            StatusCode::kPermissionDenied, Reason::kWrongInvitee);
+                            StatusCode::kPermissionDenied,
+                            Reason::kWrongInvitee);
     ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(uma), u.token),
-                            StatusCode::kFailedPrecondition, Reason::kNotVerified);
+                            StatusCode::kFailedPrecondition,
+                            Reason::kNotVerified);
     ENTITLE_REQUIRE_REFUSED(f.inv().Accept(kAnon, b.token),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
@@ -894,8 +933,9 @@ TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address accept
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
     // The address has an identity: creating another is refused.
-    ENTITLE_REQUIRE_REFUSED(f.inv().AcceptAsNewUser(u.token, kPassword, FullProfile()),
-                            StatusCode::kAlreadyExists, Reason::kEmailTaken);
+    ENTITLE_REQUIRE_REFUSED(
+        f.inv().AcceptAsNewUser(u.token, kPassword, FullProfile()),
+        StatusCode::kAlreadyExists, Reason::kEmailTaken);
     f.RequireUnchanged(before);
   }
   // A locked invitee cannot accept until unlocked (ID-9).
@@ -928,7 +968,8 @@ TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address accept
   ENTITLE_REQUIRE_REFUSED(f.inv().AcceptById(As(bob), b.id),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationAlreadyAccepted);
-  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(b.token), StatusCode::kFailedPrecondition,
+  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(b.token),
+                          StatusCode::kFailedPrecondition,
                           Reason::kInvitationAlreadyAccepted);
   f.RequireUnchanged(before);
 
@@ -939,7 +980,8 @@ TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address accept
   REQUIRE(f.Membership(f.acme, uma).has_value());
 }
 
-TEMPLATE_TEST_CASE("INV-5 accepting an employee invitation moves the employee from its "
+TEMPLATE_TEST_CASE(
+    "INV-5 accepting an employee invitation moves the employee from its "
     "previous organization (ORG-2)",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -948,7 +990,8 @@ TEMPLATE_TEST_CASE("INV-5 accepting an employee invitation moves the employee fr
   const OrganizationId other = f.MakeOrg("Other", olga);
   const IdentityId bob = f.Person("bob@bob.example");
   f.JoinAsEmployee(olga, other, bob, "bob@bob.example");
-  ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(olga), other, bob, f.CoAdminRole(other)));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().GrantRole(As(olga), other, bob, f.CoAdminRole(other)));
   auto team = f.orgs().CreateGroup(As(olga), other, "Team");
   ENTITLE_REQUIRE_OK(team);
   ENTITLE_REQUIRE_OK(f.orgs().AddToGroup(As(olga), other, *team, bob));
@@ -970,7 +1013,8 @@ TEMPLATE_TEST_CASE("INV-5 accepting an employee invitation moves the employee fr
 
   // An external member invited as employee is upgraded in place (ORG-3).
   const IdentityId xena = f.Person("xena@xena.example");
-  ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(f.anna), f.acme, "xena@xena.example"));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddExternal(As(f.anna), f.acme, "xena@xena.example"));
   const Sent x = f.InviteOne(f.acme, "xena@xena.example");
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(xena), x.token));
   REQUIRE(f.Membership(f.acme, xena)->kind == MembershipKind::kEmployee);
@@ -986,7 +1030,8 @@ TEMPLATE_TEST_CASE("INV-5 accepting an employee invitation moves the employee fr
   REQUIRE(f.EmployersOf(olga) == std::vector<OrganizationId>{other});
 }
 
-TEMPLATE_TEST_CASE("INV-5 the invitee rejects with the link alone; a rejected invitation "
+TEMPLATE_TEST_CASE(
+    "INV-5 the invitee rejects with the link alone; a rejected invitation "
     "cannot be accepted",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1016,11 +1061,12 @@ TEMPLATE_TEST_CASE("INV-5 the invitee rejects with the link alone; a rejected in
   ENTITLE_REQUIRE_REFUSED(f.inv().AcceptById(As(bob), s.id),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationRejected);
-  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(s.token), StatusCode::kFailedPrecondition,
-                          Reason::kInvitationRejected);
-  ENTITLE_REQUIRE_REFUSED(f.inv().AcceptAsNewUser(n.token, kPassword, FullProfile()),
+  ENTITLE_REQUIRE_REFUSED(f.inv().Reject(s.token),
                           StatusCode::kFailedPrecondition,
                           Reason::kInvitationRejected);
+  ENTITLE_REQUIRE_REFUSED(
+      f.inv().AcceptAsNewUser(n.token, kPassword, FullProfile()),
+      StatusCode::kFailedPrecondition, Reason::kInvitationRejected);
   f.RequireUnchanged(before);
   REQUIRE_FALSE(f.Membership(f.acme, bob).has_value());
   REQUIRE(f.Mine(bob).empty());
@@ -1028,7 +1074,8 @@ TEMPLATE_TEST_CASE("INV-5 the invitee rejects with the link alone; a rejected in
 
 // -------------------------------------------------------------------- INV-6
 
-TEMPLATE_TEST_CASE("INV-6 an identity lists its own New invitations and accepts one by id",
+TEMPLATE_TEST_CASE(
+    "INV-6 an identity lists its own New invitations and accepts one by id",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
   f.SetUpAcme();
@@ -1040,13 +1087,14 @@ TEMPLATE_TEST_CASE("INV-6 an identity lists its own New invitations and accepts 
   const IdentityId carol = f.Person("carol@carol.example");
   const IdentityId uma = f.Unverified("uma@uma.example");
 
-  const Sent old = f.InviteOne(As(pia), beta, "bob@bob.example");  // will expire
+  const Sent old =
+      f.InviteOne(As(pia), beta, "bob@bob.example");  // will expire
   f.clock().Advance(kWeek + absl::Hours(1));
   const Sent from_acme = f.InviteOne(f.acme, "BOB@bob.example");
   const Sent from_other = f.InviteOne(As(olga), other, "bob@bob.example",
                                       InvitationKind::kExternal);
-  const Sent revoked = f.InviteOne(As(pia), beta, "bob@bob.example",
-                                   InvitationKind::kExternal);
+  const Sent revoked =
+      f.InviteOne(As(pia), beta, "bob@bob.example", InvitationKind::kExternal);
   ENTITLE_REQUIRE_OK(f.inv().Revoke(As(pia), beta, revoked.id));
   const Sent for_carol = f.InviteOne(f.acme, "carol@carol.example");
   f.InviteOne(f.acme, "uma@uma.example");
@@ -1065,10 +1113,12 @@ TEMPLATE_TEST_CASE("INV-6 an identity lists its own New invitations and accepts 
 
   {
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.inv().ListMine(kAnon), StatusCode::kPermissionDenied,
+    ENTITLE_REQUIRE_REFUSED(f.inv().ListMine(kAnon),
+                            StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
     ENTITLE_REQUIRE_REFUSED(f.inv().ListMine(As(uma)),
-                            StatusCode::kFailedPrecondition, Reason::kNotVerified);
+                            StatusCode::kFailedPrecondition,
+                            Reason::kNotVerified);
     // Someone else's invitation, or none at all, is not found.
     ENTITLE_REQUIRE_REFUSED(f.inv().AcceptById(As(bob), for_carol.id),
                             StatusCode::kNotFound, Reason::kNotFound);
@@ -1104,14 +1154,16 @@ TEMPLATE_TEST_CASE("INV-6 an identity lists its own New invitations and accepts 
 
 // -------------------------------------------------------------------- INV-7
 
-TEMPLATE_TEST_CASE("INV-7 invitation links are long random URL-safe tokens, stored only as "
+TEMPLATE_TEST_CASE(
+    "INV-7 invitation links are long random URL-safe tokens, stored only as "
     "a hash",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
   std::vector<std::string> addresses;
-  for (int i = 0; i < 40; ++i) addresses.push_back(absl::StrCat("p", i, "@x.example"));
+  for (int i = 0; i < 40; ++i)
+    addresses.push_back(absl::StrCat("p", i, "@x.example"));
   addresses.push_back("bob@bob.example");
   f.InviteMany(As(f.anna), f.acme, addresses);
 
@@ -1146,13 +1198,14 @@ TEMPLATE_TEST_CASE("INV-7 invitation links are long random URL-safe tokens, stor
                           Reason::kInvalidLink);
   std::string with_nul = token;
   with_nul[5] = '\0';
-  ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(bob), with_nul), StatusCode::kNotFound,
-                          Reason::kInvalidLink);
+  ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(bob), with_nul),
+                          StatusCode::kNotFound, Reason::kInvalidLink);
   f.RequireUnchanged(before);
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(bob), token));
 }
 
-TEMPLATE_TEST_CASE("INV-7 expired, resent, revoked, used, altered and wrong-invitee links "
+TEMPLATE_TEST_CASE(
+    "INV-7 expired, resent, revoked, used, altered and wrong-invitee links "
     "are refused with six distinct reasons and change nothing",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1198,7 +1251,8 @@ TEMPLATE_TEST_CASE("INV-7 expired, resent, revoked, used, altered and wrong-invi
   for (const Case& c : cases) {
     INFO("case: " << c.what);
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(c.who), c.token), c.code, c.reason);
+    ENTITLE_REQUIRE_REFUSED(f.inv().Accept(As(c.who), c.token), c.code,
+                            c.reason);
     f.RequireUnchanged(before);
     reasons.insert(c.reason);
   }
@@ -1209,7 +1263,8 @@ TEMPLATE_TEST_CASE("INV-7 expired, resent, revoked, used, altered and wrong-invi
 
 // -------------------------------------------------------------------- INV-8
 
-TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members are reported; "
+TEMPLATE_TEST_CASE(
+    "INV-8 inviting again returns the New invitation; members are reported; "
     "only a New invitation blocks a new one",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1218,14 +1273,15 @@ TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members are
   const IdentityId emp = f.Person("emp@acme.com");
   ENTITLE_REQUIRE_OK(f.orgs().AddEmployee(As(f.anna), f.acme, "emp@acme.com"));
   const IdentityId ext = f.Person("ext@ext.example");
-  ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(f.anna), f.acme, "ext@ext.example"));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddExternal(As(f.anna), f.acme, "ext@ext.example"));
 
   const Sent first = f.InviteOne(f.acme, "bob@bob.example");
   {
     const size_t invitations = f.InvitationRows(f.acme).size();
     const size_t sent = f.notifier().Sent().size();
-    std::vector<InviteResult> again =
-        f.InviteMany(As(f.anna), f.acme, {"bob@bob.example", " Bob@BOB.example "});
+    std::vector<InviteResult> again = f.InviteMany(
+        As(f.anna), f.acme, {"bob@bob.example", " Bob@BOB.example "});
     for (const InviteResult& r : again) {
       REQUIRE(r.outcome == InviteOutcome::kAlreadyInvited);
       REQUIRE(r.invitation == std::optional<InvitationId>(first.id));
@@ -1237,20 +1293,23 @@ TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members are
     REQUIRE(f.LastInvitationToken("bob@bob.example") == first.token);
   }
   // Another kind is another invitation.
-  const Sent as_external = f.InviteOne(f.acme, "bob@bob.example", InvitationKind::kExternal);
+  const Sent as_external =
+      f.InviteOne(f.acme, "bob@bob.example", InvitationKind::kExternal);
   REQUIRE(as_external.id != first.id);
 
   // Members of that kind are reported; an external member may still be
   // invited as an employee.
-  std::vector<InviteResult> members = f.InviteMany(
-      As(f.anna), f.acme, {"emp@acme.com", "ext@ext.example"}, InvitationKind::kExternal);
-  REQUIRE(Outcomes(members) == std::vector<InviteOutcome>{
-                                   InviteOutcome::kAlreadyMember,
-                                   InviteOutcome::kAlreadyMember});
-  members = f.InviteMany(As(f.anna), f.acme, {"emp@acme.com", "ext@ext.example"});
-  REQUIRE(Outcomes(members) == std::vector<InviteOutcome>{
-                                   InviteOutcome::kAlreadyMember,
-                                   InviteOutcome::kInvited});
+  std::vector<InviteResult> members =
+      f.InviteMany(As(f.anna), f.acme, {"emp@acme.com", "ext@ext.example"},
+                   InvitationKind::kExternal);
+  REQUIRE(Outcomes(members) ==
+          std::vector<InviteOutcome>{InviteOutcome::kAlreadyMember,
+                                     InviteOutcome::kAlreadyMember});
+  members =
+      f.InviteMany(As(f.anna), f.acme, {"emp@acme.com", "ext@ext.example"});
+  REQUIRE(Outcomes(members) ==
+          std::vector<InviteOutcome>{InviteOutcome::kAlreadyMember,
+                                     InviteOutcome::kInvited});
 
   // After acceptance (and removal), rejection, revocation or expiry a new
   // invitation is possible.
@@ -1268,8 +1327,9 @@ TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members are
   const Sent after_revoke = f.InviteOne(f.acme, "bob@bob.example");
   f.clock().Advance(kWeek);
   const Sent after_expiry = f.InviteOne(f.acme, "bob@bob.example");
-  const std::set<InvitationId> ids = {first.id, after_removal.id, after_reject.id,
-                                      after_revoke.id, after_expiry.id};
+  const std::set<InvitationId> ids = {first.id, after_removal.id,
+                                      after_reject.id, after_revoke.id,
+                                      after_expiry.id};
   REQUIRE(ids.size() == 5);
   // The newest one works.
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(bob), after_expiry.token));
@@ -1280,7 +1340,8 @@ TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members are
 
 // -------------------------------------------------------------------- INV-9
 
-TEMPLATE_TEST_CASE("INV-9 the request-to-join link is multi-use, never expires, and can be "
+TEMPLATE_TEST_CASE(
+    "INV-9 the request-to-join link is multi-use, never expires, and can be "
     "rotated or disabled",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1343,12 +1404,14 @@ TEMPLATE_TEST_CASE("INV-9 the request-to-join link is multi-use, never expires, 
     ENTITLE_REQUIRE_REFUSED(f.inv().FollowRequestLink(As(emp), link->token),
                             StatusCode::kAlreadyExists, Reason::kAlreadyMember);
     ENTITLE_REQUIRE_REFUSED(f.inv().FollowRequestLink(As(uma), link->token),
-                            StatusCode::kFailedPrecondition, Reason::kNotVerified);
+                            StatusCode::kFailedPrecondition,
+                            Reason::kNotVerified);
     ENTITLE_REQUIRE_REFUSED(f.inv().FollowRequestLink(kAnon, link->token),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
-    ENTITLE_REQUIRE_REFUSED(f.inv().FollowRequestLink(As(dan), Altered(link->token)),
-                            StatusCode::kNotFound, Reason::kInvalidLink);
+    ENTITLE_REQUIRE_REFUSED(
+        f.inv().FollowRequestLink(As(dan), Altered(link->token)),
+        StatusCode::kNotFound, Reason::kInvalidLink);
     f.RequireUnchanged(before);
   }
 
@@ -1412,7 +1475,8 @@ TEMPLATE_TEST_CASE("INV-9 the request-to-join link is multi-use, never expires, 
 
 // ------------------------------------------------------------------- INV-10
 
-TEMPLATE_TEST_CASE("INV-10 an identity asks to join an organization it discovered; others "
+TEMPLATE_TEST_CASE(
+    "INV-10 an identity asks to join an organization it discovered; others "
     "are not found",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1453,20 +1517,22 @@ TEMPLATE_TEST_CASE("INV-10 an identity asks to join an organization it discovere
   auto before = f.Freeze();
   ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(bob), f.acme),
                           StatusCode::kAlreadyExists, Reason::kDuplicate);
-  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(ben), beta), StatusCode::kNotFound,
-                          Reason::kNotFound);
-  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(gil), gamma), StatusCode::kNotFound,
-                          Reason::kNotFound);
-  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(out), f.acme), StatusCode::kNotFound,
-                          Reason::kNotFound);
-  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(ben), f.acme), StatusCode::kNotFound,
-                          Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(ben), beta),
+                          StatusCode::kNotFound, Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(gil), gamma),
+                          StatusCode::kNotFound, Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(out), f.acme),
+                          StatusCode::kNotFound, Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(ben), f.acme),
+                          StatusCode::kNotFound, Reason::kNotFound);
   ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(bob), OrganizationId(9999)),
                           StatusCode::kNotFound, Reason::kNotFound);
   ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(uma), f.acme),
-                          StatusCode::kFailedPrecondition, Reason::kNotVerified);
+                          StatusCode::kFailedPrecondition,
+                          Reason::kNotVerified);
   ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(kAnon, f.acme),
-                          StatusCode::kPermissionDenied, Reason::kPermissionDenied);
+                          StatusCode::kPermissionDenied,
+                          Reason::kPermissionDenied);
   f.RequireUnchanged(before);
 
   // Once Acme stops being discoverable, no new request reaches it.
@@ -1474,13 +1540,14 @@ TEMPLATE_TEST_CASE("INV-10 an identity asks to join an organization it discovere
   hidden.discoverable = false;
   ENTITLE_REQUIRE_OK(f.orgs().UpdateSettings(As(f.anna), f.acme, hidden));
   const IdentityId cid = f.Person("cid@acme.com");
-  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(cid), f.acme), StatusCode::kNotFound,
-                          Reason::kNotFound);
+  ENTITLE_REQUIRE_REFUSED(f.inv().RequestToJoin(As(cid), f.acme),
+                          StatusCode::kNotFound, Reason::kNotFound);
 }
 
 // ------------------------------------------------------------------- INV-11
 
-TEMPLATE_TEST_CASE("INV-11 admins approve or reject join requests one at a time or many at "
+TEMPLATE_TEST_CASE(
+    "INV-11 admins approve or reject join requests one at a time or many at "
     "once",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1553,8 +1620,8 @@ TEMPLATE_TEST_CASE("INV-11 admins approve or reject join requests one at a time 
 
   // Many at once, with a decided one, a repeated one and another
   // organization's in the middle: those fail alone, the others go through.
-  auto many = f.inv().Decide(As(f.anna), f.acme,
-                             {ids[1], ids[0], ids[2], theirs->id, ids[1]}, true);
+  auto many = f.inv().Decide(
+      As(f.anna), f.acme, {ids[1], ids[0], ids[2], theirs->id, ids[1]}, true);
   ENTITLE_REQUIRE_OK(many);
   REQUIRE(many->size() == 5);
   ENTITLE_REQUIRE_OK((*many)[0].status);
@@ -1587,7 +1654,8 @@ TEMPLATE_TEST_CASE("INV-11 admins approve or reject join requests one at a time 
   REQUIRE_FALSE(f.Membership(f.acme, eve).has_value());
 }
 
-TEMPLATE_TEST_CASE("INV-11 approving the last administrator of another organization fails "
+TEMPLATE_TEST_CASE(
+    "INV-11 approving the last administrator of another organization fails "
     "for that request alone",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1596,7 +1664,8 @@ TEMPLATE_TEST_CASE("INV-11 approving the last administrator of another organizat
   const OrganizationId other = f.MakeOrg("Other", olga);
   const IdentityId bob = f.Person("bob@bob.example");
   const IdentityId ext = f.Person("ext@ext.example");
-  ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(f.anna), f.acme, "ext@ext.example"));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddExternal(As(f.anna), f.acme, "ext@ext.example"));
   auto link = f.inv().CreateRequestLink(As(f.anna), f.acme);
   ENTITLE_REQUIRE_OK(link);
   auto ro = f.inv().FollowRequestLink(As(olga), link->token);
@@ -1607,7 +1676,8 @@ TEMPLATE_TEST_CASE("INV-11 approving the last administrator of another organizat
   auto re = f.inv().FollowRequestLink(As(ext), link->token);
   ENTITLE_REQUIRE_OK(re);
 
-  auto result = f.inv().Decide(As(f.anna), f.acme, {ro->id, rb->id, re->id}, true);
+  auto result =
+      f.inv().Decide(As(f.anna), f.acme, {ro->id, rb->id, re->id}, true);
   ENTITLE_REQUIRE_OK(result);
   ENTITLE_REQUIRE_REFUSED((*result)[0].status, StatusCode::kFailedPrecondition,
                           Reason::kLastAdministrator);
@@ -1636,7 +1706,8 @@ TEMPLATE_TEST_CASE("INV-11 approving the last administrator of another organizat
 
 // ------------------------------------------------------------------- INV-12
 
-TEMPLATE_TEST_CASE("INV-12 auto-approval admits identities of the organization's verified "
+TEMPLATE_TEST_CASE(
+    "INV-12 auto-approval admits identities of the organization's verified "
     "domains at once; others wait",
     "[invitations]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1648,7 +1719,8 @@ TEMPLATE_TEST_CASE("INV-12 auto-approval admits identities of the organization's
   const IdentityId bob = f.Person("bob@acme.com");
   f.JoinAsEmployee(olga, other, bob, "bob@acme.com");
   f.OwnDomain(f.acme, "acme.com");
-  ENTITLE_REQUIRE_OK(f.orgs().ClaimDomain(As(f.anna), f.acme, "acme-pending.com"));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().ClaimDomain(As(f.anna), f.acme, "acme-pending.com"));
   const IdentityId cid = f.Person("cid@acme.com");
   const IdentityId dee = f.Person("dee@acme.com");
   const IdentityId out = f.Person("out@elsewhere.example");
@@ -1702,7 +1774,8 @@ TEMPLATE_TEST_CASE("INV-12 auto-approval admits identities of the organization's
 
 // ======================================================= edge cases
 
-TEMPLATE_TEST_CASE("INV-8 resending an expired invitation when a live one exists returns the "
+TEMPLATE_TEST_CASE(
+    "INV-8 resending an expired invitation when a live one exists returns the "
     "live one and sends nothing",
     "[invitations][INV-8]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1726,7 +1799,8 @@ TEMPLATE_TEST_CASE("INV-8 resending an expired invitation when a live one exists
   REQUIRE(live == 1);
 }
 
-TEMPLATE_TEST_CASE("INV-1 an address repeated in one batch gets one invitation and a result "
+TEMPLATE_TEST_CASE(
+    "INV-1 an address repeated in one batch gets one invitation and a result "
     "for each mention",
     "[invitations][INV-1]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1740,7 +1814,8 @@ TEMPLATE_TEST_CASE("INV-1 an address repeated in one batch gets one invitation a
   REQUIRE(f.InvitationsSentTo("cy@acme.com") == 1);
 }
 
-TEMPLATE_TEST_CASE("INV-5 accepting after being added directly meanwhile completes the "
+TEMPLATE_TEST_CASE(
+    "INV-5 accepting after being added directly meanwhile completes the "
     "invitation",
     "[invitations][INV-5]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;
@@ -1761,7 +1836,8 @@ TEMPLATE_TEST_CASE("INV-5 accepting after being added directly meanwhile complet
                           Reason::kInvitationAlreadyAccepted);
 }
 
-TEMPLATE_TEST_CASE("ID-12 only an identity created from an invitation waits for its profile; "
+TEMPLATE_TEST_CASE(
+    "ID-12 only an identity created from an invitation waits for its profile; "
     "an existing one joins active",
     "[invitations][ID-12]", ENTITLE_BACKENDS) {
   InvFixture<TestType> f;

@@ -4,10 +4,9 @@
 // its capacity, lowering it below use), records usage and reads the views.
 // Throughout, the seats held never exceed the largest seat count ever set;
 // at the end every seat is back and the views agree.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,9 +27,10 @@ using namespace entitle;
 // The floating pool the workers check out of.
 EntitlementTerms Pool(int64_t seats) { return Floating("SIM-FLOAT", seats); }
 
-TEMPLATE_TEST_CASE("ENT-3 concurrent checkouts never hold more seats than were "
-                   "bought while the seat count changes",
-                   "[licenses][concurrency]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "ENT-3 concurrent checkouts never hold more seats than were "
+    "bought while the seat count changes",
+    "[licenses][concurrency]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   const IdentityId ada = f.RegisterVerified("ada@acme.com");
   const OrganizationId org = f.CreateOrg("Acme", ada);
@@ -39,9 +39,8 @@ TEMPLATE_TEST_CASE("ENT-3 concurrent checkouts never hold more seats than were "
   ENTITLE_REQUIRE_OK(entitlement);
   auto group = f.orgs().CreateGroup(Actor::Identity(ada), org, "Everyone");
   ENTITLE_REQUIRE_OK(group);
-  ENTITLE_REQUIRE_OK(licenses.GrantPoolAccess(Actor::Identity(ada),
-                                              entitlement->id,
-                                              PoolMember{.group = *group}));
+  ENTITLE_REQUIRE_OK(licenses.GrantPoolAccess(
+      Actor::Identity(ada), entitlement->id, PoolMember{.group = *group}));
   constexpr int kWorkers = 5;
   constexpr int64_t kMostSeats = 6;
   std::vector<IdentityId> members;
@@ -77,14 +76,16 @@ TEMPLATE_TEST_CASE("ENT-3 concurrent checkouts never hold more seats than were "
         ++granted;
         const int now_held = held.fetch_add(1) + 1;
         int seen = most_held.load();
-        while (now_held > seen && !most_held.compare_exchange_weak(seen, now_held)) {
+        while (now_held > seen &&
+               !most_held.compare_exchange_weak(seen, now_held)) {
         }
         auto beat = licenses.Heartbeat(members[w], entitlement->id, device);
         if (!beat.ok() && GetReason(beat.status()) != Reason::kSeatsExhausted) {
           ++unexpected;
         }
         held.fetch_sub(1);
-        absl::Status released = licenses.Release(members[w], entitlement->id, device);
+        absl::Status released =
+            licenses.Release(members[w], entitlement->id, device);
         if (!released.ok() && GetReason(released) != Reason::kSeatNotHeld) {
           ++unexpected;
         }
@@ -94,7 +95,8 @@ TEMPLATE_TEST_CASE("ENT-3 concurrent checkouts never hold more seats than were "
   threads.emplace_back([&] {
     const int64_t counts[] = {6, 2, 4, 1, 5, 3};
     for (int i = 0; i < 40; ++i) {
-      if (!licenses.ChangeEntitlement(kOp, entitlement->id, Pool(counts[i % 6])).ok()) {
+      if (!licenses.ChangeEntitlement(kOp, entitlement->id, Pool(counts[i % 6]))
+               .ok()) {
         ++unexpected;
       }
       if (!licenses.RecordUsage().ok()) ++unexpected;

@@ -131,7 +131,8 @@ Profile In(std::string country) {
 }
 
 std::optional<SeatHolder> HolderOf(const std::vector<SeatHolder>& holders,
-                                   IdentityId identity, const DeviceId& device) {
+                                   IdentityId identity,
+                                   const DeviceId& device) {
   for (const SeatHolder& h : holders) {
     if (h.key.identity == identity && h.key.device == device) return h;
   }
@@ -165,7 +166,9 @@ void RequireSeatsExhausted(const absl::StatusOr<T>& result) {
 
 // ------------------------------------------------------------------- ENT-1
 
-TEMPLATE_TEST_CASE("ENT-1 the operator creates and changes an organization's entitlements: SKU, seats, period, countries",
+TEMPLATE_TEST_CASE(
+    "ENT-1 the operator creates and changes an organization's entitlements: "
+    "SKU, seats, period, countries",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -204,7 +207,8 @@ TEMPLATE_TEST_CASE("ENT-1 the operator creates and changes an organization's ent
 
   // Allowed: the operator, for a floating and a named entitlement.
   const size_t audit_before = f.Audit().size();
-  auto pool = f.lic().CreateEntitlement(kOp, acme, Floating("CAD", 5, {"de", "at"}));
+  auto pool =
+      f.lic().CreateEntitlement(kOp, acme, Floating("CAD", 5, {"de", "at"}));
   ENTITLE_REQUIRE_OK(pool);
   CHECK(pool->id.valid());
   CHECK(pool->organization_id == acme);
@@ -225,11 +229,12 @@ TEMPLATE_TEST_CASE("ENT-1 the operator creates and changes an organization's ent
   renewed.period_end = kT0 + Days(730);
   {
     const auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.lic().ChangeEntitlement(As(ann), pool->id, renewed),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
-    REQUIRE_REASON(f.lic().ChangeEntitlement(kOp, EntitlementId(987654), renewed),
-                   Reason::kNotFound);
+    ENTITLE_REQUIRE_REFUSED(
+        f.lic().ChangeEntitlement(As(ann), pool->id, renewed),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
+    REQUIRE_REASON(
+        f.lic().ChangeEntitlement(kOp, EntitlementId(987654), renewed),
+        Reason::kNotFound);
     REQUIRE_REASON(
         f.lic().ChangeEntitlement(kOp, pool->id, Named("CAD-2", 8, {"FR"})),
         Reason::kWrongEntitlementKind);
@@ -255,7 +260,9 @@ TEMPLATE_TEST_CASE("ENT-1 the operator creates and changes an organization's ent
 
 // ------------------------------------------------------------------- ENT-2
 
-TEMPLATE_TEST_CASE("ENT-2 an admin assigns a named license up to its seat count; one more, a disallowed country or a floating entitlement is refused",
+TEMPLATE_TEST_CASE(
+    "ENT-2 an admin assigns a named license up to its seat count; one more, a "
+    "disallowed country or a floating entitlement is refused",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -265,7 +272,8 @@ TEMPLATE_TEST_CASE("ENT-2 an admin assigns a named license up to its seat count;
   const IdentityId fra = f.Employee(acme, ann, "fra@acme.com", In("FR"));
   const IdentityId nowhere = f.Employee(acme, ann, "nowhere@acme.com");
   const IdentityId stranger = f.RegisterVerified("stranger@else.org", In("DE"));
-  const EntitlementRecord viewer = f.Entitle(acme, Named("VIEWER", 2, {"DE", "AT"}));
+  const EntitlementRecord viewer =
+      f.Entitle(acme, Named("VIEWER", 2, {"DE", "AT"}));
   const EntitlementRecord pool = f.Entitle(acme, Floating("CAD", 2));
 
   // Up to the seat count: an employee and an external member.
@@ -313,12 +321,15 @@ TEMPLATE_TEST_CASE("ENT-2 an admin assigns a named license up to its seat count;
   ENTITLE_REQUIRE_OK(access);
   CHECK(access->entitlement_id == viewer.id);
   CHECK(access->kind == EntitlementKind::kNamed);
-  REQUIRE_REASON(f.lic().CheckAccess(ext, "VIEWER", kLaptop), Reason::kNoLicense);
+  REQUIRE_REASON(f.lic().CheckAccess(ext, "VIEWER", kLaptop),
+                 Reason::kNoLicense);
 }
 
 // ------------------------------------------------------------------- ENT-3
 
-TEMPLATE_TEST_CASE("ENT-3 pool access for members and groups: a seat per (identity, device), the same device gets its own seat back",
+TEMPLATE_TEST_CASE(
+    "ENT-3 pool access for members and groups: a seat per (identity, device), "
+    "the same device gets its own seat back",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -349,25 +360,27 @@ TEMPLATE_TEST_CASE("ENT-3 pool access for members and groups: a seat per (identi
 
   {
     const auto before = f.Freeze();
-    REQUIRE_REASON(f.lic().GrantPoolAccess(As(ann), named.id, PoolMember{.identity = mia}),
-                   Reason::kWrongEntitlementKind);
+    REQUIRE_REASON(
+        f.lic().GrantPoolAccess(As(ann), named.id, PoolMember{.identity = mia}),
+        Reason::kWrongEntitlementKind);
     REQUIRE_REASON(f.lic().GrantPoolAccess(As(ann), pool.id, PoolMember{}),
                    Reason::kInvalidArgument);
-    REQUIRE_REASON(f.lic().GrantPoolAccess(
-                       As(ann), pool.id, PoolMember{.identity = pat, .group = team}),
-                   Reason::kInvalidArgument);
+    REQUIRE_REASON(
+        f.lic().GrantPoolAccess(As(ann), pool.id,
+                                PoolMember{.identity = pat, .group = team}),
+        Reason::kInvalidArgument);
     REQUIRE_REASON(f.lic().GrantPoolAccess(As(ann), pool.id,
                                            PoolMember{.identity = stranger}),
                    Reason::kNotMember);
     REQUIRE_REASON(f.lic().GrantPoolAccess(As(ann), pool.id,
                                            PoolMember{.group = beta_team}),
                    Reason::kNotFound);
-    REQUIRE_REASON(f.lic().GrantPoolAccess(As(ann), pool.id,
-                                           PoolMember{.identity = mia}),
-                   Reason::kAlreadyAssigned);
-    REQUIRE_REASON(f.lic().GrantPoolAccess(As(ann), pool.id,
-                                           PoolMember{.group = team}),
-                   Reason::kAlreadyAssigned);
+    REQUIRE_REASON(
+        f.lic().GrantPoolAccess(As(ann), pool.id, PoolMember{.identity = mia}),
+        Reason::kAlreadyAssigned);
+    REQUIRE_REASON(
+        f.lic().GrantPoolAccess(As(ann), pool.id, PoolMember{.group = team}),
+        Reason::kAlreadyAssigned);
     f.RequireUnchanged(before);
   }
 
@@ -409,10 +422,13 @@ TEMPLATE_TEST_CASE("ENT-3 pool access for members and groups: a seat per (identi
 
   // No access at all: no seat.
   REQUIRE_REASON(f.lic().Checkout(pat, "CAD", kLaptop), Reason::kNoLicense);
-  REQUIRE_REASON(f.lic().Checkout(stranger, "CAD", kLaptop), Reason::kNoLicense);
+  REQUIRE_REASON(f.lic().Checkout(stranger, "CAD", kLaptop),
+                 Reason::kNoLicense);
 }
 
-TEMPLATE_TEST_CASE("ENT-3 revoked pool access or a group place ends the seat at its next heartbeat",
+TEMPLATE_TEST_CASE(
+    "ENT-3 revoked pool access or a group place ends the seat at its next "
+    "heartbeat",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -445,7 +461,9 @@ TEMPLATE_TEST_CASE("ENT-3 revoked pool access or a group place ends the seat at 
 
 // ------------------------------------------------------------------- ENT-4
 
-TEMPLATE_TEST_CASE("ENT-4 heartbeats keep a seat; an expired seat is reclaimed when a reservation would fail; a late heartbeat never takes it back",
+TEMPLATE_TEST_CASE(
+    "ENT-4 heartbeats keep a seat; an expired seat is reclaimed when a "
+    "reservation would fail; a late heartbeat never takes it back",
     "[licenses]", ENTITLE_BACKENDS) {
   LicensePolicy policy;
   policy.seat_lease = absl::Minutes(10);
@@ -484,7 +502,8 @@ TEMPLATE_TEST_CASE("ENT-4 heartbeats keep a seat; an expired seat is reclaimed w
   const SeatLease taken = f.MustCheckout(nik, pool, kLaptop);
   REQUIRE(taken.seat.has_value());
   CHECK_FALSE(taken.renewed);
-  CHECK(*taken.seat != *laptop.seat);  // A new generation, never the old handle.
+  CHECK(*taken.seat !=
+        *laptop.seat);  // A new generation, never the old handle.
   CHECK(*taken.seat != *desk.seat);
 
   // mia's laptop comes back: its heartbeat is a new reservation and must not
@@ -529,7 +548,8 @@ TEMPLATE_TEST_CASE("ENT-4 heartbeats keep a seat; an expired seat is reclaimed w
   CHECK(f.Holders(pool).size() == 1);
 }
 
-TEMPLATE_TEST_CASE("ENT-4 by default a seat without a heartbeat is kept for three hours",
+TEMPLATE_TEST_CASE(
+    "ENT-4 by default a seat without a heartbeat is kept for three hours",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -553,7 +573,9 @@ TEMPLATE_TEST_CASE("ENT-4 by default a seat without a heartbeat is kept for thre
 
 // ------------------------------------------------------------------- ENT-5
 
-TEMPLATE_TEST_CASE("ENT-5 a full pool passes a checkout on to the next pool of the same product; only when all are full is it refused",
+TEMPLATE_TEST_CASE(
+    "ENT-5 a full pool passes a checkout on to the next pool of the same "
+    "product; only when all are full is it refused",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -579,7 +601,9 @@ TEMPLATE_TEST_CASE("ENT-5 a full pool passes a checkout on to the next pool of t
   CHECK(c->access.entitlement_id == first.id);
 }
 
-TEMPLATE_TEST_CASE("ENT-5 a full pool refuses a new reservation with kSeatsExhausted and \"All license seats are reserved\"",
+TEMPLATE_TEST_CASE(
+    "ENT-5 a full pool refuses a new reservation with kSeatsExhausted and "
+    "\"All license seats are reserved\"",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -587,7 +611,8 @@ TEMPLATE_TEST_CASE("ENT-5 a full pool refuses a new reservation with kSeatsExhau
   const IdentityId nik = f.Employee(acme, ann, "nik@acme.com");
   const IdentityId oli = f.Employee(acme, ann, "oli@acme.com");
   const EntitlementRecord pool = f.Entitle(acme, Floating("CAD", 2));
-  f.GrantGroupAccess(ann, pool, f.Group(acme, ann, "Everyone", {mia, nik, oli}));
+  f.GrantGroupAccess(ann, pool,
+                     f.Group(acme, ann, "Everyone", {mia, nik, oli}));
 
   const SeatLease mia_seat = f.MustCheckout(mia, pool, kLaptop);
   f.MustCheckout(nik, pool, kLaptop);
@@ -621,7 +646,9 @@ TEMPLATE_TEST_CASE("ENT-5 a full pool refuses a new reservation with kSeatsExhau
 
 // ------------------------------------------------------------------- ENT-6
 
-TEMPLATE_TEST_CASE("ENT-6 outside its period an entitlement gives no seat or assignment; no seat outlives the period's end",
+TEMPLATE_TEST_CASE(
+    "ENT-6 outside its period an entitlement gives no seat or assignment; no "
+    "seat outlives the period's end",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -631,13 +658,17 @@ TEMPLATE_TEST_CASE("ENT-6 outside its period an entitlement gives no seat or ass
   // Two pools and two named entitlements: one pair starts in two hours, the
   // other ends in one hour.
   const EntitlementRecord future_pool = f.Entitle(
-      acme, During(Floating("FUTURE-POOL", 2), t0 + absl::Hours(2), t0 + Days(30)));
+      acme,
+      During(Floating("FUTURE-POOL", 2), t0 + absl::Hours(2), t0 + Days(30)));
   const EntitlementRecord ending_pool = f.Entitle(
-      acme, During(Floating("ENDING-POOL", 2), t0 - Days(1), t0 + absl::Hours(1)));
+      acme,
+      During(Floating("ENDING-POOL", 2), t0 - Days(1), t0 + absl::Hours(1)));
   const EntitlementRecord future_named = f.Entitle(
-      acme, During(Named("FUTURE-NAMED", 2), t0 + absl::Hours(2), t0 + Days(30)));
+      acme,
+      During(Named("FUTURE-NAMED", 2), t0 + absl::Hours(2), t0 + Days(30)));
   const EntitlementRecord ending_named = f.Entitle(
-      acme, During(Named("ENDING-NAMED", 2), t0 - Days(1), t0 + absl::Hours(1)));
+      acme,
+      During(Named("ENDING-NAMED", 2), t0 - Days(1), t0 + absl::Hours(1)));
 
   // Before the period: access may be prepared, but nothing is given.
   f.GrantAccess(ann, future_pool, mia);
@@ -699,7 +730,9 @@ TEMPLATE_TEST_CASE("ENT-6 outside its period an entitlement gives no seat or ass
 
 // ------------------------------------------------------------------- ENT-7
 
-TEMPLATE_TEST_CASE("ENT-7 lowering a pool's seats below use takes no seat away and gives none until use is below; usage shows over-allocation",
+TEMPLATE_TEST_CASE(
+    "ENT-7 lowering a pool's seats below use takes no seat away and gives none "
+    "until use is below; usage shows over-allocation",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -708,7 +741,8 @@ TEMPLATE_TEST_CASE("ENT-7 lowering a pool's seats below use takes no seat away a
   const IdentityId oli = f.Employee(acme, ann, "oli@acme.com");
   const IdentityId pat = f.Employee(acme, ann, "pat@acme.com");
   const EntitlementRecord pool = f.Entitle(acme, Floating("CAD", 3));
-  f.GrantGroupAccess(ann, pool, f.Group(acme, ann, "Everyone", {mia, nik, oli, pat}));
+  f.GrantGroupAccess(ann, pool,
+                     f.Group(acme, ann, "Everyone", {mia, nik, oli, pat}));
   const SeatLease m = f.MustCheckout(mia, pool, kLaptop);
   const SeatLease n = f.MustCheckout(nik, pool, kLaptop);
   const SeatLease o = f.MustCheckout(oli, pool, kLaptop);
@@ -719,7 +753,8 @@ TEMPLATE_TEST_CASE("ENT-7 lowering a pool's seats below use takes no seat away a
 
   // Nobody loses a seat.
   CHECK(f.Holders(pool).size() == 3);
-  for (auto [who, lease] : {std::pair{mia, m}, std::pair{nik, n}, std::pair{oli, o}}) {
+  for (auto [who, lease] :
+       {std::pair{mia, m}, std::pair{nik, n}, std::pair{oli, o}}) {
     auto beat = f.lic().Heartbeat(who, pool.id, kLaptop);
     INFO(who);
     ENTITLE_REQUIRE_OK(beat);
@@ -753,14 +788,17 @@ TEMPLATE_TEST_CASE("ENT-7 lowering a pool's seats below use takes no seat away a
   RequireSeatsExhausted(f.lic().Checkout(mia, "CAD", kLaptop));
 
   // Raising the seats gives new seats at once.
-  ENTITLE_REQUIRE_OK(f.lic().ChangeEntitlement(kOp, pool.id, Floating("CAD", 3)));
+  ENTITLE_REQUIRE_OK(
+      f.lic().ChangeEntitlement(kOp, pool.id, Floating("CAD", 3)));
   f.MustCheckout(mia, pool, kLaptop);
   f.MustCheckout(nik, pool, kLaptop);
   RequireSeatsExhausted(f.lic().Checkout(oli, "CAD", kLaptop));
   CHECK(f.UsageOf(pool).in_use == 3);
 }
 
-TEMPLATE_TEST_CASE("ENT-7 lowering a named entitlement below its assignments keeps them and allows none until below",
+TEMPLATE_TEST_CASE(
+    "ENT-7 lowering a named entitlement below its assignments keeps them and "
+    "allows none until below",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -771,7 +809,8 @@ TEMPLATE_TEST_CASE("ENT-7 lowering a named entitlement below its assignments kee
   ENTITLE_REQUIRE_OK(f.lic().Assign(As(ann), viewer.id, mia));
   ENTITLE_REQUIRE_OK(f.lic().Assign(As(ann), viewer.id, nik));
 
-  ENTITLE_REQUIRE_OK(f.lic().ChangeEntitlement(kOp, viewer.id, Named("VIEWER", 1)));
+  ENTITLE_REQUIRE_OK(
+      f.lic().ChangeEntitlement(kOp, viewer.id, Named("VIEWER", 1)));
   CHECK(Assignees(f.lic().ListAssignments(As(ann), viewer.id)) ==
         Sorted(std::vector<IdentityId>{mia, nik}));
   ENTITLE_REQUIRE_OK(f.lic().CheckAccess(mia, "VIEWER", kLaptop));
@@ -796,7 +835,9 @@ TEMPLATE_TEST_CASE("ENT-7 lowering a named entitlement below its assignments kee
 
 // ------------------------------------------------------------------- ENT-8
 
-TEMPLATE_TEST_CASE("ENT-8 the usage view counts purchased, assigned or with access, in use, peak over the window and period end",
+TEMPLATE_TEST_CASE(
+    "ENT-8 the usage view counts purchased, assigned or with access, in use, "
+    "peak over the window and period end",
     "[licenses]", ENTITLE_BACKENDS) {
   LicensePolicy policy;
   policy.seat_lease = absl::Hours(24);  // No seat expires during the test.
@@ -887,7 +928,9 @@ TEMPLATE_TEST_CASE("ENT-8 the usage view counts purchased, assigned or with acce
 
 // ------------------------------------------------------------------- ENT-9
 
-TEMPLATE_TEST_CASE("ENT-9 expiry warnings list entitlements ending within 30 days, or a chosen number, with the affected members",
+TEMPLATE_TEST_CASE(
+    "ENT-9 expiry warnings list entitlements ending within 30 days, or a "
+    "chosen number, with the affected members",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -897,14 +940,16 @@ TEMPLATE_TEST_CASE("ENT-9 expiry warnings list entitlements ending within 30 day
   const absl::Time t0 = f.Now();
   auto ending = [&f, org = acme, t0](std::string sku, EntitlementKind kind,
                                      absl::Duration in) {
-    return f.Entitle(org, During(Terms(std::move(sku), kind, 5), t0 - Days(300),
-                                 t0 + in));
+    return f.Entitle(
+        org, During(Terms(std::move(sku), kind, 5), t0 - Days(300), t0 + in));
   };
   const EntitlementRecord in2 = ending("TWO", EntitlementKind::kNamed, Days(2));
-  const EntitlementRecord in9h = ending("NINE-AND-A-HALF", EntitlementKind::kFloating,
-                                        Days(9) + absl::Hours(12));
-  const EntitlementRecord in45 = ending("FORTY-FIVE", EntitlementKind::kNamed, Days(45));
-  const EntitlementRecord in100 = ending("HUNDRED", EntitlementKind::kNamed, Days(100));
+  const EntitlementRecord in9h = ending(
+      "NINE-AND-A-HALF", EntitlementKind::kFloating, Days(9) + absl::Hours(12));
+  const EntitlementRecord in45 =
+      ending("FORTY-FIVE", EntitlementKind::kNamed, Days(45));
+  const EntitlementRecord in100 =
+      ending("HUNDRED", EntitlementKind::kNamed, Days(100));
   ENTITLE_REQUIRE_OK(f.lic().Assign(As(ann), in2.id, mia));
   f.GrantAccess(ann, in9h, mia);
   f.GrantGroupAccess(ann, in9h, f.Group(acme, ann, "Team", {mia, nik}));
@@ -920,7 +965,8 @@ TEMPLATE_TEST_CASE("ENT-9 expiry warnings list entitlements ending within 30 day
   CHECK((*warnings)[0].affected == std::vector<IdentityId>{mia});
   CHECK((*warnings)[1].entitlement.id == in9h.id);
   CHECK((*warnings)[1].days_left == 10);
-  CHECK(Sorted((*warnings)[1].affected) == Sorted(std::vector<IdentityId>{mia, nik}));
+  CHECK(Sorted((*warnings)[1].affected) ==
+        Sorted(std::vector<IdentityId>{mia, nik}));
 
   // A chosen number of days.
   warnings = f.lic().ExpiryWarnings(As(ann), acme, 60);
@@ -973,13 +1019,17 @@ TEMPLATE_TEST_CASE("ENT-9 expiry warnings list entitlements ending within 30 day
 
 // ------------------------------------------------------------------ ENT-10
 
-TEMPLATE_TEST_CASE("ENT-10 CheckAccess answers from membership, assignment or pool access, lock state, period and country",
+TEMPLATE_TEST_CASE(
+    "ENT-10 CheckAccess answers from membership, assignment or pool access, "
+    "lock state, period and country",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
-  const IdentityId named_user = f.Employee(acme, ann, "named@acme.com", In("DE"));
+  const IdentityId named_user =
+      f.Employee(acme, ann, "named@acme.com", In("DE"));
   const IdentityId direct = f.Employee(acme, ann, "direct@acme.com", In("DE"));
-  const IdentityId grouped = f.External(acme, ann, "grouped@partner.org", In("DE"));
+  const IdentityId grouped =
+      f.External(acme, ann, "grouped@partner.org", In("DE"));
   const IdentityId plain = f.Employee(acme, ann, "plain@acme.com", In("DE"));
   const IdentityId french = f.Employee(acme, ann, "french@acme.com", In("FR"));
   const IdentityId stranger = f.RegisterVerified("stranger@else.org", In("DE"));
@@ -1021,10 +1071,14 @@ TEMPLATE_TEST_CASE("ENT-10 CheckAccess answers from membership, assignment or po
   // Refused, writing nothing.
   {
     const auto before = f.Freeze();
-    REQUIRE_REASON(f.lic().CheckAccess(stranger, "CAD", kLaptop), Reason::kNoLicense);
-    REQUIRE_REASON(f.lic().CheckAccess(plain, "CAD", kLaptop), Reason::kNoLicense);
-    REQUIRE_REASON(f.lic().CheckAccess(plain, "VIEWER", kLaptop), Reason::kNoLicense);
-    REQUIRE_REASON(f.lic().CheckAccess(direct, "VIEWER", kLaptop), Reason::kNoLicense);
+    REQUIRE_REASON(f.lic().CheckAccess(stranger, "CAD", kLaptop),
+                   Reason::kNoLicense);
+    REQUIRE_REASON(f.lic().CheckAccess(plain, "CAD", kLaptop),
+                   Reason::kNoLicense);
+    REQUIRE_REASON(f.lic().CheckAccess(plain, "VIEWER", kLaptop),
+                   Reason::kNoLicense);
+    REQUIRE_REASON(f.lic().CheckAccess(direct, "VIEWER", kLaptop),
+                   Reason::kNoLicense);
     REQUIRE_REASON(f.lic().CheckAccess(direct, "NO-SUCH-SKU", kLaptop),
                    Reason::kNoLicense);
     REQUIRE_REASON(f.lic().CheckAccess(french, "CAD", kLaptop),
@@ -1045,10 +1099,13 @@ TEMPLATE_TEST_CASE("ENT-10 CheckAccess answers from membership, assignment or po
   REQUIRE_REASON(f.lic().CheckAccess(direct, "CAD", kDesk),
                  Reason::kCountryNotAllowed);
   ENTITLE_REQUIRE_OK(f.orgs().RemoveFromGroup(As(ann), acme, team, grouped));
-  REQUIRE_REASON(f.lic().CheckAccess(grouped, "CAD", kDesk), Reason::kNoLicense);
+  REQUIRE_REASON(f.lic().CheckAccess(grouped, "CAD", kDesk),
+                 Reason::kNoLicense);
 }
 
-TEMPLATE_TEST_CASE("ENT-10 a locked identity is refused except on a device that checked access within the offline grace",
+TEMPLATE_TEST_CASE(
+    "ENT-10 a locked identity is refused except on a device that checked "
+    "access within the offline grace",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;  // Offline grace: 7 days.
   const auto [acme, ann] = MakeAcme(f);
@@ -1067,8 +1124,10 @@ TEMPLATE_TEST_CASE("ENT-10 a locked identity is refused except on a device that 
   // A device that never checked: locked.
   {
     const auto before = f.Freeze();
-    REQUIRE_REASON(f.lic().CheckAccess(mia, "CAD", kPhone), Reason::kIdentityLocked);
-    REQUIRE_REASON(f.lic().Checkout(mia, "CAD", kPhone), Reason::kIdentityLocked);
+    REQUIRE_REASON(f.lic().CheckAccess(mia, "CAD", kPhone),
+                   Reason::kIdentityLocked);
+    REQUIRE_REASON(f.lic().Checkout(mia, "CAD", kPhone),
+                   Reason::kIdentityLocked);
     f.RequireUnchanged(before);
   }
   CHECK_FALSE(f.DeviceCheck(mia, kPhone).has_value());
@@ -1083,7 +1142,8 @@ TEMPLATE_TEST_CASE("ENT-10 a locked identity is refused except on a device that 
   // Past seven days since the desk's sign-in, the desk is refused.
   f.Advance(Days(1) + absl::Minutes(1));
   REQUIRE(f.Now() > t0 + Days(7));
-  REQUIRE_REASON(f.lic().CheckAccess(mia, "CAD", kDesk), Reason::kIdentityLocked);
+  REQUIRE_REASON(f.lic().CheckAccess(mia, "CAD", kDesk),
+                 Reason::kIdentityLocked);
 
   // Unlocking restores access on any device, not offline.
   ENTITLE_REQUIRE_OK(f.ids().Unlock(As(ann), mia));
@@ -1096,7 +1156,9 @@ TEMPLATE_TEST_CASE("ENT-10 a locked identity is refused except on a device that 
 
 // ------------------------------------------------------------------ ENT-11
 
-TEMPLATE_TEST_CASE("ENT-11 admins see each seat's identity, device, since and last heartbeat, and force-release a seat",
+TEMPLATE_TEST_CASE(
+    "ENT-11 admins see each seat's identity, device, since and last heartbeat, "
+    "and force-release a seat",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1176,7 +1238,9 @@ TEMPLATE_TEST_CASE("ENT-11 admins see each seat's identity, device, since and la
 
 // ------------------------------------------------------------------ ENT-12
 
-TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per window; UsageHistory lists them oldest first",
+TEMPLATE_TEST_CASE(
+    "ENT-12 RecordUsage keeps each pool's peak and refusals per window; "
+    "UsageHistory lists them oldest first",
     "[licenses]", ENTITLE_BACKENDS) {
   LicensePolicy policy;
   policy.usage_window = absl::Hours(1);
@@ -1187,7 +1251,8 @@ TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per w
   const IdentityId oli = f.Employee(acme, ann, "oli@acme.com");
   const EntitlementRecord pool = f.Entitle(acme, Floating("CAD", 2));
   const EntitlementRecord other = f.Entitle(acme, Floating("OTHER", 2));
-  f.GrantGroupAccess(ann, pool, f.Group(acme, ann, "Everyone", {mia, nik, oli}));
+  f.GrantGroupAccess(ann, pool,
+                     f.Group(acme, ann, "Everyone", {mia, nik, oli}));
 
   // Window 1: the pool fills up and refuses twice.
   const absl::Time t1 = f.Now();
@@ -1209,7 +1274,8 @@ TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per w
   ENTITLE_REQUIRE_OK(f.lic().RecordUsage());
   ENTITLE_REQUIRE_OK(f.lic().RecordUsage());
 
-  auto history = f.lic().UsageHistory(As(ann), pool.id, t1 - Days(1), t2 + Days(1));
+  auto history =
+      f.lic().UsageHistory(As(ann), pool.id, t1 - Days(1), t2 + Days(1));
   ENTITLE_REQUIRE_OK(history);
   REQUIRE(history->size() == 2);
   const PoolUsageRecord w1 = (*history)[0];
@@ -1226,10 +1292,12 @@ TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per w
   CHECK(w2.refusals == 1);
 
   // Windows are picked by their start, in [from, to).
-  history = f.lic().UsageHistory(As(ann), pool.id, w2.window_start, t2 + Days(1));
+  history =
+      f.lic().UsageHistory(As(ann), pool.id, w2.window_start, t2 + Days(1));
   ENTITLE_REQUIRE_OK(history);
   CHECK(*history == std::vector<PoolUsageRecord>{w2});
-  history = f.lic().UsageHistory(As(ann), pool.id, t1 - Days(1), w2.window_start);
+  history =
+      f.lic().UsageHistory(As(ann), pool.id, t1 - Days(1), w2.window_start);
   ENTITLE_REQUIRE_OK(history);
   CHECK(*history == std::vector<PoolUsageRecord>{w1});
   // A pool nobody used has no busy window.
@@ -1251,7 +1319,9 @@ TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per w
 
 // ------------------------------------------------------------------- ORG-5
 
-TEMPLATE_TEST_CASE("ORG-5 removing a member releases its seats in that organization's pools and ends its assignments",
+TEMPLATE_TEST_CASE(
+    "ORG-5 removing a member releases its seats in that organization's pools "
+    "and ends its assignments",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1278,7 +1348,8 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member releases its seats in that organizat
   CHECK(f.Holders(pool).empty());
   CHECK(Assignees(f.lic().ListAssignments(As(ann), named.id)).empty());
   REQUIRE_REASON(f.lic().Heartbeat(mia, pool.id, kLaptop), Reason::kNoLicense);
-  REQUIRE_REASON(f.lic().CheckAccess(mia, "VIEWER", kLaptop), Reason::kNoLicense);
+  REQUIRE_REASON(f.lic().CheckAccess(mia, "VIEWER", kLaptop),
+                 Reason::kNoLicense);
   REQUIRE_REASON(f.lic().Checkout(mia, "CAD", kLaptop), Reason::kNoLicense);
   const SeatLease freed = f.MustCheckout(nik, pool, kLaptop);
   CHECK(freed.seat.has_value());
@@ -1294,7 +1365,8 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member releases its seats in that organizat
 
 // ------------------------------------------------------------------- ID-13
 
-TEMPLATE_TEST_CASE("ID-13 deleting an identity releases its seats and ends its assignments",
+TEMPLATE_TEST_CASE(
+    "ID-13 deleting an identity releases its seats and ends its assignments",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1307,7 +1379,8 @@ TEMPLATE_TEST_CASE("ID-13 deleting an identity releases its seats and ends its a
   ENTITLE_REQUIRE_OK(f.lic().Assign(As(ann), named.id, mia));
   f.MustCheckout(mia, pool, kLaptop);
   RequireSeatsExhausted(f.lic().Checkout(nik, "CAD", kLaptop));
-  REQUIRE_REASON(f.lic().Assign(As(ann), named.id, nik), Reason::kLicensesExhausted);
+  REQUIRE_REASON(f.lic().Assign(As(ann), named.id, nik),
+                 Reason::kLicensesExhausted);
 
   ENTITLE_REQUIRE_OK(f.ids().Delete(kOp, mia));
 
@@ -1324,7 +1397,9 @@ TEMPLATE_TEST_CASE("ID-13 deleting an identity releases its seats and ends its a
 
 // ------------------------------------------------------------------- ORG-7
 
-TEMPLATE_TEST_CASE("ORG-7 entitlements are the operator's; assigning and pool access need kManageLicenses in that organization",
+TEMPLATE_TEST_CASE(
+    "ORG-7 entitlements are the operator's; assigning and pool access need "
+    "kManageLicenses in that organization",
     "[licenses]", ENTITLE_BACKENDS) {
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1356,7 +1431,8 @@ TEMPLATE_TEST_CASE("ORG-7 entitlements are the operator's; assigning and pool ac
       INFO("actor " << who);
       denied(f.lic().Assign(As(who), named.id, mia));
       denied(f.lic().Unassign(As(who), named.id, nik));
-      denied(f.lic().GrantPoolAccess(As(who), pool.id, PoolMember{.identity = mia}));
+      denied(f.lic().GrantPoolAccess(As(who), pool.id,
+                                     PoolMember{.identity = mia}));
       denied(f.lic().RevokePoolAccess(As(who), grant.id));
       denied(f.lic().ForceRelease(As(who), pool.id, nik, kLaptop));
     }
@@ -1376,7 +1452,8 @@ TEMPLATE_TEST_CASE("ORG-7 entitlements are the operator's; assigning and pool ac
   const size_t audit_before = f.Audit().size();
   ENTITLE_REQUIRE_OK(f.lic().Assign(As(lou), named.id, mia));
   ENTITLE_REQUIRE_OK(f.lic().Assign(kOp, named.id, nik));
-  ENTITLE_REQUIRE_OK(f.lic().GrantPoolAccess(As(lou), pool.id, PoolMember{.identity = mia}));
+  ENTITLE_REQUIRE_OK(
+      f.lic().GrantPoolAccess(As(lou), pool.id, PoolMember{.identity = mia}));
   ENTITLE_REQUIRE_OK(f.lic().ForceRelease(As(lou), pool.id, nik, kLaptop));
   ENTITLE_REQUIRE_OK(f.lic().RevokePoolAccess(kOp, grant.id));
   ENTITLE_REQUIRE_OK(f.lic().ListAssignments(As(vic), named.id));

@@ -11,8 +11,6 @@
 //     second SqliteStore opened on the same path with a Directory of its own
 //     (the store cannot tell the difference: each has its own connections).
 //     Both Directories share one FakeClock, so the delay passes by moving it.
-#include "entitle/licenses.h"
-
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <memory>
@@ -27,6 +25,7 @@
 #include "entitle/directory.h"
 #include "entitle/identities.h"
 #include "entitle/ids.h"
+#include "entitle/licenses.h"
 #include "entitle/notifier.h"
 #include "entitle/organizations.h"
 #include "entitle/password_hasher.h"
@@ -125,7 +124,8 @@ TEMPLATE_TEST_CASE(
 
   ENTITLE_REQUIRE_OK(lic.Unassign(As(f.ada), cad.id, f.bob));
 
-  REQUIRE_REASON(lic.CheckAccess(f.bob, "CAD-PRO", kLaptop), Reason::kNoLicense);
+  REQUIRE_REASON(lic.CheckAccess(f.bob, "CAD-PRO", kLaptop),
+                 Reason::kNoLicense);
   REQUIRE_REASON(lic.Checkout(f.bob, "CAD-PRO", kLaptop), Reason::kNoLicense);
   REQUIRE_REASON(lic.CheckAccess(f.bob, "CAD-PRO", kDesktop),
                  Reason::kNoLicense);
@@ -202,7 +202,8 @@ TEMPLATE_TEST_CASE(
 
   ENTITLE_REQUIRE_OK(f.orgs().RemoveMember(As(f.ada), f.org, f.bob));
 
-  REQUIRE_REASON(lic.CheckAccess(f.bob, "CAD-PRO", kLaptop), Reason::kNoLicense);
+  REQUIRE_REASON(lic.CheckAccess(f.bob, "CAD-PRO", kLaptop),
+                 Reason::kNoLicense);
   REQUIRE_REASON(lic.Checkout(f.bob, "CAD-PRO", kLaptop), Reason::kNoLicense);
   REQUIRE_REASON(lic.Heartbeat(f.bob, pool.id, kLaptop), Reason::kNoLicense);
   REQUIRE_REASON(lic.CheckAccess(f.bob, "SIM-FLOAT", kLaptop),

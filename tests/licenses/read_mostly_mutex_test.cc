@@ -9,15 +9,14 @@
 // bounded, so a broken lock fails rather than hangs where it can.
 //
 // Catch2 assertions are made only on the main thread; workers record failures.
+#include "licenses/read_mostly_mutex.h"
+
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
-
-#include "licenses/read_mostly_mutex.h"
 
 namespace entitle::internal {
 namespace {
@@ -98,9 +97,10 @@ TEST_CASE("ReadMostlyMutex: readers and writers wait while a writer holds it",
   CHECK(written.load());
 }
 
-TEST_CASE("ReadMostlyMutex: a writer excludes readers and writers; no update "
-          "is lost",
-          "[read_mostly_mutex]") {
+TEST_CASE(
+    "ReadMostlyMutex: a writer excludes readers and writers; no update "
+    "is lost",
+    "[read_mostly_mutex]") {
   constexpr int kWriters = 4;
   constexpr int kReaders = 20;
   constexpr int kWritesEach = 2000;

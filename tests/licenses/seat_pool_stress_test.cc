@@ -26,10 +26,9 @@
 //     `now` being older than the clock.
 //
 // Catch2 assertions are made only on the main thread; workers record failures.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -162,7 +161,7 @@ struct StressConfig {
   double budget_seconds;
   uint64_t max_ops;
   int ops_per_step = 4;  // per worker, between two clock steps
-  bool jumps = true;      // the clock also jumps by half a lease and more
+  bool jumps = true;     // the clock also jumps by half a lease and more
 };
 
 // =====================================================================
@@ -329,19 +328,23 @@ class CoreStress {
     Held& x = held[i];
     const uint64_t mine = Tag(x.handle, w);
     const int64_t now = clock_.Now();
-    const uint64_t before = tags_[x.handle.index].load(std::memory_order_acquire);
+    const uint64_t before =
+        tags_[x.handle.index].load(std::memory_order_acquire);
     const bool ok = core_.Heartbeat(x.handle, At(now));
-    const uint64_t after = tags_[x.handle.index].load(std::memory_order_acquire);
+    const uint64_t after =
+        tags_[x.handle.index].load(std::memory_order_acquire);
     const int64_t clock_after = clock_.Now();
     if (ok) {
       if (x.deadline <= now) {
         Fail(w, "Heartbeat of " + Str(x.handle) + " at " + std::to_string(now) +
-                    " succeeded after its deadline " + std::to_string(x.deadline));
+                    " succeeded after its deadline " +
+                    std::to_string(x.deadline));
       }
       if (before != mine) {
-        Fail(w, "Heartbeat of " + Str(x.handle) +
-                    " succeeded although the seat had been acquired again (tag " +
-                    std::to_string(before) + ")");
+        Fail(w,
+             "Heartbeat of " + Str(x.handle) +
+                 " succeeded although the seat had been acquired again (tag " +
+                 std::to_string(before) + ")");
       }
       if (after != mine) {
         // Someone acquired the seat after our heartbeat: only possible once
@@ -349,7 +352,8 @@ class CoreStress {
         if (clock_after < ExpiryMs(core_, now)) {
           Fail(w, "two live owners of seat " + std::to_string(x.handle.index) +
                       ": heartbeat of " + Str(x.handle) + " at " +
-                      std::to_string(now) + " succeeded, yet the seat was "
+                      std::to_string(now) +
+                      " succeeded, yet the seat was "
                       "acquired again before " +
                       std::to_string(ExpiryMs(core_, now)));
         }
@@ -364,7 +368,8 @@ class CoreStress {
     // `now`, or on the clock, when a reaper with a later `now` reclaimed it).
     if (x.deadline > now && clock_after < x.deadline) {
       Fail(w, "Heartbeat of live " + Str(x.handle) + " failed at " +
-                  std::to_string(now) + ", deadline " + std::to_string(x.deadline));
+                  std::to_string(now) + ", deadline " +
+                  std::to_string(x.deadline));
     }
     uint64_t expected = mine;
     tags_[x.handle.index].compare_exchange_strong(expected, 0,
@@ -388,8 +393,10 @@ class CoreStress {
                     " succeeded, but the seat had been acquired again");
       }
       if (clock_after < x.deadline) {
-        Fail(w, "seat of " + Str(x.handle) + " acquired again before its "
-                    "deadline " + std::to_string(x.deadline));
+        Fail(w, "seat of " + Str(x.handle) +
+                    " acquired again before its "
+                    "deadline " +
+                    std::to_string(x.deadline));
       }
     } else if (!released && clock_after < x.deadline) {
       Fail(w, "Release of live " + Str(x.handle) + " failed (deadline " +
@@ -401,12 +408,15 @@ class CoreStress {
   void DoInspect(int w, std::vector<Held>& held, size_t i) {
     const Held& x = held[i];
     const int64_t now = clock_.Now();
-    const std::optional<entitle::SeatState> s = core_.Inspect(x.handle, At(now));
+    const std::optional<entitle::SeatState> s =
+        core_.Inspect(x.handle, At(now));
     const int64_t clock_after = clock_.Now();
     if (s) {
-      if (x.deadline <= now) Fail(w, "Inspect shows an expired " + Str(x.handle));
+      if (x.deadline <= now)
+        Fail(w, "Inspect shows an expired " + Str(x.handle));
       if (s->expires_at != At(x.deadline)) {
-        Fail(w, "Inspect of " + Str(x.handle) + " shows a deadline not set by "
+        Fail(w, "Inspect of " + Str(x.handle) +
+                    " shows a deadline not set by "
                     "its holder");
       }
     } else if (x.deadline > now && clock_after < x.deadline) {
@@ -443,7 +453,8 @@ class CoreStress {
   void Reaper() {
     while (!stop_.load(std::memory_order_relaxed)) {
       gate_.Enter();
-      reaped_.fetch_add(core_.Reap(At(clock_.Now())), std::memory_order_relaxed);
+      reaped_.fetch_add(core_.Reap(At(clock_.Now())),
+                        std::memory_order_relaxed);
       CheckCounts(-1);
       gate_.Exit();
       std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -458,7 +469,8 @@ class CoreStress {
     size_t live = 0;
     for (int w = 0; w < cfg_.workers; ++w) {
       for (const Held& x : held_[static_cast<size_t>(w)]) {
-        const std::optional<entitle::SeatState> s = core_.Inspect(x.handle, At(t));
+        const std::optional<entitle::SeatState> s =
+            core_.Inspect(x.handle, At(t));
         if (x.deadline <= t) {
           if (s) Fail(w, "snapshot: expired " + Str(x.handle) + " still shown");
           continue;
@@ -466,13 +478,12 @@ class CoreStress {
         ++live;
         if (owners[x.handle.index]++ != 0) {
           Fail(w, "snapshot at " + std::to_string(t) + ": seat " +
-                      std::to_string(x.handle.index) +
-                      " has two live owners");
+                      std::to_string(x.handle.index) + " has two live owners");
         }
         if (!s || s->expires_at != At(x.deadline)) {
           Fail(w, "snapshot at " + std::to_string(t) + ": live " +
-                      Str(x.handle) + " (deadline " + std::to_string(x.deadline) +
-                      ") not held by the pool");
+                      Str(x.handle) + " (deadline " +
+                      std::to_string(x.deadline) + ") not held by the pool");
         }
         if (tags_[x.handle.index].load() != Tag(x.handle, w)) {
           Fail(w, "snapshot: the owner tag of live " + Str(x.handle) +
@@ -530,7 +541,8 @@ class CoreStress {
         return;
       }
       if (h->index >= cfg_.capacity || seen[h->index]) {
-        Fail(-1, "final fill: seat " + Str(*h) + " given twice or out of range");
+        Fail(-1,
+             "final fill: seat " + Str(*h) + " given twice or out of range");
         return;
       }
       seen[h->index] = true;
@@ -562,12 +574,12 @@ void RunCoreStress(const StressConfig& cfg) {
   const double seconds =
       std::chrono::duration<double>(SteadyClock::now() - start).count();
   INFO("capacity " << cfg.capacity << " lease " << cfg.lease_ms << " ms, "
-                   << (cfg.monotone ? "monotone" : "free-running") << " clock: "
-                   << stress.ops() << " ops, " << stress.acquired()
-                   << " acquired, " << stress.full() << " refused, "
-                   << stress.lost() << " lost by expiry, " << stress.reaped()
-                   << " reaped, " << stress.snapshots() << " snapshots, clock at "
-                   << stress.clock_ms() << " ms, in "
+                   << (cfg.monotone ? "monotone" : "free-running")
+                   << " clock: " << stress.ops() << " ops, "
+                   << stress.acquired() << " acquired, " << stress.full()
+                   << " refused, " << stress.lost() << " lost by expiry, "
+                   << stress.reaped() << " reaped, " << stress.snapshots()
+                   << " snapshots, clock at " << stress.clock_ms() << " ms, in "
                    << seconds << " s");
   if (stress.failures().count() != 0) FAIL(stress.failures().Summary());
   // The run exercised what it is for.
@@ -626,8 +638,7 @@ void RunKeyedStress(uint32_t capacity, int identities, int devices, int workers,
   auto fail = [&](const std::string& what) {
     failures.Add("[keyed, capacity " + std::to_string(capacity) + "] " + what);
   };
-  auto check_holders = [&](const std::vector<SeatHolder>& holders,
-                           bool exact) {
+  auto check_holders = [&](const std::vector<SeatHolder>& holders, bool exact) {
     std::set<std::pair<uint32_t, uint32_t>> handles;
     std::set<uint32_t> indices;
     for (const SeatHolder& h : holders) {
@@ -657,7 +668,8 @@ void RunKeyedStress(uint32_t capacity, int identities, int devices, int workers,
         const uint64_t r = rng() % 100;
         if (r < 45) {
           const std::optional<SeatReservation> got =
-              (r % 2 == 0) ? pool.Acquire(key, At(now)) : pool.Heartbeat(key, At(now));
+              (r % 2 == 0) ? pool.Acquire(key, At(now))
+                           : pool.Heartbeat(key, At(now));
           if (got) {
             granted.fetch_add(1, std::memory_order_relaxed);
             if (got->renewed) renewed.fetch_add(1, std::memory_order_relaxed);
@@ -705,7 +717,8 @@ void RunKeyedStress(uint32_t capacity, int identities, int devices, int workers,
 
   uint64_t snapshots = 0;
   const auto start = SteadyClock::now();
-  while (SteadyClock::now() - start < std::chrono::duration<double>(budget_seconds) &&
+  while (SteadyClock::now() - start <
+             std::chrono::duration<double>(budget_seconds) &&
          ops.load() < kMaxOps && failures.count() == 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     gate.Close();

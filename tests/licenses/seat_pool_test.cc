@@ -5,9 +5,10 @@
 // Time is moved by hand: every call gets an explicit `now`, always a whole
 // number of milliseconds after the pool's epoch, never decreasing within a
 // case (the header's contract).
-#include <catch2/catch.hpp>
+#include "entitle/seat_pool.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -22,7 +23,6 @@
 
 #include "absl/time/time.h"
 #include "entitle/ids.h"
-#include "entitle/seat_pool.h"
 
 namespace Catch {
 template <>
@@ -66,14 +66,16 @@ int64_t ExpiryMs(const SeatPoolCore& core, int64_t start_ms) {
                   absl::ToInt64Milliseconds(core.resolution()), start_ms);
 }
 // As an instant, for a pool whose epoch is `epoch`.
-absl::Time Expiry(const SeatPoolCore& core, absl::Time epoch, absl::Time start) {
+absl::Time Expiry(const SeatPoolCore& core, absl::Time epoch,
+                  absl::Time start) {
   return epoch + absl::Milliseconds(
                      ExpiryMs(core, absl::ToInt64Milliseconds(start - epoch)));
 }
 // The resolution the header documents: lease/4096 in whole ms, at least 1 ms.
 // The largest power of two milliseconds not above lease/4096, at least 1 ms.
 int64_t UnitMsFor(int64_t lease_ms) {
-  const int64_t at_most = std::max<int64_t>(1, std::max<int64_t>(1, lease_ms) / 4096);
+  const int64_t at_most =
+      std::max<int64_t>(1, std::max<int64_t>(1, lease_ms) / 4096);
   int64_t unit = 1;
   while (unit * 2 <= at_most) unit *= 2;
   return unit;
@@ -87,8 +89,8 @@ std::string Str(const SeatHandle& h) {
   return Catch::StringMaker<SeatHandle>::convert(h);
 }
 
-const std::vector<uint32_t> kCapacities = {1,   2,   7,    8,    63,   64,     65,
-                                           511, 512, 513, 4096, 4097, 1u << 20};
+const std::vector<uint32_t> kCapacities = {
+    1, 2, 7, 8, 63, 64, 65, 511, 512, 513, 4096, 4097, 1u << 20};
 
 // Acquires every seat of `core` at `now`; checks that every index is distinct
 // and below the capacity.
@@ -139,9 +141,10 @@ std::vector<size_t> SomePositions(size_t n) {
 // The core
 // =====================================================================
 
-TEST_CASE("seat pool core: a full pool gives nothing, a released seat goes "
-          "to exactly one new acquirer",
-          "[seat_pool][core]") {
+TEST_CASE(
+    "seat pool core: a full pool gives nothing, a released seat goes "
+    "to exactly one new acquirer",
+    "[seat_pool][core]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   INFO("capacity " << capacity);
   SeatPoolCore core(capacity, absl::Minutes(5), kEpoch);
@@ -170,9 +173,10 @@ TEST_CASE("seat pool core: a full pool gives nothing, a released seat goes "
   }
 }
 
-TEST_CASE("seat pool core: a stale handle neither heartbeats nor releases the "
-          "seat's new holder",
-          "[seat_pool][core]") {
+TEST_CASE(
+    "seat pool core: a stale handle neither heartbeats nor releases the "
+    "seat's new holder",
+    "[seat_pool][core]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   INFO("capacity " << capacity);
   const absl::Duration lease = absl::Seconds(10);
@@ -210,9 +214,10 @@ TEST_CASE("seat pool core: a stale handle neither heartbeats nor releases the "
   REQUIRE(core.in_use() == capacity);
 }
 
-TEST_CASE("seat pool core: Heartbeat extends the lease; after the deadline it "
-          "fails",
-          "[seat_pool][core]") {
+TEST_CASE(
+    "seat pool core: Heartbeat extends the lease; after the deadline it "
+    "fails",
+    "[seat_pool][core]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   const int64_t lease_ms = GENERATE(100, 1000, 3 * 3600 * 1000);
   INFO("capacity " << capacity << " lease " << lease_ms << " ms");
@@ -249,15 +254,16 @@ TEST_CASE("seat pool core: Heartbeat extends the lease; after the deadline it "
   }
 }
 
-TEST_CASE("seat pool core: a full pool reclaims expired seats when an Acquire "
-          "would otherwise fail",
-          "[seat_pool][core][ENT-4]") {
+TEST_CASE(
+    "seat pool core: a full pool reclaims expired seats when an Acquire "
+    "would otherwise fail",
+    "[seat_pool][core][ENT-4]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   const int64_t lease_ms = GENERATE(100, 1000, 3 * 3600 * 1000);
   INFO("capacity " << capacity << " lease " << lease_ms << " ms");
   SeatPoolCore core(capacity, absl::Milliseconds(lease_ms), kEpoch);
   std::vector<SeatHandle> handles = Fill(core, At(0));
-  const int64_t first = ExpiryMs(core, 0);             // the expired ones
+  const int64_t first = ExpiryMs(core, 0);                  // the expired ones
   const int64_t kept_until = ExpiryMs(core, lease_ms / 2);  // the kept ones
 
   // Every other seat is kept alive; the rest expire at `first`.
@@ -286,7 +292,8 @@ TEST_CASE("seat pool core: a full pool reclaims expired seats when an Acquire "
     if (got > capacity) break;
   }
   REQUIRE(got == expired.size());
-  for (const SeatHandle& h : fresh) REQUIRE(expired_indices.count(h.index) == 1);
+  for (const SeatHandle& h : fresh)
+    REQUIRE(expired_indices.count(h.index) == 1);
   REQUIRE(core.in_use() == capacity);
   // The reclaimed seats' old handles are dead; the kept ones live on.
   for (size_t pos : SomePositions(expired.size())) {
@@ -299,9 +306,10 @@ TEST_CASE("seat pool core: a full pool reclaims expired seats when an Acquire "
   REQUIRE(core.in_use() == capacity);
 }
 
-TEST_CASE("seat pool core: an expired seat is reclaimed at its deadline even "
-          "when the pool was found full earlier in the same millisecond range",
-          "[seat_pool][core][ENT-4][ENT-5]") {
+TEST_CASE(
+    "seat pool core: an expired seat is reclaimed at its deadline even "
+    "when the pool was found full earlier in the same millisecond range",
+    "[seat_pool][core][ENT-4][ENT-5]") {
   // ENT-4: "An expired seat is reclaimed at the latest when a reservation would
   // otherwise fail". A full pool is asked one millisecond before the deadline
   // (fails, correctly), then at the deadline (must succeed).
@@ -318,9 +326,10 @@ TEST_CASE("seat pool core: an expired seat is reclaimed at its deadline even "
   REQUIRE(h.has_value());
 }
 
-TEST_CASE("seat pool core: Reap reclaims exactly the seats that came due and "
-          "says how many",
-          "[seat_pool][core][ENT-4]") {
+TEST_CASE(
+    "seat pool core: Reap reclaims exactly the seats that came due and "
+    "says how many",
+    "[seat_pool][core][ENT-4]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   const int64_t lease_ms = GENERATE(100, 1000, 3 * 3600 * 1000);
   INFO("capacity " << capacity << " lease " << lease_ms << " ms");
@@ -339,10 +348,21 @@ TEST_CASE("seat pool core: Reap reclaims exactly the seats that came due and "
   size_t released = 0;
   for (size_t i = 0; i < handles.size(); ++i) {
     switch (i % 4) {
-      case 0: a.push_back(handles[i]); break;
-      case 1: REQUIRE(core.Heartbeat(handles[i], At(L / 4))); b.push_back(handles[i]); break;
-      case 2: REQUIRE(core.Heartbeat(handles[i], At(L / 2))); c.push_back(handles[i]); break;
-      case 3: REQUIRE(core.Release(handles[i])); ++released; break;
+      case 0:
+        a.push_back(handles[i]);
+        break;
+      case 1:
+        REQUIRE(core.Heartbeat(handles[i], At(L / 4)));
+        b.push_back(handles[i]);
+        break;
+      case 2:
+        REQUIRE(core.Heartbeat(handles[i], At(L / 2)));
+        c.push_back(handles[i]);
+        break;
+      case 3:
+        REQUIRE(core.Release(handles[i]));
+        ++released;
+        break;
     }
   }
   uint32_t use = capacity - static_cast<uint32_t>(released);
@@ -374,9 +394,10 @@ TEST_CASE("seat pool core: Reap reclaims exactly the seats that came due and "
   Fill(core, At(10 * L));
 }
 
-TEST_CASE("seat pool core: lowering the limit below use takes nothing away and "
-          "gives nothing until use is below it",
-          "[seat_pool][core][ENT-7]") {
+TEST_CASE(
+    "seat pool core: lowering the limit below use takes nothing away and "
+    "gives nothing until use is below it",
+    "[seat_pool][core][ENT-7]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   INFO("capacity " << capacity);
   SeatPoolCore core(capacity, absl::Minutes(1), kEpoch);
@@ -417,9 +438,10 @@ TEST_CASE("seat pool core: lowering the limit below use takes nothing away and "
   REQUIRE(core.in_use() == capacity);
 }
 
-TEST_CASE("ENT-12 seat pool core: peak use is sampled, raised exactly when "
-          "the pool is seen full, and restarted by TakePeak",
-          "[seat_pool][core][ENT-12]") {
+TEST_CASE(
+    "ENT-12 seat pool core: peak use is sampled, raised exactly when "
+    "the pool is seen full, and restarted by TakePeak",
+    "[seat_pool][core][ENT-12]") {
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   INFO("capacity " << capacity);
   SeatPoolCore core(capacity, absl::Minutes(1), kEpoch);
@@ -457,9 +479,10 @@ TEST_CASE("ENT-12 seat pool core: peak use is sampled, raised exactly when "
   REQUIRE(core.refusals() == 1);
 }
 
-TEST_CASE("ENT-12 seat pool core: a refusal under a lowered limit records the "
-          "over-allocated use",
-          "[seat_pool][core][ENT-12][ENT-7]") {
+TEST_CASE(
+    "ENT-12 seat pool core: a refusal under a lowered limit records the "
+    "over-allocated use",
+    "[seat_pool][core][ENT-12][ENT-7]") {
   SeatPoolCore core(10, absl::Minutes(1), kEpoch);
   std::vector<SeatHandle> held = Fill(core, At(0));
   REQUIRE(held.size() == 10);
@@ -479,7 +502,8 @@ TEST_CASE("ENT-12 seat pool core: a refusal under a lowered limit records the "
   REQUIRE(core.peak() == 4);
 }
 
-TEST_CASE("seat pool core: capacity and lease are clamped", "[seat_pool][core]") {
+TEST_CASE("seat pool core: capacity and lease are clamped",
+          "[seat_pool][core]") {
   SeatPoolCore zero(0, absl::ZeroDuration(), kEpoch);
   REQUIRE(zero.capacity() == 1);
   REQUIRE(zero.lease() == absl::Milliseconds(1));
@@ -492,14 +516,15 @@ TEST_CASE("seat pool core: capacity and lease are clamped", "[seat_pool][core]")
   REQUIRE(zero.Acquire(At(1)).has_value());  // the first one expired
 }
 
-TEST_CASE("seat pool core: deadlines are rounded up to lease/4096 (at least "
-          "1 ms) from the epoch",
-          "[seat_pool][core]") {
+TEST_CASE(
+    "seat pool core: deadlines are rounded up to lease/4096 (at least "
+    "1 ms) from the epoch",
+    "[seat_pool][core]") {
   // seat_pool.h "Times:": a lease is never shorter than asked and longer by
   // less than one unit; it has ended at the rounded instant, not before.
   // (2 ms, not 1: the last heartbeat below must outlive `end`.)
-  const int64_t lease_ms = GENERATE(2, 100, 1000, 4095, 4096, 8191, 8192,
-                                    10000, 60 * 1000, 3 * 3600 * 1000);
+  const int64_t lease_ms = GENERATE(2, 100, 1000, 4095, 4096, 8191, 8192, 10000,
+                                    60 * 1000, 3 * 3600 * 1000);
   const int64_t start = GENERATE(0, 1, 7, 999, 12345, 2636, 2637);
   INFO("lease " << lease_ms << " ms, start " << start);
   SeatPoolCore core(2, absl::Milliseconds(lease_ms), kEpoch);
@@ -532,9 +557,10 @@ TEST_CASE("seat pool core: deadlines are rounded up to lease/4096 (at least "
   REQUIRE(core.Inspect(*b, At(end))->expires_at == At(ExpiryMs(core, end - 1)));
 }
 
-TEST_CASE("seat pool core: a handle is never handed out twice, however often a "
-          "seat is reused (ENT-4: no ABA)",
-          "[seat_pool][core][ENT-4]") {
+TEST_CASE(
+    "seat pool core: a handle is never handed out twice, however often a "
+    "seat is reused (ENT-4: no ABA)",
+    "[seat_pool][core][ENT-4]") {
   // One seat, reused 2^24 times after its first reservation. The header
   // promises that equal handles name the same reservation and that a stale
   // handle can never free or extend a seat given to someone else, until the
@@ -593,9 +619,10 @@ TEST_CASE("seat pool core: a pool whose epoch is the Unix epoch keeps leases",
         Expiry(core, epoch, now + absl::Hours(1)));
 }
 
-TEST_CASE("seat pool core: a 1-second-lease pool keeps leases to the end of "
-          "its 2^32 ms range",
-          "[seat_pool][core]") {
+TEST_CASE(
+    "seat pool core: a 1-second-lease pool keeps leases to the end of "
+    "its 2^32 ms range",
+    "[seat_pool][core]") {
   // Leases under 8.192 s have a 1 ms unit, so such a pool is only specified for
   // 2^32 ms (about 49.7 days) after its epoch; the Unix epoch is out of range
   // for it in 2026 and is not tested. Here the epoch is set so that the last
@@ -604,7 +631,8 @@ TEST_CASE("seat pool core: a 1-second-lease pool keeps leases to the end of "
   const int64_t lease_ms = 1000;
   const int64_t last_end = (int64_t{1} << 32) - 2;
   const absl::Time epoch =
-      kEpoch - absl::Milliseconds(last_end - lease_ms);  // kEpoch + lease = last_end
+      kEpoch -
+      absl::Milliseconds(last_end - lease_ms);  // kEpoch + lease = last_end
   SeatPoolCore core(2, absl::Milliseconds(lease_ms), epoch);
   REQUIRE(core.resolution() == absl::Milliseconds(1));
   // A lease from 40 days after the epoch.
@@ -651,9 +679,10 @@ TEST_CASE("seat pool: the same key gets its own seat back, renewed",
           At(ExpiryMs(pool.core(), 2000)));
 }
 
-TEST_CASE("seat pool: a second device of the same identity takes a second "
-          "seat; a full pool gives nothing",
-          "[seat_pool][keyed][ENT-3][ENT-5]") {
+TEST_CASE(
+    "seat pool: a second device of the same identity takes a second "
+    "seat; a full pool gives nothing",
+    "[seat_pool][keyed][ENT-3][ENT-5]") {
   SeatPool pool(2, absl::Minutes(10), kEpoch);
   std::optional<SeatReservation> a = pool.Acquire(Key(1, "laptop"), At(0));
   std::optional<SeatReservation> b = pool.Acquire(Key(1, "desktop"), At(0));
@@ -674,9 +703,10 @@ TEST_CASE("seat pool: a second device of the same identity takes a second "
   REQUIRE_FALSE(pool.Release(Key(2, "laptop")));
 }
 
-TEST_CASE("seat pool: a key whose seat expired and went to another key gets a "
-          "new seat on heartbeat; the other key keeps its seat",
-          "[seat_pool][keyed][ENT-4]") {
+TEST_CASE(
+    "seat pool: a key whose seat expired and went to another key gets a "
+    "new seat on heartbeat; the other key keeps its seat",
+    "[seat_pool][keyed][ENT-4]") {
   const int64_t L = 60 * 1000;
   SeatPool pool(2, absl::Milliseconds(L), kEpoch);
   const SeatKey a = Key(1, "a"), x = Key(2, "x"), b = Key(3, "b");
@@ -732,7 +762,8 @@ TEST_CASE("seat pool: a key whose seat expired unclaimed gets a new handle",
   REQUIRE_FALSE(pool.core().Heartbeat(r1.handle, At(end)));
 }
 
-TEST_CASE("seat pool: Release frees the key's seat once", "[seat_pool][keyed]") {
+TEST_CASE("seat pool: Release frees the key's seat once",
+          "[seat_pool][keyed]") {
   SeatPool pool(1, absl::Minutes(10), kEpoch);
   const SeatKey k = Key(1, "d");
   const SeatReservation r = *pool.Acquire(k, At(0));
@@ -891,7 +922,9 @@ class Model {
   using K = std::pair<int64_t, int>;  // identity, device number
 
   Model(uint32_t capacity, int64_t lease_ms)
-      : capacity(capacity), lease(lease_ms), unit(UnitMsFor(lease_ms)),
+      : capacity(capacity),
+        lease(lease_ms),
+        unit(UnitMsFor(lease_ms)),
         limit(capacity) {}
 
   // The deadline of a lease starting at `now` (ms after the epoch): rounded
@@ -970,22 +1003,25 @@ std::string RunModel(const ModelConfig& cfg) {
   // Keys: identities 1..n_ids, devices 0..2 each; about 1.5 keys per seat.
   const int64_t n_ids = std::max<int64_t>(2, (cap * 3 / 2 + 2) / 3);
   auto key_of = [](const Model::K& k) {
-    return SeatKey{IdentityId(k.first), DeviceId("dev" + std::to_string(k.second))};
+    return SeatKey{IdentityId(k.first),
+                   DeviceId("dev" + std::to_string(k.second))};
   };
   auto random_key = [&]() -> Model::K {
     // Prefer keys the pool remembers half of the time, so renewals happen.
     if (!m.holders.empty() && rand(2) == 0) {
       auto it = m.holders.begin();
-      std::advance(it, static_cast<long>(rand(std::min<size_t>(m.holders.size(), 64))));
+      std::advance(
+          it, static_cast<long>(rand(std::min<size_t>(m.holders.size(), 64))));
       if (m.holders.size() > 64) {
         // Jump somewhere in a big map without walking it all.
-        it = m.holders.lower_bound(
-            Model::K{1 + static_cast<int64_t>(rand(n_ids)), static_cast<int>(rand(3))});
+        it = m.holders.lower_bound(Model::K{
+            1 + static_cast<int64_t>(rand(n_ids)), static_cast<int>(rand(3))});
         if (it == m.holders.end()) it = m.holders.begin();
       }
       return it->first;
     }
-    return Model::K{1 + static_cast<int64_t>(rand(n_ids)), static_cast<int>(rand(3))};
+    return Model::K{1 + static_cast<int64_t>(rand(n_ids)),
+                    static_cast<int>(rand(3))};
   };
 
   for (int step = 0; step < cfg.steps; ++step) {
@@ -1010,10 +1046,11 @@ std::string RunModel(const ModelConfig& cfg) {
         previous = hit->second.handle;
         if (m.Live(hit->second.handle, now)) {
           if (!got) return fail("a live holder's renewal failed");
-          if (!got->renewed) return fail("a live holder's renewal not marked renewed");
+          if (!got->renewed)
+            return fail("a live holder's renewal not marked renewed");
           if (!(got->handle == hit->second.handle)) {
-            return fail("renewal returned " + Str(got->handle) + ", key holds " +
-                        Str(hit->second.handle));
+            return fail("renewal returned " + Str(got->handle) +
+                        ", key holds " + Str(hit->second.handle));
           }
           m.seats[got->handle.index].deadline = m.DeadlineFrom(now);
           hit->second.last = now;
@@ -1031,7 +1068,8 @@ std::string RunModel(const ModelConfig& cfg) {
                       std::to_string(m.limit));
         }
         // A refusal proves the pool full: the peak is raised to its use.
-        m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
+        m.peak =
+            std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
         goto checks;
       }
       if (!got) {
@@ -1041,7 +1079,8 @@ std::string RunModel(const ModelConfig& cfg) {
                     std::to_string(pool.core().in_use()));
       }
       if (got->renewed) return fail("a new reservation marked renewed");
-      if (got->handle.index >= cap) return fail("index out of range: " + Str(got->handle));
+      if (got->handle.index >= cap)
+        return fail("index out of range: " + Str(got->handle));
       if (m.seats.count(got->handle.index)) {
         return fail("seat " + Str(got->handle) + " given while " +
                     Str(m.seats[got->handle.index].handle) + " still holds it");
@@ -1049,10 +1088,12 @@ std::string RunModel(const ModelConfig& cfg) {
       if (previous && *previous == got->handle) {
         return fail("the key got its lost handle back: " + Str(got->handle));
       }
-      if (!m.issued.insert({got->handle.index, got->handle.generation}).second) {
+      if (!m.issued.insert({got->handle.index, got->handle.generation})
+               .second) {
         return fail("handle handed out twice: " + Str(got->handle));
       }
-      m.seats[got->handle.index] = Model::Seat{got->handle, m.DeadlineFrom(now)};
+      m.seats[got->handle.index] =
+          Model::Seat{got->handle, m.DeadlineFrom(now)};
       m.holders[k] = Model::Holder{got->handle, now, now};
     } else if (dice < 480) {
       // ---------------------------------------------------------- Release
@@ -1070,14 +1111,17 @@ std::string RunModel(const ModelConfig& cfg) {
           // either way the seat is freed.
           either = true;
         }
-        if (m.Holds(hit->second.handle)) m.seats.erase(hit->second.handle.index);
+        if (m.Holds(hit->second.handle))
+          m.seats.erase(hit->second.handle.index);
         m.holders.erase(hit);
       }
       if (!either && released != expect) {
-        return fail(std::string("Release returned ") + (released ? "true" : "false"));
+        return fail(std::string("Release returned ") +
+                    (released ? "true" : "false"));
       }
     } else if (dice < 500) {
-      // ---------------------------------------------------------- ReleaseIdentity
+      // ----------------------------------------------------------
+      // ReleaseIdentity
       const int64_t id = 1 + static_cast<int64_t>(rand(n_ids));
       op << "ReleaseIdentity " << id << " at " << now;
       const size_t released = pool.ReleaseIdentity(IdentityId(id));
@@ -1089,7 +1133,8 @@ std::string RunModel(const ModelConfig& cfg) {
           } else if (m.Holds(it->second.handle)) {
             ++expired;
           }
-          if (m.Holds(it->second.handle)) m.seats.erase(it->second.handle.index);
+          if (m.Holds(it->second.handle))
+            m.seats.erase(it->second.handle.index);
           it = m.holders.erase(it);
         } else {
           ++it;
@@ -1097,21 +1142,35 @@ std::string RunModel(const ModelConfig& cfg) {
       }
       if (released < live || released > live + expired) {
         return fail("ReleaseIdentity returned " + std::to_string(released) +
-                    ", the identity held " + std::to_string(live) + " live and " +
-                    std::to_string(expired) + " expired seats");
+                    ", the identity held " + std::to_string(live) +
+                    " live and " + std::to_string(expired) + " expired seats");
       }
     } else if (dice < 530) {
       // ---------------------------------------------------------- set_limit
       const uint32_t use = static_cast<uint32_t>(m.seats.size());
       uint32_t limit = 0;
       switch (rand(7)) {
-        case 0: limit = 0; break;
-        case 1: limit = use > 0 ? use - 1 : 0; break;
-        case 2: limit = use; break;
-        case 3: limit = use + 1; break;
-        case 4: limit = static_cast<uint32_t>(rand(cap + 1)); break;
-        case 5: limit = cap; break;
-        default: limit = cap + 1 + static_cast<uint32_t>(rand(10)); break;
+        case 0:
+          limit = 0;
+          break;
+        case 1:
+          limit = use > 0 ? use - 1 : 0;
+          break;
+        case 2:
+          limit = use;
+          break;
+        case 3:
+          limit = use + 1;
+          break;
+        case 4:
+          limit = static_cast<uint32_t>(rand(cap + 1));
+          break;
+        case 5:
+          limit = cap;
+          break;
+        default:
+          limit = cap + 1 + static_cast<uint32_t>(rand(10));
+          break;
       }
       op << "set_limit " << limit;
       pool.core().set_limit(limit);
@@ -1142,9 +1201,11 @@ std::string RunModel(const ModelConfig& cfg) {
                     std::to_string(expect));
       }
       // Sweep samples the use after reclaiming.
-      m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
+      m.peak =
+          std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
     } else if (dice < 615) {
-      // ---------------------------------------------------------- force release
+      // ---------------------------------------------------------- force
+      // release
       if (m.holders.empty()) continue;
       const Model::K k = random_key();
       auto hit = m.holders.find(k);
@@ -1163,7 +1224,8 @@ std::string RunModel(const ModelConfig& cfg) {
       // ---------------------------------------------------------- TakePeak
       op << "TakePeak";
       const uint32_t peak = pool.core().TakePeak();
-      m.peak = std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
+      m.peak =
+          std::max<uint32_t>(m.peak, static_cast<uint32_t>(m.seats.size()));
       if (peak != m.peak) {
         return fail("TakePeak " + std::to_string(peak) + ", expected " +
                     std::to_string(m.peak));
@@ -1173,13 +1235,28 @@ std::string RunModel(const ModelConfig& cfg) {
       // ---------------------------------------------------------- the clock
       int64_t by = 0;
       switch (rand(9)) {
-        case 0: by = 0; break;
-        case 1: by = 1 + static_cast<int64_t>(rand(3)); break;
-        case 2: by = 1 + static_cast<int64_t>(rand(static_cast<uint64_t>(std::max<int64_t>(1, L / 8)))); break;
-        case 3: by = L; break;
-        case 4: by = L + 1; break;
-        case 5: by = L - 1; break;
-        case 6: by = L * (2 + static_cast<int64_t>(rand(5))); break;
+        case 0:
+          by = 0;
+          break;
+        case 1:
+          by = 1 + static_cast<int64_t>(rand(3));
+          break;
+        case 2:
+          by = 1 + static_cast<int64_t>(rand(
+                       static_cast<uint64_t>(std::max<int64_t>(1, L / 8))));
+          break;
+        case 3:
+          by = L;
+          break;
+        case 4:
+          by = L + 1;
+          break;
+        case 5:
+          by = L - 1;
+          break;
+        case 6:
+          by = L * (2 + static_cast<int64_t>(rand(5)));
+          break;
         default: {
           // To a seat's deadline, or one millisecond before or after it.
           if (m.seats.empty()) {
@@ -1188,7 +1265,8 @@ std::string RunModel(const ModelConfig& cfg) {
           }
           auto it = m.seats.lower_bound(static_cast<uint32_t>(rand(cap)));
           if (it == m.seats.end()) it = m.seats.begin();
-          const int64_t target = it->second.deadline - 1 + static_cast<int64_t>(rand(3));
+          const int64_t target =
+              it->second.deadline - 1 + static_cast<int64_t>(rand(3));
           by = std::max<int64_t>(0, target - now);
           break;
         }
@@ -1218,7 +1296,8 @@ std::string RunModel(const ModelConfig& cfg) {
       const Model::K k{h.key.identity.value(), std::stoi(dev.substr(3))};
       if (!shown.emplace(k, h).second) return fail("Holders lists a key twice");
       if (!indices.insert(h.handle.index).second) {
-        return fail("two holders share seat index " + std::to_string(h.handle.index));
+        return fail("two holders share seat index " +
+                    std::to_string(h.handle.index));
       }
     }
     size_t live_holders = 0;
@@ -1228,17 +1307,19 @@ std::string RunModel(const ModelConfig& cfg) {
       auto it = shown.find(k);
       if (it == shown.end()) {
         return fail("Holders misses key (" + std::to_string(k.first) + ", dev" +
-                    std::to_string(k.second) + ") holding " + Str(holder.handle));
+                    std::to_string(k.second) + ") holding " +
+                    Str(holder.handle));
       }
       const SeatHolder& h = it->second;
       if (!(h.handle == holder.handle) || h.since != At(holder.since) ||
           h.last_heartbeat != At(holder.last) ||
           h.expires_at != At(m.seats.at(holder.handle.index).deadline)) {
-        return fail("Holders entry differs for key (" + std::to_string(k.first) +
-                    ", dev" + std::to_string(k.second) + "): shown " +
-                    Str(h.handle) + " expires " + absl::FormatTime(h.expires_at) +
-                    ", model " + Str(holder.handle) + " expires " +
-                    absl::FormatTime(At(m.seats.at(holder.handle.index).deadline)));
+        return fail(
+            "Holders entry differs for key (" + std::to_string(k.first) +
+            ", dev" + std::to_string(k.second) + "): shown " + Str(h.handle) +
+            " expires " + absl::FormatTime(h.expires_at) + ", model " +
+            Str(holder.handle) + " expires " +
+            absl::FormatTime(At(m.seats.at(holder.handle.index).deadline)));
       }
     }
     if (holders.size() != live_holders) {
@@ -1250,7 +1331,8 @@ std::string RunModel(const ModelConfig& cfg) {
     for (const auto& [index, seat] : m.seats) {
       if (cap > 300 && (index + step) % 37 != 0) continue;
       ++inspected;
-      std::optional<entitle::SeatState> state = core.Inspect(seat.handle, At(now));
+      std::optional<entitle::SeatState> state =
+          core.Inspect(seat.handle, At(now));
       if ((seat.deadline > now) != state.has_value()) {
         return fail("Inspect " + Str(seat.handle) + " disagrees (deadline " +
                     std::to_string(seat.deadline) + ")");
@@ -1270,8 +1352,9 @@ std::string RunModel(const ModelConfig& cfg) {
   pool.core().Reap(At(now));
   m.ReapDue(now);
   if (pool.core().in_use() != 0) {
-    return ModelFailure(cfg, cfg.steps, "final Reap", "in_use " +
-                        std::to_string(pool.core().in_use()) + " after reaping all");
+    return ModelFailure(cfg, cfg.steps, "final Reap",
+                        "in_use " + std::to_string(pool.core().in_use()) +
+                            " after reaping all");
   }
   return "";
 }

@@ -57,7 +57,9 @@ class Rng {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  size_t Below(size_t n) { return n == 0 ? 0 : static_cast<size_t>(Next() % n); }
+  size_t Below(size_t n) {
+    return n == 0 ? 0 : static_cast<size_t>(Next() % n);
+  }
   bool Chance(int percent) { return Below(100) < static_cast<size_t>(percent); }
 
  private:
@@ -67,8 +69,8 @@ class Rng {
 // Domains of the identities' addresses. Organizations 0 to 4 (in creation
 // order) verify d0.com to d4.com; organizations 0 and 1 keep a pending claim
 // on p.com; nobody claims x.com.
-const std::vector<std::string> kDomains = {"d0.com", "d1.com", "d2.com", "d3.com",
-                                           "d4.com", "p.com",  "x.com"};
+const std::vector<std::string> kDomains = {
+    "d0.com", "d1.com", "d2.com", "d3.com", "d4.com", "p.com", "x.com"};
 constexpr size_t kVerifyingOrganizations = 5;
 constexpr size_t kMaxIdentities = 36;
 constexpr size_t kMaxOrganizations = 30;
@@ -121,7 +123,8 @@ struct Model {
   }
   std::optional<OrganizationId> Employer(IdentityId id) const {
     for (const auto& [key, kind] : members) {
-      if (key.second == id && kind == MembershipKind::kEmployee) return key.first;
+      if (key.second == id && kind == MembershipKind::kEmployee)
+        return key.first;
     }
     return std::nullopt;
   }
@@ -188,7 +191,8 @@ struct Model {
   // ORG-10: the first refusal of a direct employee add, in the header's order.
   Reason DirectEmployeeRefusal(OrganizationId o, const MIdentity& i) const {
     const std::optional<OrganizationId> employer = Employer(i.id);
-    if (employer.has_value() && *employer != o) return Reason::kEmployeeElsewhere;
+    if (employer.has_value() && *employer != o)
+      return Reason::kEmployeeElsewhere;
     auto owner = verified.find(i.domain);
     if (owner != verified.end()) {
       return owner->second == o ? Reason::kNone : Reason::kDomainOwnedElsewhere;
@@ -250,15 +254,24 @@ template <typename F>
 Light TakeLight(F& f) {
   auto txn = BeginRead(f.store());
   auto& t = *txn;
-  Light l{ListAll(t.identities()),    ListAll(t.organizations()),
-          ListAll(t.memberships()),   ListAll(t.roles()),
-          ListAll(t.role_grants()),   ListAll(t.groups()),
-          ListAll(t.group_members()), ListAll(t.domains()),
-          ListAll(t.invitations()),   ListAll(t.join_requests()),
-          ListAll(t.license_assignments()), ListAll(t.pool_grants()),
-          ListAll(t.project_members()), ListAll(t.link_tokens()),
-          ListAll(t.device_checks()), MustCount(t.audit()),
-          MustCount(t.outbox()),      f.events().Events().size(),
+  Light l{ListAll(t.identities()),
+          ListAll(t.organizations()),
+          ListAll(t.memberships()),
+          ListAll(t.roles()),
+          ListAll(t.role_grants()),
+          ListAll(t.groups()),
+          ListAll(t.group_members()),
+          ListAll(t.domains()),
+          ListAll(t.invitations()),
+          ListAll(t.join_requests()),
+          ListAll(t.license_assignments()),
+          ListAll(t.pool_grants()),
+          ListAll(t.project_members()),
+          ListAll(t.link_tokens()),
+          ListAll(t.device_checks()),
+          MustCount(t.audit()),
+          MustCount(t.outbox()),
+          f.events().Events().size(),
           f.notifier().Sent().size()};
   MustCommit(t);
   return l;
@@ -276,7 +289,8 @@ std::string MapDiff(const std::map<K, V>& want, const std::map<K, V>& got) {
     }
   }
   for (const auto& [k, v] : got) {
-    if (want.find(k) == want.end()) os << " unexpected " << k.first << "/" << k.second;
+    if (want.find(k) == want.end())
+      os << " unexpected " << k.first << "/" << k.second;
   }
   return os.str();
 }
@@ -414,10 +428,10 @@ struct Weighted {
   int weight;
 };
 const std::vector<Weighted> kOps = {
-    {Op::kCreate, 5},      {Op::kAddEmployee, 16}, {Op::kAddExternal, 12},
-    {Op::kRemove, 10},     {Op::kChangeKind, 10},  {Op::kGrant, 14},
-    {Op::kRevoke, 10},     {Op::kLock, 5},         {Op::kUnlock, 5},
-    {Op::kDelete, 3},      {Op::kNewIdentity, 4},
+    {Op::kCreate, 5},  {Op::kAddEmployee, 16}, {Op::kAddExternal, 12},
+    {Op::kRemove, 10}, {Op::kChangeKind, 10},  {Op::kGrant, 14},
+    {Op::kRevoke, 10}, {Op::kLock, 5},         {Op::kUnlock, 5},
+    {Op::kDelete, 3},  {Op::kNewIdentity, 4},
 };
 
 template <typename Backend>
@@ -469,7 +483,8 @@ class ModelRun {
       const bool want_locked = rng_.Chance(15);
       std::vector<GKey> holders;
       for (const GKey& g : m_.grants) {
-        if (m_.Identity(std::get<1>(g))->locked == want_locked) holders.push_back(g);
+        if (m_.Identity(std::get<1>(g))->locked == want_locked)
+          holders.push_back(g);
       }
       if (holders.empty()) holders.assign(m_.grants.begin(), m_.grants.end());
       const GKey& g = holders[rng_.Below(holders.size())];
@@ -526,10 +541,9 @@ class ModelRun {
         case Op::kChangeKind:
           // One whose kind can change: an external member the organization
           // could employ, or an employee who is not the last administrator.
-          if (member &&
-              (m_.members.at({o, i.id}) == MembershipKind::kExternal
-                   ? m_.DirectEmployeeRefusal(o, i) == Reason::kNone
-                   : !m_.IsLastAdministrator(o, i.id))) {
+          if (member && (m_.members.at({o, i.id}) == MembershipKind::kExternal
+                             ? m_.DirectEmployeeRefusal(o, i) == Reason::kNone
+                             : !m_.IsLastAdministrator(o, i.id))) {
             fitting.push_back(&i);
           }
           break;
@@ -598,7 +612,8 @@ class ModelRun {
       NewIdentity();
       return;
     }
-    if (op == Op::kCreate && m_.orgs.size() >= kMaxOrganizations) op = Op::kGrant;
+    if (op == Op::kCreate && m_.orgs.size() >= kMaxOrganizations)
+      op = Op::kGrant;
     const auto [picked_actor, picked_org] =
         force_operator ? std::pair<Actor, OrganizationId>(Actor::Operator(),
                                                           OrganizationId())
@@ -612,7 +627,8 @@ class ModelRun {
 
     if (op == Op::kCreate) {
       // Mostly the operator: ORG-2's move when the identity is employed.
-      const Actor creator = force_operator || rng_.Chance(85) ? Actor::Operator() : actor;
+      const Actor creator =
+          force_operator || rng_.Chance(85) ? Actor::Operator() : actor;
       const MIdentity* admin = PickFirstAdministrator();
       const std::string name = absl::StrCat("Org", m_.orgs.size());
       what = absl::StrCat("Create(", ActorName(creator), ", ", name, ", ",
@@ -633,7 +649,8 @@ class ModelRun {
         if (id.ok()) *created = *id;
         return id.status();
       };
-      p.events = {EmployeeOrganizationChanged{admin_id, previous, std::nullopt, {}}};
+      p.events = {
+          EmployeeOrganizationChanged{admin_id, previous, std::nullopt, {}}};
       apply = [this, admin_id, previous, created]() {
         if (previous.has_value()) m_.EndMembership(*previous, admin_id);
         MOrg org{*created, f_.AdminRole(*created), f_.CoAdminRole(*created)};
@@ -668,7 +685,9 @@ class ModelRun {
         }
         actor = Actor::Identity(holders[rng_.Below(holders.size())]);
       }
-      what = absl::StrCat(op == Op::kDelete ? "Delete" : lock ? "Lock" : "Unlock",
+      what = absl::StrCat(op == Op::kDelete ? "Delete"
+                          : lock            ? "Lock"
+                                            : "Unlock",
                           "(", ActorName(actor), ", ", target->email,
                           target->exists ? "" : " [deleted]", ")");
       const bool self = actor.is_identity() && actor.identity() == tid;
@@ -680,7 +699,8 @@ class ModelRun {
         authorized = op == Op::kDelete && target->exists && !target->locked;
       } else if (actor.is_identity()) {
         const std::optional<OrganizationId> employer = m_.Employer(tid);
-        authorized = employer.has_value() && m_.May(actor, *employer, kManageUsers);
+        authorized =
+            employer.has_value() && m_.May(actor, *employer, kManageUsers);
       }
       if (!target->exists) {
         p.reasons = {Reason::kNotFound, Reason::kPermissionDenied};
@@ -691,7 +711,8 @@ class ModelRun {
       }
       if (op == Op::kDelete) {
         if (auto employer = m_.Employer(tid)) {
-          p.events = {EmployeeOrganizationChanged{tid, *employer, std::nullopt, {}}};
+          p.events = {
+              EmployeeOrganizationChanged{tid, *employer, std::nullopt, {}}};
         }
         run = [this, actor, tid]() { return f_.ids().Delete(actor, tid); };
         apply = [this, tid]() {
@@ -718,16 +739,17 @@ class ModelRun {
     const IdentityId tid = target->id;
     const bool member = m_.IsMember(org, tid);
     const auto kind_it = m_.members.find({org, tid});
-    const std::string where = absl::StrCat(ActorName(actor), ", org#", org.value(),
-                                           ", ", target->email,
-                                           target->exists ? "" : " [deleted]");
+    const std::string where =
+        absl::StrCat(ActorName(actor), ", org#", org.value(), ", ",
+                     target->email, target->exists ? "" : " [deleted]");
     switch (op) {
       case Op::kAddEmployee:
       case Op::kAddExternal: {
         const bool employee = op == Op::kAddEmployee;
         const bool ghost = rng_.Chance(4);
-        const std::string email =
-            ghost ? absl::StrCat("ghost", step_, "@d0.com") : Typed(target->email);
+        const std::string email = ghost
+                                      ? absl::StrCat("ghost", step_, "@d0.com")
+                                      : Typed(target->email);
         what = absl::StrCat(employee ? "AddEmployee(" : "AddExternal(", where,
                             " as '", email, "')");
         if (!m_.May(actor, org, kManageUsers)) {
@@ -795,9 +817,10 @@ class ModelRun {
         } else if (m_.IsLastAdministrator(org, tid)) {
           p.reasons = {Reason::kLastAdministrator};
         }
-        p.events = {to_employee
-                        ? EmployeeOrganizationChanged{tid, std::nullopt, org, {}}
-                        : EmployeeOrganizationChanged{tid, org, std::nullopt, {}}};
+        p.events = {
+            to_employee
+                ? EmployeeOrganizationChanged{tid, std::nullopt, org, {}}
+                : EmployeeOrganizationChanged{tid, org, std::nullopt, {}}};
         run = [this, actor, org, tid, kind]() {
           return f_.orgs().ChangeMembershipKind(actor, org, tid, kind);
         };
@@ -924,20 +947,27 @@ class ModelRun {
   Model m_;
 };
 
-TEMPLATE_TEST_CASE("ORG-2 model: random operations by random actors keep the store equal to "
-    "a reference model and every invariant (ORG-2 to ORG-5, ORG-10, ID-9, ID-13)",
+TEMPLATE_TEST_CASE(
+    "ORG-2 model: random operations by random actors keep the store equal to "
+    "a reference model and every invariant (ORG-2 to ORG-5, ORG-10, ID-9, "
+    "ID-13)",
     "[organizations][model]", ENTITLE_BACKENDS) {
-  const int steps =
-      std::is_same_v<TestType, MemoryBackend> ? 1500 : 900;
+  const int steps = std::is_same_v<TestType, MemoryBackend> ? 1500 : 900;
   for (uint64_t seed : {20260101ull, 7ull, 424242ull}) {
     ModelRun<TestType> run(seed);
     run.Run(steps);
     // The run exercised both outcomes of every operation, and ORG-2's move.
     INFO("seed " << seed);
-    const std::vector<std::string> names = {
-        "Create",     "AddEmployee", "AddExternal", "RemoveMember",
-        "ChangeMembershipKind", "GrantRole", "RevokeRole", "Lock",
-        "Unlock",     "Delete"};
+    const std::vector<std::string> names = {"Create",
+                                            "AddEmployee",
+                                            "AddExternal",
+                                            "RemoveMember",
+                                            "ChangeMembershipKind",
+                                            "GrantRole",
+                                            "RevokeRole",
+                                            "Lock",
+                                            "Unlock",
+                                            "Delete"};
     for (const std::string& name : names) {
       INFO("operation " << name);
       auto it = run.outcomes().find(name);

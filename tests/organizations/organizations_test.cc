@@ -34,7 +34,9 @@ namespace {
 using namespace entitle;
 using absl::StatusCode;
 
-std::string Target(IdentityId id) { return absl::StrCat("identity#", id.value()); }
+std::string Target(IdentityId id) {
+  return absl::StrCat("identity#", id.value());
+}
 
 OperatorSettings MaintenanceUntil(std::optional<absl::Time> until) {
   OperatorSettings s;
@@ -57,7 +59,8 @@ std::vector<MemberInfo> Members(F& f, const Actor& actor, OrganizationId org) {
 
 // ------------------------------------------------------------------- ORG-1
 
-TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first administrator, "
+TEMPLATE_TEST_CASE(
+    "ORG-1 the operator creates an organization with a first administrator, "
     "who then adds users and administrators",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -140,20 +143,23 @@ TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first admi
     } else {
       CHECK(mi.kind == MembershipKind::kEmployee);
     }
-    if (mi.identity == bob) CHECK(mi.roles == std::vector<std::string>{"Administrator"});
+    if (mi.identity == bob)
+      CHECK(mi.roles == std::vector<std::string>{"Administrator"});
     if (mi.identity == dan)
       CHECK(mi.roles == std::vector<std::string>{"Co-Administrator"});
   }
   // The outsider still cannot add anyone.
   auto before = f.Freeze();
-  ENTITLE_REQUIRE_REFUSED(f.orgs().AddExternal(As(outsider), acme, "out@else.org"),
-                          StatusCode::kPermissionDenied, Reason::kPermissionDenied);
+  ENTITLE_REQUIRE_REFUSED(
+      f.orgs().AddExternal(As(outsider), acme, "out@else.org"),
+      StatusCode::kPermissionDenied, Reason::kPermissionDenied);
   f.RequireUnchanged(before);
 }
 
 // ------------------------------------------------------------------- ORG-2
 
-TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the previous "
+TEMPLATE_TEST_CASE(
+    "ORG-2 becoming an employee of another organization ends the previous "
     "employee membership with its rights and licenses, and emits one event",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -192,9 +198,10 @@ TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the 
     CHECK(f.template All<GroupMemberRecord>(
                GroupMemberFilter{.group_id = *group, .identity_id = yan})
               .empty());
-    CHECK(f.template All<LicenseAssignmentRecord>(
-               LicenseAssignmentFilter{.entitlement_id = ent, .identity_id = yan})
-              .empty());
+    CHECK(
+        f.template All<LicenseAssignmentRecord>(
+             LicenseAssignmentFilter{.entitlement_id = ent, .identity_id = yan})
+            .empty());
     CHECK(f.template All<PoolGrantRecord>(
                PoolGrantFilter{.entitlement_id = ent, .identity_id = yan})
               .empty());
@@ -202,16 +209,18 @@ TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the 
                ProjectMemberFilter{.project_id = project, .identity_id = yan})
               .empty());
     // Others' records in A and yan's records in C stay.
-    CHECK(f.template All<LicenseAssignmentRecord>(
-               LicenseAssignmentFilter{.entitlement_id = ent, .identity_id = ann})
-              .size() == 1);
+    CHECK(
+        f.template All<LicenseAssignmentRecord>(
+             LicenseAssignmentFilter{.entitlement_id = ent, .identity_id = ann})
+            .size() == 1);
     CHECK(f.Membership(c, yan) == c_membership);
-    CHECK(f.template All<LicenseAssignmentRecord>(
-               LicenseAssignmentFilter{.entitlement_id = cent, .identity_id = yan})
+    CHECK(f
+              .template All<LicenseAssignmentRecord>(LicenseAssignmentFilter{
+                  .entitlement_id = cent, .identity_id = yan})
               .size() == 1);
     // Exactly one employee membership: in B, as its administrator.
-    auto employee = f.template All<MembershipRecord>(
-        MembershipFilter{.identity_id = yan, .kind = MembershipKind::kEmployee});
+    auto employee = f.template All<MembershipRecord>(MembershipFilter{
+        .identity_id = yan, .kind = MembershipKind::kEmployee});
     REQUIRE(employee.size() == 1);
     CHECK(employee[0].organization_id == b);
     REQUIRE(f.GrantsOf(b, yan).size() == 1);
@@ -232,22 +241,24 @@ TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the 
     const OrganizationId z = f.CreateOrg("Zed", zoe);
     auto changes = f.Changes();
     REQUIRE(changes.size() == 1);
-    CHECK(changes[0] == EmployeeOrganizationChanged{zoe, std::nullopt, z,
-                                                    f.clock().Now()});
+    CHECK(changes[0] ==
+          EmployeeOrganizationChanged{zoe, std::nullopt, z, f.clock().Now()});
   }
 
   SECTION("the last administrator of A cannot move; nothing changes") {
     auto before = f.Freeze();
-    REQUIRE_REASON(f.orgs().Create(kOp, "Gamma", ann), Reason::kLastAdministrator);
+    REQUIRE_REASON(f.orgs().Create(kOp, "Gamma", ann),
+                   Reason::kLastAdministrator);
     f.RequireUnchanged(before);
     // A Co-Administrator is not an administrator: promote yan, then ann may go.
     ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(ann), a, yan, f.AdminRole(a)));
     f.events().Clear();
     const OrganizationId g = f.CreateOrg("Gamma", ann);
     CHECK_FALSE(f.Membership(a, ann).has_value());
-    CHECK(f.template All<LicenseAssignmentRecord>(
-               LicenseAssignmentFilter{.entitlement_id = ent, .identity_id = ann})
-              .empty());
+    CHECK(
+        f.template All<LicenseAssignmentRecord>(
+             LicenseAssignmentFilter{.entitlement_id = ent, .identity_id = ann})
+            .empty());
     auto changes = f.Changes();
     REQUIRE(changes.size() == 1);
     CHECK(changes[0].previous == std::optional<OrganizationId>(a));
@@ -263,16 +274,17 @@ TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends the 
     f.RequireUnchanged(before);
     ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(bea), b, "yan@acme.com"));
     before = f.Freeze();
-    REQUIRE_REASON(
-        f.orgs().ChangeMembershipKind(As(bea), b, yan, MembershipKind::kEmployee),
-        Reason::kEmployeeElsewhere);
+    REQUIRE_REASON(f.orgs().ChangeMembershipKind(As(bea), b, yan,
+                                                 MembershipKind::kEmployee),
+                   Reason::kEmployeeElsewhere);
     f.RequireUnchanged(before);
   }
 }
 
 // ------------------------------------------------------------------- ORG-3
 
-TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are independent; one "
+TEMPLATE_TEST_CASE(
+    "ORG-3 external memberships in many organizations are independent; one "
     "membership per organization; an upgrade keeps the membership",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -318,9 +330,9 @@ TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are indepen
                    Reason::kAlreadyMember);
     REQUIRE_REASON(f.orgs().AddEmployee(As(ann), a, "ann@acme.com"),
                    Reason::kAlreadyMember);
-    REQUIRE_REASON(
-        f.orgs().ChangeMembershipKind(As(bea), b, xu, MembershipKind::kExternal),
-        Reason::kAlreadyMember);
+    REQUIRE_REASON(f.orgs().ChangeMembershipKind(As(bea), b, xu,
+                                                 MembershipKind::kExternal),
+                   Reason::kAlreadyMember);
     REQUIRE_REASON(f.orgs().AddExternal(As(ann), a, "nobody@acme.com"),
                    Reason::kUnknownUser);
     f.RequireUnchanged(before);
@@ -337,8 +349,8 @@ TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are indepen
   REQUIRE(external.has_value());
   f.clock().Advance(absl::Hours(2));
   f.events().Clear();
-  ENTITLE_REQUIRE_OK(
-      f.orgs().ChangeMembershipKind(As(ann), a, zed, MembershipKind::kEmployee));
+  ENTITLE_REQUIRE_OK(f.orgs().ChangeMembershipKind(As(ann), a, zed,
+                                                   MembershipKind::kEmployee));
   const auto upgraded = f.Membership(a, zed);
   REQUIRE(upgraded.has_value());
   CHECK(upgraded->kind == MembershipKind::kEmployee);
@@ -357,7 +369,8 @@ TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are indepen
 
 // ------------------------------------------------------------------- ORG-4
 
-TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the last "
+TEMPLATE_TEST_CASE(
+    "ORG-4 administrator rights are for employees only and the last "
     "administrator can be neither removed nor demoted",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -374,8 +387,10 @@ TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the la
   {
     auto before = f.Freeze();
     ENTITLE_REQUIRE_REFUSED(f.orgs().GrantRole(As(ann), a, xu, admin),
-                            StatusCode::kFailedPrecondition, Reason::kNotEmployee);
-    REQUIRE_REASON(f.orgs().GrantRole(As(ann), a, xu, co), Reason::kNotEmployee);
+                            StatusCode::kFailedPrecondition,
+                            Reason::kNotEmployee);
+    REQUIRE_REASON(f.orgs().GrantRole(As(ann), a, xu, co),
+                   Reason::kNotEmployee);
     REQUIRE_REASON(f.orgs().GrantRole(kOp, a, xu, admin), Reason::kNotEmployee);
     auto viewer = f.orgs().CreateRole(As(ann), a, "Viewer", kViewUsage);
     ENTITLE_REQUIRE_OK(viewer);
@@ -389,21 +404,23 @@ TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the la
     auto before = f.Freeze();
     REQUIRE_REASON(f.orgs().RemoveMember(As(ann), a, ann),
                    Reason::kLastAdministrator);
-    REQUIRE_REASON(f.orgs().RemoveMember(kOp, a, ann), Reason::kLastAdministrator);
+    REQUIRE_REASON(f.orgs().RemoveMember(kOp, a, ann),
+                   Reason::kLastAdministrator);
     REQUIRE_REASON(f.orgs().RevokeRole(As(ann), a, ann, admin),
                    Reason::kLastAdministrator);
     REQUIRE_REASON(f.orgs().RevokeRole(kOp, a, ann, admin),
                    Reason::kLastAdministrator);
-    REQUIRE_REASON(
-        f.orgs().ChangeMembershipKind(As(ann), a, ann, MembershipKind::kExternal),
-        Reason::kLastAdministrator);
-    REQUIRE_REASON(f.orgs().DeleteRole(As(ann), a, admin), Reason::kInvalidArgument);
+    REQUIRE_REASON(f.orgs().ChangeMembershipKind(As(ann), a, ann,
+                                                 MembershipKind::kExternal),
+                   Reason::kLastAdministrator);
+    REQUIRE_REASON(f.orgs().DeleteRole(As(ann), a, admin),
+                   Reason::kInvalidArgument);
     f.RequireUnchanged(before);
   }
 
   SECTION("the last administrator's custom role cannot be deleted") {
-    auto owners =
-        f.orgs().CreateRole(As(ann), a, "Owners", kManageAdministrators | kManageUsers);
+    auto owners = f.orgs().CreateRole(As(ann), a, "Owners",
+                                      kManageAdministrators | kManageUsers);
     ENTITLE_REQUIRE_OK(owners);
     ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(ann), a, bob, *owners));
     // Two administrators: ann may be demoted.
@@ -414,7 +431,8 @@ TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the la
                    Reason::kLastAdministrator);
     REQUIRE_REASON(f.orgs().RevokeRole(As(bob), a, bob, *owners),
                    Reason::kLastAdministrator);
-    REQUIRE_REASON(f.orgs().RemoveMember(As(bob), a, bob), Reason::kLastAdministrator);
+    REQUIRE_REASON(f.orgs().RemoveMember(As(bob), a, bob),
+                   Reason::kLastAdministrator);
     f.RequireUnchanged(before);
     // Once bob also holds Administrator, the custom role may go.
     ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(bob), a, bob, admin));
@@ -435,12 +453,12 @@ TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the la
     f.RequireUnchanged(before);
     ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(bob), a, ann, admin));
     // Downgrading an administrator to external ends all its roles.
-    ENTITLE_REQUIRE_OK(
-        f.orgs().ChangeMembershipKind(As(ann), a, bob, MembershipKind::kExternal));
+    ENTITLE_REQUIRE_OK(f.orgs().ChangeMembershipKind(
+        As(ann), a, bob, MembershipKind::kExternal));
     CHECK(f.GrantsOf(a, bob).empty());
     CHECK(f.Membership(a, bob)->kind == MembershipKind::kExternal);
-    ENTITLE_REQUIRE_OK(
-        f.orgs().ChangeMembershipKind(As(ann), a, bob, MembershipKind::kEmployee));
+    ENTITLE_REQUIRE_OK(f.orgs().ChangeMembershipKind(
+        As(ann), a, bob, MembershipKind::kEmployee));
     ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(ann), a, bob, admin));
     ENTITLE_REQUIRE_OK(f.orgs().RemoveMember(As(bob), a, ann));
     CHECK_FALSE(f.Membership(a, ann).has_value());
@@ -450,7 +468,8 @@ TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the la
 
 // ------------------------------------------------------------------- ORG-5
 
-TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, licenses, "
+TEMPLATE_TEST_CASE(
+    "ORG-5 removing a member ends its membership, roles, groups, licenses, "
     "pool access, projects and maintenance in that organization only",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -565,8 +584,8 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, 
 
   auto changes = f.Changes();
   REQUIRE(changes.size() == 1);
-  CHECK(changes[0] == EmployeeOrganizationChanged{mia, a, std::nullopt,
-                                                  f.clock().Now()});
+  CHECK(changes[0] ==
+        EmployeeOrganizationChanged{mia, a, std::nullopt, f.clock().Now()});
 
   // Removing again, or a non-member, is refused and writes nothing.
   auto frozen = f.Freeze();
@@ -595,7 +614,8 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, groups, 
 
 // ------------------------------------------------------------------- ORG-6
 
-TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance agreement; external "
+TEMPLATE_TEST_CASE(
+    "ORG-6 employees are covered by a valid maintenance agreement; external "
     "members are not",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -632,7 +652,8 @@ TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance agreement
         StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     f.RequireUnchanged(before);
   }
-  ENTITLE_REQUIRE_OK(f.orgs().UpdateOperatorSettings(kOp, a, MaintenanceUntil(until)));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().UpdateOperatorSettings(kOp, a, MaintenanceUntil(until)));
   auto info = f.orgs().Get(As(ann), a);
   ENTITLE_REQUIRE_OK(info);
   CHECK(info->maintenance_until == std::optional<absl::Time>(until));
@@ -680,7 +701,8 @@ TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance agreement
 
 // ------------------------------------------------------------------- ORG-7
 
-TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a view-only "
+TEMPLATE_TEST_CASE(
+    "ORG-7 every admin operation checks the actor's permission: a view-only "
     "role and the Co-Administrator",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -714,9 +736,9 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
 
   SECTION("a view-only role can list but not add") {
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.orgs().AddExternal(As(vic), a, "xu@freelance.net"),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().AddExternal(As(vic), a, "xu@freelance.net"),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     ENTITLE_REQUIRE_REFUSED(f.orgs().AddEmployee(As(vic), a, "eli@acme.com"),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
@@ -743,9 +765,9 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
     ENTITLE_REQUIRE_REFUSED(f.orgs().ListMembers(As(pia), a, PageRequest{}),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
-    ENTITLE_REQUIRE_REFUSED(f.orgs().AddExternal(As(pia), a, "xu@freelance.net"),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().AddExternal(As(pia), a, "xu@freelance.net"),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     f.RequireUnchanged(before);
   }
 
@@ -756,18 +778,18 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
     auto group = f.orgs().CreateGroup(As(cole), a, "Crew");
     ENTITLE_REQUIRE_OK(group);
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.orgs().GrantRole(As(cole), a, vic, f.CoAdminRole(a)),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
-    ENTITLE_REQUIRE_REFUSED(f.orgs().GrantRole(As(cole), a, cole, f.AdminRole(a)),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().GrantRole(As(cole), a, vic, f.CoAdminRole(a)),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().GrantRole(As(cole), a, cole, f.AdminRole(a)),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     ENTITLE_REQUIRE_REFUSED(f.orgs().RevokeRole(As(cole), a, vic, *viewer),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
-    ENTITLE_REQUIRE_REFUSED(f.orgs().CreateRole(As(cole), a, "Mine", kViewUsage),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().CreateRole(As(cole), a, "Mine", kViewUsage),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     ENTITLE_REQUIRE_REFUSED(f.orgs().DeleteRole(As(cole), a, *viewer),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
@@ -781,9 +803,9 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
     f.Insert(m);
     f.Insert(MakeRoleGrant(a, ida, f.AdminRole(a)));
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.orgs().AddExternal(As(ida), a, "xu@freelance.net"),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().AddExternal(As(ida), a, "xu@freelance.net"),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     ENTITLE_REQUIRE_REFUSED(f.orgs().ListMembers(As(ida), a, PageRequest{}),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
@@ -794,9 +816,9 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
     const IdentityId bea = f.RegisterVerified("bea@beta.com");
     const OrganizationId b = f.CreateOrg("Beta", bea);
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(f.orgs().AddExternal(As(ann), b, "xu@freelance.net"),
-                            StatusCode::kPermissionDenied,
-                            Reason::kPermissionDenied);
+    ENTITLE_REQUIRE_REFUSED(
+        f.orgs().AddExternal(As(ann), b, "xu@freelance.net"),
+        StatusCode::kPermissionDenied, Reason::kPermissionDenied);
     ENTITLE_REQUIRE_REFUSED(f.orgs().ListMembers(As(ann), b, PageRequest{}),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
@@ -809,7 +831,8 @@ TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: a
 
 // ------------------------------------------------------------------- ORG-8
 
-TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool access ends "
+TEMPLATE_TEST_CASE(
+    "ORG-8 groups: named, of members only, and a group's pool access ends "
     "with the group",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -838,13 +861,17 @@ TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool acc
   ENTITLE_REQUIRE_OK(f.orgs().AddToGroup(As(ann), a, *other, bob));
   {
     auto before = f.Freeze();
-    REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, "Designers"), Reason::kDuplicate);
-    REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, " "), Reason::kInvalidArgument);
+    REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, "Designers"),
+                   Reason::kDuplicate);
+    REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, " "),
+                   Reason::kInvalidArgument);
     ENTITLE_REQUIRE_REFUSED(f.orgs().AddToGroup(As(ann), a, *g, out),
                             StatusCode::kNotFound, Reason::kNotMember);
-    REQUIRE_REASON(f.orgs().AddToGroup(As(ann), a, *g, bob), Reason::kAlreadyMember);
+    REQUIRE_REASON(f.orgs().AddToGroup(As(ann), a, *g, bob),
+                   Reason::kAlreadyMember);
     // Another organization's group is not this one's.
-    REQUIRE_REASON(f.orgs().AddToGroup(As(ann), a, *gb, bob), Reason::kNotFound);
+    REQUIRE_REASON(f.orgs().AddToGroup(As(ann), a, *gb, bob),
+                   Reason::kNotFound);
     REQUIRE_REASON(f.orgs().DeleteGroup(As(ann), a, *gb), Reason::kNotFound);
     f.RequireUnchanged(before);
   }
@@ -859,7 +886,8 @@ TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool acc
   ENTITLE_REQUIRE_OK(f.orgs().RemoveFromGroup(As(ann), a, *g, xu));
   {
     auto before = f.Freeze();
-    REQUIRE_REASON(f.orgs().RemoveFromGroup(As(ann), a, *g, xu), Reason::kNotMember);
+    REQUIRE_REASON(f.orgs().RemoveFromGroup(As(ann), a, *g, xu),
+                   Reason::kNotMember);
     f.RequireUnchanged(before);
   }
   listed = f.orgs().ListGroupMembers(As(ann), a, *g);
@@ -877,7 +905,8 @@ TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool acc
   CHECK(grants[0].id != grant);
   CHECK(f.template All<GroupMemberRecord>(GroupMemberFilter{.group_id = *g})
             .empty());
-  CHECK(f.template All<GroupRecord>(GroupFilter{.organization_id = a}).size() == 1);
+  CHECK(f.template All<GroupRecord>(GroupFilter{.organization_id = a}).size() ==
+        1);
   // bob's other group place and membership stay.
   CHECK(f.template All<GroupMemberRecord>(GroupMemberFilter{.group_id = *other})
             .size() == 1);
@@ -888,7 +917,8 @@ TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool acc
 
 // ------------------------------------------------------------------- ORG-9
 
-TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by one "
+TEMPLATE_TEST_CASE(
+    "ORG-9 domains are claimed, verified with a token, owned by one "
     "organization, and public mail domains cannot be claimed",
     "[organizations]", ENTITLE_BACKENDS) {
   OrganizationPolicy policy;
@@ -926,14 +956,16 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by o
     REQUIRE_REASON(f.orgs().VerifyDomain(As(ann), a, claim->id, altered),
                    Reason::kInvalidLink);
     // B cannot verify A's claim, even with its token.
-    REQUIRE_REASON(f.orgs().VerifyDomain(As(bea), b, claim->id,
-                                         claim->verification_token),
-                   Reason::kNotFound);
-    REQUIRE_REASON(f.orgs().ClaimDomain(As(ann), a, "acme.com"), Reason::kDuplicate);
+    REQUIRE_REASON(
+        f.orgs().VerifyDomain(As(bea), b, claim->id, claim->verification_token),
+        Reason::kNotFound);
+    REQUIRE_REASON(f.orgs().ClaimDomain(As(ann), a, "acme.com"),
+                   Reason::kDuplicate);
     for (const char* d : {"gmail.com", "GMail.COM", "hotmail.com",
                           "corpmail.example", "CORPMAIL.example"}) {
       INFO("domain " << d);
-      REQUIRE_REASON(f.orgs().ClaimDomain(As(ann), a, d), Reason::kPublicMailDomain);
+      REQUIRE_REASON(f.orgs().ClaimDomain(As(ann), a, d),
+                     Reason::kPublicMailDomain);
     }
     REQUIRE_REASON(f.orgs().ClaimDomain(As(ann), a, "not a domain"),
                    Reason::kInvalidArgument);
@@ -946,7 +978,8 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by o
   ENTITLE_REQUIRE_OK(domains);
   REQUIRE(domains->size() == 1);
   CHECK((*domains)[0].status == DomainStatus::kVerified);
-  CHECK((*domains)[0].verified_at == std::optional<absl::Time>(f.clock().Now()));
+  CHECK((*domains)[0].verified_at ==
+        std::optional<absl::Time>(f.clock().Now()));
 
   // Owned by A: B cannot claim it.
   {
@@ -964,7 +997,8 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by o
   auto cb = f.orgs().ClaimDomain(As(bea), b, "shared.io");
   ENTITLE_REQUIRE_OK(ca);
   ENTITLE_REQUIRE_OK(cb);
-  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(bea), b, cb->id, cb->verification_token));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().VerifyDomain(As(bea), b, cb->id, cb->verification_token));
   {
     auto before = f.Freeze();
     ENTITLE_REQUIRE_REFUSED(
@@ -972,22 +1006,26 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by o
         StatusCode::kFailedPrecondition, Reason::kDomainOwnedElsewhere);
     f.RequireUnchanged(before);
   }
-  CHECK(f.template All<DomainRecord>(
-             DomainFilter{.name = "shared.io", .status = DomainStatus::kVerified})
-            .size() == 1);
+  CHECK(
+      f.template All<DomainRecord>(
+           DomainFilter{.name = "shared.io", .status = DomainStatus::kVerified})
+          .size() == 1);
 
   // Once B gives the domain up, A's pending claim can be verified.
   ENTITLE_REQUIRE_OK(f.orgs().RemoveDomain(As(bea), b, cb->id));
-  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(ann), a, ca->id, ca->verification_token));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().VerifyDomain(As(ann), a, ca->id, ca->verification_token));
   auto owners = f.template All<DomainRecord>(
       DomainFilter{.name = "shared.io", .status = DomainStatus::kVerified});
   REQUIRE(owners.size() == 1);
   CHECK(owners[0].organization_id == a);
 }
 
-TEMPLATE_TEST_CASE("ORG-9 the host's list replaces nothing: other domains stay claimable",
-                   "[organizations]", ENTITLE_BACKENDS) {
-  DirectoryFixture<TestType> f;  // Default policy: corpmail.example is not public.
+TEMPLATE_TEST_CASE(
+    "ORG-9 the host's list replaces nothing: other domains stay claimable",
+    "[organizations]", ENTITLE_BACKENDS) {
+  DirectoryFixture<TestType>
+      f;  // Default policy: corpmail.example is not public.
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
   ENTITLE_REQUIRE_OK(f.orgs().ClaimDomain(As(ann), a, "corpmail.example"));
@@ -997,7 +1035,8 @@ TEMPLATE_TEST_CASE("ORG-9 the host's list replaces nothing: other domains stay c
 
 // ------------------------------------------------------------------ ORG-10
 
-TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct code for each "
+TEMPLATE_TEST_CASE(
+    "ORG-10 a direct employee add is refused with a distinct code for each "
     "reason, and allowed for the organization's verified domain",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1043,17 +1082,17 @@ TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct code
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(ann), a, "pat@pending.io"));
   {
     auto before = f.Freeze();
-    REQUIRE_REASON(
-        f.orgs().ChangeMembershipKind(As(ann), a, pat, MembershipKind::kEmployee),
-        Reason::kDomainPending);
+    REQUIRE_REASON(f.orgs().ChangeMembershipKind(As(ann), a, pat,
+                                                 MembershipKind::kEmployee),
+                   Reason::kDomainPending);
     f.RequireUnchanged(before);
   }
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(ann), a, "eve@acme.com"));
   {
     auto before = f.Freeze();
-    REQUIRE_REASON(
-        f.orgs().ChangeMembershipKind(As(ann), a, eve, MembershipKind::kEmployee),
-        Reason::kEmployeeElsewhere);
+    REQUIRE_REASON(f.orgs().ChangeMembershipKind(As(ann), a, eve,
+                                                 MembershipKind::kEmployee),
+                   Reason::kEmployeeElsewhere);
     f.RequireUnchanged(before);
   }
 
@@ -1064,7 +1103,8 @@ TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct code
 
 // ------------------------------------------------------------------ ORG-11
 
-TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations owning the "
+TEMPLATE_TEST_CASE(
+    "ORG-11 discovery shows only discoverable organizations owning the "
     "identity's verified email domain",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1107,7 +1147,8 @@ TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations ownin
   CHECK(found->empty());
 
   REQUIRE_REASON(f.orgs().Discover(As(wes)), Reason::kNotVerified);
-  ENTITLE_REQUIRE_REFUSED(f.orgs().Discover(kAnon), StatusCode::kPermissionDenied,
+  ENTITLE_REQUIRE_REFUSED(f.orgs().Discover(kAnon),
+                          StatusCode::kPermissionDenied,
                           Reason::kPermissionDenied);
 
   // Turning discovery off hides it again.
@@ -1119,7 +1160,8 @@ TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations ownin
 
 // ------------------------------------------------------------------ ORG-12
 
-TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it by actor, "
+TEMPLATE_TEST_CASE(
+    "ORG-12 every change appends an audit record; admins list it by actor, "
     "action and time, page by page",
     "[organizations]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -1176,8 +1218,8 @@ TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it 
        },
        "role.create", ""},
       {"grant viewer", As(bob),
-       [&] { return f.orgs().GrantRole(As(bob), a, vic, *viewer); }, "role.grant",
-       Target(vic)},
+       [&] { return f.orgs().GrantRole(As(bob), a, vic, *viewer); },
+       "role.grant", Target(vic)},
       {"create group", As(bob),
        [&] {
          auto g = f.orgs().CreateGroup(As(bob), a, "Crew");
@@ -1291,7 +1333,8 @@ TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it 
     ENTITLE_REQUIRE_OK(page);
     // ann at creation, bob, xu, vic.
     REQUIRE(page->items.size() == 4);
-    for (const AuditRecord& r : page->items) CHECK(r.action == "membership.add");
+    for (const AuditRecord& r : page->items)
+      CHECK(r.action == "membership.add");
   }
   SECTION("filter by time range, since inclusive and until exclusive") {
     AuditQuery q;
@@ -1354,7 +1397,8 @@ TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list it 
 // Kept last in the file: it goes through the identities service, so a failure
 // there cannot hide the organization rules above.
 
-TEMPLATE_TEST_CASE("ORG-4 the last administrator cannot delete its identity; with another "
+TEMPLATE_TEST_CASE(
+    "ORG-4 the last administrator cannot delete its identity; with another "
     "administrator it can, and its memberships end",
     "[organizations][identities]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;

@@ -91,8 +91,8 @@ std::string Projects(int n) {
   std::string body = "[";
   for (int i = 1; i <= n; ++i) {
     if (i > 1) body += ",";
-    body += absl::StrCat(R"({"projectId":")", i, R"(","updates":[)", kAdd,
-                         "]}");
+    body +=
+        absl::StrCat(R"({"projectId":")", i, R"(","updates":[)", kAdd, "]}");
   }
   return body + "]";
 }
@@ -185,8 +185,8 @@ TEST_CASE("PRJ-6 the API page's example body: \"string\" is not a project id",
 
 TEST_CASE("PRJ-6 the API page's example body with a real project id",
           "[projects][json]") {
-  const std::string with_id = Replace(kApiPageBody, R"("projectId": "string")",
-                                      R"("projectId": "12")");
+  const std::string with_id =
+      Replace(kApiPageBody, R"("projectId": "string")", R"("projectId": "12")");
   SECTION("its \"action\": \"string\" is no action either") {
     const std::string message =
         MustBeMalformed(with_id, "[0].updates[0].action");
@@ -204,14 +204,15 @@ TEST_CASE("PRJ-6 the API page's example body with a real project id",
     // Addresses are checked when the job runs, not here.
     REQUIRE(update.email == "string");
     REQUIRE(update.role == ProjectRole::kUser);
-    REQUIRE(request == std::vector<ProjectMemberUpdates>{
-                           {ProjectId(12),
-                            {{MemberUpdateAction::kAdd, "string",
-                              ProjectRole::kUser}}}});
+    REQUIRE(request ==
+            std::vector<ProjectMemberUpdates>{
+                {ProjectId(12),
+                 {{MemberUpdateAction::kAdd, "string", ProjectRole::kUser}}}});
   }
 }
 
-TEST_CASE("PRJ-6 every action and role, spelled exactly so", "[projects][json]") {
+TEST_CASE("PRJ-6 every action and role, spelled exactly so",
+          "[projects][json]") {
   const auto request = MustParse(R"([
     {"projectId": "3", "updates": [
       {"action": "ADD", "email": "a@example.com", "role": "ADMIN"},
@@ -235,9 +236,10 @@ TEST_CASE("PRJ-6 every action and role, spelled exactly so", "[projects][json]")
   REQUIRE(request == want);
 }
 
-TEST_CASE("PRJ-6 a request written by MemberUpdateRequestToJson reads back "
-          "equal",
-          "[projects][json]") {
+TEST_CASE(
+    "PRJ-6 a request written by MemberUpdateRequestToJson reads back "
+    "equal",
+    "[projects][json]") {
   const std::vector<ProjectMemberUpdates> request = {
       {ProjectId(1),
        {{MemberUpdateAction::kAdd, "ada@example.com", ProjectRole::kAdmin},
@@ -274,9 +276,10 @@ TEST_CASE("PRJ-6 a request written by MemberUpdateRequestToJson reads back "
   for (int p = 1; p <= kMaxProjectsPerRequest; ++p) {
     ProjectMemberUpdates entry{ProjectId(p), {}};
     for (int u = 0; u < kMaxUpdatesPerProject; ++u) {
-      entry.updates.push_back({static_cast<MemberUpdateAction>(u % 3),
-                               absl::StrCat("u", u, "@p", p, ".example.com"),
-                               u % 2 ? ProjectRole::kAdmin : ProjectRole::kUser});
+      entry.updates.push_back(
+          {static_cast<MemberUpdateAction>(u % 3),
+           absl::StrCat("u", u, "@p", p, ".example.com"),
+           u % 2 ? ProjectRole::kAdmin : ProjectRole::kUser});
     }
     full.push_back(std::move(entry));
   }
@@ -288,8 +291,8 @@ TEST_CASE("PRJ-6 a request written by MemberUpdateRequestToJson reads back "
 TEST_CASE("PRJ-6 a body that is not JSON is refused", "[projects][json]") {
   for (const std::string& body : std::vector<std::string>{
            "", " ", "nope", "[", "[{]", "[{\"projectId\":\"1\",}]", "'[]'",
-        "[{\"projectId\":\"1\",\"updates\":[]}] trailing", "\xEF\xBB\xBF[x]",
-        std::string("[\0]", 3)}) {
+           "[{\"projectId\":\"1\",\"updates\":[]}] trailing", "\xEF\xBB\xBF[x]",
+           std::string("[\0]", 3)}) {
     const std::string message = MustBeMalformed(body, "");
     CHECK(message.find("not JSON") != std::string::npos);
   }
@@ -323,13 +326,12 @@ TEST_CASE("PRJ-6 a missing or mistyped projectId is refused, naming it",
           "[projects][json]") {
   MustBeMalformed(absl::StrCat("[{\"updates\":[", kAdd, "]}]"),
                   "[0].projectId");
-  MustBeMalformed(absl::StrCat("[", ProjectWithUpdates(4, 1),
-                               ",{\"projectid\":\"5\",\"updates\":[", kAdd,
-                               "]}]"),
-                  "[1].projectId");
-  for (const std::string id :
-       {"null", "true", "1.5", "12.0", "1e3", "{}", "[]", "[12]",
-        R"({"id":"12"})"}) {
+  MustBeMalformed(
+      absl::StrCat("[", ProjectWithUpdates(4, 1),
+                   ",{\"projectid\":\"5\",\"updates\":[", kAdd, "]}]"),
+      "[1].projectId");
+  for (const std::string id : {"null", "true", "1.5", "12.0", "1e3", "{}", "[]",
+                               "[12]", R"({"id":"12"})"}) {
     INFO("projectId: " << id);
     MustBeMalformed(OneProject(id, kAdd), "[0].projectId");
   }
@@ -338,13 +340,27 @@ TEST_CASE("PRJ-6 a missing or mistyped projectId is refused, naming it",
 TEST_CASE("PRJ-6 a projectId that is not a positive decimal id is refused",
           "[projects][json]") {
   for (const std::string id :
-       {R"("0")", R"("-1")", R"("1x")", R"("x1")", R"("")", R"(" 12")",
-        R"("12 ")", R"("+12")", R"("1.0")", R"("0x1F")", R"("1e3")",
-        R"("12345678901234567890")",   // 20 digits
-        R"("9223372036854775808")",    // 2^63: 19 digits, over int64
-        R"("99999999999999999999999999999999999999")", R"("\u0661")",
-        R"("1\u0000")", "0", "-1", "-9223372036854775808",
-        "9223372036854775808", "18446744073709551615",
+       {R"("0")",
+        R"("-1")",
+        R"("1x")",
+        R"("x1")",
+        R"("")",
+        R"(" 12")",
+        R"("12 ")",
+        R"("+12")",
+        R"("1.0")",
+        R"("0x1F")",
+        R"("1e3")",
+        R"("12345678901234567890")",  // 20 digits
+        R"("9223372036854775808")",   // 2^63: 19 digits, over int64
+        R"("99999999999999999999999999999999999999")",
+        R"("\u0661")",
+        R"("1\u0000")",
+        "0",
+        "-1",
+        "-9223372036854775808",
+        "9223372036854775808",
+        "18446744073709551615",
         "123456789012345678901234567890"}) {
     INFO("projectId: " << id);
     const std::string message =
@@ -392,10 +408,10 @@ TEST_CASE("PRJ-6 an unknown or missing action is refused, naming it",
         R"(" ADD")", R"("ADD ")", R"("INSERT")", "1", "null", "true",
         R"(["ADD"])"}) {
     INFO("action: " << action);
-    const std::string message = MustBeMalformed(
-        OneUpdate(R"("action":)" + action +
-                  R"(,"email":"a@example.com","role":"USER")"),
-        "[0].updates[0].action");
+    const std::string message =
+        MustBeMalformed(OneUpdate(R"("action":)" + action +
+                                  R"(,"email":"a@example.com","role":"USER")"),
+                        "[0].updates[0].action");
     CHECK(message.find("ADD, REMOVE or UPDATE") != std::string::npos);
   }
   MustBeMalformed(OneUpdate(R"("email":"a@example.com","role":"USER")"),
@@ -407,9 +423,10 @@ TEST_CASE("PRJ-6 an unknown or missing action is refused, naming it",
       "[1].updates[1].action");
 }
 
-TEST_CASE("PRJ-6 a role is needed for ADD and UPDATE, optional for REMOVE, "
-          "and only USER or ADMIN",
-          "[projects][json]") {
+TEST_CASE(
+    "PRJ-6 a role is needed for ADD and UPDATE, optional for REMOVE, "
+    "and only USER or ADMIN",
+    "[projects][json]") {
   for (const std::string action : {"ADD", "UPDATE"}) {
     INFO("action: " << action);
     MustBeMalformed(
@@ -439,12 +456,12 @@ TEST_CASE("PRJ-6 a role is needed for ADD and UPDATE, optional for REMOVE, "
   }
 }
 
-TEST_CASE("PRJ-6 an email that is not a string is refused, naming it; an "
-          "implausible one is not checked here",
-          "[projects][json]") {
-  for (const std::string email :
-       {"5", "null", "true", R"(["a@example.com"])",
-        R"({"address":"a@example.com"})"}) {
+TEST_CASE(
+    "PRJ-6 an email that is not a string is refused, naming it; an "
+    "implausible one is not checked here",
+    "[projects][json]") {
+  for (const std::string email : {"5", "null", "true", R"(["a@example.com"])",
+                                  R"({"address":"a@example.com"})"}) {
     INFO("email: " << email);
     MustBeMalformed(
         OneUpdate(R"("action":"ADD","role":"USER","email":)" + email),
@@ -456,7 +473,8 @@ TEST_CASE("PRJ-6 an email that is not a string is refused, naming it; an "
   // job runs.
   for (const std::string email : {"", "not an address", "  A@B.C  "}) {
     auto request = MustParse(OneUpdate(R"("action":"ADD","role":"USER",)"
-                                       R"("email":")" + email + "\""));
+                                       R"("email":")" +
+                                       email + "\""));
     REQUIRE(request[0].updates[0].email == email);
   }
 }
@@ -470,11 +488,10 @@ TEST_CASE("PRJ-6 fields this version does not know are ignored",
         "role": "ADMIN", "notify": true, "roles": ["USER"]}],
      "ProjectId": "99", "projectID": "98"}
   ])");
-  REQUIRE(request ==
-          std::vector<ProjectMemberUpdates>{
-              {ProjectId(12),
-               {{MemberUpdateAction::kAdd, "a@example.com",
-                 ProjectRole::kAdmin}}}});
+  REQUIRE(request == std::vector<ProjectMemberUpdates>{
+                         {ProjectId(12),
+                          {{MemberUpdateAction::kAdd, "a@example.com",
+                            ProjectRole::kAdmin}}}});
 }
 
 // ==================================================== PRJ-6: the limits
@@ -493,18 +510,16 @@ TEST_CASE("PRJ-6 at most 30 projects in one request", "[projects][json]") {
 
 TEST_CASE("PRJ-6 at most 15 updates for one project", "[projects][json]") {
   REQUIRE(kMaxUpdatesPerProject == 15);
-  const auto fifteen = MustParse(
-      absl::StrCat("[", ProjectWithUpdates(5, 15), ",",
-                   ProjectWithUpdates(6, 15), "]"));
+  const auto fifteen = MustParse(absl::StrCat(
+      "[", ProjectWithUpdates(5, 15), ",", ProjectWithUpdates(6, 15), "]"));
   REQUIRE(fifteen.size() == 2);
   REQUIRE(fifteen[0].updates.size() == 15);
   REQUIRE(fifteen[1].updates.size() == 15);
   REQUIRE(fifteen[1].updates[14].email == "u14@example.com");
   // The third project has one too many: the message names it.
-  const std::string message = MustBeOverLimit(
-      absl::StrCat("[", ProjectWithUpdates(5, 15), ",",
-                   ProjectWithUpdates(6, 1), ",", ProjectWithUpdates(77, 16),
-                   "]"));
+  const std::string message = MustBeOverLimit(absl::StrCat(
+      "[", ProjectWithUpdates(5, 15), ",", ProjectWithUpdates(6, 1), ",",
+      ProjectWithUpdates(77, 16), "]"));
   CHECK(message.find("77") != std::string::npos);
   CHECK(message.find("[2]") != std::string::npos);
   CHECK(message.find("15") != std::string::npos);
@@ -521,9 +536,10 @@ TEST_CASE("PRJ-6 at most 15 updates for one project", "[projects][json]") {
   for (const auto& project : all) REQUIRE(project.updates.size() == 15);
 }
 
-TEST_CASE("PRJ-6 a body over kMaxMemberUpdateBodyBytes is refused before it "
-          "is read",
-          "[projects][json]") {
+TEST_CASE(
+    "PRJ-6 a body over kMaxMemberUpdateBodyBytes is refused before it "
+    "is read",
+    "[projects][json]") {
   REQUIRE(kMaxMemberUpdateBodyBytes == size_t{1} << 20);
   // A valid body padded with whitespace to exactly the limit parses.
   const std::string valid = Projects(2);
@@ -540,16 +556,18 @@ TEST_CASE("PRJ-6 a body over kMaxMemberUpdateBodyBytes is refused before it "
   MustBeOverLimit(std::string(4 * kMaxMemberUpdateBodyBytes, 'x'));
   // A long address inside the limit is fine.
   const std::string long_email(100000, 'a');
-  auto parsed = MustParse(OneUpdate(R"("action":"ADD","role":"USER","email":")" +
-                                    long_email + "@example.com\""));
+  auto parsed =
+      MustParse(OneUpdate(R"("action":"ADD","role":"USER","email":")" +
+                          long_email + "@example.com\""));
   REQUIRE(parsed[0].updates[0].email.size() == long_email.size() + 12);
 }
 
 // ========================================== PRJ-6: hostile bodies, no crash
 
-TEST_CASE("PRJ-6 deeply nested arrays and objects are refused without a "
-          "crash",
-          "[projects][json]") {
+TEST_CASE(
+    "PRJ-6 deeply nested arrays and objects are refused without a "
+    "crash",
+    "[projects][json]") {
   // Unclosed.
   MustBeMalformed(std::string(100000, '['), "");
   MustBeMalformed(std::string(500000, '['), "");
@@ -564,8 +582,7 @@ TEST_CASE("PRJ-6 deeply nested arrays and objects are refused without a "
   objects.append(100000, '}');
   MustBeMalformed(objects, "");
   // Deep nesting inside a field that is ignored, or where an update goes.
-  const std::string deep =
-      std::string(100000, '[') + std::string(100000, ']');
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   auto ignored = MustParse(R"([{"projectId":"12","x":)" + deep +
                            R"(,"updates":[)" + kAdd + "]}]");
   REQUIRE(ignored[0].updates.size() == 1);
@@ -575,16 +592,18 @@ TEST_CASE("PRJ-6 deeply nested arrays and objects are refused without a "
                   "[0].projectId");
 }
 
-TEST_CASE("PRJ-6 invalid UTF-8 in an address is refused cleanly or parsed, "
-          "never a crash",
-          "[projects][json]") {
+TEST_CASE(
+    "PRJ-6 invalid UTF-8 in an address is refused cleanly or parsed, "
+    "never a crash",
+    "[projects][json]") {
   for (const std::string& bad :
        {std::string("\xFF"), std::string("a\xC3"), std::string("\xC3\x28"),
         std::string("\xED\xA0\x80"),  // A UTF-16 surrogate in UTF-8.
         std::string("\xF4\x90\x80\x80"), std::string("\xC0\xAF"),
         std::string("\x80\x80\x80"), std::string("x\0y", 3)}) {
-    const std::string body = OneUpdate(
-        R"("action":"ADD","role":"USER","email":"ada)" + bad + "@example.com\"");
+    const std::string body =
+        OneUpdate(R"("action":"ADD","role":"USER","email":"ada)" + bad +
+                  "@example.com\"");
     auto parsed = ParseMemberUpdateRequest(body);
     INFO("status: " << parsed.status().ToString());
     if (parsed.ok()) {
@@ -599,9 +618,9 @@ TEST_CASE("PRJ-6 invalid UTF-8 in an address is refused cleanly or parsed, "
   }
   // Escaped lone surrogates, and escaped NUL.
   for (const std::string escaped : {R"(\ud800)", R"(\udc00x)", R"(\u0000)"}) {
-    const std::string body = OneUpdate(
-        R"("action":"ADD","role":"USER","email":"ada)" + escaped +
-        "@example.com\"");
+    const std::string body =
+        OneUpdate(R"("action":"ADD","role":"USER","email":"ada)" + escaped +
+                  "@example.com\"");
     auto parsed = ParseMemberUpdateRequest(body);
     INFO("status: " << parsed.status().ToString());
     if (!parsed.ok()) {
@@ -652,13 +671,15 @@ TEST_CASE("json: a queued job", "[projects][json]") {
   REQUIRE(json["createdAt"] == "2026-01-01T00:00:00Z");
   REQUIRE(json["finishedAt"].is_null());
   REQUIRE(json["results"] == Json::array());
-  REQUIRE(json["request"] == MustBeJson(MemberUpdateRequestToJson(job.request)));
+  REQUIRE(json["request"] ==
+          MustBeJson(MemberUpdateRequestToJson(job.request)));
   // The request in the job reads back as the request.
   REQUIRE(MustParse(json["request"].dump()) == job.request);
   REQUIRE(MemberUpdateJobToJson(job) == MemberUpdateJobToJson(job));
 }
 
-TEST_CASE("json: a done job groups its results per project", "[projects][json]") {
+TEST_CASE("json: a done job groups its results per project",
+          "[projects][json]") {
   MemberUpdateJob job = MakeJob(JobStatus::kDone);
   job.finished_at = At(1500000);  // 1.5 s later.
   job.results = {
@@ -707,10 +728,10 @@ TEST_CASE("json: a done job groups its results per project", "[projects][json]")
 TEST_CASE("json: a failed job has an error object", "[projects][json]") {
   MemberUpdateJob job = MakeJob(JobStatus::kFailed);
   job.finished_at = At(2);
-  job.failure = MakeError(absl::StatusCode::kPermissionDenied,
-                          Reason::kPermissionDenied,
-                          "The submitter is no longer an account "
-                          "administrator of organization 2.");
+  job.failure =
+      MakeError(absl::StatusCode::kPermissionDenied, Reason::kPermissionDenied,
+                "The submitter is no longer an account "
+                "administrator of organization 2.");
   const Json json = MustBeJson(MemberUpdateJobToJson(job));
   RequireFields(json, {"jobId", "status", "region", "createdAt", "finishedAt",
                        "request", "results", "error"});
@@ -751,8 +772,7 @@ TEST_CASE("json: a projects page (PRJ-3)", "[projects][json]") {
                          "status", "createdAt"});
     REQUIRE(IsRfc3339Utc(item["createdAt"]));
   }
-  REQUIRE(json["items"][0] ==
-          Json::parse(R"({"projectId":"3",
+  REQUIRE(json["items"][0] == Json::parse(R"({"projectId":"3",
                           "name":"Bridge \"North\" \\ \u00c5sa",
                           "region":"eu","entitlementId":"5","status":"ACTIVE",
                           "createdAt":"2026-01-01T00:00:00Z"})"));

@@ -53,7 +53,6 @@ using namespace entitle;
 using absl::StatusCode;
 using Json = nlohmann::json;
 
-
 absl::Duration Days(int64_t n) { return absl::Hours(24 * n); }
 
 const IdentityId kNoIdentity(987654);
@@ -67,7 +66,8 @@ template <typename Backend>
 class ProjectFixture : public DirectoryFixture<Backend> {
  public:
   ProjectFixture()
-      : DirectoryFixture<Backend>({.project_policy = {.regions = {"us", "eu"}}}) {}
+      : DirectoryFixture<Backend>(
+            {.project_policy = {.regions = {"us", "eu"}}}) {}
   using DirectoryFixture<Backend>::orgs;
   using DirectoryFixture<Backend>::prj;
 
@@ -111,9 +111,9 @@ class ProjectFixture : public DirectoryFixture<Backend> {
   }
 
   // Submits `request` as `actor` and runs it; REQUIREs a done job.
-  MemberUpdateJob SubmitAndRun(const Actor& actor, OrganizationId org,
-                               std::string_view region,
-                               const std::vector<ProjectMemberUpdates>& request) {
+  MemberUpdateJob SubmitAndRun(
+      const Actor& actor, OrganizationId org, std::string_view region,
+      const std::vector<ProjectMemberUpdates>& request) {
     auto job = prj().SubmitMemberUpdates(actor, org, region, request);
     ENTITLE_REQUIRE_OK(job);
     auto ran = prj().RunJob(job->id);
@@ -177,7 +177,9 @@ std::vector<ProjectId> IdsOf(const std::vector<ProjectRecord>& projects) {
   return out;
 }
 
-std::string ReasonText(Reason reason) { return std::string(ReasonName(reason)); }
+std::string ReasonText(Reason reason) {
+  return std::string(ReasonName(reason));
+}
 
 // REQUIREs that two views of a job agree in every field.
 void RequireSameJob(const MemberUpdateJob& a, const MemberUpdateJob& b) {
@@ -205,15 +207,17 @@ void RequireSameJob(const MemberUpdateJob& a, const MemberUpdateJob& b) {
 
 // ------------------------------------------------------------------- PRJ-1
 
-TEMPLATE_TEST_CASE("PRJ-1 creating a project needs an active entitlement of the organization; the project belongs to it and its creator becomes its first ADMIN",
+TEMPLATE_TEST_CASE(
+    "PRJ-1 creating a project needs an active entitlement of the organization; "
+    "the project belongs to it and its creator becomes its first ADMIN",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const EntitlementRecord beta_cad = f.Entitle(beta, Floating("CAD"));
-  const EntitlementRecord later =
-      f.Entitle(acme, During(Floating("LATER"), kT0 + Days(10), kT0 + Days(20)));
+  const EntitlementRecord later = f.Entitle(
+      acme, During(Floating("LATER"), kT0 + Days(10), kT0 + Days(20)));
 
   // An account administrator creates a project against an active
   // entitlement: it belongs to the organization, and Ann is its ADMIN.
@@ -296,14 +300,16 @@ TEMPLATE_TEST_CASE("PRJ-1 creating a project needs an active entitlement of the 
     REQUIRE_REASON(
         f.prj().CreateProject(As(ann), acme, later.id, "Too early", "eu"),
         Reason::kOutsidePeriod);
-    REQUIRE_REASON(f.prj().CreateProject(kOp, acme, later.id, "Too early", "eu"),
-                   Reason::kOutsidePeriod);
+    REQUIRE_REASON(
+        f.prj().CreateProject(kOp, acme, later.id, "Too early", "eu"),
+        Reason::kOutsidePeriod);
     f.RequireUnchanged(before);
   }
 
   // Within the period it works...
   f.clock().Set(kT0 + Days(10));
-  const ProjectRecord in_time = f.Project(As(ann), acme, later, "In time", "eu");
+  const ProjectRecord in_time =
+      f.Project(As(ann), acme, later, "In time", "eu");
   CHECK(in_time.entitlement_id == later.id);
   CHECK(in_time.created_at == kT0 + Days(10));
 
@@ -328,7 +334,10 @@ TEMPLATE_TEST_CASE("PRJ-1 creating a project needs an active entitlement of the 
   for (const ProjectRecord& p : all->items) CHECK(p.organization_id == acme);
 }
 
-TEMPLATE_TEST_CASE("PRJ-1 a member holding the entitlement (named assignment, pool access directly or through a group) may create a project; a member without it may not",
+TEMPLATE_TEST_CASE(
+    "PRJ-1 a member holding the entitlement (named assignment, pool access "
+    "directly or through a group) may create a project; a member without it "
+    "may not",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -364,9 +373,8 @@ TEMPLATE_TEST_CASE("PRJ-1 a member holding the entitlement (named assignment, po
     REQUIRE_REASON(f.prj().CreateProject(As(oli), acme, viewer.id, "P", "eu"),
                    Reason::kPermissionDenied);
     // Not a member; anonymous; another organization's administrator.
-    REQUIRE_REASON(
-        f.prj().CreateProject(As(stranger), acme, cad.id, "P", "eu"),
-        Reason::kPermissionDenied);
+    REQUIRE_REASON(f.prj().CreateProject(As(stranger), acme, cad.id, "P", "eu"),
+                   Reason::kPermissionDenied);
     REQUIRE_REASON(f.prj().CreateProject(kAnon, acme, cad.id, "P", "eu"),
                    Reason::kPermissionDenied);
     REQUIRE_REASON(f.prj().CreateProject(As(bea), acme, cad.id, "P", "eu"),
@@ -410,13 +418,14 @@ TEMPLATE_TEST_CASE("PRJ-1 a member holding the entitlement (named assignment, po
 
   auto all = f.prj().ListProjects(As(ann), acme, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(all);
-  CHECK(IdsOf(all->items) ==
-        std::vector<ProjectId>{mias.id, niks.id, olis.id});
+  CHECK(IdsOf(all->items) == std::vector<ProjectId>{mias.id, niks.id, olis.id});
 }
 
 // ------------------------------------------------------------------- PRJ-2
 
-TEMPLATE_TEST_CASE("PRJ-2 a project is only reachable through its region; another region fails with kWrongRegion naming the right one",
+TEMPLATE_TEST_CASE(
+    "PRJ-2 a project is only reachable through its region; another region "
+    "fails with kWrongRegion naming the right one",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -510,7 +519,9 @@ TEMPLATE_TEST_CASE("PRJ-2 a project is only reachable through its region; anothe
                  Reason::kNotFound);
 }
 
-TEMPLATE_TEST_CASE("PRJ-2 project members read a project and its members; project ADMINs and account admins archive it; others are refused",
+TEMPLATE_TEST_CASE(
+    "PRJ-2 project members read a project and its members; project ADMINs and "
+    "account admins archive it; others are refused",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -555,7 +566,9 @@ TEMPLATE_TEST_CASE("PRJ-2 project members read a project and its members; projec
 
 // ------------------------------------------------------------------- PRJ-3
 
-TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in every region page by page, by id",
+TEMPLATE_TEST_CASE(
+    "PRJ-3 account admins list the organization's projects in every region "
+    "page by page, by id",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -648,7 +661,8 @@ TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in eve
   auto beta_page = f.prj().ListProjects(As(bea), beta, PageOf(1, 1000));
   ENTITLE_REQUIRE_OK(beta_page);
   CHECK(beta_page->total == 3);
-  for (const ProjectRecord& r : beta_page->items) CHECK(r.organization_id == beta);
+  for (const ProjectRecord& r : beta_page->items)
+    CHECK(r.organization_id == beta);
 
   // Sizes and numbers out of range.
   {
@@ -674,14 +688,17 @@ TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in eve
 
 // ------------------------------------------------------------------- PRJ-4
 
-TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organization's projects with its project count, by identity id",
+TEMPLATE_TEST_CASE(
+    "PRJ-4 account admins list every distinct user of the organization's "
+    "projects with its project count, by identity id",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person("Mia"));
   const IdentityId nik = f.Employee(acme, ann, "nik@acme.com", Person("Nik"));
-  const IdentityId ext = f.External(acme, ann, "ext@partner.org", Person("Ext"));
+  const IdentityId ext =
+      f.External(acme, ann, "ext@partner.org", Person("Ext"));
   const IdentityId bob = f.Employee(beta, bea, "bob@beta.com", Person("Bob"));
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(bea), beta, "mia@acme.com"));
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
@@ -814,14 +831,17 @@ TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the organiz
 
 // ------------------------------------------------------------------- PRJ-5
 
-TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its active project count",
+TEMPLATE_TEST_CASE(
+    "PRJ-5 one user's projects in the organization with its active project "
+    "count",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person("Mia"));
   const IdentityId pat = f.Employee(acme, ann, "pat@acme.com", Person("Pat"));
-  const IdentityId stranger = f.RegisterVerified("stranger@else.org", Person("Stranger"));
+  const IdentityId stranger =
+      f.RegisterVerified("stranger@else.org", Person("Stranger"));
   ENTITLE_REQUIRE_OK(f.orgs().AddExternal(As(bea), beta, "mia@acme.com"));
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const EntitlementRecord beta_cad = f.Entitle(beta, Floating("CAD"));
@@ -947,7 +967,9 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its activ
 
 // ------------------------------------------------------------------- PRJ-6
 
-TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in request order; a failing update fails alone with its reason",
+TEMPLATE_TEST_CASE(
+    "PRJ-6 a batch job is queued, then runs each update in request order; a "
+    "failing update fails alone with its reason",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1056,8 +1078,8 @@ TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in reques
   for (const Planned& planned : plan) {
     for (const auto& [update, reason] : planned.updates) {
       const MemberUpdateResult& result = done->results[i];
-      INFO("result #" << i << ": " << planned.project << " "
-                      << update.email << " -> " << result.status.ToString());
+      INFO("result #" << i << ": " << planned.project << " " << update.email
+                      << " -> " << result.status.ToString());
       INFO("expected: " << ReasonName(reason));
       CHECK(result.project_id == planned.project);
       CHECK(result.update == update);
@@ -1151,7 +1173,8 @@ TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in reques
   REQUIRE_REASON(f.prj().GetJob(As(ann), JobId(987654)), Reason::kNotFound);
 }
 
-TEMPLATE_TEST_CASE("PRJ-6 the API page's request body is parsed and run as a job",
+TEMPLATE_TEST_CASE(
+    "PRJ-6 the API page's request body is parsed and run as a job",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1163,7 +1186,8 @@ TEMPLATE_TEST_CASE("PRJ-6 the API page's request body is parsed and run as a job
   // ADD action and a member's address.
   const std::string body = absl::StrCat(R"([
 {
-"projectId": ")", p.id.value(), R"(",
+"projectId": ")",
+                                        p.id.value(), R"(",
 "updates": [
 {
 "action": "ADD",
@@ -1222,22 +1246,28 @@ TEMPLATE_TEST_CASE("PRJ-6 the API page's request body is parsed and run as a job
   CHECK((*others)[0].updates[2].action == MemberUpdateAction::kRemove);
 
   // Not the page's body: refused whole.
-  for (const std::string& bad : {
-           std::string("not json"),
-           std::string("{}"),
-           std::string("[]"),
-           std::string("[1]"),
-           std::string(R"([{"updates":[]}])"),
-           std::string(R"([{"projectId":"string","updates":[]}])"),
-           std::string(R"([{"projectId":"0","updates":[]}])"),
-           std::string(R"([{"projectId":"1"}])"),
-           // The page's placeholder action.
-           std::string(R"([{"projectId":"1","updates":[{"action":"string","email":"a@b.com","role":"USER"}]}])"),
-           std::string(R"([{"projectId":"1","updates":[{"action":"add","email":"a@b.com","role":"USER"}]}])"),
-           std::string(R"([{"projectId":"1","updates":[{"action":"ADD","email":"a@b.com","role":"OWNER"}]}])"),
-           std::string(R"([{"projectId":"1","updates":[{"action":"ADD","email":"a@b.com"}]}])"),
-           std::string(R"([{"projectId":"1","updates":[{"action":"ADD","role":"USER"}]}])"),
-       }) {
+  for (
+      const std::string& bad : {
+          std::string("not json"),
+          std::string("{}"),
+          std::string("[]"),
+          std::string("[1]"),
+          std::string(R"([{"updates":[]}])"),
+          std::string(R"([{"projectId":"string","updates":[]}])"),
+          std::string(R"([{"projectId":"0","updates":[]}])"),
+          std::string(R"([{"projectId":"1"}])"),
+          // The page's placeholder action.
+          std::string(
+              R"([{"projectId":"1","updates":[{"action":"string","email":"a@b.com","role":"USER"}]}])"),
+          std::string(
+              R"([{"projectId":"1","updates":[{"action":"add","email":"a@b.com","role":"USER"}]}])"),
+          std::string(
+              R"([{"projectId":"1","updates":[{"action":"ADD","email":"a@b.com","role":"OWNER"}]}])"),
+          std::string(
+              R"([{"projectId":"1","updates":[{"action":"ADD","email":"a@b.com"}]}])"),
+          std::string(
+              R"([{"projectId":"1","updates":[{"action":"ADD","role":"USER"}]}])"),
+      }) {
     INFO("body: " << bad);
     REQUIRE_REASON(ParseMemberUpdateRequest(bad), Reason::kInvalidArgument);
   }
@@ -1248,7 +1278,9 @@ TEMPLATE_TEST_CASE("PRJ-6 the API page's request body is parsed and run as a job
   CHECK((*odd)[0].updates[0].email == "not an address");
 }
 
-TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one project is refused whole with the limit it broke, and no job is made",
+TEMPLATE_TEST_CASE(
+    "PRJ-6 a request over 30 projects or 15 updates for one project is refused "
+    "whole with the limit it broke, and no job is made",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1264,8 +1296,9 @@ TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one proje
   for (const ProjectRecord& p : projects) {
     ProjectMemberUpdates entry{p.id, {Add("mia@acme.com")}};
     for (int u = 1; u < kMaxUpdatesPerProject; ++u) {
-      entry.updates.push_back(Update(
-          "mia@acme.com", u % 2 == 0 ? ProjectRole::kAdmin : ProjectRole::kUser));
+      entry.updates.push_back(Update("mia@acme.com", u % 2 == 0
+                                                         ? ProjectRole::kAdmin
+                                                         : ProjectRole::kUser));
     }
     at_limit.push_back(std::move(entry));
   }
@@ -1322,9 +1355,10 @@ TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one proje
       // No project, an unknown region, an unknown organization.
       REQUIRE_REASON(f.prj().SubmitMemberUpdates(actor, acme, "eu", {}),
                      Reason::kInvalidArgument);
-      REQUIRE_REASON(f.prj().SubmitMemberUpdates(
-                         actor, acme, "ap", {{projects[0].id, {Add("mia@acme.com")}}}),
-                     Reason::kInvalidArgument);
+      REQUIRE_REASON(
+          f.prj().SubmitMemberUpdates(
+              actor, acme, "ap", {{projects[0].id, {Add("mia@acme.com")}}}),
+          Reason::kInvalidArgument);
     }
     REQUIRE_REASON(
         f.prj().SubmitMemberUpdates(kOp, OrganizationId(987654), "eu",
@@ -1358,7 +1392,7 @@ TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one proje
 }
 
 TEMPLATE_TEST_CASE("PRJ-6 RunQueuedJobs runs the queued jobs, oldest first",
-    "[projects]", ENTITLE_BACKENDS) {
+                   "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
@@ -1373,7 +1407,8 @@ TEMPLATE_TEST_CASE("PRJ-6 RunQueuedJobs runs the queued jobs, oldest first",
   ENTITLE_REQUIRE_OK(first);
   auto second = f.prj().SubmitMemberUpdates(
       kOp, acme, "us",
-      {{p.id, {Remove("mia@acme.com"), Add("nik@acme.com", ProjectRole::kAdmin)}}});
+      {{p.id,
+        {Remove("mia@acme.com"), Add("nik@acme.com", ProjectRole::kAdmin)}}});
   ENTITLE_REQUIRE_OK(second);
   CHECK_FALSE(second->created_by.has_value());  // The operator's.
   auto third = f.prj().SubmitMemberUpdates(As(ann), acme, "us",
@@ -1414,7 +1449,9 @@ TEMPLATE_TEST_CASE("PRJ-6 RunQueuedJobs runs the queued jobs, oldest first",
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE("PRJ-6 a job whose submitter is no longer an account admin when it runs fails with kPermissionDenied and applies nothing",
+TEMPLATE_TEST_CASE(
+    "PRJ-6 a job whose submitter is no longer an account admin when it runs "
+    "fails with kPermissionDenied and applies nothing",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1426,7 +1463,8 @@ TEMPLATE_TEST_CASE("PRJ-6 a job whose submitter is no longer an account admin wh
   f.Place(p, "ola@acme.com");
   const RoleId coadmin = f.BuiltInRole(acme, kCoAdministratorRole);
   ENTITLE_REQUIRE_OK(f.orgs().GrantRole(As(ann), acme, mia, coadmin));
-  const RoleId pm = f.GiveRole(acme, ann, nik, "Project manager", kManageProjects);
+  const RoleId pm =
+      f.GiveRole(acme, ann, nik, "Project manager", kManageProjects);
 
   const std::vector<ProjectMemberUpdates> request = {
       {p.id, {Add("mia@acme.com"), Remove("ola@acme.com")}}};
@@ -1493,7 +1531,9 @@ TEMPLATE_TEST_CASE("PRJ-6 a job whose submitter is no longer an account admin wh
         std::map<IdentityId, ProjectRole>{{mia, ProjectRole::kUser}});
 }
 
-TEMPLATE_TEST_CASE("PRJ-6 a project id no project can have (0, negative) fails its updates with kNotFound or is refused whole, never leaving a job behind",
+TEMPLATE_TEST_CASE(
+    "PRJ-6 a project id no project can have (0, negative) fails its updates "
+    "with kNotFound or is refused whole, never leaving a job behind",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1544,7 +1584,9 @@ TEMPLATE_TEST_CASE("PRJ-6 a project id no project can have (0, negative) fails i
         std::map<IdentityId, ProjectRole>{{mia, ProjectRole::kUser}});
 }
 
-TEMPLATE_TEST_CASE("PRJ-6 a job keeps each address as sent: one that is not valid UTF-8 fails alone with kInvalidEmail and matches no one",
+TEMPLATE_TEST_CASE(
+    "PRJ-6 a job keeps each address as sent: one that is not valid UTF-8 fails "
+    "alone with kInvalidEmail and matches no one",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1552,11 +1594,15 @@ TEMPLATE_TEST_CASE("PRJ-6 a job keeps each address as sent: one that is not vali
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
   const ProjectRecord p = f.Project(kOp, acme, cad, "Bridge", "eu");
   // A member whose address holds U+FFFD, the replacement character.
-  const std::string replaced = "m\xEF\xBF\xBD" "a@acme.com";
+  const std::string replaced =
+      "m\xEF\xBF\xBD"
+      "a@acme.com";
   const IdentityId other = f.Employee(acme, ann, replaced, Person());
 
   // The byte 0xFF is not UTF-8: the address is not valid (ID-2).
-  const std::string bad = "m\xFF" "a@acme.com";
+  const std::string bad =
+      "m\xFF"
+      "a@acme.com";
   REQUIRE_REASON(Email::Parse(bad), Reason::kInvalidEmail);
   const std::vector<ProjectMemberUpdates> request = {
       {p.id, {Add(bad), Add("mia@acme.com")}}};
@@ -1581,16 +1627,23 @@ TEMPLATE_TEST_CASE("PRJ-6 a job keeps each address as sent: one that is not vali
 
 // ------------------------------------------------------------------- PRJ-7
 
-TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a kManageProjects role) use the account queries and the batch job",
+TEMPLATE_TEST_CASE(
+    "PRJ-7 only account admins (the operator, members with a kManageProjects "
+    "role) use the account queries and the batch job",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
-  const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());   // Plain.
-  const IdentityId cal = f.Employee(acme, ann, "cal@acme.com", Person());   // Co-admin.
-  const IdentityId lou = f.Employee(acme, ann, "lou@acme.com", Person());   // Locked.
-  const IdentityId pam = f.Employee(acme, ann, "pam@acme.com", Person());   // Projects.
-  const IdentityId vic = f.Employee(acme, ann, "vic@acme.com", Person());   // All but.
+  const IdentityId mia =
+      f.Employee(acme, ann, "mia@acme.com", Person());  // Plain.
+  const IdentityId cal =
+      f.Employee(acme, ann, "cal@acme.com", Person());  // Co-admin.
+  const IdentityId lou =
+      f.Employee(acme, ann, "lou@acme.com", Person());  // Locked.
+  const IdentityId pam =
+      f.Employee(acme, ann, "pam@acme.com", Person());  // Projects.
+  const IdentityId vic =
+      f.Employee(acme, ann, "vic@acme.com", Person());  // All but.
   const IdentityId ext = f.External(acme, ann, "ext@partner.org", Person());
   const IdentityId stranger = f.RegisterVerified("stranger@else.org", Person());
   const RoleId coadmin = f.BuiltInRole(acme, kCoAdministratorRole);
@@ -1618,9 +1671,9 @@ TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a kMan
          f.prj().GetProjectUser(actor, acme, mia, PageOf(1, 25)).status()},
         {"SubmitMemberUpdates",
          f.prj()
-             .SubmitMemberUpdates(actor, acme, "eu",
-                                  {{p.id, {Update("mia@acme.com",
-                                                  ProjectRole::kUser)}}})
+             .SubmitMemberUpdates(
+                 actor, acme, "eu",
+                 {{p.id, {Update("mia@acme.com", ProjectRole::kUser)}}})
              .status()},
         {"GetJob", f.prj().GetJob(actor, job->id).status()},
     };
@@ -1685,7 +1738,9 @@ TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a kMan
 
 // ----------------------------------------- ORG-5, ORG-2, ID-13 and projects
 
-TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the identity from the organization's projects; PRJ-4 and PRJ-5 reflect it",
+TEMPLATE_TEST_CASE(
+    "PRJ-5 ending an organization membership removes the identity from the "
+    "organization's projects; PRJ-4 and PRJ-5 reflect it",
     "[projects]", ENTITLE_BACKENDS) {
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
@@ -1710,7 +1765,8 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the identity
     auto page = f.prj().ListProjectUsers(actor, org, PageOf(1, 1000));
     ENTITLE_REQUIRE_OK(page);
     std::map<IdentityId, int64_t> out;
-    for (const ProjectUser& u : page->items) out[u.identity_id] = u.project_count;
+    for (const ProjectUser& u : page->items)
+      out[u.identity_id] = u.project_count;
     CHECK(page->total == static_cast<int64_t>(out.size()));
     return out;
   };

@@ -52,7 +52,8 @@ constexpr uint32_t kTestSeed = 20260105;
 
 // ------------------------------------------------------------- the process
 
-pid_t SpawnWorker(const std::string& db, uint64_t seed, const std::string& log) {
+pid_t SpawnWorker(const std::string& db, uint64_t seed,
+                  const std::string& log) {
   std::string program = ENTITLE_CRASH_WORKER_PATH;
   std::string seed_text = std::to_string(seed);
   std::vector<char*> argv = {program.data(), const_cast<char*>(db.c_str()),
@@ -116,9 +117,12 @@ struct Expected {
     for (int64_t id : ids) {
       identities.erase(id);
       verified.erase(id);
-      std::erase_if(members, [&](const auto& kv) { return kv.first.second == id; });
-      std::erase_if(assigned, [&](const auto& kv) { return kv.first.second == id; });
-      std::erase_if(pooled, [&](const auto& kv) { return kv.first.second == id; });
+      std::erase_if(members,
+                    [&](const auto& kv) { return kv.first.second == id; });
+      std::erase_if(assigned,
+                    [&](const auto& kv) { return kv.first.second == id; });
+      std::erase_if(pooled,
+                    [&](const auto& kv) { return kv.first.second == id; });
     }
   }
 
@@ -142,8 +146,10 @@ struct Expected {
     members[{org, id}].reset();
     for (const auto& [e, owner] : entitlement_org) {
       if (owner != org) continue;
-      if (auto it = assigned.find({e, id}); it != assigned.end()) it->second = false;
-      if (auto it = pooled.find({e, id}); it != pooled.end()) it->second = false;
+      if (auto it = assigned.find({e, id}); it != assigned.end())
+        it->second = false;
+      if (auto it = pooled.find({e, id}); it != pooled.end())
+        it->second = false;
     }
   }
 
@@ -173,8 +179,9 @@ struct Expected {
       Removed(a, b);
     } else if (what == "entitlement" && (in >> a >> b >> word >> c) &&
                (word == "named" || word == "floating")) {
-      entitlements[a] = {b, word == "named" ? EntitlementKind::kNamed
-                                            : EntitlementKind::kFloating,
+      entitlements[a] = {b,
+                         word == "named" ? EntitlementKind::kNamed
+                                         : EntitlementKind::kFloating,
                          c};
       entitlement_org[a] = b;
     } else if ((what == "assigned" || what == "unassigned" || what == "pool" ||
@@ -351,9 +358,11 @@ void CheckFile(const std::string& path) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
           SQLITE_OK);
-  const std::vector<std::string> integrity = Query(db, "PRAGMA integrity_check");
+  const std::vector<std::string> integrity =
+      Query(db, "PRAGMA integrity_check");
   CHECK(integrity == std::vector<std::string>{"ok"});
-  const std::vector<std::string> foreign = Query(db, "PRAGMA foreign_key_check");
+  const std::vector<std::string> foreign =
+      Query(db, "PRAGMA foreign_key_check");
   INFO("foreign_key_check: " << (foreign.empty() ? "" : foreign.front()));
   CHECK(foreign.empty());
   for (const Invariant& invariant : kInvariants) {
@@ -384,8 +393,8 @@ void CheckFacts(Store& store, const Expected& want) {
     ENTITLE_REQUIRE_OK(tx.organizations().Get(OrganizationId(org)));
   }
   for (const auto& [name, org] : want.domains) {
-    auto owners = ListAll(tx.domains(), {.name = name,
-                                         .status = DomainStatus::kVerified});
+    auto owners = ListAll(tx.domains(),
+                          {.name = name, .status = DomainStatus::kVerified});
     INFO("domain " << name << " owned by organization " << org);
     REQUIRE(owners.size() == 1);
     CHECK(owners[0].organization_id == OrganizationId(org));
@@ -423,9 +432,9 @@ void CheckFacts(Store& store, const Expected& want) {
     if (!got.ok()) CHECK(GetReason(got.status()) == Reason::kNotFound);
   }
   for (const auto& [key, present] : want.pooled) {
-    const int64_t n = MustCount(tx.pool_grants(),
-                                {.entitlement_id = EntitlementId(key.first),
-                                 .identity_id = IdentityId(key.second)});
+    const int64_t n =
+        MustCount(tx.pool_grants(), {.entitlement_id = EntitlementId(key.first),
+                                     .identity_id = IdentityId(key.second)});
     INFO("pool access of identity " << key.second << " to entitlement "
                                     << key.first << " must "
                                     << (present ? "exist" : "be gone"));
@@ -436,9 +445,10 @@ void CheckFacts(Store& store, const Expected& want) {
 
 }  // namespace
 
-TEST_CASE("Crash: a store killed mid-write reopens whole, keeps its rules "
-          "and every change reported done",
-          "[crash][sqlite]") {
+TEST_CASE(
+    "Crash: a store killed mid-write reopens whole, keeps its rules "
+    "and every change reported done",
+    "[crash][sqlite]") {
   SqliteBackend backend;
   const std::string db = backend.path();
   const std::string log = backend.dir() + "/facts.log";

@@ -320,20 +320,34 @@ class Worker {
     if (model_.alive.size() < 4) return Register();
     if (model_.org_ids.size() < 2) return CreateOrganization();
     switch (Pick({14, 3, 3, 12, 10, 9, 7, 5, 16, 5, 6, 2, 3, 4})) {
-      case 0: return Register();
-      case 1: return CreateOrganization();
-      case 2: return ClaimDomain(RandomOrg());
-      case 3: return AddEmployee();
-      case 4: return AddExternal();
-      case 5: return InviteAndAccept();
-      case 6: return RemoveMember();
-      case 7: return CreateEntitlement();
-      case 8: return Assign();
-      case 9: return Unassign();
-      case 10: return GrantPool();
-      case 11: return RevokePool();
-      case 12: return DeleteIdentity();
-      default: return Import();
+      case 0:
+        return Register();
+      case 1:
+        return CreateOrganization();
+      case 2:
+        return ClaimDomain(RandomOrg());
+      case 3:
+        return AddEmployee();
+      case 4:
+        return AddExternal();
+      case 5:
+        return InviteAndAccept();
+      case 6:
+        return RemoveMember();
+      case 7:
+        return CreateEntitlement();
+      case 8:
+        return Assign();
+      case 9:
+        return Unassign();
+      case 10:
+        return GrantPool();
+      case 11:
+        return RevokePool();
+      case 12:
+        return DeleteIdentity();
+      default:
+        return Import();
     }
   }
 
@@ -465,8 +479,8 @@ class Worker {
 
   // ORG-9: claims a new domain for `org` and verifies it with its token.
   void ClaimDomain(int64_t org) {
-    const std::string name = absl::StrCat("o", org, "s", seed_, "n", ++names_,
-                                          ".example");
+    const std::string name =
+        absl::StrCat("o", org, "s", seed_, "n", ++names_, ".example");
     log_.Begin("claim-domain", {});
     auto claim = dir_.organizations().ClaimDomain(Actor::Operator(),
                                                   OrganizationId(org), name);
@@ -487,8 +501,8 @@ class Worker {
   // employees elsewhere, whom a direct add must refuse.
   void AddEmployee() {
     const int64_t org = RandomOrg();
-    std::optional<int64_t> who = RandomPersonWhere(
-        [&](int64_t id) { return DomainOwnerOf(id) == org; });
+    std::optional<int64_t> who =
+        RandomPersonWhere([&](int64_t id) { return DomainOwnerOf(id) == org; });
     if (!who.has_value()) who = RandomPerson();
     const int64_t identity = *who;
     const std::optional<int64_t> previous = model_.EmployerOf(identity);
@@ -531,16 +545,16 @@ class Worker {
 
     log_.Begin("invite", {});
     auto results = dir_.invitations().Invite(
-        Actor::Operator(), OrganizationId(org),
-        {model_.people[identity].email}, entitle::InvitationKind::kEmployee);
+        Actor::Operator(), OrganizationId(org), {model_.people[identity].email},
+        entitle::InvitationKind::kEmployee);
     if (!results.ok()) return log_.Fail(results.status());
     log_.Ok();
     if (results->size() != 1 || !(*results)[0].invitation.has_value()) return;
 
     const std::optional<int64_t> previous = model_.EmployerOf(identity);
     log_.Begin("accept", {identity});
-    auto accepted = dir_.invitations().AcceptById(Actor::Identity(IdentityId(identity)),
-                                                  *(*results)[0].invitation);
+    auto accepted = dir_.invitations().AcceptById(
+        Actor::Identity(IdentityId(identity)), *(*results)[0].invitation);
     if (!accepted.ok()) return log_.Fail(accepted.status());
     BecameEmployee(org, identity, previous);
     log_.Ok();
@@ -563,21 +577,22 @@ class Worker {
     const int64_t org = RandomOrg();
     entitle::EntitlementTerms terms;
     terms.sku = absl::StrCat("SKU-", seed_, "-", ++names_);
-    terms.kind = Chance(0.7) ? EntitlementKind::kNamed : EntitlementKind::kFloating;
+    terms.kind =
+        Chance(0.7) ? EntitlementKind::kNamed : EntitlementKind::kFloating;
     terms.seats = 1 + static_cast<int64_t>(Below(3));
     const absl::Time now = absl::Now();
     terms.period_start = now - absl::Hours(24);
     terms.period_end = now + absl::Hours(24 * 365);
     log_.Begin("create-entitlement", {});
-    auto created = dir_.licenses().CreateEntitlement(Actor::Operator(),
-                                                     OrganizationId(org), terms);
+    auto created = dir_.licenses().CreateEntitlement(
+        Actor::Operator(), OrganizationId(org), terms);
     if (!created.ok()) return log_.Fail(created.status());
     model_.AddEntitlement(created->id.value(), org, terms.kind, terms.seats,
                           terms.sku);
-    log_.Fact(absl::StrCat("entitlement ", created->id.value(), " ", org,
-                           terms.kind == EntitlementKind::kNamed ? " named "
-                                                                 : " floating ",
-                           terms.seats));
+    log_.Fact(absl::StrCat(
+        "entitlement ", created->id.value(), " ", org,
+        terms.kind == EntitlementKind::kNamed ? " named " : " floating ",
+        terms.seats));
     log_.Ok();
   }
 
@@ -644,8 +659,8 @@ class Worker {
     const auto [e, identity] = it->first;
     const int64_t grant = it->second;
     log_.Begin("revoke-pool", {identity});
-    absl::Status s = dir_.licenses().RevokePoolAccess(Actor::Operator(),
-                                                      entitle::PoolGrantId(grant));
+    absl::Status s = dir_.licenses().RevokePoolAccess(
+        Actor::Operator(), entitle::PoolGrantId(grant));
     if (!s.ok()) return log_.Fail(s);
     model_.pool_grants.erase({e, identity});
     model_.entitlements[e].holders.erase(identity);
@@ -680,7 +695,8 @@ class Worker {
     const size_t count = 2 + Below(4);
     for (size_t k = 0; k < count; ++k) {
       Row row;
-      row.kind = Chance(0.5) ? MembershipKind::kEmployee : MembershipKind::kExternal;
+      row.kind =
+          Chance(0.5) ? MembershipKind::kEmployee : MembershipKind::kExternal;
       if (Chance(0.75)) {
         row.identity = RandomPerson();
         row.email = model_.people[*row.identity].email;
@@ -712,7 +728,8 @@ class Worker {
     std::istringstream in(csv);
     std::vector<entitle::UserImportRow> results;
     auto summary = dir_.user_lists().Import(
-        Actor::Operator(), OrganizationId(org), in, entitle::UserImportOptions{},
+        Actor::Operator(), OrganizationId(org), in,
+        entitle::UserImportOptions{},
         [&](const entitle::UserImportRow& r) { results.push_back(r); });
     if (!summary.ok()) return log_.Fail(summary.status());
     for (size_t k = 0; k < results.size() && k < rows.size(); ++k) {
@@ -741,10 +758,11 @@ class Worker {
         Model::Entitlement& ent = model_.entitlements[*row.license];
         ent.holders.insert(identity);
         if (ent.kind == EntitlementKind::kNamed) {
-          log_.Fact(absl::StrCat("assigned ", *row.license, " ", org, " ",
-                                 identity));
+          log_.Fact(
+              absl::StrCat("assigned ", *row.license, " ", org, " ", identity));
         } else {
-          log_.Fact(absl::StrCat("pool ", *row.license, " ", org, " ", identity));
+          log_.Fact(
+              absl::StrCat("pool ", *row.license, " ", org, " ", identity));
         }
       }
     }

@@ -66,8 +66,8 @@
 #include "entitle/status.h"
 #include "entitle/store.h"
 #include "entitle/user_lists.h"
-#include "fixtures/fault_store.h"
 #include "fixtures/directory_fixture.h"
+#include "fixtures/fault_store.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -357,14 +357,14 @@ std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
 
   // Entitlements, licenses and seats.
   add("create named entitlement", [&] {
-    auto e = d.licenses().CreateEntitlement(kOp, ids.acme,
-                                            Named("CAD-NAMED", 2));
+    auto e =
+        d.licenses().CreateEntitlement(kOp, ids.acme, Named("CAD-NAMED", 2));
     if (e.ok()) ids.named = *e;
     return e.status();
   });
   add("create floating entitlement", [&] {
-    auto e = d.licenses().CreateEntitlement(kOp, ids.acme,
-                                            Floating("CAD-FLOAT", 3));
+    auto e =
+        d.licenses().CreateEntitlement(kOp, ids.acme, Floating("CAD-FLOAT", 3));
     if (e.ok()) ids.floating = *e;
     return e.status();
   });

@@ -7,9 +7,8 @@
 // While it runs a pool never has more holders than seats; afterwards the
 // records hold every invariant: one employer per identity, assignments within
 // their seat count and only to members, pool seats only for members.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -43,9 +42,10 @@ bool RefusedByRule(const absl::Status& status) {
          reason != Reason::kTransactionFinished;
 }
 
-TEST_CASE("Concurrency: mixed admin and seat operations on one SQLite store "
-          "keep every invariant",
-          "[concurrency]") {
+TEST_CASE(
+    "Concurrency: mixed admin and seat operations on one SQLite store "
+    "keep every invariant",
+    "[concurrency]") {
   DirectoryFixture<SqliteBackend> f;
   const IdentityId ada = f.RegisterVerified("ada@acme.example");
   const IdentityId gil = f.RegisterVerified("gil@globex.example");
@@ -64,8 +64,8 @@ TEST_CASE("Concurrency: mixed admin and seat operations on one SQLite store "
   ENTITLE_REQUIRE_OK(pool);
   auto everyone = f.orgs().CreateGroup(kOp, acme, "Everyone");
   ENTITLE_REQUIRE_OK(everyone);
-  ENTITLE_REQUIRE_OK(licenses.GrantPoolAccess(
-      kOp, pool->id, PoolMember{.group = *everyone}));
+  ENTITLE_REQUIRE_OK(
+      licenses.GrantPoolAccess(kOp, pool->id, PoolMember{.group = *everyone}));
 
   constexpr int kPeople = 10;
   std::vector<IdentityId> people;
@@ -214,8 +214,8 @@ TEST_CASE("Concurrency: mixed admin and seat operations on one SQLite store "
   // A seat outlives its holder's membership only until the holder's next
   // heartbeat (ENT-4); each heartbeat now must agree with the records.
   for (const SeatHolder& holder : *holders) {
-    auto beat = licenses.Heartbeat(holder.key.identity, pool->id,
-                                   holder.key.device);
+    auto beat =
+        licenses.Heartbeat(holder.key.identity, pool->id, holder.key.device);
     const bool member = members.count({acme, holder.key.identity}) == 1;
     INFO("holder " << holder.key.identity << " member " << member << ": "
                    << beat.status().ToString());

@@ -17,8 +17,8 @@
 // An actor of the five that the contract does allow for one row (a member of
 // a project reading it, entitle/projects.h) is left out of that row only; the
 // row says which and why.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -60,7 +60,7 @@ struct World {
   RoleId admin, co, viewer;
   GroupId crew;
   DomainId acme_com;
-  DomainClaim pending;  // acme.net, claimed by A, not verified.
+  DomainClaim pending;     // acme.net, claimed by A, not verified.
   EntitlementId named;     // Named "CAD" of A, assigned to ext.
   EntitlementId floating;  // Floating "SIM" of A, Crew has access.
   PoolGrantId crew_access;
@@ -126,15 +126,17 @@ World Build(F& f) {
   {
     Licenses& licenses = f.directory().licenses();
     // Build runs on a new fixture: the periods are around kT0, its Now().
-    auto named = licenses.CreateEntitlement(op, w.a, Terms("CAD", EntitlementKind::kNamed, 5));
+    auto named = licenses.CreateEntitlement(
+        op, w.a, Terms("CAD", EntitlementKind::kNamed, 5));
     ENTITLE_REQUIRE_OK(named);
     w.named = named->id;
-    auto floating =
-        licenses.CreateEntitlement(op, w.a, Terms("SIM", EntitlementKind::kFloating, 5));
+    auto floating = licenses.CreateEntitlement(
+        op, w.a, Terms("SIM", EntitlementKind::kFloating, 5));
     ENTITLE_REQUIRE_OK(floating);
     w.floating = floating->id;
     ENTITLE_REQUIRE_OK(licenses.Assign(op, w.named, w.ext));
-    auto access = licenses.GrantPoolAccess(op, w.floating, PoolMember{.group = w.crew});
+    auto access =
+        licenses.GrantPoolAccess(op, w.floating, PoolMember{.group = w.crew});
     ENTITLE_REQUIRE_OK(access);
     w.crew_access = access->id;
     ENTITLE_REQUIRE_OK(licenses.Checkout(w.tom, "SIM", DeviceId("tom-laptop")));
@@ -166,11 +168,13 @@ World Build(F& f) {
     run("eu", ProjectMemberUpdates{w.bridge,
                                    {add("tom@acme.com", ProjectRole::kAdmin),
                                     add("emp@acme.com", ProjectRole::kUser)}});
-    run("ap", ProjectMemberUpdates{w.dam, {add("tom@acme.com", ProjectRole::kAdmin)}});
+    run("ap", ProjectMemberUpdates{w.dam,
+                                   {add("tom@acme.com", ProjectRole::kAdmin)}});
     ENTITLE_REQUIRE_OK(projects.ArchiveProject(op, "ap", w.dam));
     auto queued = projects.SubmitMemberUpdates(
         Actor::Identity(w.ann), w.a, "eu",
-        {ProjectMemberUpdates{w.bridge, {add("ext@partner.org", ProjectRole::kUser)}}});
+        {ProjectMemberUpdates{w.bridge,
+                              {add("ext@partner.org", ProjectRole::kUser)}}});
     ENTITLE_REQUIRE_OK(queued);
     REQUIRE(queued->status == JobStatus::kQueued);
     w.queued = queued->id;
@@ -233,53 +237,71 @@ std::vector<Operation> Operations(F& f, const World& w) {
        },
        operator_only},
       {"Organizations::AddEmployee",
-       [&o, w](const Actor& a) { return o.AddEmployee(a, w.a, "new@acme.com"); },
+       [&o, w](const Actor& a) {
+         return o.AddEmployee(a, w.a, "new@acme.com");
+       },
        admin},
       {"Organizations::AddExternal",
-       [&o, w](const Actor& a) { return o.AddExternal(a, w.a, "new2@out.org"); },
+       [&o, w](const Actor& a) {
+         return o.AddExternal(a, w.a, "new2@out.org");
+       },
        admin},
       {"Organizations::ChangeMembershipKind (downgrade)",
        [&o, w](const Actor& a) {
-         return o.ChangeMembershipKind(a, w.a, w.tom, MembershipKind::kExternal);
+         return o.ChangeMembershipKind(a, w.a, w.tom,
+                                       MembershipKind::kExternal);
        },
        admin},
       {"Organizations::ChangeMembershipKind (upgrade)",
        [&o, w](const Actor& a) {
-         return o.ChangeMembershipKind(a, w.a, w.ext2, MembershipKind::kEmployee);
+         return o.ChangeMembershipKind(a, w.a, w.ext2,
+                                       MembershipKind::kEmployee);
        },
        admin},
       {"Organizations::RemoveMember",
-       [&o, w](const Actor& a) { return o.RemoveMember(a, w.a, w.tom); }, admin},
+       [&o, w](const Actor& a) { return o.RemoveMember(a, w.a, w.tom); },
+       admin},
       {"Organizations::CreateRole",
        [&o, w](const Actor& a) {
          return StatusOf(o.CreateRole(a, w.a, "Auditors", kViewUsage));
        },
        admin},
       {"Organizations::DeleteRole",
-       [&o, w](const Actor& a) { return o.DeleteRole(a, w.a, w.viewer); }, admin},
+       [&o, w](const Actor& a) { return o.DeleteRole(a, w.a, w.viewer); },
+       admin},
       {"Organizations::GrantRole",
        [&o, w](const Actor& a) { return o.GrantRole(a, w.a, w.tom, w.admin); },
        admin},
       {"Organizations::RevokeRole",
-       [&o, w](const Actor& a) { return o.RevokeRole(a, w.a, w.tom, w.viewer); },
+       [&o, w](const Actor& a) {
+         return o.RevokeRole(a, w.a, w.tom, w.viewer);
+       },
        admin},
       {"Organizations::CreateGroup",
-       [&o, w](const Actor& a) { return StatusOf(o.CreateGroup(a, w.a, "Night shift")); },
+       [&o, w](const Actor& a) {
+         return StatusOf(o.CreateGroup(a, w.a, "Night shift"));
+       },
        admin},
       {"Organizations::DeleteGroup",
-       [&o, w](const Actor& a) { return o.DeleteGroup(a, w.a, w.crew); }, admin},
+       [&o, w](const Actor& a) { return o.DeleteGroup(a, w.a, w.crew); },
+       admin},
       {"Organizations::AddToGroup",
        [&o, w](const Actor& a) { return o.AddToGroup(a, w.a, w.crew, w.ext); },
        admin},
       {"Organizations::RemoveFromGroup",
-       [&o, w](const Actor& a) { return o.RemoveFromGroup(a, w.a, w.crew, w.tom); },
+       [&o, w](const Actor& a) {
+         return o.RemoveFromGroup(a, w.a, w.crew, w.tom);
+       },
        admin},
       {"Organizations::ClaimDomain",
-       [&o, w](const Actor& a) { return StatusOf(o.ClaimDomain(a, w.a, "acme.org")); },
+       [&o, w](const Actor& a) {
+         return StatusOf(o.ClaimDomain(a, w.a, "acme.org"));
+       },
        admin},
       {"Organizations::VerifyDomain",
        [&o, w](const Actor& a) {
-         return o.VerifyDomain(a, w.a, w.pending.id, w.pending.verification_token);
+         return o.VerifyDomain(a, w.a, w.pending.id,
+                               w.pending.verification_token);
        },
        admin},
       {"Organizations::RemoveDomain",
@@ -307,16 +329,21 @@ std::vector<Operation> Operations(F& f, const World& w) {
        },
        operator_only},
       {"Licenses::Assign",
-       [&lic, w](const Actor& a) { return lic.Assign(a, w.named, w.emp); }, admin},
+       [&lic, w](const Actor& a) { return lic.Assign(a, w.named, w.emp); },
+       admin},
       {"Licenses::Unassign",
-       [&lic, w](const Actor& a) { return lic.Unassign(a, w.named, w.ext); }, admin},
+       [&lic, w](const Actor& a) { return lic.Unassign(a, w.named, w.ext); },
+       admin},
       {"Licenses::GrantPoolAccess",
        [&lic, w](const Actor& a) {
-         return StatusOf(lic.GrantPoolAccess(a, w.floating, PoolMember{.identity = w.emp}));
+         return StatusOf(
+             lic.GrantPoolAccess(a, w.floating, PoolMember{.identity = w.emp}));
        },
        admin},
       {"Licenses::RevokePoolAccess",
-       [&lic, w](const Actor& a) { return lic.RevokePoolAccess(a, w.crew_access); },
+       [&lic, w](const Actor& a) {
+         return lic.RevokePoolAccess(a, w.crew_access);
+       },
        admin},
       {"Licenses::ForceRelease",
        [&lic, w](const Actor& a) {
@@ -339,16 +366,26 @@ std::vector<Operation> Operations(F& f, const World& w) {
       // Reading a project and its members: emp is a USER member of Bridge,
       // which the contract allows to read it, so emp is left out.
       {"Projects::GetProject",
-       [&prj, w](const Actor& a) { return StatusOf(prj.GetProject(a, "eu", w.bridge)); },
-       admin, Effect::kReadOnly, {Who::kEmployee}},
+       [&prj, w](const Actor& a) {
+         return StatusOf(prj.GetProject(a, "eu", w.bridge));
+       },
+       admin,
+       Effect::kReadOnly,
+       {Who::kEmployee}},
       {"Projects::ListMembers",
-       [&prj, w](const Actor& a) { return StatusOf(prj.ListMembers(a, "eu", w.bridge)); },
-       admin, Effect::kReadOnly, {Who::kEmployee}},
+       [&prj, w](const Actor& a) {
+         return StatusOf(prj.ListMembers(a, "eu", w.bridge));
+       },
+       admin,
+       Effect::kReadOnly,
+       {Who::kEmployee}},
       // Archiving and restoring need an account administrator or a project
       // ADMIN: emp, a USER member of Bridge, stays in the row. The control is
       // tom, Bridge's ADMIN member, who is no account administrator.
       {"Projects::ArchiveProject",
-       [&prj, w](const Actor& a) { return prj.ArchiveProject(a, "eu", w.bridge); },
+       [&prj, w](const Actor& a) {
+         return prj.ArchiveProject(a, "eu", w.bridge);
+       },
        [](const World& x) { return Actor::Identity(x.tom); }},
       {"Projects::RestoreProject",
        [&prj, w](const Actor& a) { return prj.RestoreProject(a, "ap", w.dam); },
@@ -377,17 +414,18 @@ std::vector<Operation> Operations(F& f, const World& w) {
          return StatusOf(prj.SubmitMemberUpdates(
              a, w.a, "eu",
              {ProjectMemberUpdates{
-                 w.bridge, {MemberUpdate{MemberUpdateAction::kAdd, "ext2@acme.com",
-                                         ProjectRole::kUser}}}}));
+                 w.bridge,
+                 {MemberUpdate{MemberUpdateAction::kAdd, "ext2@acme.com",
+                               ProjectRole::kUser}}}}));
        },
        admin},
       {"Projects::GetJob",
-       [&prj, w](const Actor& a) { return StatusOf(prj.GetJob(a, w.queued)); }, admin,
-       Effect::kReadOnly},
+       [&prj, w](const Actor& a) { return StatusOf(prj.GetJob(a, w.queued)); },
+       admin, Effect::kReadOnly},
       // Identities last: acting on tom, an employee of A (someone else for
       // every actor of the matrix).
-      {"Identities::Lock", [&ids, w](const Actor& a) { return ids.Lock(a, w.tom); },
-       admin},
+      {"Identities::Lock",
+       [&ids, w](const Actor& a) { return ids.Lock(a, w.tom); }, admin},
       {"Identities::Unlock",
        [&ids, w](const Actor& a) { return ids.Unlock(a, w.stuck); }, admin},
       {"Identities::Delete",
@@ -424,7 +462,8 @@ const std::vector<Denied>& DeniedActors() {
        [](const World& w) { return Actor::Identity(w.other); }},
       {Who::kLockedAdmin, "a locked administrator of A",
        [](const World& w) { return Actor::Identity(w.locked); }},
-      {Who::kAnonymous, "anonymous", [](const World&) { return Actor::Anonymous(); }},
+      {Who::kAnonymous, "anonymous",
+       [](const World&) { return Actor::Anonymous(); }},
   };
   return actors;
 }
@@ -456,7 +495,8 @@ bool CheckDenied(F& f, const typename F::State& before, const absl::Status& s) {
   return unchanged;
 }
 
-TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refused with "
+TEMPLATE_TEST_CASE(
+    "ORG-7 authorization matrix: every mutating operation is refused with "
     "permission-denied for actors without the permission, and writes nothing",
     "[organizations][authorization]", ENTITLE_BACKENDS) {
   // The names only, to lay out the sections before any world exists.
@@ -478,7 +518,8 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
         if (LeftOut(Operations(*f, w)[i].allowed_here, who.who)) {
           // Allowed by the contract: the call succeeds (only reads are left
           // out, so the world is as it was).
-          INFO("allowed: " << names[i] << " as " << who.name << " (" << actor << ")");
+          INFO("allowed: " << names[i] << " as " << who.name << " (" << actor
+                           << ")");
           const Snapshot unchanged = f->Snap();
           const absl::Status s = Operations(*f, w)[i].call(actor);
           INFO("status: " << s.ToString());
@@ -486,7 +527,8 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
           REQUIRE(f->Snap() == unchanged);
           continue;
         }
-        INFO("pair: " << names[i] << " as " << who.name << " (" << actor << ")");
+        INFO("pair: " << names[i] << " as " << who.name << " (" << actor
+                      << ")");
         auto before = f->Freeze();
         const absl::Status s = Operations(*f, w)[i].call(actor);
         if (!CheckDenied(*f, before, s)) {
@@ -522,18 +564,21 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is refu
 // kWrongRegion (which would tell it where the project is). A member of the
 // project may read it, so it rightly gets kWrongRegion: left out of those
 // cases.
-TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor without the "
+TEMPLATE_TEST_CASE(
+    "ORG-7 authorization comes first: bad input from an actor without the "
     "permission is still refused with permission-denied",
     "[organizations][authorization]", ENTITLE_BACKENDS) {
   struct Case {
     const char* name;
-    std::function<absl::Status(DirectoryFixture<TestType>&, const World&, const Actor&)>
+    std::function<absl::Status(DirectoryFixture<TestType>&, const World&,
+                               const Actor&)>
         call;
     // Actors of the matrix the contract allows for this case: left out.
     std::vector<Who> allowed_here = {};
   };
   const auto add_user = [](std::string email) {
-    return MemberUpdate{MemberUpdateAction::kAdd, std::move(email), ProjectRole::kUser};
+    return MemberUpdate{MemberUpdateAction::kAdd, std::move(email),
+                        ProjectRole::kUser};
   };
   const std::vector<Case> cases = {
       {"UpdateSettings with an empty name",
@@ -587,12 +632,14 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
       // reads; it may not archive it, so it stays in ArchiveProject.
       {"GetProject through the wrong region",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().GetProject(a, "us", w.bridge));
+         return StatusOf(
+             f.directory().projects().GetProject(a, "us", w.bridge));
        },
        {Who::kEmployee}},
       {"ListMembers through the wrong region",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().ListMembers(a, "ap", w.bridge));
+         return StatusOf(
+             f.directory().projects().ListMembers(a, "ap", w.bridge));
        },
        {Who::kEmployee}},
       {"ArchiveProject through the wrong region",
@@ -606,11 +653,13 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
       // The account queries: page sizes and numbers.
       {"ListProjects with page size 0",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().ListProjects(a, w.a, PageRequest::Numbered(1, 0)));
+         return StatusOf(f.directory().projects().ListProjects(
+             a, w.a, PageRequest::Numbered(1, 0)));
        }},
       {"ListProjects with page number 0",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().ListProjects(a, w.a, PageRequest::Numbered(0, 25)));
+         return StatusOf(f.directory().projects().ListProjects(
+             a, w.a, PageRequest::Numbered(0, 25)));
        }},
       {"ListProjects with a page over the limit",
        [](auto& f, const World& w, const Actor& a) {
@@ -625,8 +674,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
       {"GetProjectUser with a page over the limit",
        [](auto& f, const World& w, const Actor& a) {
          return StatusOf(f.directory().projects().GetProjectUser(
-             a, w.a, w.tom,
-             PageRequest::Numbered(1, kMaxAccountPageSize + 1)));
+             a, w.a, w.tom, PageRequest::Numbered(1, kMaxAccountPageSize + 1)));
        }},
       {"GetProjectUser of an unknown identity",
        [](auto& f, const World& w, const Actor& a) {
@@ -636,24 +684,26 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
       // The batch job: its limits and its region.
       {"SubmitMemberUpdates naming no project",
        [](auto& f, const World& w, const Actor& a) {
-         return StatusOf(f.directory().projects().SubmitMemberUpdates(a, w.a, "eu", {}));
+         return StatusOf(
+             f.directory().projects().SubmitMemberUpdates(a, w.a, "eu", {}));
        }},
       {"SubmitMemberUpdates naming too many projects",
        [add_user](auto& f, const World& w, const Actor& a) {
          std::vector<ProjectMemberUpdates> request(
              kMaxProjectsPerRequest + 1,
              ProjectMemberUpdates{w.bridge, {add_user("ext2@acme.com")}});
-         return StatusOf(
-             f.directory().projects().SubmitMemberUpdates(a, w.a, "eu", request));
+         return StatusOf(f.directory().projects().SubmitMemberUpdates(
+             a, w.a, "eu", request));
        }},
       {"SubmitMemberUpdates with too many updates for one project",
        [add_user](auto& f, const World& w, const Actor& a) {
          ProjectMemberUpdates project{w.bridge, {}};
          for (int i = 0; i <= kMaxUpdatesPerProject; ++i) {
-           project.updates.push_back(add_user("u" + std::to_string(i) + "@acme.com"));
+           project.updates.push_back(
+               add_user("u" + std::to_string(i) + "@acme.com"));
          }
-         return StatusOf(
-             f.directory().projects().SubmitMemberUpdates(a, w.a, "eu", {project}));
+         return StatusOf(f.directory().projects().SubmitMemberUpdates(
+             a, w.a, "eu", {project}));
        }},
       {"SubmitMemberUpdates to an unknown region",
        [add_user](auto& f, const World& w, const Actor& a) {
@@ -671,7 +721,8 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor wit
         if (LeftOut(c.allowed_here, who.who)) {
           // Authorized by the contract, so it meets the bad input instead
           // (only reads are left out, so the world is as it was).
-          INFO("allowed: " << c.name << " as " << who.name << " (" << actor << ")");
+          INFO("allowed: " << c.name << " as " << who.name << " (" << actor
+                           << ")");
           const Snapshot unchanged = f->Snap();
           const absl::Status s = c.call(*f, w, actor);
           INFO("status: " << s.ToString());

@@ -4,9 +4,9 @@
 //   sqlite_writer <db path> <prefix> <count>
 //
 // Opens the SqliteStore at <db path> and inserts <count> identities with emails
-// `<prefix>-<i>@example.com`, each in its own write transaction together with an
-// audit record. Retries nothing: the first failure prints the status to stderr
-// and exits 1. Exits 0 when every transaction committed.
+// `<prefix>-<i>@example.com`, each in its own write transaction together with
+// an audit record. Retries nothing: the first failure prints the status to
+// stderr and exits 1. Exits 0 when every transaction committed.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail("open " + path, store.status());
 
   for (long i = 0; i < count; ++i) {
-    const std::string address = prefix + "-" + std::to_string(i) + "@example.com";
+    const std::string address =
+        prefix + "-" + std::to_string(i) + "@example.com";
     auto email = entitle::Email::Parse(address);
     if (!email.ok()) return Fail("parse " + address, email.status());
 

@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <latch>
@@ -68,7 +68,8 @@ class Problems {
   int count_ = 0;
 };
 
-TEMPLATE_TEST_CASE("store: 8 writer threads beside 2 readers lose nothing and readers see "
+TEMPLATE_TEST_CASE(
+    "store: 8 writer threads beside 2 readers lose nothing and readers see "
     "whole transactions",
     "[store][concurrency]", ENTITLE_BACKENDS) {
   constexpr int kWriters = 8;
@@ -180,7 +181,8 @@ TEMPLATE_TEST_CASE("store: 8 writer threads beside 2 readers lose nothing and re
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE("store: 8 threads racing for one identity's employee membership: exactly "
+TEMPLATE_TEST_CASE(
+    "store: 8 threads racing for one identity's employee membership: exactly "
     "one wins",
     "[store][concurrency]", ENTITLE_BACKENDS) {
   constexpr int kThreads = 8;
@@ -330,9 +332,10 @@ TEST_CASE("sqlite: two processes writing one file lose nothing",
   CheckTwoWriters(backend, 300);
 }
 
-TEST_CASE("sqlite: two processes creating the same new file at once both "
-          "succeed",
-          "[store][sqlite][concurrency]") {
+TEST_CASE(
+    "sqlite: two processes creating the same new file at once both "
+    "succeed",
+    "[store][sqlite][concurrency]") {
   SqliteBackend backend;
   CheckTwoWriters(backend, 20);
 }

@@ -2,15 +2,17 @@
 // unchanged, and a new backend is done when it does.
 //
 // What it covers, per record kind of records.h (all 20 tables of Transaction):
-// insert/get round trip with every field set and with the optional fields unset,
-// update, delete, NotFound for a missing key, listing by every Filter field, and
-// Count. Then the rules that cut across kinds: uniqueness, references, id
-// assignment, rollback, finished and read-only transactions, paging, audit time
-// ranges; and, for SqliteStore only, what must hold of the file itself.
+// insert/get round trip with every field set and with the optional fields
+// unset, update, delete, NotFound for a missing key, listing by every Filter
+// field, and Count. Then the rules that cut across kinds: uniqueness,
+// references, id assignment, rollback, finished and read-only transactions,
+// paging, audit time ranges; and, for SqliteStore only, what must hold of the
+// file itself.
 //
 // A backend whose Rollback() (or destruction without Commit) does nothing is
 // caught by the TEST_CASE
-//   "store: a rolled-back or abandoned write transaction leaves every table as it was"
+//   "store: a rolled-back or abandoned write transaction leaves every table as
+//   it was"
 // which snapshots all 20 tables, writes to many of them, rolls back, and
 // compares. (The uniqueness and reference cases also catch a backend that keeps
 // half of a refused write.)
@@ -33,8 +35,8 @@
 #include "entitle/sqlite_store.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
-#include "store/sqlite/migrations.h"
 #include "fixtures/store_fixtures.h"
+#include "store/sqlite/migrations.h"
 
 // Filters and page requests are written with designated initializers that name
 // only the fields that matter; the others are meant to stay unset.
@@ -102,7 +104,8 @@ std::vector<R> InsertAndReadBack(Store& store, std::vector<R> records) {
 }
 
 template <typename R>
-std::vector<R> InsertAndReadBack(Store& store, std::initializer_list<R> records) {
+std::vector<R> InsertAndReadBack(Store& store,
+                                 std::initializer_list<R> records) {
   return InsertAndReadBack(store, std::vector<R>(records));
 }
 
@@ -265,10 +268,12 @@ TEMPLATE_TEST_CASE("store: identities round trip, filter, update, delete",
       *store, {.email = a.email, .federated_subject = "oidc|carl"}, {});
 
   CheckUpdateDelete(*store, recs, [](IdentityRecord& r, size_t i) {
-    r.email = E(i == 0 ? "anna.b@example.com" : i == 1 ? "bob.b@example.com"
-                                                       : "carl.b@example.com");
-    r.pending_email = r.pending_email ? std::nullopt
-                                      : std::optional<Email>(E("p@example.com"));
+    r.email = E(i == 0   ? "anna.b@example.com"
+                : i == 1 ? "bob.b@example.com"
+                         : "carl.b@example.com");
+    r.pending_email = r.pending_email
+                          ? std::nullopt
+                          : std::optional<Email>(E("p@example.com"));
     r.display_name += " (changed)";
     r.country = "FI";
     r.language = "fi";
@@ -283,8 +288,10 @@ TEMPLATE_TEST_CASE("store: identities round trip, filter, update, delete",
   });
 }
 
-TEMPLATE_TEST_CASE("store: savepoints undo writes since the mark, nest, and keep the transaction open",
-                   "[store]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "store: savepoints undo writes since the mark, nest, and keep the "
+    "transaction open",
+    "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   auto emails = [&store] {
@@ -429,16 +436,16 @@ TEMPLATE_TEST_CASE("store: memberships round trip, filter, update, delete",
   });
 }
 
-TEMPLATE_TEST_CASE("store: roles round trip, filter, update, delete",
-                   "[store]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: roles round trip, filter, update, delete", "[store]",
+                   ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   World w = SeedPeople(*store);
 
-  RoleRecord a = MakeRole(w.o1, "Administrator",
-                          kManageUsers | kManageAdministrators |
-                              kManageLicenses | kManageDomains | kViewUsage |
-                              kManageProjects);
+  RoleRecord a =
+      MakeRole(w.o1, "Administrator",
+               kManageUsers | kManageAdministrators | kManageLicenses |
+                   kManageDomains | kViewUsage | kManageProjects);
   a.built_in = true;
   RoleRecord b = MakeRole(w.o1, "Viewer", kViewUsage);
   RoleRecord c = MakeRole(w.o2, "Administrator", kManageUsers);
@@ -512,9 +519,8 @@ TEMPLATE_TEST_CASE("store: groups round trip, filter, update, delete",
 
   CheckFilter<GroupRecord>(*store, {.organization_id = w.o1}, {a, b});
   CheckFilter<GroupRecord>(*store, {.name = "Engineering"}, {a, c});
-  CheckFilter<GroupRecord>(*store,
-                           {.organization_id = w.o2, .name = "Engineering"},
-                           {c});
+  CheckFilter<GroupRecord>(
+      *store, {.organization_id = w.o2, .name = "Engineering"}, {c});
 
   CheckUpdateDelete(*store, recs, [](GroupRecord& r, size_t i) {
     r.name = "Group " + std::to_string(i);
@@ -543,8 +549,8 @@ TEMPLATE_TEST_CASE("store: group members round trip, filter, update, delete",
 
   CheckFilter<GroupMemberRecord>(*store, {.group_id = g1}, {a, b});
   CheckFilter<GroupMemberRecord>(*store, {.identity_id = w.i1}, {a, c});
-  CheckFilter<GroupMemberRecord>(*store,
-                                 {.group_id = g2, .identity_id = w.i1}, {c});
+  CheckFilter<GroupMemberRecord>(*store, {.group_id = g2, .identity_id = w.i1},
+                                 {c});
   CheckFilter<GroupMemberRecord>(*store, {.identity_id = w.i3}, {});
 
   CheckUpdateDelete(*store, recs, [](GroupMemberRecord& r, size_t) {
@@ -562,7 +568,7 @@ TEMPLATE_TEST_CASE("store: domains round trip, filter, update, delete",
   a.verification_token_hash = TokenHash(1);
   a.created_at = At(111111);
   a.verified_at = At(222222);
-  DomainRecord b = MakeDomain(w.o1, "acme.de");  // verified_at unset.
+  DomainRecord b = MakeDomain(w.o1, "acme.de");   // verified_at unset.
   DomainRecord c = MakeDomain(w.o2, "acme.com");  // Pending beside a verified.
 
   auto recs = InsertAndReadBack(*store, {a, b, c});
@@ -572,8 +578,8 @@ TEMPLATE_TEST_CASE("store: domains round trip, filter, update, delete",
   CheckFilter<DomainRecord>(*store, {.name = "acme.com"}, {a, c});
   CheckFilter<DomainRecord>(*store, {.status = DomainStatus::kVerified}, {a});
   CheckFilter<DomainRecord>(*store, {.status = DomainStatus::kPending}, {b, c});
-  CheckFilter<DomainRecord>(
-      *store, {.organization_id = w.o2, .name = "acme.com"}, {c});
+  CheckFilter<DomainRecord>(*store,
+                            {.organization_id = w.o2, .name = "acme.com"}, {c});
 
   CheckUpdateDelete(*store, recs, [](DomainRecord& r, size_t i) {
     if (i == 0) {
@@ -752,7 +758,8 @@ TEMPLATE_TEST_CASE("store: entitlements round trip, filter, update, delete",
   });
 }
 
-TEMPLATE_TEST_CASE("store: license assignments round trip, filter, update, delete", "[store]",
+TEMPLATE_TEST_CASE(
+    "store: license assignments round trip, filter, update, delete", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -797,8 +804,8 @@ TEMPLATE_TEST_CASE("store: pool grants round trip, filter, update, delete",
   CheckFilter<PoolGrantRecord>(*store, {.entitlement_id = e1}, {a, b});
   CheckFilter<PoolGrantRecord>(*store, {.identity_id = w.i1}, {a, c});
   CheckFilter<PoolGrantRecord>(*store, {.group_id = g1}, {b});
-  CheckFilter<PoolGrantRecord>(*store,
-                               {.entitlement_id = e2, .group_id = g1}, {});
+  CheckFilter<PoolGrantRecord>(*store, {.entitlement_id = e2, .group_id = g1},
+                               {});
 
   CheckUpdateDelete(*store, recs, [&](PoolGrantRecord& r, size_t i) {
     r.granted_at = At(1000 + static_cast<int64_t>(i));
@@ -834,8 +841,8 @@ TEMPLATE_TEST_CASE("store: projects round trip, filter, update, delete",
   CheckFilter<ProjectRecord>(*store, {.organization_id = w.o1}, {a, b});
   CheckFilter<ProjectRecord>(*store, {.entitlement_id = e2}, {b});
   CheckFilter<ProjectRecord>(*store, {.region = "eu"}, {a, c});
-  CheckFilter<ProjectRecord>(*store,
-                             {.organization_id = w.o1, .region = "eu"}, {a});
+  CheckFilter<ProjectRecord>(*store, {.organization_id = w.o1, .region = "eu"},
+                             {a});
   // Status alone, and with the organization (and more).
   CheckFilter<ProjectRecord>(*store, {.status = ProjectStatus::kActive},
                              {a, c});
@@ -849,20 +856,21 @@ TEMPLATE_TEST_CASE("store: projects round trip, filter, update, delete",
   CheckFilter<ProjectRecord>(
       *store, {.organization_id = w.o2, .status = ProjectStatus::kArchived},
       {d});
-  CheckFilter<ProjectRecord>(
-      *store,
-      {.organization_id = w.o2, .region = "us",
-       .status = ProjectStatus::kActive},
-      {});
-  CheckFilter<ProjectRecord>(
-      *store,
-      {.organization_id = w.o1, .entitlement_id = e2, .region = "us",
-       .status = ProjectStatus::kArchived},
-      {b});
-  CheckFilter<ProjectRecord>(
-      *store, {.organization_id = OrganizationId(999999),
-               .status = ProjectStatus::kActive},
-      {});
+  CheckFilter<ProjectRecord>(*store,
+                             {.organization_id = w.o2,
+                              .region = "us",
+                              .status = ProjectStatus::kActive},
+                             {});
+  CheckFilter<ProjectRecord>(*store,
+                             {.organization_id = w.o1,
+                              .entitlement_id = e2,
+                              .region = "us",
+                              .status = ProjectStatus::kArchived},
+                             {b});
+  CheckFilter<ProjectRecord>(*store,
+                             {.organization_id = OrganizationId(999999),
+                              .status = ProjectStatus::kActive},
+                             {});
 
   // An update changes the status, and the filter follows it at once.
   {
@@ -905,11 +913,13 @@ TEMPLATE_TEST_CASE("store: project members round trip, filter, update, delete",
   EntitlementId e2 = Put(*store, MakeEntitlement(w.o2, "A"));
   ProjectId p3 = Put(*store, MakeProject(w.o2, e2, "Dam"));
 
-  ProjectMemberRecord a = MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin);
+  ProjectMemberRecord a =
+      MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin);
   a.added_at = At(999999);
   ProjectMemberRecord b = MakeProjectMember(w.o1, p1, w.i2);
   ProjectMemberRecord c = MakeProjectMember(w.o1, p2, w.i1);
-  ProjectMemberRecord d = MakeProjectMember(w.o2, p3, w.i1, ProjectRole::kAdmin);
+  ProjectMemberRecord d =
+      MakeProjectMember(w.o2, p3, w.i1, ProjectRole::kAdmin);
   ProjectMemberRecord e = MakeProjectMember(w.o2, p3, w.i3);
 
   auto recs = InsertAndReadBack(*store, {c, e, b, a, d});
@@ -933,11 +943,11 @@ TEMPLATE_TEST_CASE("store: project members round trip, filter, update, delete",
   CheckFilter<ProjectMemberRecord>(
       *store, {.identity_id = w.i3, .organization_id = w.o1}, {});
   CheckFilter<ProjectMemberRecord>(
-      *store,
-      {.project_id = p1, .identity_id = w.i2, .organization_id = w.o1}, {b});
+      *store, {.project_id = p1, .identity_id = w.i2, .organization_id = w.o1},
+      {b});
   CheckFilter<ProjectMemberRecord>(
-      *store,
-      {.project_id = p3, .identity_id = w.i1, .organization_id = w.o1}, {});
+      *store, {.project_id = p3, .identity_id = w.i1, .organization_id = w.o1},
+      {});
 
   // The organization is an ordinary field: an update changes it, the filter
   // follows, and a missing organization is refused without changing the row.
@@ -963,8 +973,8 @@ TEMPLATE_TEST_CASE("store: project members round trip, filter, update, delete",
   CheckFilter<ProjectMemberRecord>(*store, {.organization_id = w.o2}, {d, e});
 
   CheckUpdateDelete(*store, recs, [](ProjectMemberRecord& r, size_t) {
-    r.role = r.role == ProjectRole::kUser ? ProjectRole::kAdmin
-                                          : ProjectRole::kUser;
+    r.role =
+        r.role == ProjectRole::kUser ? ProjectRole::kAdmin : ProjectRole::kUser;
     r.added_at = At(9);
   });
 }
@@ -978,7 +988,8 @@ TEMPLATE_TEST_CASE("store: jobs round trip, filter, update, delete", "[store]",
   JobRecord a = MakeJob(w.o1);
   a.created_by = w.i1;
   a.status = JobStatus::kRunning;
-  a.request = R"({"projects":[{"id":1,"updates":[{"action":"ADD","email":"jürgen@bücher.de"}]}]})";
+  a.request =
+      R"({"projects":[{"id":1,"updates":[{"action":"ADD","email":"jürgen@bücher.de"}]}]})";
   a.result = std::string("{\"partial\":true}\n\t", 18);
   a.created_at = At(1111);
   a.finished_at = At(2222);
@@ -1002,10 +1013,10 @@ TEMPLATE_TEST_CASE("store: jobs round trip, filter, update, delete", "[store]",
     r.status = JobStatus::kFailed;
     r.request = "{}";
     r.result = R"({"error":"x"})";
-    r.created_by = r.created_by ? std::nullopt
-                                : std::optional<IdentityId>(w.i2);
-    r.finished_at = r.finished_at ? std::nullopt
-                                  : std::optional<absl::Time>(At(3333));
+    r.created_by =
+        r.created_by ? std::nullopt : std::optional<IdentityId>(w.i2);
+    r.finished_at =
+        r.finished_at ? std::nullopt : std::optional<absl::Time>(At(3333));
     r.created_at = At(10);
   });
 }
@@ -1040,8 +1051,8 @@ TEMPLATE_TEST_CASE("store: audit records round trip, filter, update, delete",
 
   CheckUpdateDelete(*store, recs, [](AuditRecord& r, size_t) {
     r.at = r.at + absl::Microseconds(1);
-    r.actor_id = r.actor_id ? std::nullopt
-                            : std::optional<IdentityId>(IdentityId(1));
+    r.actor_id =
+        r.actor_id ? std::nullopt : std::optional<IdentityId>(IdentityId(1));
     r.organization_id = r.organization_id
                             ? std::nullopt
                             : std::optional<OrganizationId>(OrganizationId(2));
@@ -1103,8 +1114,9 @@ TEMPLATE_TEST_CASE("store: device checks round trip, filter, update, delete",
   });
 }
 
-TEMPLATE_TEST_CASE("store: pool usage windows round trip, filter, update, delete",
-                   "[store]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "store: pool usage windows round trip, filter, update, delete", "[store]",
+    ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   World w = SeedPeople(*store);
@@ -1146,8 +1158,8 @@ TEMPLATE_TEST_CASE("store: link tokens round trip, filter, update, delete",
   a = recs[0], b = recs[1], c = recs[2];
 
   CheckFilter<LinkTokenRecord>(*store, {.identity_id = w.i1}, {a, b});
-  CheckFilter<LinkTokenRecord>(*store,
-                               {.purpose = LinkPurpose::kPasswordReset}, {c});
+  CheckFilter<LinkTokenRecord>(*store, {.purpose = LinkPurpose::kPasswordReset},
+                               {c});
   CheckFilter<LinkTokenRecord>(*store, {.token_hash = TokenHash(1)}, {a});
   CheckFilter<LinkTokenRecord>(*store, {.status = LinkStatus::kActive}, {b, c});
   CheckFilter<LinkTokenRecord>(*store, {.status = LinkStatus::kUsed}, {a});
@@ -1158,8 +1170,8 @@ TEMPLATE_TEST_CASE("store: link tokens round trip, filter, update, delete",
     r.token_hash = TokenHash(90 + static_cast<int>(i));
     r.status = r.status == LinkStatus::kActive ? LinkStatus::kSuperseded
                                                : LinkStatus::kActive;
-    r.new_email = r.new_email ? std::nullopt
-                              : std::optional<Email>(E("new@example.com"));
+    r.new_email =
+        r.new_email ? std::nullopt : std::optional<Email>(E("new@example.com"));
     r.purpose = LinkPurpose::kPasswordReset;
     if (i == 1) r.identity_id = w.i3;
     r.created_at = At(13);
@@ -1230,7 +1242,8 @@ void RequireDuplicateUpdateRefused(Store& store, const R& updated) {
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE("ID-1 two identities never share an email, whatever its case", "[store]",
+TEMPLATE_TEST_CASE(
+    "ID-1 two identities never share an email, whatever its case", "[store]",
     ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1255,7 +1268,8 @@ TEMPLATE_TEST_CASE("ID-1 two identities never share an email, whatever its case"
   }
 }
 
-TEMPLATE_TEST_CASE("store: an identity has at most one employee membership; external ones "
+TEMPLATE_TEST_CASE(
+    "store: an identity has at most one employee membership; external ones "
     "are free",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1263,9 +1277,9 @@ TEMPLATE_TEST_CASE("store: an identity has at most one employee membership; exte
   World w = SeedPeople(*store);
   Put(*store, MakeMembership(w.o1, w.i1, MembershipKind::kEmployee));
   // Employee elsewhere: refused. External in that other org: fine.
-  RequireDuplicateRefused(*store,
-                          MakeMembership(w.o2, w.i1, MembershipKind::kEmployee),
-                          MakeMembership(w.o2, w.i1, MembershipKind::kExternal));
+  RequireDuplicateRefused(
+      *store, MakeMembership(w.o2, w.i1, MembershipKind::kEmployee),
+      MakeMembership(w.o2, w.i1, MembershipKind::kExternal));
   // Upgrading that external membership to employee would give i1 two.
   RequireDuplicateUpdateRefused(
       *store, MakeMembership(w.o2, w.i1, MembershipKind::kEmployee));
@@ -1273,18 +1287,19 @@ TEMPLATE_TEST_CASE("store: an identity has at most one employee membership; exte
   Put(*store, MakeMembership(w.o2, w.i2, MembershipKind::kEmployee));
 }
 
-TEMPLATE_TEST_CASE("store: one membership per (organization, identity), whatever the kind",
+TEMPLATE_TEST_CASE(
+    "store: one membership per (organization, identity), whatever the kind",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   World w = SeedPeople(*store);
   Put(*store, MakeMembership(w.o1, w.i1, MembershipKind::kExternal));
-  RequireDuplicateRefused(*store,
-                          MakeMembership(w.o1, w.i1, MembershipKind::kEmployee),
-                          MakeMembership(w.o1, w.i2, MembershipKind::kExternal));
-  RequireDuplicateRefused(*store,
-                          MakeMembership(w.o1, w.i1, MembershipKind::kExternal),
-                          MakeMembership(w.o2, w.i1, MembershipKind::kExternal));
+  RequireDuplicateRefused(
+      *store, MakeMembership(w.o1, w.i1, MembershipKind::kEmployee),
+      MakeMembership(w.o1, w.i2, MembershipKind::kExternal));
+  RequireDuplicateRefused(
+      *store, MakeMembership(w.o1, w.i1, MembershipKind::kExternal),
+      MakeMembership(w.o2, w.i1, MembershipKind::kExternal));
 }
 
 TEMPLATE_TEST_CASE("store: role and group names are unique per organization",
@@ -1309,7 +1324,8 @@ TEMPLATE_TEST_CASE("store: role and group names are unique per organization",
   RequireDuplicateUpdateRefused(*store, sales);
 }
 
-TEMPLATE_TEST_CASE("store: a domain once per organization, and verified in one organization "
+TEMPLATE_TEST_CASE(
+    "store: a domain once per organization, and verified in one organization "
     "only",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1354,9 +1370,10 @@ TEMPLATE_TEST_CASE("store: a domain once per organization, and verified in one o
   Put(*store, MakeDomain(w.o2, "acme.org", DomainStatus::kVerified));
 }
 
-TEMPLATE_TEST_CASE("store: token hashes are unique (invitations, request "
-                   "links, link tokens)",
-                   "[store]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "store: token hashes are unique (invitations, request "
+    "links, link tokens)",
+    "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   World w = SeedPeople(*store);
@@ -1380,7 +1397,8 @@ TEMPLATE_TEST_CASE("store: token hashes are unique (invitations, request "
   RequireDuplicateUpdateRefused(*store, t);
 }
 
-TEMPLATE_TEST_CASE("store: pool grants are unique per (entitlement, identity) and "
+TEMPLATE_TEST_CASE(
+    "store: pool grants are unique per (entitlement, identity) and "
     "(entitlement, group)",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1402,8 +1420,8 @@ TEMPLATE_TEST_CASE("store: pool grants are unique per (entitlement, identity) an
   RequireDuplicateUpdateRefused(*store, other);
 }
 
-TEMPLATE_TEST_CASE("store: link kinds refuse a second record with the same key", "[store]",
-    ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: link kinds refuse a second record with the same key",
+                   "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   World w = SeedPeople(*store);
@@ -1428,14 +1446,15 @@ TEMPLATE_TEST_CASE("store: link kinds refuse a second record with the same key",
                           MakeRoleGrant(w.o1, w.i2, r1));
 
   Put(*store, MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kUser));
-  RequireDuplicateRefused(*store,
-                          MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin),
-                          MakeProjectMember(w.o1, p1, w.i2, ProjectRole::kAdmin));
+  RequireDuplicateRefused(
+      *store, MakeProjectMember(w.o1, p1, w.i1, ProjectRole::kAdmin),
+      MakeProjectMember(w.o1, p1, w.i2, ProjectRole::kAdmin));
 }
 
 // ================================================================ references
 
-TEMPLATE_TEST_CASE("store: a membership naming a missing identity is refused and writes "
+TEMPLATE_TEST_CASE(
+    "store: a membership naming a missing identity is refused and writes "
     "nothing",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1461,7 +1480,8 @@ TEMPLATE_TEST_CASE("store: a membership naming a missing identity is refused and
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE("store: an identity still named by a membership cannot be deleted until "
+TEMPLATE_TEST_CASE(
+    "store: an identity still named by a membership cannot be deleted until "
     "the membership is",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1499,7 +1519,8 @@ TEMPLATE_TEST_CASE("store: an identity still named by a membership cannot be del
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on delete",
+TEMPLATE_TEST_CASE(
+    "store: every reference field is checked on insert and on delete",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1522,15 +1543,24 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
                             Reason::kMissingReference);
     txn->Rollback();
   };
-  SECTION("roles, groups, domains, request links, entitlements, jobs need "
-          "their organization") {
-    refused([&](Transaction& t) { return t.roles().Insert(MakeRole(no_org, "R")); });
-    refused([&](Transaction& t) { return t.groups().Insert(MakeGroup(no_org, "G")); });
-    refused([&](Transaction& t) { return t.domains().Insert(MakeDomain(no_org, "a.com")); });
+  SECTION(
+      "roles, groups, domains, request links, entitlements, jobs need "
+      "their organization") {
+    refused([&](Transaction& t) {
+      return t.roles().Insert(MakeRole(no_org, "R"));
+    });
+    refused([&](Transaction& t) {
+      return t.groups().Insert(MakeGroup(no_org, "G"));
+    });
+    refused([&](Transaction& t) {
+      return t.domains().Insert(MakeDomain(no_org, "a.com"));
+    });
     refused([&](Transaction& t) {
       return t.request_links().Insert(MakeRequestLink(no_org, TokenHash(1)));
     });
-    refused([&](Transaction& t) { return t.entitlements().Insert(MakeEntitlement(no_org)); });
+    refused([&](Transaction& t) {
+      return t.entitlements().Insert(MakeEntitlement(no_org));
+    });
     refused([&](Transaction& t) { return t.jobs().Insert(MakeJob(no_org)); });
     // `created_by`, `invited_by` and `decided_by` are not `*_id` fields, so
     // records.h makes them no references: not checked here.
@@ -1544,8 +1574,9 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
       return t.role_grants().Insert(MakeRoleGrant(w.o1, w.i1, no_role));
     });
   }
-  SECTION("group members, assignments, pool grants, project members, link "
-          "tokens need their parents") {
+  SECTION(
+      "group members, assignments, pool grants, project members, link "
+      "tokens need their parents") {
     refused([&](Transaction& t) {
       return t.group_members().Insert(MakeGroupMember(no_group, w.i1));
     });
@@ -1574,10 +1605,12 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
       return t.projects().Insert(MakeProject(no_org, e1));
     });
     refused([&](Transaction& t) {
-      return t.project_members().Insert(MakeProjectMember(w.o1, no_project, w.i1));
+      return t.project_members().Insert(
+          MakeProjectMember(w.o1, no_project, w.i1));
     });
     refused([&](Transaction& t) {
-      return t.project_members().Insert(MakeProjectMember(w.o1, p1, no_identity));
+      return t.project_members().Insert(
+          MakeProjectMember(w.o1, p1, no_identity));
     });
     // A project member names its organization too.
     refused([&](Transaction& t) {
@@ -1587,10 +1620,12 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
       return t.link_tokens().Insert(MakeLinkToken(no_identity, TokenHash(1)));
     });
   }
-  SECTION("invitations and join requests need their organization, group and "
-          "requester") {
+  SECTION(
+      "invitations and join requests need their organization, group and "
+      "requester") {
     refused([&](Transaction& t) {
-      return t.invitations().Insert(MakeInvitation(no_org, "x@example.com", TokenHash(1)));
+      return t.invitations().Insert(
+          MakeInvitation(no_org, "x@example.com", TokenHash(1)));
     });
     refused([&](Transaction& t) {
       InvitationRecord r = MakeInvitation(w.o1, "x@example.com", TokenHash(1));
@@ -1640,8 +1675,9 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
     still([&](Transaction& t) { return t.identities().Delete(w.i3); });
     still([&](Transaction& t) { return t.organizations().Delete(w.o1); });
   }
-  SECTION("an organization named only by a project member's organization_id "
-          "cannot be deleted") {
+  SECTION(
+      "an organization named only by a project member's organization_id "
+      "cannot be deleted") {
     // The services keep a member's organization equal to its project's; the
     // store only checks that it exists, so o2 here is named by nothing else.
     Put(*store, MakeProjectMember(w.o2, p1, w.i3));
@@ -1657,7 +1693,8 @@ TEMPLATE_TEST_CASE("store: every reference field is checked on insert and on del
   }
 }
 
-TEMPLATE_TEST_CASE("store: audit and outbox records may name records that do not exist",
+TEMPLATE_TEST_CASE(
+    "store: audit and outbox records may name records that do not exist",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1689,7 +1726,8 @@ TEMPLATE_TEST_CASE("store: audit and outbox records may name records that do not
 
 // ======================================================================= ids
 
-TEMPLATE_TEST_CASE("store: ids are positive, increasing, and never reused after a delete",
+TEMPLATE_TEST_CASE(
+    "store: ids are positive, increasing, and never reused after a delete",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
@@ -1742,7 +1780,8 @@ void SeedEveryKind(Store& store) {
   IdentityId i1 = MustInsert(t.identities(), MakeIdentity("one@example.com"));
   IdentityId i2 = MustInsert(t.identities(), MakeIdentity("two@example.com"));
   OrganizationId o1 = MustInsert(t.organizations(), MakeOrganization("Acme"));
-  MustInsert(t.memberships(), MakeMembership(o1, i1, MembershipKind::kEmployee));
+  MustInsert(t.memberships(),
+             MakeMembership(o1, i1, MembershipKind::kEmployee));
   MustInsert(t.memberships(), MakeMembership(o1, i2));
   RoleId r1 = MustInsert(t.roles(), MakeRole(o1, "Administrator"));
   MustInsert(t.role_grants(), MakeRoleGrant(o1, i1, r1));
@@ -1774,12 +1813,14 @@ void ScribbleEverywhere(Transaction& t, const Snapshot& s) {
   // Inserts.
   IdentityId i3 = MustInsert(t.identities(), MakeIdentity("new@example.com"));
   OrganizationId o2 = MustInsert(t.organizations(), MakeOrganization("New"));
-  MustInsert(t.memberships(), MakeMembership(o2, i3, MembershipKind::kEmployee));
+  MustInsert(t.memberships(),
+             MakeMembership(o2, i3, MembershipKind::kEmployee));
   MustInsert(t.audit(), MakeAudit("scribble"));
   MustInsert(t.outbox(), MakeOutbox("new@example.com"));
   EntitlementId e2 = MustInsert(t.entitlements(), MakeEntitlement(o2, "NEW"));
   MustInsert(t.license_assignments(), MakeAssignment(e2, i3));
-  MustInsert(t.domains(), MakeDomain(o2, "new.example", DomainStatus::kVerified));
+  MustInsert(t.domains(),
+             MakeDomain(o2, "new.example", DomainStatus::kVerified));
   ENTITLE_REQUIRE_OK(t.identities().Get(i3));
   // Updates.
   IdentityRecord id = s.identities.at(0);
@@ -1807,7 +1848,8 @@ void ScribbleEverywhere(Transaction& t, const Snapshot& s) {
   for (const auto& g : s.pool_grants) {
     ENTITLE_REQUIRE_OK(t.pool_grants().Delete(g.id));
   }
-  ENTITLE_REQUIRE_OK(t.project_members().Delete(KeyOf(s.project_members.at(0))));
+  ENTITLE_REQUIRE_OK(
+      t.project_members().Delete(KeyOf(s.project_members.at(0))));
   ENTITLE_REQUIRE_OK(t.jobs().Delete(s.jobs.at(0).id));
   ENTITLE_REQUIRE_OK(t.audit().Delete(s.audit.at(0).id));
   ENTITLE_REQUIRE_OK(t.device_checks().Delete(KeyOf(s.device_checks.at(0))));
@@ -1816,7 +1858,8 @@ void ScribbleEverywhere(Transaction& t, const Snapshot& s) {
   REQUIRE(MustCount(t.device_checks()) == 0);
 }
 
-TEMPLATE_TEST_CASE("store: a rolled-back or abandoned write transaction leaves every table "
+TEMPLATE_TEST_CASE(
+    "store: a rolled-back or abandoned write transaction leaves every table "
     "as it was",
     "[store][rollback]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -1863,8 +1906,8 @@ TEMPLATE_TEST_CASE("store: a rolled-back or abandoned write transaction leaves e
 
 // ====================================================== finished, read-only
 
-TEMPLATE_TEST_CASE("store: a finished transaction refuses every further call", "[store]",
-    ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: a finished transaction refuses every further call",
+                   "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   IdentityId id = Put(*store, MakeIdentity("a@example.com"));
@@ -1930,7 +1973,8 @@ TEMPLATE_TEST_CASE("store: a read transaction refuses writes", "[store]",
     const auto code = StatusCode::kFailedPrecondition;
     const auto reason = Reason::kReadOnlyTransaction;
     ENTITLE_REQUIRE_REFUSED(
-        txn->identities().Insert(MakeIdentity("new@example.com")), code, reason);
+        txn->identities().Insert(MakeIdentity("new@example.com")), code,
+        reason);
     IdentityRecord r = MakeIdentity("changed@example.com");
     r.id = w.i1;
     ENTITLE_REQUIRE_REFUSED(txn->identities().Update(r), code, reason);
@@ -1951,16 +1995,17 @@ TEMPLATE_TEST_CASE("store: a read transaction refuses writes", "[store]",
 
 // ==================================================================== paging
 
-TEMPLATE_TEST_CASE("store: paging returns stable, complete pages in key order", "[store]",
-    ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE("store: paging returns stable, complete pages in key order",
+                   "[store]", ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   {
     auto txn = BeginWrite(*store);
     for (int i = 0; i < 25; ++i) {
       // Emails in descending order, so email order differs from key order.
-      MustInsert(txn->identities(),
-                 MakeIdentity("user" + std::to_string(99 - i) + "@example.com"));
+      MustInsert(
+          txn->identities(),
+          MakeIdentity("user" + std::to_string(99 - i) + "@example.com"));
     }
     MustCommit(*txn);
   }
@@ -2018,16 +2063,16 @@ TEMPLATE_TEST_CASE("store: an invalid page request is refused", "[store]",
   const auto reason = Reason::kInvalidArgument;
   ENTITLE_REQUIRE_REFUSED(txn->identities().List({}, {.offset = 0, .limit = 0}),
                           code, reason);
-  ENTITLE_REQUIRE_REFUSED(txn->identities().List({}, {.offset = 0, .limit = -1}),
-                          code, reason);
+  ENTITLE_REQUIRE_REFUSED(
+      txn->identities().List({}, {.offset = 0, .limit = -1}), code, reason);
   ENTITLE_REQUIRE_REFUSED(
       txn->identities().List(
           {}, {.offset = 0, .limit = PageRequest::kMaxPageLimit + 1}),
       code, reason);
-  ENTITLE_REQUIRE_REFUSED(txn->identities().List({}, {.offset = -1, .limit = 5}),
-                          code, reason);
-  ENTITLE_REQUIRE_REFUSED(txn->memberships().List({}, {.offset = -7, .limit = 5}),
-                          code, reason);
+  ENTITLE_REQUIRE_REFUSED(
+      txn->identities().List({}, {.offset = -1, .limit = 5}), code, reason);
+  ENTITLE_REQUIRE_REFUSED(
+      txn->memberships().List({}, {.offset = -7, .limit = 5}), code, reason);
   ENTITLE_REQUIRE_REFUSED(txn->audit().List({}, {.offset = 0, .limit = 0}),
                           code, reason);
   // The bounds themselves are fine.
@@ -2040,7 +2085,7 @@ TEMPLATE_TEST_CASE("store: an invalid page request is refused", "[store]",
 }
 
 TEMPLATE_TEST_CASE("store: link kinds list in composite-key order", "[store]",
-    ENTITLE_BACKENDS) {
+                   ENTITLE_BACKENDS) {
   TestType backend;
   auto store = backend.Open();
   std::vector<IdentityId> people;
@@ -2048,9 +2093,9 @@ TEMPLATE_TEST_CASE("store: link kinds list in composite-key order", "[store]",
   {
     auto txn = BeginWrite(*store);
     for (int i = 0; i < 4; ++i) {
-      people.push_back(MustInsert(
-          txn->identities(),
-          MakeIdentity("p" + std::to_string(i) + "@example.com")));
+      people.push_back(
+          MustInsert(txn->identities(),
+                     MakeIdentity("p" + std::to_string(i) + "@example.com")));
     }
     for (int i = 0; i < 3; ++i) {
       orgs.push_back(MustInsert(txn->organizations(),
@@ -2060,8 +2105,7 @@ TEMPLATE_TEST_CASE("store: link kinds list in composite-key order", "[store]",
     const int pairs[][2] = {{2, 0}, {0, 3}, {1, 1}, {0, 0}, {2, 3},
                             {1, 2}, {0, 1}, {2, 1}, {1, 0}};
     for (const auto& p : pairs) {
-      MustInsert(txn->memberships(),
-                 MakeMembership(orgs[p[0]], people[p[1]]));
+      MustInsert(txn->memberships(), MakeMembership(orgs[p[0]], people[p[1]]));
     }
     MustCommit(*txn);
   }
@@ -2100,9 +2144,9 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
   {
     auto txn = BeginWrite(*store);
     for (int i = 0; i < 6; ++i) {
-      ids.push_back(MustInsert(
-          txn->identities(),
-          MakeIdentity("pu" + std::to_string(i) + "@example.com")));
+      ids.push_back(
+          MustInsert(txn->identities(),
+                     MakeIdentity("pu" + std::to_string(i) + "@example.com")));
     }
     oa = MustInsert(txn->organizations(), MakeOrganization("A"));
     ob = MustInsert(txn->organizations(), MakeOrganization("B"));
@@ -2120,14 +2164,14 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
     MustInsert(txn->projects(), MakeProject(empty, ea, "E1"));
     // Scrambled: neither identity nor project order.
     const std::pair<ProjectId, int> rows[] = {
-        {a3, 4}, {a1, 0}, {b1, 2}, {a2, 5}, {a3, 0}, {a1, 3}, {a2, 1},
-        {b1, 0}, {a3, 3}, {a2, 0}, {a1, 5}};
+        {a3, 4}, {a1, 0}, {b1, 2}, {a2, 5}, {a3, 0}, {a1, 3},
+        {a2, 1}, {b1, 0}, {a3, 3}, {a2, 0}, {a1, 5}};
     for (const auto& [project, who] : rows) {
       const OrganizationId org = project == b1 ? ob : oa;
       MustInsert(txn->project_members(),
-                 MakeProjectMember(org, project, ids[who],
-                                   who % 2 ? ProjectRole::kAdmin
-                                           : ProjectRole::kUser));
+                 MakeProjectMember(
+                     org, project, ids[who],
+                     who % 2 ? ProjectRole::kAdmin : ProjectRole::kUser));
     }
     MustCommit(*txn);
   }
@@ -2137,9 +2181,8 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
   auto slice = [](const std::vector<ProjectUserCount>& v, int64_t offset,
                   int64_t limit) {
     std::vector<ProjectUserCount> out;
-    for (int64_t i = offset; i < offset + limit &&
-                             i < static_cast<int64_t>(v.size());
-         ++i) {
+    for (int64_t i = offset;
+         i < offset + limit && i < static_cast<int64_t>(v.size()); ++i) {
       out.push_back(v[static_cast<size_t>(i)]);
     }
     return out;
@@ -2182,8 +2225,9 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
     MustCommit(*txn);
   }
 
-  SECTION("every offset and limit around the end gives the right slice and "
-          "has_more") {
+  SECTION(
+      "every offset and limit around the end gives the right slice and "
+      "has_more") {
     auto txn = BeginRead(*store);
     const int64_t n = static_cast<int64_t>(want_a.size());
     for (int64_t limit = 1; limit <= n + 2; ++limit) {
@@ -2231,8 +2275,9 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
     MustCommit(*txn);
   }
 
-  SECTION("an invalid page request is refused exactly as Table::List "
-          "refuses it") {
+  SECTION(
+      "an invalid page request is refused exactly as Table::List "
+      "refuses it") {
     auto txn = BeginRead(*store);
     const PageRequest bad[] = {
         {.offset = 0, .limit = 0},
@@ -2264,13 +2309,13 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
     MustCommit(*txn);
   }
 
-  SECTION("a write transaction sees its own changes; a rollback undoes "
-          "them") {
+  SECTION(
+      "a write transaction sees its own changes; a rollback undoes "
+      "them") {
     {
       auto txn = BeginWrite(*store);
       // i2 joins a project of A; i1 leaves A's only project it was in.
-      MustInsert(txn->project_members(),
-                 MakeProjectMember(oa, a1, ids[2]));
+      MustInsert(txn->project_members(), MakeProjectMember(oa, a1, ids[2]));
       ENTITLE_REQUIRE_OK(
           txn->project_members().Delete(ProjectMemberKey{a2, ids[1]}));
       // Grouping is by the member's organization_id, not by its project's.
@@ -2324,7 +2369,8 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
   SECTION("a finished transaction refuses both calls") {
     const auto code = StatusCode::kFailedPrecondition;
     const auto reason = Reason::kTransactionFinished;
-    for (TransactionMode mode : {TransactionMode::kRead, TransactionMode::kWrite}) {
+    for (TransactionMode mode :
+         {TransactionMode::kRead, TransactionMode::kWrite}) {
       for (bool commit : {true, false}) {
         INFO((mode == TransactionMode::kRead ? "read" : "write")
              << (commit ? ", committed" : ", rolled back"));
@@ -2336,8 +2382,8 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
           txn->Rollback();
         }
         ENTITLE_REQUIRE_REFUSED(txn->ProjectUsers(oa, {}), code, reason);
-        ENTITLE_REQUIRE_REFUSED(txn->ProjectUsers(empty, {.offset = 3, .limit = 1}),
-                                code, reason);
+        ENTITLE_REQUIRE_REFUSED(
+            txn->ProjectUsers(empty, {.offset = 3, .limit = 1}), code, reason);
         ENTITLE_REQUIRE_REFUSED(txn->CountProjectUsers(oa), code, reason);
         ENTITLE_REQUIRE_REFUSED(txn->CountProjectUsers(empty), code, reason);
       }
@@ -2357,7 +2403,8 @@ TEMPLATE_TEST_CASE("store: project users are grouped, counted and paged",
 
 // ===================================================================== audit
 
-TEMPLATE_TEST_CASE("store: audit filters by time range (since inclusive, until exclusive), "
+TEMPLATE_TEST_CASE(
+    "store: audit filters by time range (since inclusive, until exclusive), "
     "actor, action and organization",
     "[store]", ENTITLE_BACKENDS) {
   TestType backend;
@@ -2482,9 +2529,10 @@ TEST_CASE("sqlite: data survives closing and reopening the file",
       StatusCode::kAlreadyExists, Reason::kDuplicate);
 }
 
-TEST_CASE("sqlite: the file has the schema version, WAL, and its own "
-          "uniqueness and reference checks",
-          "[store][sqlite]") {
+TEST_CASE(
+    "sqlite: the file has the schema version, WAL, and its own "
+    "uniqueness and reference checks",
+    "[store][sqlite]") {
   SqliteBackend backend;
   World w;
   {
@@ -2518,8 +2566,9 @@ TEST_CASE("sqlite: the file has the schema version, WAL, and its own "
         ", 'external', 'active', 0)";
     REQUIRE(db.Exec(ext, &error) == SQLITE_OK);
   }
-  SECTION("a second verified owner of a domain written with plain SQL is "
-          "refused") {
+  SECTION(
+      "a second verified owner of a domain written with plain SQL is "
+      "refused") {
     auto insert = [&](OrganizationId org, const char* status) {
       std::string error;
       int rc = db.Exec(
@@ -2536,8 +2585,9 @@ TEST_CASE("sqlite: the file has the schema version, WAL, and its own "
     REQUIRE((insert(OrganizationId(w.o2.value() + 100), "verified") & 0xFF) ==
             SQLITE_CONSTRAINT);
   }
-  SECTION("a membership of a missing identity written with plain SQL is "
-          "refused by a foreign key") {
+  SECTION(
+      "a membership of a missing identity written with plain SQL is "
+      "refused by a foreign key") {
     REQUIRE(db.Exec("PRAGMA foreign_keys = ON") == SQLITE_OK);
     std::string error;
     const std::string sql =
@@ -2550,9 +2600,10 @@ TEST_CASE("sqlite: the file has the schema version, WAL, and its own "
   }
 }
 
-TEST_CASE("sqlite: a file newer than this library is refused and left "
-          "untouched",
-          "[store][sqlite]") {
+TEST_CASE(
+    "sqlite: a file newer than this library is refused and left "
+    "untouched",
+    "[store][sqlite]") {
   SqliteBackend backend;
   {
     RawDb db(backend.path(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -2650,13 +2701,22 @@ TEST_CASE("sqlite: migration 3 fills each project member's organization",
         "(6, 20, 'CAD-PRO', 5, 0, 1, 'DE,SE', 0, 'floating');"
         "INSERT INTO projects (id, organization_id, entitlement_id, name, "
         "region, created_at) VALUES "
-        "(30, 20, 6, 'Bridge', 'eu', " + t15 + "), "
-        "(31, 10, 5, 'Tunnel', 'us', " + t15 + ");"
+        "(30, 20, 6, 'Bridge', 'eu', " +
+        t15 +
+        "), "
+        "(31, 10, 5, 'Tunnel', 'us', " +
+        t15 +
+        ");"
         "INSERT INTO project_members (project_id, identity_id, role, "
         "added_at) VALUES "
-        "(30, 100, 'admin', " + t16 + "), "
-        "(30, 101, 'user', " + t16 + "), "
-        "(31, 100, 'user', " + t16 + ");";
+        "(30, 100, 'admin', " +
+        t16 +
+        "), "
+        "(30, 101, 'user', " +
+        t16 +
+        "), "
+        "(31, 100, 'user', " +
+        t16 + ");";
     exec(rows);
     REQUIRE(db.One("PRAGMA user_version") == "2");
     REQUIRE(db.One("SELECT count(*) FROM project_members") == "3");
@@ -2711,13 +2771,14 @@ TEST_CASE("sqlite: migration 3 fills each project member's organization",
     REQUIRE(project->organization_id == twenty);
     REQUIRE(project->name == "Bridge");
     REQUIRE(project->created_at == At(15));
-    REQUIRE(MustCount(txn->projects(), {.status = ProjectStatus::kActive}) == 2);
-    REQUIRE(MustCount(txn->project_members(), {.organization_id = twenty}) == 2);
+    REQUIRE(MustCount(txn->projects(), {.status = ProjectStatus::kActive}) ==
+            2);
+    REQUIRE(MustCount(txn->project_members(), {.organization_id = twenty}) ==
+            2);
 
     auto users = txn->ProjectUsers(twenty, {});
     ENTITLE_REQUIRE_OK(users);
-    REQUIRE(users->items ==
-            std::vector<ProjectUserCount>{{ada, 1}, {bo, 1}});
+    REQUIRE(users->items == std::vector<ProjectUserCount>{{ada, 1}, {bo, 1}});
     REQUIRE_FALSE(users->has_more);
     auto first = txn->ProjectUsers(twenty, {.offset = 0, .limit = 1});
     ENTITLE_REQUIRE_OK(first);
@@ -2749,10 +2810,10 @@ TEST_CASE("sqlite: migration 3 fills each project member's organization",
     const IdentityId cy = Put(*store, MakeIdentity("cy@example.com"));
     REQUIRE(cy > bo);
     auto txn = BeginWrite(*store);
-    ENTITLE_REQUIRE_REFUSED(
-        txn->project_members().Insert(
-            MakeProjectMember(OrganizationId(999), bridge, cy)),
-        StatusCode::kFailedPrecondition, Reason::kMissingReference);
+    ENTITLE_REQUIRE_REFUSED(txn->project_members().Insert(MakeProjectMember(
+                                OrganizationId(999), bridge, cy)),
+                            StatusCode::kFailedPrecondition,
+                            Reason::kMissingReference);
     txn->Rollback();
   }
   {

@@ -8,7 +8,6 @@
 #include "entitle/user_lists.h"
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <sstream>
@@ -72,8 +71,8 @@ std::string Export(Fixture& f, const Actor& actor, OrganizationId org) {
 }
 
 // Acme, owning acme.example: Anna (administrator, signed in), Ben (employee
-// whose name needs quoting, with a named CAD license), Cleo (external, locked, with access to
-// the POOL), Dan (external, never verified).
+// whose name needs quoting, with a named CAD license), Cleo (external, locked,
+// with access to the POOL), Dan (external, never verified).
 template <typename Backend>
 struct Acme {
   explicit Acme(DirectoryFixture<Backend>& f) {
@@ -82,11 +81,11 @@ struct Acme {
     org = f.CreateOrg("Acme", anna);
     f.OwnDomain(org, "acme.example");
     ENTITLE_REQUIRE_OK(f.ids().SignIn("anna@acme.example", kPassword));
-    ben = f.RegisterVerified(
-        "ben@acme.example",
-        Profile{"Ben \"B\" Okafor, Jr. Zoë 山田", "NG", ""});
-    cleo = f.RegisterVerified("cleo@partner.example",
-                              Profile{"Cleo", "FR", ""});
+    ben =
+        f.RegisterVerified("ben@acme.example",
+                           Profile{"Ben \"B\" Okafor, Jr. Zoë 山田", "NG", ""});
+    cleo =
+        f.RegisterVerified("cleo@partner.example", Profile{"Cleo", "FR", ""});
     dan = f.InsertIdentity("dan@partner.example");
     ENTITLE_REQUIRE_OK(f.orgs().AddEmployee(kOp, org, "ben@acme.example"));
     ENTITLE_REQUIRE_OK(f.orgs().AddExternal(kOp, org, "cleo@partner.example"));
@@ -118,28 +117,28 @@ const UserImportRow& RowAt(const Imported& imported, int64_t record) {
   return imported.rows.front();
 }
 
-#define REQUIRE_ROW(imported, record_number, expected_outcome)             \
-  do {                                                                     \
-    const UserImportRow& row_ = RowAt(imported, record_number);            \
-    INFO("record " << record_number << " (" << row_.email                  \
-                   << "): " << row_.status.ToString() << " / "             \
-                   << row_.detail);                                        \
-    REQUIRE(row_.outcome == (expected_outcome));                           \
+#define REQUIRE_ROW(imported, record_number, expected_outcome)         \
+  do {                                                                 \
+    const UserImportRow& row_ = RowAt(imported, record_number);        \
+    INFO("record " << record_number << " (" << row_.email << "): "     \
+                   << row_.status.ToString() << " / " << row_.detail); \
+    REQUIRE(row_.outcome == (expected_outcome));                       \
   } while (0)
 
-#define REQUIRE_ROW_FAILED(imported, record_number, expected_reason)       \
-  do {                                                                     \
-    const UserImportRow& row_ = RowAt(imported, record_number);            \
-    INFO("record " << record_number << " (" << row_.email                  \
-                   << "): " << row_.status.ToString());                    \
-    REQUIRE(row_.outcome == UserImportOutcome::kFailed);                   \
-    REQUIRE(ReasonName(GetReason(row_.status)) ==                          \
-            ReasonName(expected_reason));                                  \
+#define REQUIRE_ROW_FAILED(imported, record_number, expected_reason) \
+  do {                                                               \
+    const UserImportRow& row_ = RowAt(imported, record_number);      \
+    INFO("record " << record_number << " (" << row_.email            \
+                   << "): " << row_.status.ToString());              \
+    REQUIRE(row_.outcome == UserImportOutcome::kFailed);             \
+    REQUIRE(ReasonName(GetReason(row_.status)) ==                    \
+            ReasonName(expected_reason));                            \
   } while (0)
 
 // ------------------------------------------------------------------ ADM-1
 
-TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, kind, roles, "
+TEMPLATE_TEST_CASE(
+    "ADM-1 the user list exports as RFC 4180 CSV: email, name, kind, roles, "
     "status, last login, licenses; readers without the view permission are "
     "refused",
     "[user_lists]", ENTITLE_BACKENDS) {
@@ -148,8 +147,8 @@ TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, ki
 
   const std::string csv = Export(f, As(acme.anna), acme.org);
   // RFC 4180: CRLF after every record, and the awkward name quoted.
-  REQUIRE(csv.rfind("email,name,kind,roles,status,last_login,licenses\r\n", 0) ==
-          0);
+  REQUIRE(csv.rfind("email,name,kind,roles,status,last_login,licenses\r\n",
+                    0) == 0);
   REQUIRE(csv.find("\"Ben \"\"B\"\" Okafor, Jr. Zoë 山田\"") !=
           std::string::npos);
   const auto rows = ParseCsv(csv);
@@ -189,7 +188,8 @@ TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, ki
 
 // ------------------------------------------------------------------ ADM-2
 
-TEMPLATE_TEST_CASE("ADM-2 export then import round-trips a user list: members, kinds, roles "
+TEMPLATE_TEST_CASE(
+    "ADM-2 export then import round-trips a user list: members, kinds, roles "
     "and licenses come back",
     "[user_lists]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -231,7 +231,8 @@ TEMPLATE_TEST_CASE("ADM-2 export then import round-trips a user list: members, k
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, reports every "
+TEMPLATE_TEST_CASE(
+    "ADM-2 a CSV with malformed rows imports every good row, reports every "
     "bad one and corrupts nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -242,25 +243,25 @@ TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, repo
   const IdentityId hal = f.RegisterVerified("hal@partner.example");
   // CAD has 5 licenses; fill four more so Hal's row finds none left.
   auto one_seat = f.directory().licenses().CreateEntitlement(
-      kOp, acme.org,
-      Terms("ONE", EntitlementKind::kNamed, 1));
+      kOp, acme.org, Terms("ONE", EntitlementKind::kNamed, 1));
   ENTITLE_REQUIRE_OK(one_seat);
-  ENTITLE_REQUIRE_OK(f.directory().licenses().Assign(kOp, one_seat->id, acme.ben));
+  ENTITLE_REQUIRE_OK(
+      f.directory().licenses().Assign(kOp, one_seat->id, acme.ben));
 
   const std::string ten_mb(10 * 1024 * 1024, 'x');
   std::string csv = "Email,Kind,Roles,Licenses\r\n";
-  csv += "eve@acme.example,employee,Co-Administrator,CAD\r\n";           // 2
-  csv += "\"bad\"quote@acme.example,employee,,\r\n";                     // 3
-  csv += "not-an-email,external,,\r\n";                                   // 4
-  csv += "fay@partner.example,contractor,,\r\n";                          // 5
-  csv += "zed@acme.example,employee,\"" + ten_mb + "\",\r\n";             // 6
-  csv += "gus@acme.example,employee\r\n";                                 // 7
-  csv += "gus@acme.example,employee,Astronaut,\r\n";                      // 8
-  csv += "hal@partner.example,external,,ONE\r\n";                         // 9
-  csv += "\"unterminated@acme.example,employee,,\r\n";                    // 10
-  csv += "new.person@elsewhere.example,external,,\r\n";                   // 11
-  csv += "fay@partner.example,external,,POOL;CAD\r\n";                    // 12
-  csv += "cleo@partner.example,employee,,\r\n";                           // 13
+  csv += "eve@acme.example,employee,Co-Administrator,CAD\r\n";  // 2
+  csv += "\"bad\"quote@acme.example,employee,,\r\n";            // 3
+  csv += "not-an-email,external,,\r\n";                         // 4
+  csv += "fay@partner.example,contractor,,\r\n";                // 5
+  csv += "zed@acme.example,employee,\"" + ten_mb + "\",\r\n";   // 6
+  csv += "gus@acme.example,employee\r\n";                       // 7
+  csv += "gus@acme.example,employee,Astronaut,\r\n";            // 8
+  csv += "hal@partner.example,external,,ONE\r\n";               // 9
+  csv += "\"unterminated@acme.example,employee,,\r\n";          // 10
+  csv += "new.person@elsewhere.example,external,,\r\n";         // 11
+  csv += "fay@partner.example,external,,POOL;CAD\r\n";          // 12
+  csv += "cleo@partner.example,employee,,\r\n";                 // 13
 
   const int rows_per_transaction = GENERATE(1, 3, 256);
   UserImportOptions options;
@@ -295,14 +296,16 @@ TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, repo
   REQUIRE(f.Membership(acme.org, eve)->kind == MembershipKind::kEmployee);
   REQUIRE(f.GrantsOf(acme.org, eve).size() == 1);
   REQUIRE(f.Membership(acme.org, fay)->kind == MembershipKind::kExternal);
-  REQUIRE(f.template All<PoolGrantRecord>(PoolGrantFilter{
-                            .entitlement_id = acme.pool_id,
-                            .identity_id = fay})
+  REQUIRE(
+      f.template All<PoolGrantRecord>(
+           PoolGrantFilter{.entitlement_id = acme.pool_id, .identity_id = fay})
+          .size() == 1);
+  REQUIRE(f
+              .template All<LicenseAssignmentRecord>(LicenseAssignmentFilter{
+                  .entitlement_id = acme.cad, .identity_id = fay})
               .size() == 1);
-  REQUIRE(f.template All<LicenseAssignmentRecord>(LicenseAssignmentFilter{
-                            .entitlement_id = acme.cad, .identity_id = fay})
-              .size() == 1);
-  REQUIRE(f.notifier().Last(E("new.person@elsewhere.example"), "invitation")
+  REQUIRE(f.notifier()
+              .Last(E("new.person@elsewhere.example"), "invitation")
               .has_value());
   // The bad ones left nothing: Hal was refused for the license, so he is not
   // a member either; Gus, Cleo and the rest are as they were.
@@ -310,7 +313,7 @@ TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, repo
   REQUIRE_FALSE(f.Membership(acme.org, gus).has_value());
   REQUIRE(f.Membership(acme.org, acme.cleo)->kind == MembershipKind::kExternal);
   REQUIRE(f.template All<MembershipRecord>(
-              MembershipFilter{.organization_id = acme.org})
+               MembershipFilter{.organization_id = acme.org})
               .size() == 6);
   const std::vector<AuditRecord> audit = f.template All<AuditRecord>();
   for (size_t i = audited_before; i < audit.size(); ++i) {
@@ -323,7 +326,8 @@ TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, repo
   REQUIRE(ParseCsv(Export(f, kOp, acme.org)).size() == 7);
 }
 
-TEMPLATE_TEST_CASE("ADM-2 a bad header, an unknown organization or an actor without "
+TEMPLATE_TEST_CASE(
+    "ADM-2 a bad header, an unknown organization or an actor without "
     "kManageUsers refuses the whole file and changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -369,7 +373,8 @@ TEMPLATE_TEST_CASE("ADM-2 a bad header, an unknown organization or an actor with
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE("ADM-2 roles need kManageAdministrators and licenses kManageLicenses: "
+TEMPLATE_TEST_CASE(
+    "ADM-2 roles need kManageAdministrators and licenses kManageLicenses: "
     "without them the row fails alone",
     "[user_lists]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -392,7 +397,8 @@ TEMPLATE_TEST_CASE("ADM-2 roles need kManageAdministrators and licenses kManageL
   REQUIRE(f.Membership(acme.org, gus).has_value());
 }
 
-TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and changes nothing",
+TEMPLATE_TEST_CASE(
+    "ADM-2 a dry run reports every row as it would go and changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
@@ -400,13 +406,12 @@ TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and changes
   const auto before = f.Freeze();
   UserImportOptions options;
   options.dry_run = true;
-  const Imported imported =
-      Import(f, As(acme.anna), acme.org,
-             "email,kind\r\n"
-             "eve@acme.example,employee\r\n"
-             "new@elsewhere.example,external\r\n"
-             "ben@acme.example,external\r\n",
-             options);
+  const Imported imported = Import(f, As(acme.anna), acme.org,
+                                   "email,kind\r\n"
+                                   "eve@acme.example,employee\r\n"
+                                   "new@elsewhere.example,external\r\n"
+                                   "ben@acme.example,external\r\n",
+                                   options);
   ENTITLE_REQUIRE_OK(imported.summary);
   REQUIRE_ROW(imported, 2, UserImportOutcome::kAdded);
   REQUIRE_ROW(imported, 3, UserImportOutcome::kInvited);
@@ -417,7 +422,8 @@ TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and changes
 
 // ------------------------------------------------------------------ ADM-3
 
-TEMPLATE_TEST_CASE("ADM-3 an administrator sends a member a password-reset link and locks "
+TEMPLATE_TEST_CASE(
+    "ADM-3 an administrator sends a member a password-reset link and locks "
     "and unlocks the member; other members cannot",
     "[user_lists]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
@@ -429,10 +435,12 @@ TEMPLATE_TEST_CASE("ADM-3 an administrator sends a member a password-reset link 
   std::optional<Notification> reset =
       f.notifier().Last(E("ben@acme.example"), "password-reset");
   REQUIRE(reset.has_value());
-  ENTITLE_REQUIRE_OK(f.ids().CompletePasswordReset(reset->token, "New-secret-9"));
+  ENTITLE_REQUIRE_OK(
+      f.ids().CompletePasswordReset(reset->token, "New-secret-9"));
   ENTITLE_REQUIRE_OK(f.ids().SignIn("ben@acme.example", "New-secret-9"));
   // An unknown address gets the seed's message.
-  auto unknown = f.ids().RequestPasswordReset(As(acme.anna), "nobody@acme.example");
+  auto unknown =
+      f.ids().RequestPasswordReset(As(acme.anna), "nobody@acme.example");
   REQUIRE_REASON(unknown, Reason::kUnknownUser);
   REQUIRE(unknown.message() ==
           "Sorry, we didn't recognise this user. Please enter a valid Email "

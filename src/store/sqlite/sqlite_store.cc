@@ -21,11 +21,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "entitle/internal/mutex.h"
 #include "base/string_view.h"
+#include "entitle/internal/mutex.h"
 #include "entitle/status.h"
-#include "store/sqlite/migrations.h"
 #include "store/schema.h"
+#include "store/sqlite/migrations.h"
 
 namespace entitle {
 namespace internal {
@@ -275,8 +275,8 @@ struct SqliteState {
   bool writer_active ABSL_GUARDED_BY(writer_mutex) = false;
 
   bool AcquireWriter(absl::Duration timeout) {
-    const auto deadline = std::chrono::steady_clock::now() +
-                          absl::ToChronoMilliseconds(timeout);
+    const auto deadline =
+        std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
     MutexLock lock(writer_mutex);
     while (writer_active) {
       // Waiting unlocks writer_mutex and locks it again before returning.
