@@ -37,25 +37,35 @@ namespace internal {
 class SeatRegistry;
 }
 
+// The host's ports and policies for one Directory. Every port is optional:
+// null (the default) gives the directory's own, listed above. A port given
+// here is borrowed, must outlive the directory, and is called from any thread
+// that calls a service (so it must be thread-safe). The policies are copied
+// (options.h says each field's default and bounds).
 struct DirectoryOptions {
-  const Clock* clock = nullptr;
-  Notifier* notifier = nullptr;
-  EventSink* events = nullptr;
-  const PasswordHasher* hasher = nullptr;
-  Random* random = nullptr;
+  const Clock* clock = nullptr;            // Default: SystemClock::Get().
+  Notifier* notifier = nullptr;            // Default: an InMemoryNotifier.
+  EventSink* events = nullptr;             // Default: an InMemoryEventSink.
+  const PasswordHasher* hasher = nullptr;  // Default: Argon2idHasher.
+  Random* random = nullptr;                // Default: SodiumRandom::Get().
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
   LicensePolicy license_policy;
   ProjectPolicy project_policy;
 };
 
+// Owns the services (and the in-memory seat pools behind Licenses) for one
+// store. The services it hands out live as long as the directory.
 class Directory {
  public:
+  // Binds the services to `store` (borrowed; must outlive the directory).
+  // Does not touch the store: nothing can fail here.
   explicit Directory(Store& store, DirectoryOptions options = {});
   ~Directory();
   Directory(const Directory&) = delete;
   Directory& operator=(const Directory&) = delete;
 
+  // The services; each reference stays valid for the directory's life.
   Identities& identities();
   Organizations& organizations();
   Invitations& invitations();
