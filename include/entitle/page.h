@@ -17,11 +17,12 @@
 namespace entitle {
 
 // Which rows of a listing to return: skip `offset` rows, then at most `limit`.
-// Defaults: offset 0, limit 100. The store's tables (store.h) accept `limit`
-// in 1..kMaxPageLimit and a non-negative `offset`, and refuse anything else
-// with InvalidArgument / `Reason::kInvalidArgument`; a listing with other
-// bounds says so (projects.h's account queries: limit
-// 1..kMaxAccountPageSize).
+// Defaults: offset 0, limit 100 (the account queries of projects.h, whose
+// API default is pages of 25, are asked with Numbered(number, size)). The
+// store's tables (store.h) accept `limit` in 1..kMaxPageLimit and a
+// non-negative `offset`, and refuse anything else with InvalidArgument /
+// `Reason::kInvalidArgument`; a listing with other bounds says so (projects.h's
+// account queries: limit 1..kMaxAccountPageSize).
 struct PageRequest {
   static constexpr int64_t kMaxPageLimit = 10000;
 

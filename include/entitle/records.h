@@ -23,8 +23,10 @@
 //   role grants:     (organization, identity, role) is the key
 //   groups:          (organization, name)
 //   group members:   (group, identity) is the key
-//   domains:         (organization, name); at most one kVerified per name
-//   (ORG-9) invitations:     token_hash request links:   token_hash
+//   domains:         (organization, name); at most one kVerified per
+//                    name (ORG-9)
+//   invitations:     token_hash
+//   request links:   token_hash
 //   entitlements:    none beyond the id
 //   assignments:     (entitlement, identity) is the key
 //   pool grants:     (entitlement, identity) and (entitlement, group)
