@@ -431,9 +431,9 @@ TEST_CASE("entitle-admin: licenses, pool access, usage and expiry") {
   CHECK(tool.JsonOf({"usage", "1"})["usage"][1]["with_access"] == 0);
 }
 
-TEST_CASE(
-    "ADM-3 entitle-admin locks, unlocks and sends a password-reset "
-    "link") {
+// clang-format off
+TEST_CASE("ADM-3 entitle-admin locks, unlocks and sends a password-reset link") {
+  // clang-format on
   Tool tool("adm3");
   SetUpAcme(tool);
   tool.Ok({"user", "register", "ben@acme.example"});
@@ -488,9 +488,10 @@ TEST_CASE(
   CHECK(last.size() == 2);
 }
 
-TEST_CASE(
-    "ADM-1 entitle-admin exports the user list; importing it after "
-    "removing members restores them") {
+// clang-format off
+TEST_CASE("ADM-1 entitle-admin exports the user list; importing it after "
+          "removing members restores them") {
+  // clang-format on
   Tool tool("adm1");
   SetUpAcme(tool);
   tool.Ok({"user", "register", "ben@acme.example", "--name",
@@ -549,9 +550,10 @@ TEST_CASE(
                        "failed") != std::string::npos);
 }
 
-TEST_CASE(
-    "ADM-2 entitle-admin imports a damaged CSV: every good row is "
-    "applied and every bad one reported") {
+// clang-format off
+TEST_CASE("ADM-2 entitle-admin imports a damaged CSV: every good row is "
+          "applied and every bad one reported") {
+  // clang-format on
   Tool tool("adm2");
   SetUpAcme(tool);
   tool.Ok({"user", "register", "ben@acme.example"});
@@ -630,9 +632,9 @@ TEST_CASE(
   RequireErrorLine(header, "malformed-csv");
 }
 
-TEST_CASE(
-    "ADM-2 entitle-admin reports the progress of a long import on "
-    "stderr") {
+// clang-format off
+TEST_CASE("ADM-2 entitle-admin reports the progress of a long import on stderr") {
+  // clang-format on
   Tool tool("adm2-progress");
   SetUpAcme(tool);
   std::string csv = "email,kind\n";

@@ -255,8 +255,9 @@ TEST_CASE("ADM-2 csv: quoted fields and lone CRs") {
   CheckGood(result.rows[3], Fields{"z\r"}, 4, 6);
 }
 
-TEST_CASE(
-    "ADM-2 csv: a quote inside an unquoted field spoils that record only") {
+// clang-format off
+TEST_CASE("ADM-2 csv: a quote inside an unquoted field spoils that record only") {
+  // clang-format on
   const ReadResult result = ReadAll("a,b\nab\"c,d\ne,f\n");
   REQUIRE(result.status.ok());
   REQUIRE(result.rows.size() == 3);
@@ -270,8 +271,10 @@ TEST_CASE(
   CheckGood(result.rows[2], Fields{"e", "f"}, 3, 3);
 }
 
-TEST_CASE(
-    "ADM-2 csv: a character after a closing quote spoils that record only") {
+// clang-format off
+TEST_CASE("ADM-2 csv: a character after a closing quote spoils that record "
+          "only") {
+  // clang-format on
   SECTION("on one line") {
     const ReadResult result = ReadAll("h1,h2\nx,\"ab\"c\ne,f\n");
     REQUIRE(result.rows.size() == 3);
@@ -324,8 +327,9 @@ TEST_CASE("ADM-2 csv: an unterminated quote swallows no following lines") {
   CheckBad(last.rows[1], Reason::kMalformedCsv, 2, 2);
 }
 
-TEST_CASE(
-    "ADM-2 csv: a record too long to read again is skipped, and says so") {
+// clang-format off
+TEST_CASE("ADM-2 csv: a record too long to read again is skipped, and says so") {
+  // clang-format on
   CsvLimits limits;
   limits.max_record_bytes = 16;
   // Lines 2-5 fall inside the stray quote's field; past 16 bytes they are no

@@ -61,10 +61,11 @@ TEST_CASE("ID-1 an email is trimmed and lower-cased", "[email]") {
   REQUIRE(os.str() == "anna.berg@example.com");
 }
 
-TEST_CASE(
-    "ID-1 addresses differing only in case or surrounding space are "
-    "equal",
+// clang-format off
+TEST_CASE("ID-1 addresses differing only in case or surrounding space are "
+          "equal",
     "[email]") {
+  // clang-format on
   Email a = MustParse("Anna@Example.com");
   Email b = MustParse("anna@example.COM ");
   Email c = MustParse("ANNA@EXAMPLE.COM");
@@ -225,10 +226,11 @@ TEST_CASE("ID-2 NormalizeDomain trims, lower-cases and drops a trailing dot",
           std::string(MustParse("x@Sub.Example.Com").domain()));
 }
 
-TEST_CASE(
-    "ID-2 NormalizeDomain refuses implausible domains with "
-    "kInvalidArgument",
+// clang-format off
+TEST_CASE("ID-2 NormalizeDomain refuses implausible domains with "
+          "kInvalidArgument",
     "[email]") {
+  // clang-format on
   for (const std::string text :
        {"", "  ", "example", "a..com", ".example.com", "exa mple.com",
         "a@b.com", "exa\x01mple.com", "exa\xFFmple.com", "example.com.."}) {

@@ -128,10 +128,11 @@ TEST_CASE("ID-4 maximum length boundary: 128 accepted, 129 refused",
   RequireBroken(p129, {PasswordRule::kMaxLength});
 }
 
-TEST_CASE(
-    "ID-4 Scandinavian letters and any non-ASCII character are refused even "
-    "when every other rule holds",
+// clang-format off
+TEST_CASE("ID-4 Scandinavian letters and any non-ASCII character are refused "
+          "even when every other rule holds",
     "[password]") {
+  // clang-format on
   // U+00E5 å, U+00E4 ä, U+00F6 ö, U+00C5 Å, U+00E9 é, U+20AC €, U+1F600, and
   // a lone Latin-1 byte.
   const char* const extras[] = {"\xC3\xA5",         "\xC3\xA4", "\xC3\xB6",
@@ -156,10 +157,11 @@ TEST_CASE(
           std::string::npos);
 }
 
-TEST_CASE(
-    "ID-4 each special character alone satisfies the special rule; '.' does "
-    "not",
+// clang-format off
+TEST_CASE("ID-4 each special character alone satisfies the special rule; '.' "
+          "does not",
     "[password]") {
+  // clang-format on
   const std::string specials = "!@#$%&*^_-+";
   REQUIRE(specials == std::string(entitle::kPasswordSpecialCharacters));
   for (char c : specials) {

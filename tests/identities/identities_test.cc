@@ -183,10 +183,11 @@ size_t CountTemplate(const std::vector<Notification>& sent,
 
 // ================================================================ ID-1
 
-TEMPLATE_TEST_CASE(
-    "ID-1 emails are trimmed and lower-cased; sign-in ignores case; an address "
-    "is never shared",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-1 emails are trimmed and lower-cased; sign-in ignores "
+                   "case; an address is never shared",
     "[identities][ID-1]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "  Anna@Example.COM ");
   ENTITLE_REQUIRE_OK(id);
@@ -287,10 +288,11 @@ TEMPLATE_TEST_CASE("ID-2 implausible addresses are refused with kInvalidEmail",
 
 // ================================================================ ID-3
 
-TEMPLATE_TEST_CASE(
-    "ID-3 a new identity is unverified, gets one verification link and cannot "
-    "sign in until it is used",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-3 a new identity is unverified, gets one verification "
+                   "link and cannot sign in until it is used",
     "[identities][ID-3]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "cleo@example.com");
   ENTITLE_REQUIRE_OK(id);
@@ -440,10 +442,11 @@ TEMPLATE_TEST_CASE("ID-3 unknown, altered or wrong-purpose links are refused",
 
 // ================================================================ ID-4
 
-TEMPLATE_TEST_CASE(
-    "ID-4 every way of setting a password refuses a weak one and changes "
-    "nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-4 every way of setting a password refuses a weak one "
+                   "and changes nothing",
     "[identities][ID-4]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("jo@example.com");
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "kim@example.com"));
@@ -493,9 +496,11 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-5
 
-TEMPLATE_TEST_CASE(
-    "ID-5 the store keeps only a salted Argon2id hash, never the password",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-5 the store keeps only a salted Argon2id hash, never "
+                   "the password",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId a = f.RegisterVerified("lea@example.com");
   IdentityId b = f.RegisterVerified("max@example.com");
@@ -528,9 +533,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(MustSignIn(f, "lea@example.com") == a);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-5 no password and no link token appears anywhere in the store",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-5 no password and no link token appears anywhere in the "
+                   "store",
     "[identities][ID-5]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId a = f.RegisterVerified("nia@example.com");
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "oli@example.com"));
@@ -580,9 +587,11 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-6
 
-TEMPLATE_TEST_CASE(
-    "ID-6 a reset for an unknown address fails with the exact message",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-6 a reset for an unknown address fails with the exact "
+                   "message",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   f.RegisterVerified("pia@example.com");
   const auto before = f.Freeze();
@@ -596,10 +605,11 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-6 a reset link sets a new password once; the old password stops "
-    "working",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-6 a reset link sets a new password once; the old "
+                   "password stops working",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   f.RegisterVerified("quinn@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "Quinn@Example.com"));
@@ -712,10 +722,11 @@ TEMPLATE_TEST_CASE("ID-6 a reset link expires after its lifetime",
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-6 an administrator may send a reset link to a member; a stranger may "
-    "not",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-6 an administrator may send a reset link to a member; a "
+                   "stranger may not",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId member = f.RegisterVerified("member@acme.com");
@@ -735,9 +746,11 @@ TEMPLATE_TEST_CASE(
   MustSignIn(f, "member@acme.com", kNewPassword);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-6 completing a reset verifies an unverified identity (identities.h)",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-6 completing a reset verifies an unverified identity "
+                   "(identities.h)",
     "[identities][ID-6]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   auto id = f.ids().Register(kAnon, "uma@example.com");
   ENTITLE_REQUIRE_OK(id);
@@ -750,10 +763,12 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-7
 
-TEMPLATE_TEST_CASE(
-    "ID-7 an email change is confirmed at the new address; until then the old "
-    "one signs in, afterwards only the new one",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-7 an email change is confirmed at the new address; "
+                   "until then the old one signs in, afterwards only the new "
+                   "one",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("vic@old.com");
   const size_t sent_before = f.notifier().Sent().size();
@@ -840,10 +855,11 @@ TEMPLATE_TEST_CASE("ID-7 the new address must be free when asked",
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-7 an address taken between request and confirmation is refused at "
-    "confirmation and nothing changes",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-7 an address taken between request and confirmation is "
+                   "refused at confirmation and nothing changes",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("xia@example.com");
   ENTITLE_REQUIRE_OK(f.ids().RequestEmailChange(As(id), id, "xia@new.com"));
@@ -858,9 +874,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(MustGet(f, id).email == E("xia@example.com"));
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-7 only the identity itself (or the operator) may change its address",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-7 only the identity itself (or the operator) may change "
+                   "its address",
     "[identities][ID-7]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("yan@example.com");
   IdentityId other = f.RegisterVerified("zoe@example.com");
@@ -883,10 +901,11 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-8
 
-TEMPLATE_TEST_CASE(
-    "ID-8 the effective language falls back to English when unset or "
-    "unsupported",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when "
+                   "unset or unsupported",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("ada@example.com");
   IdentityInfo info = MustGet(f, id);
@@ -933,10 +952,11 @@ TEMPLATE_TEST_CASE("ID-8 a malformed language tag is refused",
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-8 the verification email is in the language given at registration, "
-    "among the host's supported languages",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-8 the verification email is in the language given at "
+                   "registration, among the host's supported languages",
     "[identities][ID-8]", ENTITLE_BACKENDS) {
+  // clang-format on
   IdentityPolicy policy;
   policy.supported_languages = {"en", "fi"};
   DirectoryFixture<TestType> f({.identity_policy = policy});
@@ -952,10 +972,12 @@ TEMPLATE_TEST_CASE(
 
 // ================================================================ ID-9
 
-TEMPLATE_TEST_CASE(
-    "ID-9 the operator or an employee administrator with manage-users may "
-    "lock; a locked identity cannot sign in; unlock restores it",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-9 the operator or an employee administrator with "
+                   "manage-users may lock; a locked identity cannot sign in; "
+                   "unlock restores it",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("eli@acme.com");
@@ -985,10 +1007,12 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.AuditOf("identity.unlock").size() == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-9 a plain member, an administrator of another organization, an "
-    "administrator without manage-users or anonymous may not lock or unlock",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-9 a plain member, an administrator of another "
+                   "organization, an administrator without manage-users or "
+                   "anonymous may not lock or unlock",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("fin@acme.com");
@@ -1047,9 +1071,11 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-9 locking keeps memberships, roles, groups and license assignments",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-9 locking keeps memberships, roles, groups and license "
+                   "assignments",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gil@acme.com");
@@ -1086,10 +1112,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.RawIdentity(target).locked);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-9 a device that checked access keeps offline access for 7 days after "
-    "that check, even when locked",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-9 a device that checked access keeps offline access for "
+                   "7 days after that check, even when locked",
     "[identities][ID-9]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("hal@example.com");
   const DeviceId laptop("laptop-1");
@@ -1159,10 +1186,11 @@ TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
 
 // ================================================================ ID-10
 
-TEMPLATE_TEST_CASE(
-    "ID-10 a successful sign-in records the last-login time; a failed one "
-    "does not",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a "
+                   "failed one does not",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId id = f.RegisterVerified("jay@acme.com");
@@ -1193,10 +1221,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(MustGet(f, id).last_login_at == t1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-10 only the identity, the operator or an administrator of its "
-    "organization may read it",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-10 only the identity, the operator or an administrator "
+                   "of its organization may read it",
     "[identities][ID-10]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("kip@example.com");
   IdentityId stranger = f.RegisterVerified("stranger@example.com");
@@ -1224,10 +1253,11 @@ OrganizationId PutFederatedOrganization(Store& store, std::string_view name,
   return id;
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-11 the first federated sign-in creates a verified employee; later "
-    "ones find it and create nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified "
+                   "employee; later ones find it and create nothing",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const OrganizationId acme =
       PutFederatedOrganization(f.store(), "Acme", "okta-acme");
@@ -1295,10 +1325,11 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-11 an unknown provider, or an address a password identity owns, is "
-    "refused and nothing is made",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password "
+                   "identity owns, is refused and nothing is made",
     "[identities][ID-11]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   PutFederatedOrganization(f.store(), "Acme", "okta-acme");
   PutFederatedOrganization(f.store(), "Plain", "");
@@ -1337,10 +1368,11 @@ TEMPLATE_TEST_CASE("ID-11 a locked federated identity cannot sign in",
 
 // ================================================================ ID-12
 
-TEMPLATE_TEST_CASE(
-    "ID-12 the identity itself (or the operator) edits its profile; nobody "
-    "else",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-12 the identity itself (or the operator) edits its "
+                   "profile; nobody else",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("jan@acme.com");
   IdentityId other = f.RegisterVerified("kai@example.com");
@@ -1398,10 +1430,11 @@ TEMPLATE_TEST_CASE("ID-12 a malformed country is refused",
   REQUIRE(MustGet(f, id).display_name.empty());
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-12 a membership waiting for the profile becomes active once name and "
-    "country are set, not before",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-12 a membership waiting for the profile becomes active "
+                   "once name and country are set, not before",
     "[identities][ID-12]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId id = f.RegisterVerified("lou@example.com");
   REQUIRE_FALSE(MustGet(f, id).profile_complete);
@@ -1515,9 +1548,11 @@ Entangled Entangle(F& f, IdentityId admin, IdentityId target) {
   return out;
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 deleting an identity removes everything that names it, in one go",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-13 deleting an identity removes everything that names "
+                   "it, in one go",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gone@example.com");
@@ -1567,10 +1602,12 @@ TEMPLATE_TEST_CASE(
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "gone@example.com"));
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 after deletion no invitation, join request or job names the "
-    "identity as who acted (nothing points at a missing identity)",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-13 after deletion no invitation, join request or job "
+                   "names the identity as who acted (nothing points at a "
+                   "missing identity)",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId helper = f.RegisterVerified("helper@acme.com");
@@ -1605,9 +1642,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(after.jobs.size() == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 the last administrator of an organization cannot be deleted",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-13 the last administrator of an organization cannot be "
+                   "deleted",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gone@example.com");
@@ -1636,9 +1675,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE_REASON(f.ids().Delete(kOperator, second), Reason::kLastAdministrator);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-13 a stranger, a plain member or anonymous may not delete",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-13 a stranger, a plain member or anonymous may not "
+                   "delete",
     "[identities][ID-13]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   IdentityId admin = f.RegisterVerified("admin@acme.com");
   IdentityId target = f.RegisterVerified("gone@example.com");

@@ -72,9 +72,11 @@ void RunTogether(int n, Body body) {
   for (std::thread& t : threads) t.join();
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 eight simultaneous clicks on one link: exactly one accepts",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-5 eight simultaneous clicks on one link: exactly one "
+                   "accepts",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
+  // clang-format on
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");
   const OrganizationId acme = f.CreateOrg("Acme", anna);
@@ -117,10 +119,11 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-4 INV-5 accept racing revoke: exactly one wins and the state "
-    "matches it",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-4 INV-5 accept racing revoke: exactly one wins and the "
+                   "state matches it",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
+  // clang-format on
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");
   const OrganizationId acme = f.CreateOrg("Acme", anna);
@@ -163,10 +166,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(accepted_rounds + revoked_rounds == kRounds);
 }
 
-TEMPLATE_TEST_CASE(
-    "ORG-2 INV-5 two employee invitations accepted at once: an employee of "
-    "exactly one organization, the later one",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-2 INV-5 two employee invitations accepted at once: an "
+                   "employee of exactly one organization, the later one",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
+  // clang-format on
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");
   const OrganizationId acme = f.CreateOrg("Acme", anna);
@@ -228,9 +232,11 @@ TEMPLATE_TEST_CASE(
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-8 eight admins inviting one address at once make one invitation",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-8 eight admins inviting one address at once make one "
+                   "invitation",
     "[invitations][concurrency]", ENTITLE_BACKENDS) {
+  // clang-format on
   RaceFixture<TestType> f;
   const IdentityId anna = f.Person("anna@acme.com");
   const OrganizationId acme = f.CreateOrg("Acme", anna);

@@ -299,10 +299,11 @@ std::vector<InviteOutcome> Outcomes(const std::vector<InviteResult>& results) {
 
 // -------------------------------------------------------------------- INV-1
 
-TEMPLATE_TEST_CASE(
-    "INV-1 an employee batch gives each address its own result and needs no "
-    "identity",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-1 an employee batch gives each address its own result "
+                   "and needs no identity",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId olga = f.Person("olga@other.com");
@@ -374,10 +375,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.InvitationsSentTo("twice@acme.com") == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 external and group batches: domain ownership does not restrict "
-    "them, members are reported",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-1 external and group batches: domain ownership does "
+                   "not restrict them, members are reported",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId olga = f.Person("olga@other.com");
@@ -431,10 +433,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.InGroup(*designers, *g));
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 accepting as a new user creates a verified identity; the "
-    "membership waits for the mandatory profile (ID-12)",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-1 accepting as a new user creates a verified identity; "
+                   "the membership waits for the mandatory profile (ID-12)",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const Sent bare = f.InviteOne(f.acme, "nina@acme.com");
@@ -510,10 +513,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.Raw(taken.id).status == InvitationStatus::kNew);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 a bad batch is refused whole: empty, over kMaxInvitationBatch, a "
-    "wrong group, a non-admin",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-1 a bad batch is refused whole: empty, over "
+                   "kMaxInvitationBatch, a wrong group, a non-admin",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId emp = f.Person("emp@acme.com");
@@ -635,10 +639,11 @@ TEMPLATE_TEST_CASE("INV-2 an invitation is valid for one week", "[invitations]",
 
 // -------------------------------------------------------------------- INV-3
 
-TEMPLATE_TEST_CASE(
-    "INV-3 resend issues a new link valid for a week and the old one stays "
-    "dead",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-3 resend issues a new link valid for a week and the "
+                   "old one stays dead",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -747,10 +752,11 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-4
 
-TEMPLATE_TEST_CASE(
-    "INV-4 admins list New, Rejected and Expired invitations; accepted, "
-    "revoked and resent ones leave the list",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-4 admins list New, Rejected and Expired invitations; "
+                   "accepted, revoked and resent ones leave the list",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId acc = f.Person("acc@x.example");
@@ -849,10 +855,11 @@ TEMPLATE_TEST_CASE("INV-4 revoking a New invitation kills its link",
   f.RequireUnchanged(before2);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-4 no table, notification field, outbox row, audit record or list "
-    "ever holds a link token",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-4 no table, notification field, outbox row, audit "
+                   "record or list ever holds a link token",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -903,10 +910,11 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-5
 
-TEMPLATE_TEST_CASE(
-    "INV-5 only the owner of the invited, verified address accepts, and only "
-    "once",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-5 only the owner of the invited, verified address "
+                   "accepts, and only once",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -980,10 +988,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.Membership(f.acme, uma).has_value());
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 accepting an employee invitation moves the employee from its "
-    "previous organization (ORG-2)",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-5 accepting an employee invitation moves the employee "
+                   "from its previous organization (ORG-2)",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId olga = f.Person("olga@other.com");
@@ -1030,10 +1039,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.EmployersOf(olga) == std::vector<OrganizationId>{other});
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 the invitee rejects with the link alone; a rejected invitation "
-    "cannot be accepted",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-5 the invitee rejects with the link alone; a rejected "
+                   "invitation cannot be accepted",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -1074,9 +1084,11 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-6
 
-TEMPLATE_TEST_CASE(
-    "INV-6 an identity lists its own New invitations and accepts one by id",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-6 an identity lists its own New invitations and "
+                   "accepts one by id",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId olga = f.Person("olga@other.com");
@@ -1154,10 +1166,11 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-7
 
-TEMPLATE_TEST_CASE(
-    "INV-7 invitation links are long random URL-safe tokens, stored only as "
-    "a hash",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-7 invitation links are long random URL-safe tokens, "
+                   "stored only as a hash",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -1204,10 +1217,12 @@ TEMPLATE_TEST_CASE(
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(bob), token));
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-7 expired, resent, revoked, used, altered and wrong-invitee links "
-    "are refused with six distinct reasons and change nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-7 expired, resent, revoked, used, altered and "
+                   "wrong-invitee links are refused with six distinct reasons "
+                   "and change nothing",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId e = f.Person("e@x.example");
@@ -1263,10 +1278,11 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-8
 
-TEMPLATE_TEST_CASE(
-    "INV-8 inviting again returns the New invitation; members are reported; "
-    "only a New invitation blocks a new one",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-8 inviting again returns the New invitation; members "
+                   "are reported; only a New invitation blocks a new one",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -1340,10 +1356,11 @@ TEMPLATE_TEST_CASE(
 
 // -------------------------------------------------------------------- INV-9
 
-TEMPLATE_TEST_CASE(
-    "INV-9 the request-to-join link is multi-use, never expires, and can be "
-    "rotated or disabled",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-9 the request-to-join link is multi-use, never "
+                   "expires, and can be rotated or disabled",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId bob = f.Person("bob@bob.example");
@@ -1475,10 +1492,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- INV-10
 
-TEMPLATE_TEST_CASE(
-    "INV-10 an identity asks to join an organization it discovered; others "
-    "are not found",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-10 an identity asks to join an organization it "
+                   "discovered; others are not found",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   OrganizationSettings discoverable;
@@ -1546,10 +1564,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- INV-11
 
-TEMPLATE_TEST_CASE(
-    "INV-11 admins approve or reject join requests one at a time or many at "
-    "once",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-11 admins approve or reject join requests one at a "
+                   "time or many at once",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId olga = f.Person("olga@other.com");
@@ -1654,10 +1673,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE_FALSE(f.Membership(f.acme, eve).has_value());
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-11 approving the last administrator of another organization fails "
-    "for that request alone",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-11 approving the last administrator of another "
+                   "organization fails for that request alone",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   const IdentityId olga = f.Person("olga@other.com");
@@ -1706,10 +1726,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- INV-12
 
-TEMPLATE_TEST_CASE(
-    "INV-12 auto-approval admits identities of the organization's verified "
-    "domains at once; others wait",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-12 auto-approval admits identities of the "
+                   "organization's verified domains at once; others wait",
     "[invitations]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   // bob@acme.com works for Other before Acme verifies acme.com.
   f.anna = f.Person("anna@acme.com");
@@ -1774,10 +1795,11 @@ TEMPLATE_TEST_CASE(
 
 // ======================================================= edge cases
 
-TEMPLATE_TEST_CASE(
-    "INV-8 resending an expired invitation when a live one exists returns the "
-    "live one and sends nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-8 resending an expired invitation when a live one "
+                   "exists returns the live one and sends nothing",
     "[invitations][INV-8]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   Sent first = f.InviteOne(f.acme, "bo@acme.com");
@@ -1799,10 +1821,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(live == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-1 an address repeated in one batch gets one invitation and a result "
-    "for each mention",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-1 an address repeated in one batch gets one invitation "
+                   "and a result for each mention",
     "[invitations][INV-1]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   std::vector<InviteResult> results = f.InviteMany(
@@ -1814,10 +1837,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.InvitationsSentTo("cy@acme.com") == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "INV-5 accepting after being added directly meanwhile completes the "
-    "invitation",
+// clang-format off
+TEMPLATE_TEST_CASE("INV-5 accepting after being added directly meanwhile "
+                   "completes the invitation",
     "[invitations][INV-5]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   IdentityId ed = f.Person("ed@partner.example");
@@ -1836,10 +1860,11 @@ TEMPLATE_TEST_CASE(
                           Reason::kInvitationAlreadyAccepted);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-12 only an identity created from an invitation waits for its profile; "
-    "an existing one joins active",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-12 only an identity created from an invitation waits "
+                   "for its profile; an existing one joins active",
     "[invitations][ID-12]", ENTITLE_BACKENDS) {
+  // clang-format on
   InvFixture<TestType> f;
   f.SetUpAcme();
   // An existing identity without a country: its profile is incomplete.

@@ -27,10 +27,11 @@ using namespace entitle;
 // The floating pool the workers check out of.
 EntitlementTerms Pool(int64_t seats) { return Floating("SIM-FLOAT", seats); }
 
-TEMPLATE_TEST_CASE(
-    "ENT-3 concurrent checkouts never hold more seats than were "
-    "bought while the seat count changes",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-3 concurrent checkouts never hold more seats than were "
+                   "bought while the seat count changes",
     "[licenses][concurrency]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ada = f.RegisterVerified("ada@acme.com");
   const OrganizationId org = f.CreateOrg("Acme", ada);

@@ -166,10 +166,11 @@ void RequireSeatsExhausted(const absl::StatusOr<T>& result) {
 
 // ------------------------------------------------------------------- ENT-1
 
-TEMPLATE_TEST_CASE(
-    "ENT-1 the operator creates and changes an organization's entitlements: "
-    "SKU, seats, period, countries",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-1 the operator creates and changes an organization's "
+                   "entitlements: SKU, seats, period, countries",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
 
@@ -260,10 +261,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-2
 
-TEMPLATE_TEST_CASE(
-    "ENT-2 an admin assigns a named license up to its seat count; one more, a "
-    "disallowed country or a floating entitlement is refused",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-2 an admin assigns a named license up to its seat "
+                   "count; one more, a disallowed country or a floating "
+                   "entitlement is refused",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", In("DE"));
@@ -327,10 +330,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-3
 
-TEMPLATE_TEST_CASE(
-    "ENT-3 pool access for members and groups: a seat per (identity, device), "
-    "the same device gets its own seat back",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-3 pool access for members and groups: a seat per "
+                   "(identity, device), the same device gets its own seat back",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -426,10 +430,11 @@ TEMPLATE_TEST_CASE(
                  Reason::kNoLicense);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-3 revoked pool access or a group place ends the seat at its next "
-    "heartbeat",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-3 revoked pool access or a group place ends the seat "
+                   "at its next heartbeat",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -461,10 +466,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-4
 
-TEMPLATE_TEST_CASE(
-    "ENT-4 heartbeats keep a seat; an expired seat is reclaimed when a "
-    "reservation would fail; a late heartbeat never takes it back",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-4 heartbeats keep a seat; an expired seat is reclaimed "
+                   "when a reservation would fail; a late heartbeat never "
+                   "takes it back",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicensePolicy policy;
   policy.seat_lease = absl::Minutes(10);
   LicenseFixture<TestType> f({.license_policy = policy});
@@ -548,9 +555,11 @@ TEMPLATE_TEST_CASE(
   CHECK(f.Holders(pool).size() == 1);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-4 by default a seat without a heartbeat is kept for three hours",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-4 by default a seat without a heartbeat is kept for "
+                   "three hours",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -573,10 +582,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-5
 
-TEMPLATE_TEST_CASE(
-    "ENT-5 a full pool passes a checkout on to the next pool of the same "
-    "product; only when all are full is it refused",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-5 a full pool passes a checkout on to the next pool of "
+                   "the same product; only when all are full is it refused",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -601,10 +611,11 @@ TEMPLATE_TEST_CASE(
   CHECK(c->access.entitlement_id == first.id);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-5 a full pool refuses a new reservation with kSeatsExhausted and "
-    "\"All license seats are reserved\"",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-5 a full pool refuses a new reservation with "
+                   "kSeatsExhausted and \"All license seats are reserved\"",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -646,10 +657,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-6
 
-TEMPLATE_TEST_CASE(
-    "ENT-6 outside its period an entitlement gives no seat or assignment; no "
-    "seat outlives the period's end",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-6 outside its period an entitlement gives no seat or "
+                   "assignment; no seat outlives the period's end",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -730,10 +742,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-7
 
-TEMPLATE_TEST_CASE(
-    "ENT-7 lowering a pool's seats below use takes no seat away and gives none "
-    "until use is below; usage shows over-allocation",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-7 lowering a pool's seats below use takes no seat away "
+                   "and gives none until use is below; usage shows "
+                   "over-allocation",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -796,10 +810,11 @@ TEMPLATE_TEST_CASE(
   CHECK(f.UsageOf(pool).in_use == 3);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-7 lowering a named entitlement below its assignments keeps them and "
-    "allows none until below",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-7 lowering a named entitlement below its assignments "
+                   "keeps them and allows none until below",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -835,10 +850,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-8
 
-TEMPLATE_TEST_CASE(
-    "ENT-8 the usage view counts purchased, assigned or with access, in use, "
-    "peak over the window and period end",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-8 the usage view counts purchased, assigned or with "
+                   "access, in use, peak over the window and period end",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicensePolicy policy;
   policy.seat_lease = absl::Hours(24);  // No seat expires during the test.
   LicenseFixture<TestType> f({.license_policy = policy});
@@ -928,10 +944,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ENT-9
 
-TEMPLATE_TEST_CASE(
-    "ENT-9 expiry warnings list entitlements ending within 30 days, or a "
-    "chosen number, with the affected members",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-9 expiry warnings list entitlements ending within 30 "
+                   "days, or a chosen number, with the affected members",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -1019,10 +1036,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ENT-10
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 CheckAccess answers from membership, assignment or pool access, "
-    "lock state, period and country",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 CheckAccess answers from membership, assignment or "
+                   "pool access, lock state, period and country",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId named_user =
@@ -1103,10 +1121,11 @@ TEMPLATE_TEST_CASE(
                  Reason::kNoLicense);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 a locked identity is refused except on a device that checked "
-    "access within the offline grace",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 a locked identity is refused except on a device "
+                   "that checked access within the offline grace",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;  // Offline grace: 7 days.
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -1156,10 +1175,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ENT-11
 
-TEMPLATE_TEST_CASE(
-    "ENT-11 admins see each seat's identity, device, since and last heartbeat, "
-    "and force-release a seat",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-11 admins see each seat's identity, device, since and "
+                   "last heartbeat, and force-release a seat",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -1238,10 +1258,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ENT-12
 
-TEMPLATE_TEST_CASE(
-    "ENT-12 RecordUsage keeps each pool's peak and refusals per window; "
-    "UsageHistory lists them oldest first",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-12 RecordUsage keeps each pool's peak and refusals per "
+                   "window; UsageHistory lists them oldest first",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicensePolicy policy;
   policy.usage_window = absl::Hours(1);
   LicenseFixture<TestType> f({.license_policy = policy});
@@ -1319,10 +1340,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-5
 
-TEMPLATE_TEST_CASE(
-    "ORG-5 removing a member releases its seats in that organization's pools "
-    "and ends its assignments",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-5 removing a member releases its seats in that "
+                   "organization's pools and ends its assignments",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -1365,9 +1387,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ID-13
 
-TEMPLATE_TEST_CASE(
-    "ID-13 deleting an identity releases its seats and ends its assignments",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-13 deleting an identity releases its seats and ends its "
+                   "assignments",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");
@@ -1397,10 +1421,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-7
 
-TEMPLATE_TEST_CASE(
-    "ORG-7 entitlements are the operator's; assigning and pool access need "
-    "kManageLicenses in that organization",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-7 entitlements are the operator's; assigning and pool "
+                   "access need kManageLicenses in that organization",
     "[licenses]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com");

@@ -105,10 +105,11 @@ class LicenseSite : public DirectoryFixture<Backend> {
   OrganizationId org;
 };
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 an unassigned named license is refused on the very next access "
-    "check and checkout (same Directory)",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 an unassigned named license is refused on the very "
+                   "next access check and checkout (same Directory)",
     "[licenses][view]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseSite<TestType> f;
   Licenses& lic = f.licenses();
   const EntitlementRecord cad =
@@ -135,10 +136,11 @@ TEMPLATE_TEST_CASE(
   MustAllow(lic, f.bob, "CAD-PRO", kLaptop);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 revoked pool access is refused on the very next access check, "
-    "checkout and heartbeat (same Directory)",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 revoked pool access is refused on the very next "
+                   "access check, checkout and heartbeat (same Directory)",
     "[licenses][view]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseSite<TestType> f;
   Licenses& lic = f.licenses();
   const EntitlementRecord pool =
@@ -184,10 +186,11 @@ TEMPLATE_TEST_CASE(
                  Reason::kNoLicense);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 a removed member is refused on the very next access check, "
-    "checkout and heartbeat (same Directory)",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 a removed member is refused on the very next access "
+                   "check, checkout and heartbeat (same Directory)",
     "[licenses][view]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseSite<TestType> f;
   Licenses& lic = f.licenses();
   const EntitlementRecord cad =
@@ -212,10 +215,12 @@ TEMPLATE_TEST_CASE(
                  Reason::kNoLicense);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 locking an identity takes effect on the very next access check; "
-    "a device checked before keeps offline access (same Directory)",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 locking an identity takes effect on the very next "
+                   "access check; a device checked before keeps offline access "
+                   "(same Directory)",
     "[licenses][view]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseSite<TestType> f;
   Licenses& lic = f.licenses();
   const EntitlementRecord pool =
@@ -248,10 +253,11 @@ TEMPLATE_TEST_CASE(
                  Reason::kIdentityLocked);
 }
 
-TEMPLATE_TEST_CASE(
-    "ENT-10 a change of an entitlement's seats or period takes effect on the "
-    "very next checkout (same Directory)",
+// clang-format off
+TEMPLATE_TEST_CASE("ENT-10 a change of an entitlement's seats or period takes "
+                   "effect on the very next checkout (same Directory)",
     "[licenses][view]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicenseSite<TestType> f;
   Licenses& lic = f.licenses();
   EntitlementTerms terms = Terms("SIM-FLOAT", EntitlementKind::kFloating, 2);
@@ -365,10 +371,11 @@ const absl::Duration kDelay = absl::Seconds(5);
 // Just past the delay.
 const absl::Duration kPastDelay = kDelay + absl::Milliseconds(1);
 
-TEST_CASE(
-    "ENT-10 a change by another process on the same file reaches the checkout "
-    "path within the configured delay",
+// clang-format off
+TEST_CASE("ENT-10 a change by another process on the same file reaches the "
+          "checkout path within the configured delay",
     "[licenses][view][sqlite]") {
+  // clang-format on
   TwoProcesses p(kDelay);
   Licenses& admin = p.admin_licenses();
   Licenses& server = p.server();
@@ -444,10 +451,11 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "ENT-10 a grant by another process on the same file reaches the checkout "
-    "path within the configured delay",
+// clang-format off
+TEST_CASE("ENT-10 a grant by another process on the same file reaches the "
+          "checkout path within the configured delay",
     "[licenses][view][sqlite]") {
+  // clang-format on
   TwoProcesses p(kDelay);
   Licenses& admin = p.admin_licenses();
   Licenses& server = p.server();
@@ -501,10 +509,11 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "ENT-10 with external_change_delay zero a change by another process on the "
-    "same file is seen by the very next call",
+// clang-format off
+TEST_CASE("ENT-10 with external_change_delay zero a change by another process "
+          "on the same file is seen by the very next call",
     "[licenses][view][sqlite]") {
+  // clang-format on
   TwoProcesses p(absl::ZeroDuration());
   Licenses& admin = p.admin_licenses();
   Licenses& server = p.server();

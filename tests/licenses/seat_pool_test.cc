@@ -438,10 +438,11 @@ TEST_CASE(
   REQUIRE(core.in_use() == capacity);
 }
 
-TEST_CASE(
-    "ENT-12 seat pool core: peak use is sampled, raised exactly when "
-    "the pool is seen full, and restarted by TakePeak",
+// clang-format off
+TEST_CASE("ENT-12 seat pool core: peak use is sampled, raised exactly when the "
+          "pool is seen full, and restarted by TakePeak",
     "[seat_pool][core][ENT-12]") {
+  // clang-format on
   const uint32_t capacity = GENERATE(from_range(kCapacities));
   INFO("capacity " << capacity);
   SeatPoolCore core(capacity, absl::Minutes(1), kEpoch);
@@ -479,10 +480,11 @@ TEST_CASE(
   REQUIRE(core.refusals() == 1);
 }
 
-TEST_CASE(
-    "ENT-12 seat pool core: a refusal under a lowered limit records the "
-    "over-allocated use",
+// clang-format off
+TEST_CASE("ENT-12 seat pool core: a refusal under a lowered limit records the "
+          "over-allocated use",
     "[seat_pool][core][ENT-12][ENT-7]") {
+  // clang-format on
   SeatPoolCore core(10, absl::Minutes(1), kEpoch);
   std::vector<SeatHandle> held = Fill(core, At(0));
   REQUIRE(held.size() == 10);

@@ -947,11 +947,12 @@ class ModelRun {
   Model m_;
 };
 
-TEMPLATE_TEST_CASE(
-    "ORG-2 model: random operations by random actors keep the store equal to "
-    "a reference model and every invariant (ORG-2 to ORG-5, ORG-10, ID-9, "
-    "ID-13)",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-2 model: random operations by random actors keep the "
+                   "store equal to a reference model and every invariant "
+                   "(ORG-2 to ORG-5, ORG-10, ID-9, ID-13)",
     "[organizations][model]", ENTITLE_BACKENDS) {
+  // clang-format on
   const int steps = std::is_same_v<TestType, MemoryBackend> ? 1500 : 900;
   for (uint64_t seed : {20260101ull, 7ull, 424242ull}) {
     ModelRun<TestType> run(seed);

@@ -59,10 +59,11 @@ std::vector<MemberInfo> Members(F& f, const Actor& actor, OrganizationId org) {
 
 // ------------------------------------------------------------------- ORG-1
 
-TEMPLATE_TEST_CASE(
-    "ORG-1 the operator creates an organization with a first administrator, "
-    "who then adds users and administrators",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first "
+                   "administrator, who then adds users and administrators",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId outsider = f.RegisterVerified("out@else.org");
@@ -158,10 +159,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-2
 
-TEMPLATE_TEST_CASE(
-    "ORG-2 becoming an employee of another organization ends the previous "
-    "employee membership with its rights and licenses, and emits one event",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-2 becoming an employee of another organization ends "
+                   "the previous employee membership with its rights and "
+                   "licenses, and emits one event",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -283,10 +286,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-3
 
-TEMPLATE_TEST_CASE(
-    "ORG-3 external memberships in many organizations are independent; one "
-    "membership per organization; an upgrade keeps the membership",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-3 external memberships in many organizations are "
+                   "independent; one membership per organization; an upgrade "
+                   "keeps the membership",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
@@ -369,10 +374,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-4
 
-TEMPLATE_TEST_CASE(
-    "ORG-4 administrator rights are for employees only and the last "
-    "administrator can be neither removed nor demoted",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-4 administrator rights are for employees only and the "
+                   "last administrator can be neither removed nor demoted",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -468,10 +474,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-5
 
-TEMPLATE_TEST_CASE(
-    "ORG-5 removing a member ends its membership, roles, groups, licenses, "
-    "pool access, projects and maintenance in that organization only",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-5 removing a member ends its membership, roles, "
+                   "groups, licenses, pool access, projects and maintenance in "
+                   "that organization only",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
@@ -614,10 +622,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-6
 
-TEMPLATE_TEST_CASE(
-    "ORG-6 employees are covered by a valid maintenance agreement; external "
-    "members are not",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-6 employees are covered by a valid maintenance "
+                   "agreement; external members are not",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -701,10 +710,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-7
 
-TEMPLATE_TEST_CASE(
-    "ORG-7 every admin operation checks the actor's permission: a view-only "
-    "role and the Co-Administrator",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-7 every admin operation checks the actor's permission: "
+                   "a view-only role and the Co-Administrator",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);
@@ -831,10 +841,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-8
 
-TEMPLATE_TEST_CASE(
-    "ORG-8 groups: named, of members only, and a group's pool access ends "
-    "with the group",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool "
+                   "access ends with the group",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
@@ -917,10 +928,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- ORG-9
 
-TEMPLATE_TEST_CASE(
-    "ORG-9 domains are claimed, verified with a token, owned by one "
-    "organization, and public mail domains cannot be claimed",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
+                   "one organization, and public mail domains cannot be "
+                   "claimed",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   OrganizationPolicy policy;
   policy.public_mail_domains.push_back("CorpMail.Example");
   DirectoryFixture<TestType> f({.organization_policy = policy});
@@ -1021,9 +1034,11 @@ TEMPLATE_TEST_CASE(
   CHECK(owners[0].organization_id == a);
 }
 
-TEMPLATE_TEST_CASE(
-    "ORG-9 the host's list replaces nothing: other domains stay claimable",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-9 the host's list replaces nothing: other domains stay "
+                   "claimable",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType>
       f;  // Default policy: corpmail.example is not public.
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
@@ -1035,10 +1050,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ORG-10
 
-TEMPLATE_TEST_CASE(
-    "ORG-10 a direct employee add is refused with a distinct code for each "
-    "reason, and allowed for the organization's verified domain",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-10 a direct employee add is refused with a distinct "
+                   "code for each reason, and allowed for the organization's "
+                   "verified domain",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
@@ -1103,10 +1120,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ORG-11
 
-TEMPLATE_TEST_CASE(
-    "ORG-11 discovery shows only discoverable organizations owning the "
-    "identity's verified email domain",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-11 discovery shows only discoverable organizations "
+                   "owning the identity's verified email domain",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const IdentityId bea = f.RegisterVerified("bea@beta.com");
@@ -1160,10 +1178,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ORG-12
 
-TEMPLATE_TEST_CASE(
-    "ORG-12 every change appends an audit record; admins list it by actor, "
-    "action and time, page by page",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list "
+                   "it by actor, action and time, page by page",
     "[organizations]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const absl::Time t_create = f.clock().Now();
@@ -1397,10 +1416,11 @@ TEMPLATE_TEST_CASE(
 // Kept last in the file: it goes through the identities service, so a failure
 // there cannot hide the organization rules above.
 
-TEMPLATE_TEST_CASE(
-    "ORG-4 the last administrator cannot delete its identity; with another "
-    "administrator it can, and its memberships end",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-4 the last administrator cannot delete its identity; "
+                   "with another administrator it can, and its memberships end",
     "[organizations][identities]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   const IdentityId ann = f.RegisterVerified("ann@acme.com");
   const OrganizationId a = f.CreateOrg("Acme", ann);

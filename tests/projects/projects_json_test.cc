@@ -236,10 +236,11 @@ TEST_CASE("PRJ-6 every action and role, spelled exactly so",
   REQUIRE(request == want);
 }
 
-TEST_CASE(
-    "PRJ-6 a request written by MemberUpdateRequestToJson reads back "
-    "equal",
+// clang-format off
+TEST_CASE("PRJ-6 a request written by MemberUpdateRequestToJson reads back "
+          "equal",
     "[projects][json]") {
+  // clang-format on
   const std::vector<ProjectMemberUpdates> request = {
       {ProjectId(1),
        {{MemberUpdateAction::kAdd, "ada@example.com", ProjectRole::kAdmin},
@@ -423,10 +424,11 @@ TEST_CASE("PRJ-6 an unknown or missing action is refused, naming it",
       "[1].updates[1].action");
 }
 
-TEST_CASE(
-    "PRJ-6 a role is needed for ADD and UPDATE, optional for REMOVE, "
-    "and only USER or ADMIN",
+// clang-format off
+TEST_CASE("PRJ-6 a role is needed for ADD and UPDATE, optional for REMOVE, and "
+          "only USER or ADMIN",
     "[projects][json]") {
+  // clang-format on
   for (const std::string action : {"ADD", "UPDATE"}) {
     INFO("action: " << action);
     MustBeMalformed(
@@ -456,10 +458,11 @@ TEST_CASE(
   }
 }
 
-TEST_CASE(
-    "PRJ-6 an email that is not a string is refused, naming it; an "
-    "implausible one is not checked here",
+// clang-format off
+TEST_CASE("PRJ-6 an email that is not a string is refused, naming it; an "
+          "implausible one is not checked here",
     "[projects][json]") {
+  // clang-format on
   for (const std::string email : {"5", "null", "true", R"(["a@example.com"])",
                                   R"({"address":"a@example.com"})"}) {
     INFO("email: " << email);
@@ -536,10 +539,11 @@ TEST_CASE("PRJ-6 at most 15 updates for one project", "[projects][json]") {
   for (const auto& project : all) REQUIRE(project.updates.size() == 15);
 }
 
-TEST_CASE(
-    "PRJ-6 a body over kMaxMemberUpdateBodyBytes is refused before it "
-    "is read",
+// clang-format off
+TEST_CASE("PRJ-6 a body over kMaxMemberUpdateBodyBytes is refused before it is "
+          "read",
     "[projects][json]") {
+  // clang-format on
   REQUIRE(kMaxMemberUpdateBodyBytes == size_t{1} << 20);
   // A valid body padded with whitespace to exactly the limit parses.
   const std::string valid = Projects(2);
@@ -564,10 +568,10 @@ TEST_CASE(
 
 // ========================================== PRJ-6: hostile bodies, no crash
 
-TEST_CASE(
-    "PRJ-6 deeply nested arrays and objects are refused without a "
-    "crash",
+// clang-format off
+TEST_CASE("PRJ-6 deeply nested arrays and objects are refused without a crash",
     "[projects][json]") {
+  // clang-format on
   // Unclosed.
   MustBeMalformed(std::string(100000, '['), "");
   MustBeMalformed(std::string(500000, '['), "");
@@ -592,10 +596,11 @@ TEST_CASE(
                   "[0].projectId");
 }
 
-TEST_CASE(
-    "PRJ-6 invalid UTF-8 in an address is refused cleanly or parsed, "
-    "never a crash",
+// clang-format off
+TEST_CASE("PRJ-6 invalid UTF-8 in an address is refused cleanly or parsed, "
+          "never a crash",
     "[projects][json]") {
+  // clang-format on
   for (const std::string& bad :
        {std::string("\xFF"), std::string("a\xC3"), std::string("\xC3\x28"),
         std::string("\xED\xA0\x80"),  // A UTF-16 surrogate in UTF-8.

@@ -207,10 +207,12 @@ void RequireSameJob(const MemberUpdateJob& a, const MemberUpdateJob& b) {
 
 // ------------------------------------------------------------------- PRJ-1
 
-TEMPLATE_TEST_CASE(
-    "PRJ-1 creating a project needs an active entitlement of the organization; "
-    "the project belongs to it and its creator becomes its first ADMIN",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-1 creating a project needs an active entitlement of "
+                   "the organization; the project belongs to it and its "
+                   "creator becomes its first ADMIN",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -334,11 +336,12 @@ TEMPLATE_TEST_CASE(
   for (const ProjectRecord& p : all->items) CHECK(p.organization_id == acme);
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-1 a member holding the entitlement (named assignment, pool access "
-    "directly or through a group) may create a project; a member without it "
-    "may not",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-1 a member holding the entitlement (named assignment, "
+                   "pool access directly or through a group) may create a "
+                   "project; a member without it may not",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -423,10 +426,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- PRJ-2
 
-TEMPLATE_TEST_CASE(
-    "PRJ-2 a project is only reachable through its region; another region "
-    "fails with kWrongRegion naming the right one",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-2 a project is only reachable through its region; "
+                   "another region fails with kWrongRegion naming the right "
+                   "one",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const EntitlementRecord cad = f.Entitle(acme, Floating("CAD"));
@@ -519,10 +524,12 @@ TEMPLATE_TEST_CASE(
                  Reason::kNotFound);
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-2 project members read a project and its members; project ADMINs and "
-    "account admins archive it; others are refused",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-2 project members read a project and its members; "
+                   "project ADMINs and account admins archive it; others are "
+                   "refused",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -566,10 +573,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- PRJ-3
 
-TEMPLATE_TEST_CASE(
-    "PRJ-3 account admins list the organization's projects in every region "
-    "page by page, by id",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-3 account admins list the organization's projects in "
+                   "every region page by page, by id",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -688,10 +696,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- PRJ-4
 
-TEMPLATE_TEST_CASE(
-    "PRJ-4 account admins list every distinct user of the organization's "
-    "projects with its project count, by identity id",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-4 account admins list every distinct user of the "
+                   "organization's projects with its project count, by "
+                   "identity id",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -831,10 +841,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- PRJ-5
 
-TEMPLATE_TEST_CASE(
-    "PRJ-5 one user's projects in the organization with its active project "
-    "count",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its "
+                   "active project count",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -967,10 +978,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- PRJ-6
 
-TEMPLATE_TEST_CASE(
-    "PRJ-6 a batch job is queued, then runs each update in request order; a "
-    "failing update fails alone with its reason",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in "
+                   "request order; a failing update fails alone with its "
+                   "reason",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -1173,9 +1186,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE_REASON(f.prj().GetJob(As(ann), JobId(987654)), Reason::kNotFound);
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-6 the API page's request body is parsed and run as a job",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-6 the API page's request body is parsed and run as a "
+                   "job",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
@@ -1278,10 +1293,12 @@ TEMPLATE_TEST_CASE(
   CHECK((*odd)[0].updates[0].email == "not an address");
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-6 a request over 30 projects or 15 updates for one project is refused "
-    "whole with the limit it broke, and no job is made",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-6 a request over 30 projects or 15 updates for one "
+                   "project is refused whole with the limit it broke, and no "
+                   "job is made",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
@@ -1449,10 +1466,12 @@ TEMPLATE_TEST_CASE("PRJ-6 RunQueuedJobs runs the queued jobs, oldest first",
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-6 a job whose submitter is no longer an account admin when it runs "
-    "fails with kPermissionDenied and applies nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-6 a job whose submitter is no longer an account admin "
+                   "when it runs fails with kPermissionDenied and applies "
+                   "nothing",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
@@ -1531,10 +1550,12 @@ TEMPLATE_TEST_CASE(
         std::map<IdentityId, ProjectRole>{{mia, ProjectRole::kUser}});
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-6 a project id no project can have (0, negative) fails its updates "
-    "with kNotFound or is refused whole, never leaving a job behind",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-6 a project id no project can have (0, negative) fails "
+                   "its updates with kNotFound or is refused whole, never "
+                   "leaving a job behind",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
@@ -1584,10 +1605,12 @@ TEMPLATE_TEST_CASE(
         std::map<IdentityId, ProjectRole>{{mia, ProjectRole::kUser}});
 }
 
-TEMPLATE_TEST_CASE(
-    "PRJ-6 a job keeps each address as sent: one that is not valid UTF-8 fails "
-    "alone with kInvalidEmail and matches no one",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-6 a job keeps each address as sent: one that is not "
+                   "valid UTF-8 fails alone with kInvalidEmail and matches no "
+                   "one",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const IdentityId mia = f.Employee(acme, ann, "mia@acme.com", Person());
@@ -1627,10 +1650,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------- PRJ-7
 
-TEMPLATE_TEST_CASE(
-    "PRJ-7 only account admins (the operator, members with a kManageProjects "
-    "role) use the account queries and the batch job",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-7 only account admins (the operator, members with a "
+                   "kManageProjects role) use the account queries and the "
+                   "batch job",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);
@@ -1738,10 +1763,12 @@ TEMPLATE_TEST_CASE(
 
 // ----------------------------------------- ORG-5, ORG-2, ID-13 and projects
 
-TEMPLATE_TEST_CASE(
-    "PRJ-5 ending an organization membership removes the identity from the "
-    "organization's projects; PRJ-4 and PRJ-5 reflect it",
+// clang-format off
+TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the "
+                   "identity from the organization's projects; PRJ-4 and PRJ-5 "
+                   "reflect it",
     "[projects]", ENTITLE_BACKENDS) {
+  // clang-format on
   ProjectFixture<TestType> f;
   const auto [acme, ann] = MakeAcme(f);
   const auto [beta, bea] = MakeBeta(f);

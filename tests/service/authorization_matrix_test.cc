@@ -495,10 +495,12 @@ bool CheckDenied(F& f, const typename F::State& before, const absl::Status& s) {
   return unchanged;
 }
 
-TEMPLATE_TEST_CASE(
-    "ORG-7 authorization matrix: every mutating operation is refused with "
-    "permission-denied for actors without the permission, and writes nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is "
+                   "refused with permission-denied for actors without the "
+                   "permission, and writes nothing",
     "[organizations][authorization]", ENTITLE_BACKENDS) {
+  // clang-format on
   // The names only, to lay out the sections before any world exists.
   std::vector<std::string> names;
   {
@@ -564,10 +566,12 @@ TEMPLATE_TEST_CASE(
 // kWrongRegion (which would tell it where the project is). A member of the
 // project may read it, so it rightly gets kWrongRegion: left out of those
 // cases.
-TEMPLATE_TEST_CASE(
-    "ORG-7 authorization comes first: bad input from an actor without the "
-    "permission is still refused with permission-denied",
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor "
+                   "without the permission is still refused with "
+                   "permission-denied",
     "[organizations][authorization]", ENTITLE_BACKENDS) {
+  // clang-format on
   struct Case {
     const char* name;
     std::function<absl::Status(DirectoryFixture<TestType>&, const World&,

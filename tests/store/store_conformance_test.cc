@@ -1242,9 +1242,11 @@ void RequireDuplicateUpdateRefused(Store& store, const R& updated) {
   MustCommit(*txn);
 }
 
-TEMPLATE_TEST_CASE(
-    "ID-1 two identities never share an email, whatever its case", "[store]",
+// clang-format off
+TEMPLATE_TEST_CASE("ID-1 two identities never share an email, whatever its "
+                   "case", "[store]",
     ENTITLE_BACKENDS) {
+  // clang-format on
   TestType backend;
   auto store = backend.Open();
   Put(*store, MakeIdentity("Anna@Example.com"));

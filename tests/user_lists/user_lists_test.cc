@@ -137,11 +137,12 @@ const UserImportRow& RowAt(const Imported& imported, int64_t record) {
 
 // ------------------------------------------------------------------ ADM-1
 
-TEMPLATE_TEST_CASE(
-    "ADM-1 the user list exports as RFC 4180 CSV: email, name, kind, roles, "
-    "status, last login, licenses; readers without the view permission are "
-    "refused",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-1 the user list exports as RFC 4180 CSV: email, name, "
+                   "kind, roles, status, last login, licenses; readers without "
+                   "the view permission are refused",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
 
@@ -188,10 +189,11 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ADM-2
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 export then import round-trips a user list: members, kinds, roles "
-    "and licenses come back",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-2 export then import round-trips a user list: members, "
+                   "kinds, roles and licenses come back",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   // A custom role, to round-trip more than the built-in one.
@@ -231,10 +233,11 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 a CSV with malformed rows imports every good row, reports every "
-    "bad one and corrupts nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-2 a CSV with malformed rows imports every good row, "
+                   "reports every bad one and corrupts nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   const IdentityId eve = f.RegisterVerified("eve@acme.example");
@@ -326,10 +329,12 @@ TEMPLATE_TEST_CASE(
   REQUIRE(ParseCsv(Export(f, kOp, acme.org)).size() == 7);
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 a bad header, an unknown organization or an actor without "
-    "kManageUsers refuses the whole file and changes nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-2 a bad header, an unknown organization or an actor "
+                   "without kManageUsers refuses the whole file and changes "
+                   "nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   const std::string good = "email,kind\r\nzed@acme.example,employee\r\n";
@@ -373,10 +378,11 @@ TEMPLATE_TEST_CASE(
   f.RequireUnchanged(before);
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 roles need kManageAdministrators and licenses kManageLicenses: "
-    "without them the row fails alone",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-2 roles need kManageAdministrators and licenses "
+                   "kManageLicenses: without them the row fails alone",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   // Ben becomes a co-administrator: every permission but administrators.
@@ -397,9 +403,11 @@ TEMPLATE_TEST_CASE(
   REQUIRE(f.Membership(acme.org, gus).has_value());
 }
 
-TEMPLATE_TEST_CASE(
-    "ADM-2 a dry run reports every row as it would go and changes nothing",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-2 a dry run reports every row as it would go and "
+                   "changes nothing",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
   f.RegisterVerified("eve@acme.example");
@@ -422,10 +430,12 @@ TEMPLATE_TEST_CASE(
 
 // ------------------------------------------------------------------ ADM-3
 
-TEMPLATE_TEST_CASE(
-    "ADM-3 an administrator sends a member a password-reset link and locks "
-    "and unlocks the member; other members cannot",
+// clang-format off
+TEMPLATE_TEST_CASE("ADM-3 an administrator sends a member a password-reset "
+                   "link and locks and unlocks the member; other members "
+                   "cannot",
     "[user_lists]", ENTITLE_BACKENDS) {
+  // clang-format on
   DirectoryFixture<TestType> f;
   Acme<TestType> acme(f);
 
