@@ -99,6 +99,21 @@ enum class Reason : int {
   // Projects.
   kWrongRegion = 78,      // PRJ-2: the project is hosted in another region.
   kProjectArchived = 79,  // The project is archived and takes no changes.
+
+  // Security (SEC-1 to SEC-13).
+  kSignInThrottled = 80,     // SEC-10: too many failed sign-ins; the message
+                             // says when to try again.
+  kMailLimited = 81,         // SEC-10: too many mails to the address this hour.
+  kDomainNotVerified = 82,   // SEC-1: the address's domain is not verified by
+                             // the federating organization.
+  kDomainProofMissing = 83,  // SEC-4: no DNS TXT record carries the token.
+  kVerifierUnavailable = 84,  // SEC-4: DNS could not be asked (timeout, no
+                              // server); try again later.
+  kInvalidName = 85,     // SEC-6: not UTF-8, a control character, or too long.
+  kInvalidDevice = 86,   // SEC-8: a device id that is empty, too long or
+                         // holds characters outside the allowed set.
+  kAccessExcepted = 87,  // An exception denies this member the pool it
+                         // reaches through a group.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".

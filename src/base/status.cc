@@ -71,6 +71,14 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kSeatNotHeld, "seat-not-held"},
     {Reason::kWrongRegion, "wrong-region"},
     {Reason::kProjectArchived, "project-archived"},
+    {Reason::kSignInThrottled, "sign-in-throttled"},
+    {Reason::kMailLimited, "mail-limited"},
+    {Reason::kDomainNotVerified, "domain-not-verified"},
+    {Reason::kDomainProofMissing, "domain-proof-missing"},
+    {Reason::kVerifierUnavailable, "verifier-unavailable"},
+    {Reason::kInvalidName, "invalid-name"},
+    {Reason::kInvalidDevice, "invalid-device"},
+    {Reason::kAccessExcepted, "access-excepted"},
 };
 
 // The reasons of kReasons alone, in the same (ascending) order.
