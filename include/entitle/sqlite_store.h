@@ -12,6 +12,15 @@
 // Inside one process, writers are also queued on a mutex first, so they do not
 // spin against each other.
 //
+// Files (SEC-9): a database file this library creates is readable and
+// writable by its owner only (0600), whatever the process's umask, and so are
+// the -wal, -shm and -journal files beside it, which SQLite creates with the
+// mode of the database file. The file is created with O_EXCL before SQLite
+// opens it; SQLite itself never creates it. A file that already exists keeps
+// the mode its owner gave it (a host may share a database with a group on
+// purpose), and its companions then follow that mode; nothing is created
+// through a symbolic link that points nowhere.
+//
 // Thread-safe. Each transaction runs on its own connection from a small pool
 // (one connection per concurrently open transaction, kept for reuse up to
 // `max_idle_connections`); each connection caches its prepared statements.
@@ -31,8 +40,11 @@ struct SqliteState;
 }  // namespace internal
 
 struct SqliteOptions {
-  // Create the file when it does not exist. When false, a missing file is
-  // NotFound / kNotFound.
+  // Create the file (owner-only, see above) when it does not exist. When
+  // false, a missing file is NotFound / kNotFound with the message
+  // "no database at <path>", and nothing is created: a program that only
+  // reads a store (an admin tool's list commands, a plugin) sets it so that a
+  // mistyped path fails instead of leaving an empty database behind.
   bool create_if_missing = true;
   // How long a writer waits for another process's write transaction.
   absl::Duration busy_timeout = absl::Seconds(10);
@@ -49,14 +61,18 @@ class SqliteStore final : public Store {
   static constexpr int kSchemaVersion = 3;
 
   // Opens (or creates) the database at `path` and migrates it to
-  // `kSchemaVersion`. Fails with Unavailable / kStoreUnavailable when the file
-  // cannot be opened (or, when it must be created or migrated, written); a
+  // `kSchemaVersion`. `path` is a file name (SQLite's ":memory:" and "" make
+  // no file). Fails with NotFound / kNotFound when the file is missing and
+  // `options.create_if_missing` is false. Fails with Unavailable /
+  // kStoreUnavailable when the file cannot be created or opened (or, when it
+  // must be migrated, written); a
   // current file that can be read but not written opens, and every write
   // transaction on it then fails with Unavailable / kStoreUnavailable. Fails
   // with FailedPrecondition / kStoreCorrupt when it is not an entitle
   // database or is newer than this library, and with
   // DataLoss / kStoreCorrupt when SQLite finds the file damaged. On a failure
-  // the file is left as it was (a new file may have been created empty).
+  // the file is left as it was (a new file may have been created, empty and
+  // owner-only).
   // Any operation may later report DataLoss / kStoreCorrupt the same way.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       const std::string& path, const SqliteOptions& options = {});

@@ -1,7 +1,10 @@
 #include "entitle/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -9,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -61,15 +65,43 @@ absl::Status StoreError(int code, sqlite3* db, std::string_view context) {
   }
 }
 
+// SQLite's names for a database that lives in memory or in a temporary file
+// of its own: no file at `path` is made for them.
+bool IsFileless(const std::string& path) {
+  return path.empty() || path == ":memory:";
+}
+
+// SEC-9: makes an empty, owner-only (0600) file at `path` unless something
+// is there already. SQLite would create it with its default 0644 less the
+// umask, and it creates the -wal, -shm and -journal files with the mode of
+// the database file, so this one mode covers them all. An existing file
+// (or symbolic link) is left as it is: its mode is its owner's choice.
+absl::Status CreateOwnerOnly(const std::string& path) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return absl::OkStatus();
+  }
+  const int error = errno;
+  if (error == EEXIST) return absl::OkStatus();
+  return MakeError(absl::StatusCode::kUnavailable, Reason::kStoreUnavailable,
+                   absl::StrCat("cannot create ", path, ": ",
+                                std::generic_category().message(error)));
+}
+
 // One open database handle with its cache of prepared statements. Used by one
 // thread at a time.
 class Connection {
  public:
+  // Opens the database at `path`, which must exist (see CreateOwnerOnly):
+  // SQLite itself never creates the file, so it never creates it with a
+  // wider mode.
   static absl::StatusOr<std::unique_ptr<Connection>> Open(
       const std::string& path, const SqliteOptions& options) {
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (options.create_if_missing) flags |= SQLITE_OPEN_CREATE;
+    if (IsFileless(path)) flags |= SQLITE_OPEN_CREATE;
     const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
     auto connection = std::unique_ptr<Connection>(new Connection(db));
     if (rc != SQLITE_OK) {
@@ -872,10 +904,16 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
                      "the busy timeout and the idle connection count must not "
                      "be negative");
   }
-  std::error_code error;
-  if (!options.create_if_missing && !std::filesystem::exists(path, error)) {
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("no database at ", path));
+  if (!internal::IsFileless(path)) {
+    if (options.create_if_missing) {
+      if (absl::Status s = internal::CreateOwnerOnly(path); !s.ok()) return s;
+    } else {
+      std::error_code error;
+      if (!std::filesystem::exists(path, error)) {
+        return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                         absl::StrCat("no database at ", path));
+      }
+    }
   }
   auto state = std::make_unique<internal::SqliteState>();
   state->path = path;
