@@ -20,7 +20,7 @@ enum ExitCode : int {
   kExitRefused = 1,    // The operation was refused or failed (a Reason).
   kExitUsage = 2,      // Unknown command or flag, missing argument.
   kExitPartial = 3,    // Some rows or addresses of a bulk command failed.
-  kExitStoreDown = 4,  // The store is unavailable or corrupt.
+  kExitStoreDown = 4,  // The store is missing, unavailable or corrupt.
 };
 
 struct Flag {
@@ -57,7 +57,15 @@ struct Command {
   int (*run)(Context& context, const Args& args) = nullptr;
   // Runs instead of `run` for a command that opens its own store (demo).
   int (*run_alone)(const GlobalOptions& options, const Args& args) = nullptr;
+  // A command that changes nothing (a list, a show, the export) opens an
+  // existing database only: on a missing --db file it fails and creates
+  // nothing. So does any command run with --dry-run. The others create the
+  // file (owner-only) when it does not exist yet.
+  bool read_only = false;
 };
+
+// For the declarations: `{..., Run, nullptr, kReadOnly}`.
+inline constexpr bool kReadOnly = true;
 
 // The commands of each file, in the order the help lists them.
 std::vector<Command> PeopleCommands();        // user, member, role, group

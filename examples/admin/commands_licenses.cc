@@ -228,7 +228,9 @@ std::vector<Command> LicenseCommands() {
        "list entitlements",
        "Lists the organization's entitlements with their periods (ENT-8).",
        "entitle-admin license list 1",
-       LicenseList},
+       LicenseList,
+       nullptr,
+       kReadOnly},
       {"license assign",
        {"ENTITLEMENT", "EMAIL"},
        {},
@@ -267,7 +269,9 @@ std::vector<Command> LicenseCommands() {
        "process that checks them out (the licence server), so this tool "
        "shows none of another process's.",
        "entitle-admin license holders 1",
-       LicenseHolders},
+       LicenseHolders,
+       nullptr,
+       kReadOnly},
       {"usage",
        {"ORG"},
        {{"window", "DURATION",
@@ -277,7 +281,9 @@ std::vector<Command> LicenseCommands() {
        "access, seats in use now, the peak over the window (recorded by the "
        "licence server's RecordUsage), and whether it is over-allocated.",
        "entitle-admin usage 1 --window 7d",
-       Usage},
+       Usage,
+       nullptr,
+       kReadOnly},
       {"expiry",
        {"ORG"},
        {{"days", "N", "how far ahead to look (default 30)"}},
@@ -285,7 +291,9 @@ std::vector<Command> LicenseCommands() {
        "Entitlements whose period ends within N days, with the members who "
        "use them (ENT-9).",
        "entitle-admin expiry 1 --days 60",
-       Expiry},
+       Expiry,
+       nullptr,
+       kReadOnly},
   };
 }
 

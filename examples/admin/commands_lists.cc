@@ -1,4 +1,5 @@
 // audit, export and import: the audit trail and the user list as CSV.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,11 +52,17 @@ int Export(Context& c, const Args& a) {
   entitle::UserLists& lists = c.dir().user_lists();
   if (a.Has("out")) {
     const std::string path = a.Get("out");
+    // The list holds names and addresses: a new file is owner-only, like the
+    // database; an existing one keeps the mode its owner gave it.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    const int open_error = errno;
+    if (fd >= 0) ::close(fd);
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    if (!file) {
+    if (fd < 0 || !file) {
       return c.Fail(entitle::MakeError(
           absl::StatusCode::kInvalidArgument, entitle::Reason::kInvalidArgument,
-          fmt::format("cannot write {}: {}", path, std::strerror(errno))));
+          fmt::format("cannot write {}: {}", path,
+                      std::strerror(fd < 0 ? open_error : errno))));
     }
     absl::StatusOr<int64_t> n = lists.Export(c.actor(), *org, file);
     file.close();
@@ -187,16 +194,21 @@ std::vector<Command> ListCommands() {
        "Lists the organization's audit trail, oldest first (ORG-12): when, "
        "who, what, on what, and the outcome.",
        "entitle-admin audit 1 --since 2026-01-01 --limit 20",
-       Audit},
+       Audit,
+       nullptr,
+       kReadOnly},
       {"export",
        {"ORG"},
        {{"out", "FILE", "write the CSV to FILE instead of stdout"}},
        "export the user list as CSV (ADM-1)",
        "Writes the members as RFC 4180 CSV: email, name, kind, roles, status, "
-       "last_login, licenses. With --json and no --out, the CSV is the "
-       "document's \"csv\" string.",
+       "last_login, licenses. With --out the file (created owner-only) holds "
+       "the exact bytes. With --json and no --out, the CSV is the document's "
+       "\"csv\" string.",
        "entitle-admin export 1 --out acme-users.csv",
-       Export},
+       Export,
+       nullptr,
+       kReadOnly},
       {"import",
        {"ORG", "FILE"},
        {{"dry-run", "", "check and report every row, change nothing"}},

@@ -64,13 +64,24 @@ std::string ReasonText(const absl::Status& status) {
 }
 
 std::unique_ptr<entitle::SqliteStore> OpenStore(const std::string& db,
-                                                Output& out, int* exit_code) {
+                                                bool create, Output& out,
+                                                int* exit_code) {
+  entitle::SqliteOptions options;
+  options.create_if_missing = create;
   absl::StatusOr<std::unique_ptr<entitle::SqliteStore>> store =
-      entitle::SqliteStore::Open(db);
+      entitle::SqliteStore::Open(db, options);
   if (store.ok()) return *std::move(store);
+  const entitle::Reason r = entitle::GetReason(store.status());
+  if (!create && r == entitle::Reason::kNotFound) {
+    out.Error(fmt::format("no database at {}; a command that only reads does "
+                          "not create one (check --db or $ENTITLE_DB)",
+                          db),
+              ReasonText(store.status()));
+    *exit_code = kExitStoreDown;
+    return nullptr;
+  }
   out.Error(fmt::format("cannot open {}: {}", db, store.status().message()),
             ReasonText(store.status()));
-  const entitle::Reason r = entitle::GetReason(store.status());
   *exit_code = r == entitle::Reason::kStoreCorrupt ||
                        r == entitle::Reason::kStoreUnavailable ||
                        r == entitle::Reason::kNone

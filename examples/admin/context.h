@@ -47,11 +47,14 @@ absl::StatusOr<int64_t> ParseId(std::string_view text, std::string_view what);
 // "yes" or "no".
 absl::StatusOr<bool> ParseYesNo(std::string_view text, std::string_view flag);
 
-// Opens (or creates) the SQLite store at `db`. On failure reports it on `out`,
-// sets `*exit_code` (kExitStoreDown for a file that cannot be used,
-// kExitRefused otherwise) and returns null.
+// Opens the SQLite store at `db`; with `create`, makes it (owner-only, SEC-9)
+// when it does not exist. On failure reports it on `out`, sets `*exit_code`
+// (kExitStoreDown for a file that is missing or cannot be used, kExitRefused
+// otherwise) and returns null; a missing file is reported as
+// "no database at <db>" and is not created.
 std::unique_ptr<entitle::SqliteStore> OpenStore(const std::string& db,
-                                                Output& out, int* exit_code);
+                                                bool create, Output& out,
+                                                int* exit_code);
 
 class Context {
  public:

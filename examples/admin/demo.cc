@@ -507,7 +507,7 @@ int RunDemo(const GlobalOptions& options, const Args&) {
   }
   int open_failed = kExitOk;
   std::unique_ptr<entitle::SqliteStore> store =
-      OpenStore(options.db, out, &open_failed);
+      OpenStore(options.db, /*create=*/true, out, &open_failed);
   if (store == nullptr) return open_failed;
   // Time starts now and moves only when the demo moves it.
   entitle::FakeClock clock(absl::Now());

@@ -87,7 +87,11 @@ constexpr char kGlobalFlagsHelp[] =
     "global flags (before or after the command):\n"
     "  --db FILE      the SQLite file (default: $ENTITLE_DB, else "
     "./entitle.db);\n"
-    "                 created on first use\n"
+    "                 a command that changes something creates it "
+    "(owner-only);\n"
+    "                 one that only reads (list, show, export, audit, "
+    "--dry-run)\n"
+    "                 fails on a missing file and creates nothing\n"
     "  --as EMAIL     act as this identity: its permissions apply and the "
     "audit\n"
     "                 trail records it (default: the operator)\n"
@@ -101,8 +105,8 @@ constexpr char kExitCodesHelp[] =
     "exit codes: 0 ok; 1 refused or failed (the reason is printed); 2 usage "
     "error;\n"
     "            3 partly done (some rows or addresses failed); 4 store "
-    "unavailable\n"
-    "            or corrupt\n";
+    "missing,\n"
+    "            unavailable or corrupt\n";
 
 void PrintToolHelp() {
   fmt::print(
@@ -352,8 +356,11 @@ int Main(int argc, char** argv) {
     return code;
   };
   int open_failed = kExitOk;
+  // A command that changes nothing never creates the file: a mistyped --db
+  // fails instead of leaving an empty database behind.
+  const bool create = !command->read_only && !args.Has("dry-run");
   std::unique_ptr<entitle::SqliteStore> store =
-      OpenStore(options.db, out, &open_failed);
+      OpenStore(options.db, create, out, &open_failed);
   if (store == nullptr) return finish(open_failed);
   PrintingNotifier notifier(out, options.show_links);
   entitle::DirectoryOptions directory_options;
