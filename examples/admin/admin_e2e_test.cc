@@ -12,11 +12,14 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -27,6 +30,7 @@
 #include "entitle/sqlite_store.h"
 #include "entitle/store.h"
 #include "nlohmann/json.hpp"
+#include "output.h"
 
 extern char** environ;
 
@@ -807,7 +811,7 @@ TEST_CASE(
   CHECK(again.err.find("already exists") != std::string::npos);
 }
 
-// ------------------------------------------------------------ SEC-9 and --db
+// ------------------------------------------------- SEC-9, SEC-13 and --db
 
 // Sets the umask of this process (and so of the tool it starts) for a scope.
 class ScopedUmask {
@@ -833,6 +837,375 @@ bool AnyFileOf(const std::string& db) {
     if (std::filesystem::exists(db + suffix)) return true;
   }
   return false;
+}
+
+// The first character in `bytes` that a terminal could act on, described
+// with its offset, or "" when there is none. The line feeds the tool writes
+// are allowed. Decodes UTF-8 itself (not with the tool's code): bytes that are
+// not UTF-8 count, and so do DEL, C1 controls and bidirectional controls.
+std::string FirstTerminalControl(const std::string& bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const auto lead = static_cast<unsigned char>(bytes[i]);
+    const std::string at = " at offset " + std::to_string(i) + ": ..." +
+                           bytes.substr(i > 20 ? i - 20 : 0, 40) + "...";
+    if (lead < 0x80) {
+      if ((lead < 0x20 && lead != '\n') || lead == 0x7F) {
+        return "control byte " + std::to_string(lead) + at;
+      }
+      ++i;
+      continue;
+    }
+    const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (lead < 0xC2 || lead > 0xF4 || i + length > bytes.size()) {
+      return "a byte that is not UTF-8" + at;
+    }
+    uint32_t c = lead & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07);
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(bytes[i + k]);
+      if ((next & 0xC0) != 0x80) return "a byte that is not UTF-8" + at;
+      c = (c << 6) | (next & 0x3F);
+    }
+    if ((length == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
+        (length == 4 && (c < 0x10000 || c > 0x10FFFF))) {
+      return "a byte that is not UTF-8" + at;
+    }
+    if (c <= 0x9F || c == 0x061C || c == 0x200E || c == 0x200F ||
+        (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) {
+      return "control character U+" + std::to_string(c) + at;
+    }
+    i += length;
+  }
+  return "";
+}
+
+// `crlf`: a CSV document's own line ends ("\r\n") are allowed on stdout.
+void RequireNoTerminalControls(const Result& r, bool crlf = false) {
+  std::string out = r.out;
+  if (crlf) out = std::regex_replace(out, std::regex("\r\n"), "\n");
+  CHECK(FirstTerminalControl(out) == "");
+  CHECK(FirstTerminalControl(r.err) == "");
+}
+
+// What a hostile file or record may hold: a screen clear, an OSC 8 hyperlink
+// (ending in a bell), a bare bell, a carriage return that rewrites the line,
+// a right-to-left override, a C1 CSI, DEL, and the isolates. All valid UTF-8.
+const std::string kClear = "\x1b[2J";
+const std::string kHyperlink =
+    "\x1b]8;;https://evil.example/\x07"
+    "click\x1b]8;;\x07";
+const std::string kRightToLeft = "\xe2\x80\xae";  // U+202E
+const std::string kHostile = "Ann " + kClear + kHyperlink + " \x07X\rY " +
+                             kRightToLeft + "gpj.exe \xc2\x9b" + "31m\x7f" +
+                             "\xe2\x81\xa6iso\xe2\x81\xa9";
+// And some bytes that are not UTF-8 (a lone CSI byte among them).
+const std::string kNotUtf8 =
+    "B\x9b"
+    "2J\xff\xc0\xaf";
+
+TEST_CASE("SEC-13 Escape shows every control escaped and keeps the rest") {
+  using entitle_admin::Escape;
+  using entitle_admin::Escaping;
+  // Ordinary text, accents, scripts, emoji and backslashes are kept.
+  for (const std::string kept :
+       {"anna@acme.example",
+        "\xc3\x85sa \xc3\x96"
+        "berg",
+        "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80", "C:\\dir\\x1b",
+        "\xc2\xa0\xe2\x80\xaf\xe2\x81\xaa", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",
+        ""}) {
+    CHECK(Escape(kept) == kept);
+    CHECK(Escape(kept, Escaping::kJson) == kept);
+  }
+  CHECK(Escape(kClear) == "\\x1b[2J");
+  CHECK(Escape(kHyperlink) ==
+        "\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07");
+  CHECK(Escape("a\tb\nc\rd") == "a\\tb\\nc\\rd");
+  CHECK(Escape(std::string("nul\0!", 5)) == "nul\\x00!");
+  CHECK(Escape("del\x7f") == "del\\x7f");
+  // C1 controls written as UTF-8.
+  CHECK(Escape("\xc2\x80\xc2\x85\xc2\x9b\xc2\x9f") ==
+        "\\u0080\\u0085\\u009b\\u009f");
+  // Bidirectional controls and the line and paragraph separators.
+  const std::pair<std::string, std::string> bidi[] = {
+      {"\xd8\x9c", "\\u061c"},     {"\xe2\x80\x8e", "\\u200e"},
+      {"\xe2\x80\x8f", "\\u200f"}, {"\xe2\x80\xa8", "\\u2028"},
+      {"\xe2\x80\xa9", "\\u2029"}, {"\xe2\x80\xaa", "\\u202a"},
+      {"\xe2\x80\xab", "\\u202b"}, {"\xe2\x80\xac", "\\u202c"},
+      {"\xe2\x80\xad", "\\u202d"}, {"\xe2\x80\xae", "\\u202e"},
+      {"\xe2\x81\xa6", "\\u2066"}, {"\xe2\x81\xa7", "\\u2067"},
+      {"\xe2\x81\xa8", "\\u2068"}, {"\xe2\x81\xa9", "\\u2069"}};
+  for (const auto& [raw, shown] : bidi) {
+    INFO(shown);
+    CHECK(Escape("a" + raw + "b") == "a" + shown + "b");
+    CHECK(Escape(raw, Escaping::kJson) == shown);
+  }
+  // Bytes that are not UTF-8: a lone CSI byte, a stray continuation, 0xFF,
+  // an overlong '/', a surrogate, a value past U+10FFFF, a cut sequence.
+  CHECK(Escape("\x9b"
+               "2J") == "\\x9b2J");
+  CHECK(Escape("\x80\xff") == "\\x80\\xff");
+  CHECK(Escape("\xc0\xaf") == "\\xc0\\xaf");
+  CHECK(Escape("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");
+  CHECK(Escape("\xed\xa0\x80") == "\\xed\\xa0\\x80");
+  CHECK(Escape("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");
+  CHECK(Escape("ok\xe2\x82") == "ok\\xe2\\x82");
+  CHECK(Escape("\xe2\x82"
+               "A") == "\\xe2\\x82A");
+
+  // In JSON: escapes a parser reads back as the same text; the document's
+  // own line breaks stay.
+  const Json doc = {{"name", kHostile}};
+  const std::string dumped = doc.dump(2);
+  const std::string shown = Escape(dumped, Escaping::kJson);
+  CHECK(FirstTerminalControl(shown) == "");
+  CHECK(shown.find('\n') != std::string::npos);
+  CHECK(Json::parse(shown) == doc);
+  CHECK(shown.find("\\u202e") != std::string::npos);
+  CHECK(shown.find("\\u009b") != std::string::npos);
+  CHECK(shown.find("\\u007f") != std::string::npos);
+  CHECK(Escape("\xff", Escaping::kJson) == "\\ufffd");
+
+  // Whatever the bytes, nothing a terminal acts on is left.
+  std::mt19937 random(13);
+  for (int round = 0; round < 20000; ++round) {
+    std::string bytes(random() % 24, '\0');
+    for (char& b : bytes) b = static_cast<char>(random() % 256);
+    const std::string text = Escape(bytes);
+    INFO("round " << round);
+    REQUIRE(FirstTerminalControl(text) == "");
+    // Nothing printable is lost: a byte string without controls is kept.
+    if (FirstTerminalControl(bytes).empty() &&
+        bytes.find('\n') == std::string::npos) {
+      REQUIRE(text == bytes);
+    }
+  }
+}
+
+// clang-format off
+TEST_CASE("SEC-13 EscapingBuffer keeps a CSV's line ends and escapes the rest") {
+  // clang-format on
+  const std::string path = "sec13-buffer.txt";
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  REQUIRE(file != nullptr);
+  int64_t escaped = 0;
+  {
+    entitle_admin::EscapingBuffer buffer(file);
+    std::ostream out(&buffer);
+    out << "email,name\r\n";
+    out << "a@x.example,\"" << kClear << "\"\r\n";
+    out << "b@x.example,\"two\r\nlines\"\r\n";
+    out.put('c');
+    out << "@x.example,bell\x07 cr\r"
+        << "end";
+    buffer.Finish();
+    escaped = buffer.escaped_lines();
+  }
+  std::fclose(file);
+  CHECK(ReadFile(path) ==
+        "email,name\r\na@x.example,\"\\x1b[2J\"\r\nb@x.example,\"two\r\n"
+        "lines\"\r\nc@x.example,bell\\x07 cr\\rend");
+  CHECK(escaped == 2);
+}
+
+// clang-format off
+TEST_CASE("SEC-13 entitle-admin imports a CSV holding terminal escapes and prints them escaped") {
+  // clang-format on
+  Tool tool("sec13-import");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example"});
+  // Each hostile cell reaches the report: an address that is not one is
+  // echoed with its reason, and an unknown role or license is named in the
+  // row's detail. The name column is read too.
+  std::string csv = "email,kind,name,roles,licenses\r\n";
+  csv += "ben@acme.example,employee,\"" + kHostile + "\",\"Desk" + kClear +
+         "\rX" + kRightToLeft + "\",\r\n";
+  csv += "\"mal" + kClear + "@acme.example\",external,Mal,,\r\n";
+  csv += "\"" + kHyperlink + "@acme.example\",external,Osc,,\r\n";
+  csv += "cid@acme.example,external,\"bell\x07\",,\"CAD" + kRightToLeft +
+         "\x07\"\r\n";
+  csv += "\"dee\r@acme.example\",external,\"cr\rname\",,\r\n";
+  csv +=
+      "\"x\xc2\x9b"
+      "31m@acme.example\",external,C1,,\r\n";
+  csv += "\"" + kNotUtf8 + "@acme.example\",external,Bytes,,\r\n";
+  WriteFile("sec13-import.csv", csv);
+
+  for (const bool json : {false, true}) {
+    INFO((json ? "--json" : "text"));
+    std::vector<std::string> args = {"import", "1", "sec13-import.csv",
+                                     "--dry-run"};
+    if (json) args.insert(args.begin(), "--json");
+    Result r = tool(args);
+    CHECK(r.exit_code == 3);
+    RequireNoTerminalControls(r);
+    if (json) {
+      // The document still says exactly what the file held.
+      const Json doc = Json::parse(r.out);
+      REQUIRE(doc["rows"].size() == 7);
+      CHECK(doc["rows"][1]["email"] == "mal" + kClear + "@acme.example");
+      CHECK(doc["rows"][2]["email"] == kHyperlink + "@acme.example");
+      CHECK(doc["rows"][1]["reason"] == "invalid-email");
+      CHECK(doc["rows"][2]["reason"] == "invalid-email");
+      CHECK(doc["rows"][0]["detail"].get<std::string>().find(
+                "Desk" + kClear + "\rX" + kRightToLeft) != std::string::npos);
+    } else {
+      CHECK(r.out.find("mal\\x1b[2J@acme.example") != std::string::npos);
+      CHECK(r.out.find("\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;"
+                       "\\x07@acme.example") != std::string::npos);
+      CHECK(r.out.find("Desk\\x1b[2J\\rX\\u202e") != std::string::npos);
+      CHECK(r.out.find("x\\u009b31m@acme.example") != std::string::npos);
+      CHECK(r.out.find("B\\x9b2J\\xff\\xc0\\xaf@acme.example") !=
+            std::string::npos);
+      // The stderr line quotes the first failure, escaped too.
+      RequireErrorLine(r, "not-found");
+      CHECK(r.err.find("Desk\\x1b[2J\\rX\\u202e") != std::string::npos);
+    }
+  }
+  // A dry run: nothing was applied.
+  CHECK(MemberEmails(tool) == std::set<std::string>{"anna@acme.example"});
+}
+
+// clang-format off
+TEST_CASE("SEC-13 entitle-admin prints stored names, audit records and exports with their controls escaped") {
+  // clang-format on
+  Tool tool("sec13-stored");
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example", "--name", "Ben"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+  tool.Ok({"role", "create", "1", "Desk", "--permissions", "usage"});
+  tool.Ok({"role", "grant", "1", "ben@acme.example", "Desk"});
+
+  // Data that reached the file another way (an older version, another
+  // program, plain SQL): written here through the store, unvalidated.
+  {
+    auto store = entitle::SqliteStore::Open(tool.db());
+    REQUIRE(store.ok());
+    auto txn = (*store)->Begin(entitle::TransactionMode::kWrite);
+    REQUIRE(txn.ok());
+    auto ben = (*txn)->identities().List(
+        {.email = *entitle::Email::Parse("ben@acme.example")}, {});
+    REQUIRE(ben.ok());
+    REQUIRE(ben->items.size() == 1);
+    entitle::IdentityRecord identity = ben->items[0];
+    identity.display_name = kHostile;
+    REQUIRE((*txn)->identities().Update(identity).ok());
+    auto org = (*txn)->organizations().Get(entitle::OrganizationId(1));
+    REQUIRE(org.ok());
+    org->name = "Acme" + kClear;
+    REQUIRE((*txn)->organizations().Update(*org).ok());
+    auto roles = (*txn)->roles().List(
+        {.organization_id = entitle::OrganizationId(1), .name = "Desk"}, {});
+    REQUIRE(roles.ok());
+    REQUIRE(roles->items.size() == 1);
+    entitle::RoleRecord role = roles->items[0];
+    role.name = "Desk" + kRightToLeft;
+    REQUIRE((*txn)->roles().Update(role).ok());
+    entitle::AuditRecord audit;
+    audit.at = absl::Now();
+    audit.organization_id = entitle::OrganizationId(1);
+    audit.action = "note" + kClear;
+    audit.target = kHyperlink;
+    audit.outcome = "ok";
+    audit.detail = kHostile + kNotUtf8;
+    REQUIRE((*txn)->audit().Insert(audit).ok());
+    REQUIRE((*txn)->Commit().ok());
+  }
+
+  const std::vector<std::vector<std::string>> reads = {
+      {"user", "show", "ben@acme.example"},
+      {"member", "list", "1"},
+      {"role", "list", "1"},
+      {"org", "show", "1"},
+      {"audit", "1"},
+      {"export", "1"}};
+  for (const auto& args : reads) {
+    INFO(args[0] << " " << args[1]);
+    Result text = tool(args);
+    CHECK(text.exit_code == 0);
+    RequireNoTerminalControls(text, /*crlf=*/args[0] == "export");
+    std::vector<std::string> json_args = args;
+    json_args.insert(json_args.begin(), "--json");
+    Result json = tool(json_args);
+    CHECK(json.exit_code == 0);
+    RequireNoTerminalControls(json);
+    CHECK_NOTHROW(Json::parse(json.out));
+  }
+  Result shown = tool.Ok({"user", "show", "ben@acme.example"});
+  CHECK(shown.out.find("Ann \\x1b[2J\\x1b]8;;https://evil.example/\\x07click"
+                       "\\x1b]8;;\\x07 \\x07X\\rY \\u202egpj.exe \\u009b31m"
+                       "\\x7f\\u2066iso\\u2069") != std::string::npos);
+  CHECK(tool.Ok({"org", "show", "1"}).out.find("Acme\\x1b[2J") !=
+        std::string::npos);
+  CHECK(tool.Ok({"role", "list", "1"}).out.find("Desk\\u202e") !=
+        std::string::npos);
+  Result audit = tool.Ok({"audit", "1"});
+  CHECK(audit.out.find("note\\x1b[2J") != std::string::npos);
+  CHECK(audit.out.find("B\\x9b2J\\xff\\xc0\\xaf") != std::string::npos);
+
+  // The stored data is unchanged: JSON gives it back exactly.
+  CHECK(tool.JsonOf({"user", "show", "ben@acme.example"})["identity"]["name"] ==
+        kHostile);
+  CHECK(tool.JsonOf({"org", "show", "1"})["organization"]["name"] ==
+        "Acme" + kClear);
+  const Json trail = tool.JsonOf({"audit", "1", "--action", "note" + kClear});
+  REQUIRE(trail["audit"].size() == 1);
+  CHECK(trail["audit"][0]["target"] == kHyperlink);
+
+  // The export: on stdout escaped, with a note on stderr; in a file exact.
+  Result exported = tool.Ok({"export", "1"});
+  CHECK(exported.out.find("\\x1b[2J") != std::string::npos);
+  CHECK(exported.out.find("\r\n") != std::string::npos);  // CSV line ends.
+  CHECK(exported.err.find("use --out FILE for the exact bytes") !=
+        std::string::npos);
+  tool.Ok({"export", "1", "--out", "sec13-stored.csv"});
+  CHECK(ReadFile("sec13-stored.csv").find(kHostile) != std::string::npos);
+  CHECK(tool.JsonOf({"export", "1"})["csv"] == ReadFile("sec13-stored.csv"));
+}
+
+// clang-format off
+TEST_CASE("SEC-13 entitle-admin escapes the input it quotes in error lines") {
+  // clang-format on
+  Tool tool("sec13-errors");
+  SetUpAcme(tool);
+  const std::vector<std::vector<std::string>> refused = {
+      {"frobnicate" + kClear},
+      {"user", "show", "x" + kHyperlink + "@acme.example"},
+      {"user", "show", "ghost" + kRightToLeft + "@acme.example"},
+      {"member", "list", "1" + kClear},
+      {"import", "1", "missing" + kClear + ".csv"},
+      {"usage", "1", "--window", "soon\x07"},
+      {"role", "grant", "1", "anna@acme.example", "No" + kClear},
+      {"--as", "who\x1b[5m@acme.example", "org", "show", "1"},
+      {"--json", "user", "show",
+       "\xc2\x9b"
+       "@acme.example"}};
+  for (const auto& args : refused) {
+    INFO(args[0]);
+    Result r = tool(args);
+    CHECK(r.exit_code != 0);
+    CHECK(Lines(r.err).size() == 1);
+    RequireNoTerminalControls(r);
+  }
+  Result quoted =
+      tool({"role", "grant", "1", "anna@acme.example", "No" + kClear});
+  CHECK(quoted.err.find("No\\x1b[2J") != std::string::npos);
+  Result usage = tool({"member", "list", kHyperlink});
+  CHECK(usage.err.find("\\x1b]8;;https://evil.example/\\x07click") !=
+        std::string::npos);
+
+  // What a write command is given reaches the store unchanged, or is
+  // refused; either way what is printed is escaped.
+  Result named =
+      tool({"user", "register", "eve@acme.example", "--name", kHostile});
+  RequireNoTerminalControls(named);
+  if (named.exit_code == 0) {
+    CHECK(tool.JsonOf({"user", "show",
+                       "eve@acme.example"})["identity"]["name"] == kHostile);
+  } else {
+    CHECK(named.exit_code == 1);
+    CHECK(Lines(named.err).size() == 1);
+  }
 }
 
 // clang-format off

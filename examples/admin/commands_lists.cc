@@ -80,10 +80,20 @@ int Export(Context& c, const Args& a) {
     c.out().Put("csv", csv.str());
     return kExitOk;
   }
-  std::fflush(stdout);
-  absl::StatusOr<int64_t> n = lists.Export(c.actor(), *org, std::cout);
-  std::cout.flush();
+  // SEC-13: on stdout the CSV may reach a terminal, so each line is printed
+  // through Escape; --out writes the exact bytes.
+  EscapingBuffer buffer(c.out().file());
+  std::ostream csv(&buffer);
+  absl::StatusOr<int64_t> n = lists.Export(c.actor(), *org, csv);
+  buffer.Finish();
   if (!n.ok()) return c.Fail(n.status());
+  if (buffer.escaped_lines() > 0) {
+    c.out().Note(fmt::format(
+        "{} {} held characters that could drive a terminal; they are shown "
+        "escaped (e.g. \\x1b): use --out FILE for the exact bytes",
+        buffer.escaped_lines(),
+        buffer.escaped_lines() == 1 ? "line" : "lines"));
+  }
   return kExitOk;
 }
 
@@ -203,8 +213,9 @@ std::vector<Command> ListCommands() {
        "export the user list as CSV (ADM-1)",
        "Writes the members as RFC 4180 CSV: email, name, kind, roles, status, "
        "last_login, licenses. With --out the file (created owner-only) holds "
-       "the exact bytes. With --json and no --out, the CSV is the document's "
-       "\"csv\" string.",
+       "the exact bytes; on stdout, characters that could drive a terminal "
+       "are shown escaped (\\x1b). With --json and no --out, the CSV is the "
+       "document's \"csv\" string.",
        "entitle-admin export 1 --out acme-users.csv",
        Export,
        nullptr,

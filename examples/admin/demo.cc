@@ -520,8 +520,9 @@ int RunDemo(const GlobalOptions& options, const Args&) {
   Context context(directory, *store, out);
   context.set_command("demo");
 
-  out.Say(fmt::format("entitle-admin demo on {} (a new SQLite file)\n",
-                      options.db));
+  out.Say(
+      fmt::format("entitle-admin demo on {} (a new SQLite file)", options.db));
+  out.Say("");
   Demo demo(context, clock, mailbox);
   if (absl::Status s = demo.Run(); !s.ok()) {
     out.set_indent(0);

@@ -7,6 +7,14 @@
 // are written as they come so that a 100,000-row import needs no memory for
 // its report.
 //
+// SEC-13: nothing printed from the store or an input file can drive the
+// terminal. Every path that prints (tables, records, sentences, mail lines,
+// streamed rows, error lines, JSON documents, the CSV export on stdout) passes
+// the text through `Escape`, so a name holding ESC [2J, an OSC 8 hyperlink, a
+// bell, a carriage return or a right-to-left override shows as `\x1b[2J`,
+// `\x07`, `\r` or `\u202e` instead of acting. The data itself is never
+// changed: only its printed form.
+//
 // Not thread-safe: one `Output` per command, used from one thread.
 #ifndef ENTITLE_EXAMPLES_ADMIN_OUTPUT_H_
 #define ENTITLE_EXAMPLES_ADMIN_OUTPUT_H_
@@ -14,6 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <optional>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +49,59 @@ struct fmt::formatter<absl::string_view> : fmt::formatter<fmt::string_view> {
 namespace entitle_admin {
 
 using Json = nlohmann::ordered_json;
+
+// How `Escape` writes what it escapes.
+enum class Escaping {
+  // For people: \t, \n and \r; \x1b for the other C0 controls, DEL and
+  // each byte that is not UTF-8; \u202e for the characters above U+007F.
+  kText,
+  // Inside a serialized JSON document: \u001b and \u202e, which a JSON
+  // parser reads back as the same characters. The document's own line breaks
+  // are kept (nlohmann writes every newline inside a string as \n already),
+  // and a byte that is not UTF-8 becomes \ufffd.
+  kJson,
+};
+
+// SEC-13: `text` with every character a terminal could act on shown
+// escaped: the C0 controls (NUL to U+001F: ESC, BEL, BS, CR, LF, TAB, ...),
+// DEL, the C1 controls U+0080 to U+009F, the bidirectional formatting
+// characters that reorder what the reader sees (U+061C, U+200E, U+200F,
+// U+202A to U+202E, U+2066 to U+2069), the line and paragraph separators
+// U+2028 and U+2029, and every byte that is not part of well-formed UTF-8
+// (a lone 0x9B is CSI to some terminals; overlong forms and surrogates count
+// as not UTF-8). Everything else is kept as it is, backslashes included, so
+// ordinary names, addresses and messages print unchanged. The one escaping
+// function of the tool: every print path of `Output` uses it.
+std::string Escape(std::string_view text, Escaping escaping = Escaping::kText);
+
+// A stream buffer that prints on `out` what is written to it, line by line
+// through `Escape`, each line keeping its own end ("\n" or "\r\n", so a CSV
+// document stays one); a carriage return anywhere else is escaped. For a
+// document printed as it is made (the CSV export on stdout). Finish() (or the
+// destructor) prints a last line that has no end.
+class EscapingBuffer final : public std::streambuf {
+ public:
+  explicit EscapingBuffer(std::FILE* out) : out_(out) {}
+  ~EscapingBuffer() override { Finish(); }
+  EscapingBuffer(const EscapingBuffer&) = delete;
+  EscapingBuffer& operator=(const EscapingBuffer&) = delete;
+
+  void Finish();
+  // How many lines printed so far had something escaped.
+  int64_t escaped_lines() const { return escaped_lines_; }
+
+ protected:
+  int_type overflow(int_type c) override;
+  std::streamsize xsputn(const char* s, std::streamsize n) override;
+  int sync() override;
+
+ private:
+  void PrintLine();
+
+  std::FILE* out_;
+  std::string line_;
+  int64_t escaped_lines_ = 0;
+};
 
 // Times: "2026-01-01 09:30 UTC" in tables, RFC 3339 ("2026-01-01T09:30:00Z")
 // in JSON.
@@ -75,6 +137,7 @@ class Table {
 
   Json ToJson() const;
   // Aligned columns, each line prefixed by `indent`; "(none)" when empty.
+  // Headings and cells are escaped (see Escape).
   std::string ToText(std::string_view indent) const;
 
  private:
@@ -109,8 +172,9 @@ class Output {
   // A table or a record: printed at once, or stored under `key`.
   void Print(const std::string& key, const Table& table);
   void Print(const std::string& key, const Fields& fields);
-  // Text printed as is in text mode (a CSV file, say); ignored in JSON.
-  void Raw(std::string_view text);
+  // Where text mode prints (stdout), for a document streamed through an
+  // EscapingBuffer.
+  std::FILE* file() const { return out_; }
 
   // A message the tool's notifier sent: `mail to <addr>: <template>
   // "<subject>"`, and its link on the next line only with `show_link`.
@@ -126,6 +190,9 @@ class Output {
   // A failure: one line `entitle-admin: <message> (reason: <reason>)` on
   // stderr, and "error" in the JSON document.
   void Error(std::string_view message, std::string_view reason);
+  // A remark beside the results: `entitle-admin: <line>` on stderr; in JSON
+  // it is kept under "notes".
+  void Note(std::string_view line);
 
   // Ends the command: in JSON mode writes the document.
   void Finish();
