@@ -8,9 +8,40 @@
 // Links (verification, password reset, email change) are single-use bearer
 // secrets: 256 bits from the `Random` port, sent once, stored only as a BLAKE2b
 // hash, compared in constant time. Issuing a link kills every older link of the
-// same purpose for that identity; changing the password kills every reset link.
+// same purpose for that identity. SEC-5: every outstanding link of an identity,
+// of all three purposes, dies when its password is set or changed
+// (CompleteVerification, CompletePasswordReset, ChangePassword), its address
+// changes (ConfirmEmailChange) or it is locked (Lock); with the email change
+// link goes the pending address. Delete removes the links with the identity.
 // A used, superseded, expired or unknown link is refused with its own reason
-// (kLinkUsed, kLinkSuperseded, kLinkExpired, kInvalidLink).
+// (kLinkUsed, kLinkSuperseded, kLinkExpired, kInvalidLink); one killed as above
+// is kLinkSuperseded (a deleted identity's is kInvalidLink).
+//
+// Throttling (SEC-10), kept in the store so that every process on it counts
+// alike, with the limits of IdentityPolicy (options.h):
+//   - Failed sign-ins are counted per email address asked for (normalized;
+//     an address no identity has is counted the same, so probing tells
+//     nothing) and per client address, when the host passes one. Once a key
+//     has max_failed_sign_ins failures within sign_in_failure_window (5 in
+//     15 minutes), every further attempt with it is refused with
+//     kSignInThrottled, the right password too, and the message says when to
+//     try again: when the oldest of those failures leaves the window (a
+//     sliding window). A refused attempt is not checked and not counted.
+//   - An attempt counts as a failure from its start (so parallel guesses
+//     cannot pass the limit together) and is taken back when it signs in;
+//     any attempt that reaches the password check and does not sign in
+//     counts, a locked identity's with the right password too. An attempt
+//     refused before the password check (a malformed argument, an unverified
+//     identity, a store failure before counting) does not count.
+//   - A successful sign-in forgets the address's failures, not the client
+//     address's (an attacker trying many addresses stays throttled).
+//   - Failed sign-ins are not audited (as before throttling), so throttled
+//     attempts are not either.
+//   - Link mails (verification, password reset, and the confirmation of a
+//     new address, which is a verification of that address too) are counted
+//     per address they go to, whoever asks: the one past
+//     mails_per_address_per_hour within an hour is refused with kMailLimited
+//     and its operation does nothing (no identity, link or mail).
 //
 // Choices where the SPEC is silent:
 //   - The mandatory profile fields (ID-12) are the display name and the
@@ -25,6 +56,14 @@
 //   - A federated sign-in (ID-11) for an address that already belongs to a
 //     password identity is refused (kEmailTaken): an identity provider may not
 //     take over an existing account.
+//   - SEC-1: a provider may sign in only addresses whose domain its
+//     organization has verified (the domain itself, not its subdomains),
+//     checked at every federated sign-in, so an organization that loses its
+//     domain can no longer sign its users in. The asserted address is not
+//     written to an existing identity (an address changes through ID-7).
+//   - Looking an identity up by address (FindByEmail, ResendVerification,
+//     RequestPasswordReset) fails with NotFound / kUnknownUser when no
+//     identity has it; by id (Get and the rest) with NotFound / kNotFound.
 //   - Who may act on an identity: itself, the operator, or (for lock, unlock,
 //     delete and reading) an administrator of its employee organization with
 //     the manage-users permission. A locked identity may do nothing.
@@ -93,43 +132,53 @@ class Identities {
   // ("verify-email") to set its password. `actor` is who asks: anonymous for
   // self-registration, or the operator. Fails with kInvalidEmail (ID-2),
   // kEmailTaken when another identity has the address (ID-1), kInvalidProfile
-  // for a malformed country or language.
+  // for a malformed country or language, kMailLimited (SEC-10).
   absl::StatusOr<IdentityId> Register(const Actor& actor,
                                       std::string_view email,
                                       const Profile& profile = {});
 
   // Sends a new verification link to an unverified identity; the older one
   // dies. Fails with kUnknownUser for an unknown address, kAlreadyVerified for
-  // a verified one.
+  // a verified one, kMailLimited (SEC-10).
   absl::Status ResendVerification(std::string_view email);
 
   // ID-3: uses a verification link: sets the password (ID-4) and verifies the
-  // identity. Fails with kWeakPassword (nothing is used up), or a link reason.
+  // identity; every other link of it dies (SEC-5). Fails with kWeakPassword
+  // (nothing is used up), or a link reason.
   absl::Status CompleteVerification(std::string_view token,
                                     std::string_view password);
 
   // ID-3, ID-9, ID-10: signs in and records the time; with a `device`, also
-  // records that the device checked access (for ID-9's offline grace). Fails
-  // with kBadCredentials (unknown address or wrong password), kNotVerified,
-  // kIdentityLocked.
+  // records that the device checked access (for ID-9's offline grace).
+  // `client_address` is where the attempt comes from as the host sees it
+  // (an IP address, say), throttled on its own (SEC-10; see above); empty
+  // when the host gives none. It is compared after ASCII lower-casing: pass
+  // one spelling per client (the address without a port). Fails with
+  // kBadCredentials (unknown address or wrong password), kNotVerified,
+  // kIdentityLocked, ResourceExhausted / kSignInThrottled (with the time to
+  // try again in the message), kInvalidArgument for a `client_address` over
+  // 128 characters or holding anything but printable ASCII without spaces,
+  // or an IdentityPolicy throttle field out of its bounds.
   absl::StatusOr<IdentityId> SignIn(std::string_view email,
                                     std::string_view password,
-                                    const std::optional<DeviceId>& device = {});
+                                    const std::optional<DeviceId>& device = {},
+                                    std::string_view client_address = {});
 
   // ID-6, ADM-3: sends a one-time password reset link ("password-reset"); every
   // older reset link dies. `actor` is anonymous for "forgot password", or an
   // administrator sending it to a member. Fails with NotFound / kUnknownUser
   // and the message "Sorry, we didn't recognise this user. Please enter a valid
-  // Email address." when no identity has the address.
+  // Email address." when no identity has the address; kMailLimited (SEC-10).
   absl::Status RequestPasswordReset(const Actor& actor, std::string_view email);
 
-  // ID-6: uses a reset link to set a new password (ID-4). Every other reset
-  // link of the identity dies.
+  // ID-6: uses a reset link to set a new password (ID-4). Every other link
+  // of the identity dies (SEC-5).
   absl::Status CompletePasswordReset(std::string_view token,
                                      std::string_view password);
 
   // Changes the actor's own password. Fails with kBadCredentials when
-  // `current_password` is wrong, kWeakPassword. Every reset link dies (ID-6).
+  // `current_password` is wrong, kWeakPassword. Every link of the identity
+  // dies (ID-6, SEC-5).
   absl::Status ChangePassword(const Actor& actor,
                               std::string_view current_password,
                               std::string_view new_password);
@@ -137,13 +186,15 @@ class Identities {
   // ID-7: starts moving identity `id` to `new_email`: sends a confirmation link
   // ("email-change") to the new address; the old address keeps signing in
   // until it is confirmed. Fails with kEmailTaken when another identity has
-  // the new address, kInvalidEmail, kPermissionDenied.
+  // the new address, kInvalidEmail, kPermissionDenied, kMailLimited (SEC-10:
+  // counted against the new address).
   absl::Status RequestEmailChange(const Actor& actor, IdentityId id,
                                   std::string_view new_email);
 
   // ID-7: confirms an email change; from then on only the new address signs
-  // in. Fails with kEmailTaken when the address was taken meanwhile, or a link
-  // reason.
+  // in, and every other link of the identity dies (SEC-5: a reset link mailed
+  // to the old address among them). Fails with kEmailTaken when the address
+  // was taken meanwhile, or a link reason.
   absl::Status ConfirmEmailChange(std::string_view token);
 
   // ID-8, ID-12: changes profile fields. When the mandatory fields become
@@ -154,7 +205,8 @@ class Identities {
                              const ProfileUpdate& update);
 
   // ID-9: locks and unlocks sign-in. Locking keeps memberships and
-  // assignments. Fails with kPermissionDenied.
+  // assignments, and kills every link of the identity (SEC-5); unlocking
+  // revives none. Fails with kPermissionDenied.
   absl::Status Lock(const Actor& actor, IdentityId id);
   absl::Status Unlock(const Actor& actor, IdentityId id);
 
@@ -168,7 +220,10 @@ class Identities {
   // ID-11: signs in through the identity provider `provider` the subject
   // `subject` asserts. The first sign-in creates the identity, verified, as an
   // employee of the organization federated with that provider; later ones find
-  // it by subject. Fails with kUnknownProvider, kEmailTaken, kIdentityLocked.
+  // it by subject. Fails with kUnknownProvider, PermissionDenied /
+  // kDomainNotVerified when the organization has not verified `email`'s
+  // domain (SEC-1; nothing is made or signed in), kEmailTaken,
+  // kIdentityLocked.
   absl::StatusOr<IdentityId> SignInFederated(std::string_view provider,
                                              std::string_view subject,
                                              std::string_view email,
@@ -182,8 +237,11 @@ class Identities {
   absl::Status Delete(const Actor& actor, IdentityId id);
 
   // The identity as an admin or the identity itself may see it. Fails with
-  // kNotFound, kPermissionDenied.
+  // NotFound / kNotFound when no identity has the id, kPermissionDenied.
   absl::StatusOr<IdentityInfo> Get(const Actor& actor, IdentityId id);
+  // The same, found by address (compared as ID-1 says). Fails with
+  // kInvalidEmail, NotFound / kUnknownUser when no identity has the address
+  // (as every lookup by address), kPermissionDenied.
   absl::StatusOr<IdentityInfo> FindByEmail(const Actor& actor,
                                            std::string_view email);
 

@@ -51,6 +51,29 @@ struct IdentityPolicy {
   std::vector<std::string> supported_languages = {
       "en", "cs", "da", "de", "es",    "fi", "fr", "hu", "it",    "ja",   "ko",
       "nl", "no", "pl", "pt", "pt-BR", "ru", "sv", "tr", "zh-CN", "zh-TW"};
+
+  // SEC-10: how many failed sign-ins within `sign_in_failure_window` a
+  // sign-in key takes before further attempts are refused
+  // (kSignInThrottled), counted apart for the email address asked for and
+  // for the client address the host passes (identities.h, SignIn).
+  // Default: 5. Accepts 0 to 1000: 0 turns sign-in throttling off (for a
+  // host that throttles in front of the library); with any other value
+  // SignIn fails with kInvalidArgument and signs no one in.
+  int max_failed_sign_ins = 5;
+
+  // SEC-10: the sliding window in which failed sign-ins are counted; a
+  // refused key may try again once the oldest counted failure is this old.
+  // Default: 15 minutes. Accepts more than zero up to 30 days; with any
+  // other value (and max_failed_sign_ins above 0) SignIn fails with
+  // kInvalidArgument.
+  absl::Duration sign_in_failure_window = absl::Minutes(15);
+
+  // SEC-10: how many link mails (verification, password reset, email change
+  // confirmation) go to one address within any hour, whoever asks; the next
+  // is refused (kMailLimited) and no link is made. Default: 5. Accepts 0 to
+  // 1000: 0 turns the limit off; with any other value every operation that
+  // would send such a mail fails with kInvalidArgument.
+  int mails_per_address_per_hour = 5;
 };
 
 // Organizations and invitations (organizations.h, invitations.h).

@@ -34,6 +34,7 @@
 //   project members: (project, identity) is the key
 //   link tokens:     token_hash
 //   device checks:   (identity, device) is the key
+//   throttles:       (kind, subject) is the key
 // References (a record naming a missing one is refused with FailedPrecondition
 // / `Reason::kMissingReference`; deleting a record still named by another is
 // refused with FailedPrecondition / `Reason::kStillReferenced`): every `*_id`
@@ -680,6 +681,51 @@ struct PoolUsageRecord {
 
   friend bool operator==(const PoolUsageRecord&,
                          const PoolUsageRecord&) = default;
+};
+
+// ---------------------------------------------------------------- throttles
+
+// What a throttle counts (SEC-10). The stores keep the kind by name, and the
+// names sort in the order of the values, so listings are in key order on
+// every backend.
+enum class ThrottleKind : int {
+  kMail = 0,            // "mail": link mails to an address (subject: address).
+  kSignInClient = 1,    // "sign-in-client": failed sign-ins from a client
+                        // address the host passed (subject: that address).
+  kSignInIdentity = 2,  // "sign-in-identity": failed sign-ins for an email
+                        // address (subject: the normalized address asked
+                        // for, whether or not an identity has it).
+};
+
+struct ThrottleKey {
+  ThrottleKind kind = ThrottleKind::kMail;
+  std::string subject;
+  friend auto operator<=>(const ThrottleKey&, const ThrottleKey&) = default;
+};
+
+struct ThrottleFilter {
+  std::optional<ThrottleKind> kind;
+  std::optional<absl::Time> expired_before;  // expires_at < expired_before
+};
+
+// SEC-10: the recent events of one kind for one subject, kept so that every
+// process on the store counts the same. `events` holds the times of the most
+// recent events, oldest first: the services keep at most as many as their
+// limit allows, which makes "n events within a window" exact for any window
+// (a sliding window, not buckets). `expires_at` is when the newest event
+// leaves the window it was counted in: from then on the record says nothing
+// and may be deleted.
+struct ThrottleRecord {
+  using Key = ThrottleKey;
+  using Filter = ThrottleFilter;
+
+  ThrottleKind kind = ThrottleKind::kMail;
+  std::string subject;
+  std::vector<absl::Time> events;
+  absl::Time expires_at = absl::UnixEpoch();
+
+  friend bool operator==(const ThrottleRecord&,
+                         const ThrottleRecord&) = default;
 };
 
 }  // namespace entitle

@@ -110,6 +110,7 @@ class Transaction {
   virtual Table<LinkTokenRecord>& link_tokens() = 0;
   virtual Table<DeviceCheckRecord>& device_checks() = 0;
   virtual Table<PoolUsageRecord>& pool_usage() = 0;
+  virtual Table<ThrottleRecord>& throttles() = 0;
 
   // PRJ-4: the distinct identities in the projects of `organization` (by the
   // members' `organization_id`), each with the number of those projects it

@@ -1,5 +1,6 @@
 #include "entitle/identities.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "entitle/password_policy.h"
 #include "entitle/status.h"
 #include "identities/profile.h"
+#include "identities/throttle.h"
 #include "organizations/memberships.h"
 #include "service/authorization.h"
 #include "service/operation.h"
@@ -123,6 +125,24 @@ absl::Status SupersedeLinks(Transaction& tx, IdentityId identity,
   return absl::OkStatus();
 }
 
+// SEC-5: kills every active link of `identity` (verification, password
+// reset, email change): each would set its password or act on its address,
+// which just changed, or the identity was locked. The pending address goes
+// with its confirmation link. The caller writes `identity`.
+absl::Status EndActiveLinks(Transaction& tx, IdentityRecord& identity) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<LinkTokenRecord> links,
+      ListAll(tx.link_tokens(),
+              LinkTokenFilter{.identity_id = identity.id,
+                              .status = LinkStatus::kActive}));
+  for (LinkTokenRecord& link : links) {
+    link.status = LinkStatus::kSuperseded;
+    ENTITLE_RETURN_IF_ERROR(tx.link_tokens().Update(link));
+  }
+  identity.pending_email.reset();
+  return absl::OkStatus();
+}
+
 struct LinkMessage {
   const char* template_name;
   const char* subject;
@@ -146,6 +166,21 @@ absl::Status IssueLink(Operation& op, const IdentityRecord& identity,
                        LinkPurpose purpose, absl::Duration lifetime,
                        const Email& to,
                        const std::optional<Email>& new_email = std::nullopt) {
+  // SEC-10: every link mail counts against its address, whoever asked.
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<internal::ThrottleRule> mail_rule,
+      internal::MailRule(op.context().identity_policy, to));
+  if (mail_rule.has_value()) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<absl::Time> full,
+        internal::CountUnlessFull(op.tx(), op.now(), {*mail_rule}));
+    if (full.has_value()) {
+      return Error(absl::StatusCode::kResourceExhausted, Reason::kMailLimited,
+                   absl::StrCat("Too many emails with links went to ", to.str(),
+                                " within the last hour. Try again after ",
+                                internal::RetryTime(*full), "."));
+    }
+  }
   ENTITLE_RETURN_IF_ERROR(SupersedeLinks(op.tx(), identity.id, purpose));
   const internal::LinkSecret secret =
       internal::MakeLinkSecret(op.context().random);
@@ -266,7 +301,7 @@ absl::Status Identities::ResendVerification(std::string_view email_text) {
 }
 
 // Sets the password of the identity the link `token` of `purpose` belongs
-// to, verifying it; every reset link of the identity dies.
+// to, verifying it; every other link of the identity dies (SEC-5).
 static absl::Status SetPasswordWithLink(ServiceContext& context,
                                         std::string_view token,
                                         LinkPurpose purpose,
@@ -281,9 +316,8 @@ static absl::Status SetPasswordWithLink(ServiceContext& context,
                            op.tx().identities().Get(link.identity_id));
   identity.password_hash = std::move(hash);
   identity.verified = true;
+  ENTITLE_RETURN_IF_ERROR(EndActiveLinks(op.tx(), identity));
   ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
-  ENTITLE_RETURN_IF_ERROR(
-      SupersedeLinks(op.tx(), identity.id, LinkPurpose::kPasswordReset));
   op.Audit(Actor::Identity(identity.id), std::nullopt, std::string(action),
            AuditTarget(identity.id));
   return op.Commit();
@@ -297,47 +331,68 @@ absl::Status Identities::CompleteVerification(std::string_view token,
 
 absl::StatusOr<IdentityId> Identities::SignIn(
     std::string_view email_text, std::string_view password,
-    const std::optional<DeviceId>& device) {
+    const std::optional<DeviceId>& device, std::string_view client_address) {
   if (device.has_value() && (device->value().empty() ||
                              device->value().size() > DeviceId::kMaxLength)) {
     return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                  "A device id must have 1 to 256 bytes.");
   }
   ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
+  ENTITLE_ASSIGN_OR_RETURN(
+      const std::vector<internal::ThrottleRule> throttles,
+      internal::SignInRules(context_.identity_policy, email, client_address));
+
+  // SEC-10: the attempt counts as a failure from the start, committed in a
+  // write transaction of its own before the password is checked, so that
+  // parallel guesses cannot pass the limit together and every process sees
+  // the count; a successful sign-in takes it back below.
+  std::optional<IdentityRecord> identity;
+  absl::Time attempted_at;
+  {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::unique_ptr<Transaction> tx,
+        context_.store.Begin(throttles.empty() ? TransactionMode::kRead
+                                               : TransactionMode::kWrite));
+    attempted_at = context_.clock.Now();
+    ENTITLE_ASSIGN_OR_RETURN(identity, FindByEmailIn(*tx, email));
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<absl::Time> throttled_until,
+        internal::CountUnlessFull(*tx, attempted_at, throttles));
+    if (throttled_until.has_value()) {
+      return Error(absl::StatusCode::kResourceExhausted,
+                   Reason::kSignInThrottled,
+                   absl::StrCat("Too many failed sign-ins. Try again after ",
+                                internal::RetryTime(*throttled_until), "."));
+    }
+    // Not a guess: there is no password yet (ID-3). Nothing is counted.
+    if (identity.has_value() && !identity->verified) return NotVerified();
+    ENTITLE_RETURN_IF_ERROR(tx->Commit());
+  }
 
   // Check the password outside any write transaction (Argon2id is slow).
-  std::string stored_hash;
-  IdentityId id;
-  {
-    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
-    ENTITLE_ASSIGN_OR_RETURN(std::optional<IdentityRecord> identity,
-                             FindByEmailIn(reading.tx(), email));
-    if (!identity.has_value()) {
-      // Spend the same time as a wrong password, so timing does not tell
-      // which addresses have identities.
-      context_.hasher.Verify(context_.DummyPasswordHash(), password);
-      return BadCredentials();
-    }
-    if (!identity->verified) return NotVerified();
-    stored_hash = identity->password_hash;
-    id = identity->id;
+  if (!identity.has_value()) {
+    // Spend the same time as a wrong password, so timing does not tell
+    // which addresses have identities.
+    context_.hasher.Verify(context_.DummyPasswordHash(), password);
+    return BadCredentials();
   }
+  const std::string stored_hash = identity->password_hash;
+  const IdentityId id = identity->id;
   if (!context_.hasher.Verify(stored_hash, password)) return BadCredentials();
 
   ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
-  absl::StatusOr<IdentityRecord> identity = LoadIdentity(op.tx(), id);
-  if (!identity.ok()) {
-    return GetReason(identity.status()) == Reason::kNotFound
-               ? BadCredentials()
-               : identity.status();
+  absl::StatusOr<IdentityRecord> current = LoadIdentity(op.tx(), id);
+  if (!current.ok()) {
+    return GetReason(current.status()) == Reason::kNotFound ? BadCredentials()
+                                                            : current.status();
   }
   // The identity may have changed since the password was checked.
-  if (identity->email != email || identity->password_hash != stored_hash) {
+  if (current->email != email || current->password_hash != stored_hash) {
     return BadCredentials();
   }
-  if (identity->locked) return Locked();
-  identity->last_login_at = op.now();
-  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(*identity));
+  if (current->locked) return Locked();
+  current->last_login_at = op.now();
+  ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(*current));
   if (device.has_value()) {
     DeviceCheckRecord check{id, *device, op.now()};
     absl::Status s = op.tx().device_checks().Update(check);
@@ -345,6 +400,14 @@ absl::StatusOr<IdentityId> Identities::SignIn(
       s = op.tx().device_checks().Insert(check).status();
     }
     ENTITLE_RETURN_IF_ERROR(s);
+  }
+  // The address's failures are forgotten; the client's stay, less this
+  // attempt.
+  for (const internal::ThrottleRule& throttle : throttles) {
+    ENTITLE_RETURN_IF_ERROR(
+        throttle.kind == ThrottleKind::kSignInIdentity
+            ? internal::Clear(op.tx(), throttle)
+            : internal::Uncount(op.tx(), throttle, attempted_at));
   }
   op.Audit(Actor::Identity(id), std::nullopt, "identity.sign-in",
            AuditTarget(id),
@@ -407,9 +470,8 @@ absl::Status Identities::ChangePassword(const Actor& actor,
   if (identity.password_hash != stored_hash) return BadCredentials();
   if (identity.locked) return Locked();
   identity.password_hash = std::move(new_hash);
+  ENTITLE_RETURN_IF_ERROR(EndActiveLinks(op.tx(), identity));
   ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
-  ENTITLE_RETURN_IF_ERROR(
-      SupersedeLinks(op.tx(), identity.id, LinkPurpose::kPasswordReset));
   op.Audit(actor, std::nullopt, "identity.password.change",
            AuditTarget(identity.id));
   return op.Commit();
@@ -456,7 +518,7 @@ absl::Status Identities::ConfirmEmailChange(std::string_view token) {
   if (owner.has_value()) return EmailTaken(new_email);
   const std::string old_email = identity.email.str();
   identity.email = new_email;
-  identity.pending_email.reset();
+  ENTITLE_RETURN_IF_ERROR(EndActiveLinks(op.tx(), identity));
   if (absl::Status s = op.tx().identities().Update(identity); !s.ok()) {
     return EmailTakenIfDuplicate(s, new_email);
   }
@@ -507,6 +569,7 @@ static absl::Status SetLocked(ServiceContext& context, const Actor& actor,
       internal::RequireSelfOrAdmin(op.tx(), actor, id, kManageUsers));
   if (identity.locked == locked) return absl::OkStatus();
   identity.locked = locked;
+  if (locked) ENTITLE_RETURN_IF_ERROR(EndActiveLinks(op.tx(), identity));
   ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
   ENTITLE_ASSIGN_OR_RETURN(std::optional<OrganizationId> employer,
                            internal::EmployerOf(op.tx(), id));
@@ -573,6 +636,22 @@ absl::StatusOr<IdentityId> Identities::SignInFederated(
                               AbslView(provider), "."));
   }
   const OrganizationId organization_id = organization->id;
+  // SEC-1: a provider speaks only for the domains its organization has
+  // verified; checked at every sign-in, since the address is asserted anew.
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<DomainRecord> domain,
+      FindFirst(op.tx().domains(),
+                DomainFilter{.organization_id = organization_id,
+                             .name = std::string(email.domain()),
+                             .status = DomainStatus::kVerified}));
+  if (!domain.has_value()) {
+    return Error(
+        absl::StatusCode::kPermissionDenied, Reason::kDomainNotVerified,
+        absl::StrCat("The identity provider ", AbslView(provider),
+                     " may sign in only addresses of domains that ",
+                     organization->name, " has verified, and ",
+                     AbslView(email.domain()), " is not one of them."));
+  }
 
   ENTITLE_ASSIGN_OR_RETURN(
       std::optional<IdentityRecord> known,

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -39,6 +40,7 @@ ENTITLE_ENUM_NAMES(JobStatus, "queued", "running", "done", "failed");
 ENTITLE_ENUM_NAMES(LinkPurpose, "verify-email", "password-reset",
                    "email-change");
 ENTITLE_ENUM_NAMES(LinkStatus, "active", "used", "superseded");
+ENTITLE_ENUM_NAMES(ThrottleKind, "mail", "sign-in-client", "sign-in-identity");
 #undef ENTITLE_ENUM_NAMES
 
 template <typename T, typename = void>
@@ -194,6 +196,28 @@ struct Codec<std::vector<std::string>> {
     if (p->empty()) return true;
     for (absl::string_view part : absl::StrSplit(*p, ',')) {
       out->emplace_back(part);
+    }
+    return true;
+  }
+};
+
+// Event times: Unix microseconds joined by ','.
+template <>
+struct Codec<std::vector<absl::Time>> {
+  static Value Encode(const std::vector<absl::Time>& v) {
+    return absl::StrJoin(v, ",", [](std::string* out, absl::Time t) {
+      absl::StrAppend(out, absl::ToUnixMicros(t));
+    });
+  }
+  static bool Decode(const Value& v, std::vector<absl::Time>* out) {
+    const std::string* p = std::get_if<std::string>(&v);
+    if (p == nullptr) return false;
+    out->clear();
+    if (p->empty()) return true;
+    for (absl::string_view part : absl::StrSplit(*p, ',')) {
+      int64_t micros = 0;
+      if (!absl::SimpleAtoi(part, &micros)) return false;
+      out->push_back(absl::FromUnixMicros(micros));
     }
     return true;
   }
@@ -848,6 +872,28 @@ const TableSchema<PoolUsageRecord>& SchemaOf<PoolUsageRecord>() {
               },
               [](const R& r) {
                 return PoolUsageKey{r.entitlement_id, r.window_start};
+              });
+  return schema;
+}
+
+template <>
+const TableSchema<ThrottleRecord>& SchemaOf<ThrottleRecord>() {
+  using R = ThrottleRecord;
+  using F = ThrottleFilter;
+  static const TableSchema<R>& schema =
+      SchemaBuilder<R>("throttles", false, 2)
+          .Col("kind", &R::kind)
+          .Col("subject", &R::subject)
+          .Col("events", &R::events)
+          .Col("expires_at", &R::expires_at)
+          .Where("kind", &F::kind)
+          .Where("expires_at", &F::expired_before, CompareOp::kLt)
+          .Build(
+              [](const ThrottleKey& key) {
+                return Row{Codec<ThrottleKind>::Encode(key.kind), key.subject};
+              },
+              [](const R& r) {
+                return ThrottleKey{r.kind, r.subject};
               });
   return schema;
 }

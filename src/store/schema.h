@@ -159,7 +159,8 @@ bool MatchesAll(const Row& row, const std::vector<Condition>& conditions);
   X(OutboxRecord, outbox)                         \
   X(LinkTokenRecord, link_tokens)                 \
   X(DeviceCheckRecord, device_checks)             \
-  X(PoolUsageRecord, pool_usage)
+  X(PoolUsageRecord, pool_usage)                  \
+  X(ThrottleRecord, throttles)
 
 // The description of each kind; defined in schema.cc, built once, never freed.
 template <typename Record>

@@ -928,7 +928,9 @@ TEMPLATE_TEST_CASE("ID-8 the effective language falls back to English when "
     info = MustGet(f, id);
     REQUIRE(info.language == c.language);  // Stored as given.
     REQUIRE(info.effective_language == c.effective);
-    // Notifications follow it.
+    // Notifications follow it (one an hour: SEC-10 limits the mails to an
+    // address).
+    f.clock().Advance(absl::Hours(1));
     ENTITLE_REQUIRE_OK(f.ids().RequestPasswordReset(kAnon, "ada@example.com"));
     REQUIRE(f.LastNotification("ada@example.com", "password-reset").language ==
             c.effective);
@@ -1178,7 +1180,8 @@ TEMPLATE_TEST_CASE("ID-9 a failed sign-in records no device check",
   REQUIRE_REASON(
       f.ids().SignIn("ina@example.com", "Wrong-pass1", DeviceId("pc")),
       Reason::kBadCredentials);
-  f.RequireUnchanged(before);
+  // Only the failure is counted (SEC-10).
+  f.RequireUnchangedButThrottles(before);
   auto until = f.ids().OfflineAccessUntil(id, DeviceId("pc"));
   ENTITLE_REQUIRE_OK(until);
   REQUIRE_FALSE(until->has_value());
@@ -1211,7 +1214,7 @@ TEMPLATE_TEST_CASE("ID-10 a successful sign-in records the last-login time; a "
   const auto before = f.Freeze();
   REQUIRE_REASON(f.ids().SignIn("jay@acme.com", "Wrong-pass1"),
                  Reason::kBadCredentials);
-  f.RequireUnchanged(before);
+  f.RequireUnchangedButThrottles(before);  // SEC-10 counts the failure.
   REQUIRE(MustGet(f, id).last_login_at == t1);
 
   ENTITLE_REQUIRE_OK(f.ids().Lock(kOperator, id));
@@ -1241,14 +1244,17 @@ TEMPLATE_TEST_CASE("ID-10 only the identity, the operator or an administrator "
 
 // ================================================================ ID-11
 
-// An organization federated with `provider`, written directly (the
-// organizations service does not exist yet).
+// An organization federated with `provider` that has verified `domain`
+// (SEC-1: a provider signs in only addresses of its organization's verified
+// domains), written directly through the store.
 OrganizationId PutFederatedOrganization(Store& store, std::string_view name,
-                                        std::string_view provider) {
+                                        std::string_view provider,
+                                        std::string_view domain) {
   auto txn = BeginWrite(store);
   OrganizationRecord org = MakeOrganization(name);
   org.federation_provider = std::string(provider);
   OrganizationId id = MustInsert(txn->organizations(), org);
+  MustInsert(txn->domains(), MakeDomain(id, domain, DomainStatus::kVerified));
   MustCommit(*txn);
   return id;
 }
@@ -1260,9 +1266,9 @@ TEMPLATE_TEST_CASE("ID-11 the first federated sign-in creates a verified "
   // clang-format on
   DirectoryFixture<TestType> f;
   const OrganizationId acme =
-      PutFederatedOrganization(f.store(), "Acme", "okta-acme");
+      PutFederatedOrganization(f.store(), "Acme", "okta-acme", "acme.com");
   const OrganizationId beta =
-      PutFederatedOrganization(f.store(), "Beta", "azure-beta");
+      PutFederatedOrganization(f.store(), "Beta", "azure-beta", "beta.com");
   REQUIRE(f.Snap().identities.empty());  // Nothing made ahead of time.
 
   f.clock().Advance(absl::Hours(1));
@@ -1331,8 +1337,8 @@ TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password "
     "[identities][ID-11]", ENTITLE_BACKENDS) {
   // clang-format on
   DirectoryFixture<TestType> f;
-  PutFederatedOrganization(f.store(), "Acme", "okta-acme");
-  PutFederatedOrganization(f.store(), "Plain", "");
+  PutFederatedOrganization(f.store(), "Acme", "okta-acme", "acme.com");
+  PutFederatedOrganization(f.store(), "Plain", "", "plain.example");
   f.RegisterVerified("pat@acme.com");
   ENTITLE_REQUIRE_OK(f.ids().Register(kAnon, "unverified@acme.com"));
 
@@ -1356,7 +1362,7 @@ TEMPLATE_TEST_CASE("ID-11 an unknown provider, or an address a password "
 TEMPLATE_TEST_CASE("ID-11 a locked federated identity cannot sign in",
                    "[identities][ID-11]", ENTITLE_BACKENDS) {
   DirectoryFixture<TestType> f;
-  PutFederatedOrganization(f.store(), "Acme", "okta-acme");
+  PutFederatedOrganization(f.store(), "Acme", "okta-acme", "acme.com");
   auto id = f.ids().SignInFederated("okta-acme", "s", "quin@acme.com");
   ENTITLE_REQUIRE_OK(id);
   ENTITLE_REQUIRE_OK(f.ids().Lock(kOperator, *id));
@@ -1746,7 +1752,8 @@ TEMPLATE_TEST_CASE(
   REQUIRE_FALSE(
       f.ids().RequestEmailChange(As(other), *id, "x@example.com").ok());
   REQUIRE_FALSE(f.ids().SignInFederated("nobody", "s", "s@example.com").ok());
-  f.RequireUnchanged(before);
+  // The two failed sign-ins are counted (SEC-10), nothing else is written.
+  f.RequireUnchangedButThrottles(before);
 
   ENTITLE_REQUIRE_OK(f.ids().Delete(kOperator, *id));
   auto deleted = f.AuditOf("identity.delete");

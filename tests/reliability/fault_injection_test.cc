@@ -392,6 +392,17 @@ std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
   // Account actions.
   add("lock", [&] { return d.identities().Lock(As(ids.anna), ids.bob); });
   add("unlock", [&] { return d.identities().Unlock(As(ids.anna), ids.bob); });
+  // SEC-10: the attempt is counted in a write of its own before the password
+  // is checked; a store failure after it leaves that count (a failed
+  // attempt) and nothing else, and the sign-in that follows forgets it.
+  add(
+      "sign in",
+      [&] {
+        return d.identities()
+            .SignIn("bob@acme.com", kPassword, kLaptop)
+            .status();
+      },
+      [&](const State& before) { w.RequireUnchangedButThrottles(before); });
   add("request password reset", [&] {
     return d.identities().RequestPasswordReset(kAnon, "carl@partner.org");
   });

@@ -1,7 +1,7 @@
 // The store conformance suite: every backend (ENTITLE_BACKENDS) must pass it
 // unchanged, and a new backend is done when it does.
 //
-// What it covers, per record kind of records.h (all 20 tables of Transaction):
+// What it covers, per record kind of records.h (all 23 tables of Transaction):
 // insert/get round trip with every field set and with the optional fields
 // unset, update, delete, NotFound for a missing key, listing by every Filter
 // field, and Count. Then the rules that cut across kinds: uniqueness,
@@ -13,7 +13,7 @@
 // caught by the TEST_CASE
 //   "store: a rolled-back or abandoned write transaction leaves every table as
 //   it was"
-// which snapshots all 20 tables, writes to many of them, rolls back, and
+// which snapshots all 23 tables, writes to many of them, rolls back, and
 // compares. (The uniqueness and reference cases also catch a backend that keeps
 // half of a refused write.)
 #include <sqlite3.h>
@@ -225,7 +225,7 @@ World SeedPeople(Store& store) {
   return w;
 }
 
-// =============================================== per kind: 20 record kinds
+// =============================================== per kind: 23 record kinds
 
 TEMPLATE_TEST_CASE("store: identities round trip, filter, update, delete",
                    "[store]", ENTITLE_BACKENDS) {
@@ -1179,6 +1179,56 @@ TEMPLATE_TEST_CASE("store: link tokens round trip, filter, update, delete",
   });
 }
 
+TEMPLATE_TEST_CASE("store: throttles round trip, filter, update, delete",
+                   "[store]", ENTITLE_BACKENDS) {
+  TestType backend;
+  auto store = backend.Open();
+
+  // Keyed by (kind, subject); subjects are any text, compared bytewise.
+  ThrottleRecord a{ThrottleKind::kSignInIdentity,
+                   "ida@example.com",
+                   {At(1), At(2), At(3000000)},
+                   At(3000000) + absl::Minutes(15)};
+  ThrottleRecord b{ThrottleKind::kMail, "ida@example.com", {}, At(0)};
+  ThrottleRecord c{
+      ThrottleKind::kSignInClient, "2001:db8::1", {At(7)}, At(900000007)};
+  ThrottleRecord d{ThrottleKind::kSignInClient,
+                   "203.0.113.7",
+                   {At(5), At(5)},  // Equal times are two events.
+                   At(900000005)};
+  ThrottleRecord e{ThrottleKind::kSignInIdentity,
+                   "\xC3\xA5sa@example.com",
+                   {At(-4)},
+                   At(900000000)};
+  auto recs = InsertAndReadBack(*store, {a, b, c, d, e});
+
+  // The kinds list in the order of their values.
+  REQUIRE(ThrottleKey{ThrottleKind::kMail, "z"} <
+          ThrottleKey{ThrottleKind::kSignInClient, "a"});
+  REQUIRE(ThrottleKey{ThrottleKind::kSignInClient, "z"} <
+          ThrottleKey{ThrottleKind::kSignInIdentity, "a"});
+  CheckFilter<ThrottleRecord>(*store, {.kind = ThrottleKind::kSignInClient},
+                              {c, d});
+  CheckFilter<ThrottleRecord>(*store, {.kind = ThrottleKind::kSignInIdentity},
+                              {a, e});
+  // expired_before is exclusive.
+  CheckFilter<ThrottleRecord>(*store, {.expired_before = At(900000005)},
+                              {b, e});
+  CheckFilter<ThrottleRecord>(*store, {.expired_before = At(903000001)},
+                              {a, b, c, d, e});
+  CheckFilter<ThrottleRecord>(*store, {.expired_before = At(0)}, {});
+  CheckFilter<ThrottleRecord>(
+      *store,
+      {.kind = ThrottleKind::kSignInClient, .expired_before = At(900000006)},
+      {d});
+
+  CheckUpdateDelete(*store, recs, [](ThrottleRecord& r, size_t i) {
+    r.events = i % 2 == 0 ? std::vector<absl::Time>{}
+                          : std::vector<absl::Time>{At(9), At(10), At(11)};
+    r.expires_at = At(100 + static_cast<int64_t>(i));
+  });
+}
+
 // ================================================================ uniqueness
 
 // In one write transaction: `dup` is refused with AlreadyExists / kDuplicate
@@ -1806,6 +1856,10 @@ void SeedEveryKind(Store& store) {
   MustInsert(t.link_tokens(), MakeLinkToken(i2, TokenHash(3)));
   MustInsert(t.device_checks(), MakeDeviceCheck(i1, "laptop"));
   MustInsert(t.pool_usage(), PoolUsageRecord{e1, At(0), 4, 1});
+  MustInsert(t.throttles(), ThrottleRecord{ThrottleKind::kSignInIdentity,
+                                           "one@example.com",
+                                           {At(1), At(2)},
+                                           At(3)});
   MustCommit(t);
 }
 
@@ -1855,6 +1909,11 @@ void ScribbleEverywhere(Transaction& t, const Snapshot& s) {
   ENTITLE_REQUIRE_OK(t.jobs().Delete(s.jobs.at(0).id));
   ENTITLE_REQUIRE_OK(t.audit().Delete(s.audit.at(0).id));
   ENTITLE_REQUIRE_OK(t.device_checks().Delete(KeyOf(s.device_checks.at(0))));
+  ThrottleRecord throttle = s.throttles.at(0);
+  throttle.events.push_back(At(4));
+  ENTITLE_REQUIRE_OK(t.throttles().Update(throttle));
+  MustInsert(t.throttles(),
+             ThrottleRecord{ThrottleKind::kMail, "new@example.com", {}, At(5)});
   REQUIRE(MustCount(t.pool_grants()) == 0);
   REQUIRE(MustCount(t.link_tokens()) == 0);
   REQUIRE(MustCount(t.device_checks()) == 0);
@@ -2730,7 +2789,8 @@ TEST_CASE("sqlite: migration 3 fills each project member's organization",
 
   {
     RawDb db(backend.path());
-    REQUIRE(db.One("PRAGMA user_version") == "3");
+    REQUIRE(db.One("PRAGMA user_version") ==
+            std::to_string(SqliteStore::kSchemaVersion));
     REQUIRE(db.One("PRAGMA integrity_check") == "ok");
     REQUIRE(db.Column("PRAGMA foreign_key_check", 0).empty());
     REQUIRE(db.Column("SELECT project_id || ':' || identity_id || ':' || "
@@ -2828,16 +2888,74 @@ TEST_CASE("sqlite: migration 3 fills each project member's organization",
             1);
     MustCommit(*txn);
   }
-  // Reopening a file already at schema 3 changes nothing.
+  // Reopening a file already at the current schema changes nothing.
   store.reset();
   store = backend.Open();
   {
     RawDb db(backend.path());
-    REQUIRE(db.One("PRAGMA user_version") == "3");
+    REQUIRE(db.One("PRAGMA user_version") ==
+            std::to_string(SqliteStore::kSchemaVersion));
     REQUIRE(db.One("SELECT count(*) FROM project_members") == "4");
     REQUIRE(db.One("SELECT status FROM projects WHERE id = 31") == "archived");
     RequireProjectUsersPlan(db);
   }
+}
+
+TEST_CASE("sqlite: migration 4 adds the throttles table to a schema-3 file",
+          "[store][sqlite][migration]") {
+  SqliteBackend backend;
+  {
+    RawDb db(backend.path(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    for (int i = 0; i < 3; ++i) {
+      std::string error;
+      const int rc = db.Exec(internal::kMigrations[i], &error);
+      INFO("migration " << i + 1 << ": " << error);
+      REQUIRE(rc == SQLITE_OK);
+    }
+    REQUIRE(db.Exec("PRAGMA user_version = 3; INSERT INTO identities (id, "
+                    "email, pending_email, display_name, country, language, "
+                    "verified, locked, profile_complete, password_hash, "
+                    "federated_subject, created_at, last_login_at) VALUES "
+                    "(7, 'ada@example.com', NULL, 'Ada', '', '', 1, 0, 1, '', "
+                    "'', 0, NULL)") == SQLITE_OK);
+  }
+  std::unique_ptr<Store> store = backend.Open();
+  {
+    RawDb db(backend.path());
+    REQUIRE(db.One("PRAGMA user_version") ==
+            std::to_string(SqliteStore::kSchemaVersion));
+    REQUIRE(db.One("PRAGMA integrity_check") == "ok");
+    REQUIRE(db.One("SELECT count(*) FROM throttles") == "0");
+    REQUIRE(db.One("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                   "AND name = 'throttles_expires_at'") == "1");
+  }
+  {
+    auto txn = BeginRead(*store);
+    auto ada = txn->identities().Get(IdentityId(7));
+    ENTITLE_REQUIRE_OK(ada);
+    REQUIRE(ada->email == E("ada@example.com"));
+    MustCommit(*txn);
+  }
+  const ThrottleRecord throttle{ThrottleKind::kSignInIdentity,
+                                "ada@example.com",
+                                {At(1), At(2)},
+                                At(2) + absl::Minutes(15)};
+  Put(*store, throttle);
+  store.reset();
+  store = backend.Open();
+  auto txn = BeginRead(*store);
+  auto got = txn->throttles().Get(
+      ThrottleKey{ThrottleKind::kSignInIdentity, "ada@example.com"});
+  ENTITLE_REQUIRE_OK(got);
+  REQUIRE(*got == throttle);
+  MustCommit(*txn);
+  // The kind and the times are kept as the migration's columns say.
+  RawDb db(backend.path());
+  REQUIRE(db.One("SELECT kind || ' ' || subject || ' ' || events FROM "
+                 "throttles") == "sign-in-identity ada@example.com " +
+                                     std::to_string(absl::ToUnixMicros(At(1))) +
+                                     "," +
+                                     std::to_string(absl::ToUnixMicros(At(2))));
 }
 
 TEST_CASE("sqlite: a new file answers ProjectUsers from the covering index",
@@ -2848,7 +2966,8 @@ TEST_CASE("sqlite: a new file answers ProjectUsers from the covering index",
     SeedEveryKind(*store);
   }
   RawDb db(backend.path());
-  REQUIRE(db.One("PRAGMA user_version") == "3");
+  REQUIRE(db.One("PRAGMA user_version") ==
+          std::to_string(SqliteStore::kSchemaVersion));
   RequireProjectUsersPlan(db);
 }
 

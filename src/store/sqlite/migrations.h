@@ -296,6 +296,19 @@ CREATE INDEX project_members_identity ON project_members(identity_id);
 CREATE INDEX project_members_org_identity
   ON project_members(organization_id, identity_id);
 )sql",
+
+    // 4: throttles of failed sign-ins and of link mails (SEC-10), one row per
+    // (kind, subject); the index finds the rows that no longer count.
+    R"sql(
+CREATE TABLE throttles (
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  events TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, subject)
+) WITHOUT ROWID;
+CREATE INDEX throttles_expires_at ON throttles(expires_at);
+)sql",
 };
 
 inline constexpr int kMigrationCount =
