@@ -28,6 +28,14 @@
 //   - Who may act on an identity: itself, the operator, or (for lock, unlock,
 //     delete and reading) an administrator of its employee organization with
 //     the manage-users permission. A locked identity may do nothing.
+//   - SEC-2: locking, unlocking, deleting or sending a password-reset link
+//     to an administrator (an identity holding a role with the
+//     manage-administrators permission somewhere) also needs
+//     kManageAdministrators in that organization: a Co-Administrator is
+//     refused with kPermissionDenied. The operator keeps its powers. The last
+//     unlocked administrator of an organization cannot be locked, by anyone
+//     (kLastAdministrator), nor deleted (ORG-4): locked administrators do not
+//     count as remaining ones.
 //
 // Thread-safe: every method may be called concurrently; each is atomic.
 // Owned by a `Directory` (directory.h), which must outlive every use.
@@ -118,9 +126,11 @@ class Identities {
 
   // ID-6, ADM-3: sends a one-time password reset link ("password-reset"); every
   // older reset link dies. `actor` is anonymous for "forgot password", or an
-  // administrator sending it to a member. Fails with NotFound / kUnknownUser
-  // and the message "Sorry, we didn't recognise this user. Please enter a valid
-  // Email address." when no identity has the address.
+  // administrator sending it to a member (SEC-2: to an administrator only
+  // with kManageAdministrators; kPermissionDenied otherwise). Fails with
+  // NotFound / kUnknownUser and the message "Sorry, we didn't recognise this
+  // user. Please enter a valid Email address." when no identity has the
+  // address.
   absl::Status RequestPasswordReset(const Actor& actor, std::string_view email);
 
   // ID-6: uses a reset link to set a new password (ID-4). Every other reset
@@ -154,7 +164,11 @@ class Identities {
                              const ProfileUpdate& update);
 
   // ID-9: locks and unlocks sign-in. Locking keeps memberships and
-  // assignments. Fails with kPermissionDenied.
+  // assignments. Locking or unlocking one's own account is refused. Fails
+  // with kNotFound, kPermissionDenied (SEC-2: for an administrator, without
+  // kManageAdministrators), kLastAdministrator when locking the last unlocked
+  // administrator of an organization. Locking a locked identity (unlocking
+  // an unlocked one) succeeds and changes nothing.
   absl::Status Lock(const Actor& actor, IdentityId id);
   absl::Status Unlock(const Actor& actor, IdentityId id);
 
@@ -177,8 +191,9 @@ class Identities {
   // ID-13: deletes the identity with its memberships, roles, group places,
   // license assignments, pool grants, project places, join requests, links,
   // device checks and the pending invitations to its address, in one
-  // transaction. Fails with kLastAdministrator when it is the last
-  // administrator of an organization (ORG-4), kPermissionDenied.
+  // transaction. Fails with kLastAdministrator when it is the last unlocked
+  // administrator of an organization (ORG-4), kPermissionDenied (SEC-2: for
+  // an administrator, without kManageAdministrators).
   absl::Status Delete(const Actor& actor, IdentityId id);
 
   // The identity as an admin or the identity itself may see it. Fails with

@@ -365,6 +365,10 @@ absl::Status Identities::RequestPasswordReset(const Actor& actor,
     // ADM-3: an administrator sends the link to a member.
     ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(
         op.tx(), actor, identity->id, kManageUsers));
+    // SEC-2: an administrator's reset link needs the administrators
+    // permission.
+    ENTITLE_RETURN_IF_ERROR(internal::RequireAdministratorsPermission(
+        op.tx(), actor, identity->id));
   }
   ENTITLE_RETURN_IF_ERROR(IssueLink(
       op, *identity, LinkPurpose::kPasswordReset,
@@ -505,7 +509,15 @@ static absl::Status SetLocked(ServiceContext& context, const Actor& actor,
   }
   ENTITLE_RETURN_IF_ERROR(
       internal::RequireSelfOrAdmin(op.tx(), actor, id, kManageUsers));
+  // SEC-2: locking or unlocking an administrator needs the administrators
+  // permission, and the last unlocked administrator stays unlocked.
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireAdministratorsPermission(op.tx(), actor, id));
   if (identity.locked == locked) return absl::OkStatus();
+  if (locked) {
+    ENTITLE_RETURN_IF_ERROR(
+        internal::RefuseLockingLastAdministrator(op.tx(), id));
+  }
   identity.locked = locked;
   ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
   ENTITLE_ASSIGN_OR_RETURN(std::optional<OrganizationId> employer,
@@ -625,6 +637,9 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(tx, id));
   ENTITLE_RETURN_IF_ERROR(
       internal::RequireSelfOrAdmin(tx, actor, id, kManageUsers));
+  // SEC-2: deleting an administrator needs the administrators permission.
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireAdministratorsPermission(tx, actor, id));
   // Each membership ends as a removal would (ORG-5), refusing the last
   // administrator of an organization (ORG-4).
   ENTITLE_ASSIGN_OR_RETURN(

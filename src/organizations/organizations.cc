@@ -120,12 +120,18 @@ absl::StatusOr<DomainRecord> LoadDomain(Transaction& tx,
   return internal::LoadOwned(tx.domains(), organization, domain, "domain");
 }
 
-// ORG-4: refuses a change that left the organization without administrators.
+// ORG-4: refuses a change that took administrator rights away and left the
+// organization without an unlocked administrator (`before`: its
+// administrators before the change). Locked administrators do not count
+// (SEC-2).
 absl::Status RequireAdministratorLeft(Transaction& tx,
-                                      OrganizationId organization) {
-  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                                      OrganizationId organization,
+                                      const std::set<IdentityId>& before) {
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> after,
                            internal::Administrators(tx, organization));
-  if (!administrators.empty()) return absl::OkStatus();
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> unlocked,
+                           internal::UnlockedAdministrators(tx, organization));
+  if (!unlocked.empty() || after == before) return absl::OkStatus();
   return MakeError(absl::StatusCode::kFailedPrecondition,
                    Reason::kLastAdministrator,
                    "This would leave the organization without an "
@@ -390,6 +396,10 @@ absl::Status Organizations::ChangeMembershipKind(const Actor& actor,
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(MembershipRecord membership,
                            RequireMember(tx, organization, identity));
+  // SEC-2: an administrator's membership is changed only by an actor who may
+  // manage administrators.
+  ENTITLE_RETURN_IF_ERROR(internal::RequireAdministratorsPermissionIn(
+      tx, actor, organization, identity));
   if (membership.kind == kind) {
     return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
                      "The membership is already of that kind.");
@@ -421,6 +431,9 @@ absl::Status Organizations::RemoveMember(const Actor& actor,
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
   Operation& op = in.op;
+  // SEC-2: removing an administrator needs the administrators permission.
+  ENTITLE_RETURN_IF_ERROR(internal::RequireAdministratorsPermissionIn(
+      op.tx(), actor, organization, identity));
   ENTITLE_RETURN_IF_ERROR(
       internal::EndMembership(op, actor, organization, identity, std::nullopt));
   return op.Commit();
@@ -520,6 +533,8 @@ absl::Status Organizations::DeleteRole(const Actor& actor,
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(RoleRecord record, LoadRole(tx, organization, role));
   if (record.built_in) return Invalid("Built-in roles cannot be deleted.");
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           internal::Administrators(tx, organization));
   ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
       tx.role_grants(),
       RoleGrantFilter{.organization_id = organization, .role_id = role},
@@ -527,7 +542,8 @@ absl::Status Organizations::DeleteRole(const Actor& actor,
         return RoleGrantKey{r.organization_id, r.identity_id, r.role_id};
       }));
   ENTITLE_RETURN_IF_ERROR(tx.roles().Delete(role));
-  ENTITLE_RETURN_IF_ERROR(RequireAdministratorLeft(tx, organization));
+  ENTITLE_RETURN_IF_ERROR(
+      RequireAdministratorLeft(tx, organization, administrators));
   op.Audit(actor, organization, "role.delete", AuditTarget(role), record.name);
   return op.Commit();
 }
@@ -554,6 +570,8 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
   Operation& op = in.op;
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(RoleRecord record, LoadRole(tx, organization, role));
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           internal::Administrators(tx, organization));
   if (absl::Status s =
           tx.role_grants().Delete(RoleGrantKey{organization, identity, role});
       !s.ok()) {
@@ -566,7 +584,8 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
   }
   // ORG-4: the last administrator cannot be demoted. Checked after the
   // revocation: the member may hold administrator rights through another role.
-  ENTITLE_RETURN_IF_ERROR(RequireAdministratorLeft(tx, organization));
+  ENTITLE_RETURN_IF_ERROR(
+      RequireAdministratorLeft(tx, organization, administrators));
   op.Audit(actor, organization, "role.revoke", AuditTarget(identity),
            record.name);
   return op.Commit();
