@@ -149,6 +149,23 @@ struct DomainClaim {
   std::string verification_token;
 };
 
+// One membership of an identity, as the identity itself (or the operator)
+// sees it (MembershipsOf).
+struct MembershipSummary {
+  OrganizationId organization;
+  std::string organization_name;
+  MembershipKind kind = MembershipKind::kExternal;
+  MembershipStatus status = MembershipStatus::kActive;
+  std::vector<std::string> roles;  // Role names there, sorted.
+  absl::Time since;
+};
+
+// Every organization an identity belongs to, and its employer (ORG-2, ORG-3).
+struct IdentityMemberships {
+  std::optional<OrganizationId> employer;      // Unset when employed nowhere.
+  std::vector<MembershipSummary> memberships;  // In organization id order.
+};
+
 // What an identity looking for an organization to join sees (ORG-11).
 struct DiscoveredOrganization {
   OrganizationId id;
@@ -216,6 +233,16 @@ class Organizations {
   absl::StatusOr<MemberInfo> GetMember(const Actor& actor,
                                        OrganizationId organization,
                                        IdentityId identity);
+
+  // ORG-2, ORG-3: "which organizations am I in, and which is my employer":
+  // every membership of `identity` (organization id and name, kind, status,
+  // role names) and its employer. Only the identity itself (signed in, not
+  // locked) and the operator may ask: an administrator of one organization
+  // must not learn the identity's other organizations (SEC-3), so anyone
+  // else is refused with kPermissionDenied before the identity is looked up.
+  // kNotFound for an unknown identity (operator). A read: writes nothing.
+  absl::StatusOr<IdentityMemberships> MembershipsOf(const Actor& actor,
+                                                    IdentityId identity);
 
   // ORG-6: true when `identity` is an active employee and the agreement has
   // not ended. Any actor may ask about itself; admins need kViewUsage.

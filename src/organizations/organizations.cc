@@ -865,6 +865,51 @@ absl::StatusOr<Page<AuditRecord>> Organizations::ListAudit(
                                    page);
 }
 
+absl::StatusOr<IdentityMemberships> Organizations::MembershipsOf(
+    const Actor& actor, IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  // SEC-3: the identity itself and the operator only; anyone else is refused
+  // before the identity is looked up, so the answer reveals nothing.
+  if (!actor.is_operator() &&
+      !(actor.is_identity() && actor.identity() == identity)) {
+    return internal::PermissionDenied("see another identity's memberships");
+  }
+  if (absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
+      !record.ok()) {
+    if (GetReason(record.status()) == Reason::kNotFound) {
+      return MakeError(
+          absl::StatusCode::kNotFound, Reason::kNotFound,
+          absl::StrCat("There is no identity #", identity.value(), "."));
+    }
+    return record.status();
+  }
+  ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(tx, actor, identity,
+                                                       /*admin_permission=*/0));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<MembershipRecord> memberships,
+      ListAll(tx.memberships(), MembershipFilter{.identity_id = identity}));
+  IdentityMemberships result;
+  for (const MembershipRecord& membership : memberships) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        OrganizationRecord organization,
+        tx.organizations().Get(membership.organization_id));
+    ENTITLE_ASSIGN_OR_RETURN(
+        MemberInfo info, Describe(tx, organization, membership, reading.now));
+    if (membership.kind == MembershipKind::kEmployee) {
+      result.employer = organization.id;
+    }
+    result.memberships.push_back(MembershipSummary{
+        organization.id, organization.name, membership.kind, membership.status,
+        std::move(info.roles), membership.created_at});
+  }
+  std::sort(result.memberships.begin(), result.memberships.end(),
+            [](const MembershipSummary& a, const MembershipSummary& b) {
+              return a.organization < b.organization;
+            });
+  return result;
+}
+
 namespace internal {
 
 absl::Status AddEmployeeStep(Operation& op, const Actor& actor,

@@ -1,4 +1,5 @@
-// Changes that affect an administrator (SPEC SEC-2, ORG-4), on every
+// Changes that affect an administrator (SPEC SEC-2, ORG-4) and what an
+// identity may learn of its own memberships (ORG-2, ORG-3, SEC-3), on every
 // backend.
 //
 // The world: Acme, owning acme.com, with two Administrators (ann, the first,
@@ -318,6 +319,83 @@ TEMPLATE_TEST_CASE("SEC-2 ORG-2's move of the last unlocked administrator to ano
   ENTITLE_REQUIRE_OK(f.inv().Accept(As(zed), to_zed.token));
   REQUIRE(f.EmployersOf(zed) == std::vector<OrganizationId>{beta.org});
   REQUIRE_FALSE(f.Membership(zed_org, zed).has_value());
+}
+
+// ------------------------------------------------------- MembershipsOf
+
+template <typename F>
+IdentityMemberships MustMemberships(F& f, const Actor& actor, IdentityId id) {
+  auto m = f.orgs().MembershipsOf(actor, id);
+  ENTITLE_REQUIRE_OK(m);
+  return *m;
+}
+
+// clang-format off
+TEMPLATE_TEST_CASE("ORG-3 an identity lists its memberships and its employer: employee of one, external of two",
+    "[organizations][ORG-3]", ENTITLE_BACKENDS) {
+  // clang-format on
+  DirectoryFixture<TestType> f;
+  const Acme a = MakeAcme(f);
+  const OrgWithAdmin beta = f.FoundOrg("Beta", "bo@beta.com", "beta.com");
+  const OrgWithAdmin gamma = f.FoundOrg("Gamma", "gus@gamma.com", "gamma.com");
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddExternal(As(beta.admin), beta.org, "cole@acme.com"));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddExternal(As(gamma.admin), gamma.org, "cole@acme.com"));
+
+  for (const Actor& actor : {As(a.cole), kOp}) {
+    INFO("as " << actor);
+    const auto before = f.Freeze();
+    const IdentityMemberships m = MustMemberships(f, actor, a.cole);
+    f.RequireUnchanged(before);
+    REQUIRE(m.employer == a.org);
+    REQUIRE(m.memberships.size() == 3);
+    REQUIRE(m.memberships[0].organization == a.org);
+    REQUIRE(m.memberships[0].organization_name == "Acme");
+    REQUIRE(m.memberships[0].kind == MembershipKind::kEmployee);
+    REQUIRE(m.memberships[0].status == MembershipStatus::kActive);
+    REQUIRE(m.memberships[0].roles ==
+            std::vector<std::string>{std::string(kCoAdministratorRole)});
+    REQUIRE(m.memberships[1].organization == beta.org);
+    REQUIRE(m.memberships[1].organization_name == "Beta");
+    REQUIRE(m.memberships[1].kind == MembershipKind::kExternal);
+    REQUIRE(m.memberships[1].roles.empty());
+    REQUIRE(m.memberships[2].organization == gamma.org);
+    REQUIRE(m.memberships[2].organization_name == "Gamma");
+    REQUIRE(m.memberships[2].kind == MembershipKind::kExternal);
+  }
+
+  // Employed nowhere, a member nowhere.
+  const IdentityId loner = f.RegisterVerified("loner@example.com");
+  const IdentityMemberships none = MustMemberships(f, As(loner), loner);
+  REQUIRE_FALSE(none.employer.has_value());
+  REQUIRE(none.memberships.empty());
+  REQUIRE_REASON(f.orgs().MembershipsOf(kOp, IdentityId(987654)),
+                 Reason::kNotFound);
+}
+
+// clang-format off
+TEMPLATE_TEST_CASE("SEC-3 an administrator of one of the identity's organizations, or of another, cannot list its memberships",
+    "[organizations][SEC-3]", ENTITLE_BACKENDS) {
+  // clang-format on
+  DirectoryFixture<TestType> f;
+  const Acme a = MakeAcme(f);
+  const OrgWithAdmin beta = f.FoundOrg("Beta", "bo@beta.com", "beta.com");
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddExternal(As(beta.admin), beta.org, "dan@acme.com"));
+  const auto before = f.Freeze();
+  // beta.admin shares Beta with dan, ann employs him; neither may see the
+  // rest. Nor may anonymous, a colleague, or anyone about an unknown id.
+  for (const Actor& actor : {As(beta.admin), As(a.ann), As(a.eve), kAnon}) {
+    INFO("as " << actor);
+    REQUIRE_DENIED(f.orgs().MembershipsOf(actor, a.dan));
+    REQUIRE_DENIED(f.orgs().MembershipsOf(actor, IdentityId(987654)));
+  }
+  f.RequireUnchanged(before);
+  // The identity itself may; locked, it may do nothing, this included.
+  ENTITLE_REQUIRE_OK(f.orgs().MembershipsOf(As(a.dan), a.dan));
+  ENTITLE_REQUIRE_OK(f.ids().Lock(As(a.ann), a.dan));
+  REQUIRE_DENIED(f.orgs().MembershipsOf(As(a.dan), a.dan));
 }
 
 }  // namespace
