@@ -36,15 +36,22 @@
 //     unlocked administrator of an organization cannot be locked, by anyone
 //     (kLastAdministrator), nor deleted (ORG-4): locked administrators do not
 //     count as remaining ones.
+//   - Bulk lock, unlock and delete (LockMany, UnlockMany, DeleteMany) run
+//     each identity in its own transaction, exactly as the single call, in
+//     the order given: a result is final once reported, one identity's
+//     refusal never stops or undoes the others, and a long batch does not
+//     hold the store's writer for its whole length.
 //
 // Thread-safe: every method may be called concurrently; each is atomic.
 // Owned by a `Directory` (directory.h), which must outlive every use.
 #ifndef ENTITLE_IDENTITIES_H_
 #define ENTITLE_IDENTITIES_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -90,6 +97,18 @@ struct IdentityInfo {
   bool federated = false;
   absl::Time created_at;
   std::optional<absl::Time> last_login_at;  // ID-10
+};
+
+// The most identities one bulk call (LockMany, UnlockMany, DeleteMany) may
+// name.
+inline constexpr size_t kMaxIdentityBatch = 1000;
+
+// What happened to one identity of a bulk call.
+struct IdentityResult {
+  IdentityId identity;
+  absl::Status status;  // OK, or why this one was refused (as the single
+                        // call would say: kNotFound, kPermissionDenied,
+                        // kLastAdministrator, ...).
 };
 
 class Identities {
@@ -201,6 +220,22 @@ class Identities {
   absl::StatusOr<IdentityInfo> Get(const Actor& actor, IdentityId id);
   absl::StatusOr<IdentityInfo> FindByEmail(const Actor& actor,
                                            std::string_view email);
+
+  // ID-9, ID-13, ADM-3 in bulk: locks, unlocks or deletes each identity of
+  // `ids` as Lock, Unlock and Delete do (the same checks, SEC-2's included,
+  // and the same audit record for each success), each in its own
+  // transaction, in the order given. Returns one result per identity, in that
+  // order; a store failure is that identity's result and the next ones are
+  // still tried. The call fails as a whole and changes nothing for an actor
+  // that is neither an identity nor the operator (kPermissionDenied), no
+  // identities or one named twice (kInvalidArgument), more than
+  // kMaxIdentityBatch (kLimitExceeded).
+  absl::StatusOr<std::vector<IdentityResult>> LockMany(
+      const Actor& actor, const std::vector<IdentityId>& ids);
+  absl::StatusOr<std::vector<IdentityResult>> UnlockMany(
+      const Actor& actor, const std::vector<IdentityId>& ids);
+  absl::StatusOr<std::vector<IdentityResult>> DeleteMany(
+      const Actor& actor, const std::vector<IdentityId>& ids);
 
  private:
   // Made only by a Directory, which owns the context its services share.

@@ -1,6 +1,8 @@
 #include "entitle/identities.h"
 
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -729,6 +731,65 @@ absl::StatusOr<IdentityInfo> Identities::FindByEmail(
     id = identity->id;
   }
   return Get(actor, id);
+}
+
+// ------------------------------------------------------------------ bulk
+
+namespace {
+
+// Runs `one` for each of `ids`, each in its own transaction (the single
+// call's), after refusing a batch that is wrong as a whole.
+absl::StatusOr<std::vector<IdentityResult>> ForEachIdentity(
+    const Actor& actor, const std::vector<IdentityId>& ids,
+    std::string_view what, const std::function<absl::Status(IdentityId)>& one) {
+  if (!actor.is_identity() && !actor.is_operator()) {
+    return internal::PermissionDenied(
+        absl::StrCat(AbslView(what), " identities without signing in"));
+  }
+  if (ids.empty()) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                 "Name at least one identity.");
+  }
+  if (ids.size() > kMaxIdentityBatch) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
+                 absl::StrCat("At most ", kMaxIdentityBatch,
+                              " identities can be changed at once; got ",
+                              ids.size(), "."));
+  }
+  std::set<IdentityId> seen;
+  for (const IdentityId id : ids) {
+    if (!seen.insert(id).second) {
+      return Error(
+          absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+          absl::StrCat("Identity #", id.value(), " is named more than once."));
+    }
+  }
+  std::vector<IdentityResult> results;
+  results.reserve(ids.size());
+  for (const IdentityId id : ids) {
+    results.push_back(IdentityResult{id, one(id)});
+  }
+  return results;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<IdentityResult>> Identities::LockMany(
+    const Actor& actor, const std::vector<IdentityId>& ids) {
+  return ForEachIdentity(actor, ids, "lock",
+                         [&](IdentityId id) { return Lock(actor, id); });
+}
+
+absl::StatusOr<std::vector<IdentityResult>> Identities::UnlockMany(
+    const Actor& actor, const std::vector<IdentityId>& ids) {
+  return ForEachIdentity(actor, ids, "unlock",
+                         [&](IdentityId id) { return Unlock(actor, id); });
+}
+
+absl::StatusOr<std::vector<IdentityResult>> Identities::DeleteMany(
+    const Actor& actor, const std::vector<IdentityId>& ids) {
+  return ForEachIdentity(actor, ids, "delete",
+                         [&](IdentityId id) { return Delete(actor, id); });
 }
 
 }  // namespace entitle
