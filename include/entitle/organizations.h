@@ -190,7 +190,8 @@ class Organizations {
   // elsewhere ends). Fails with kPermissionDenied for any other actor,
   // kInvalidArgument for a bad name, kNotFound for an unknown identity,
   // kLastAdministrator when that identity is the last unlocked administrator
-  // of its current employer.
+  // of its current employer. For a first administrator known only by address,
+  // see Invitations::CreateOrganizationForInvitee.
   absl::StatusOr<OrganizationId> Create(const Actor& actor,
                                         std::string_view name,
                                         IdentityId first_administrator);

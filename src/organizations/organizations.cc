@@ -242,26 +242,13 @@ absl::StatusOr<OrganizationId> Organizations::Create(
     }
     return admin.status();
   }
-  OrganizationRecord organization;
-  organization.name = clean;
-  organization.created_at = op.now();
-  ENTITLE_ASSIGN_OR_RETURN(OrganizationId id,
-                           tx.organizations().Insert(organization));
-  organization.id = id;
-  op.Audit(actor, id, "organization.create", AuditTarget(id),
-           organization.name);
-
-  RoleRecord administrator{RoleId(), id, std::string(kAdministratorRole),
-                           kAllPermissions, true};
-  RoleRecord co_administrator{
-      RoleId(), id, std::string(kCoAdministratorRole),
-      kAllPermissions & ~uint32_t{kManageAdministrators}, true};
-  ENTITLE_ASSIGN_OR_RETURN(administrator.id, tx.roles().Insert(administrator));
-  ENTITLE_RETURN_IF_ERROR(tx.roles().Insert(co_administrator));
+  ENTITLE_ASSIGN_OR_RETURN(OrganizationRecord organization,
+                           internal::CreateOrganizationStep(op, actor, clean));
+  const OrganizationId id = organization.id;
   ENTITLE_RETURN_IF_ERROR(internal::BecomeEmployee(
       op, actor, id, first_administrator, MembershipStatus::kActive));
   ENTITLE_RETURN_IF_ERROR(
-      Grant(op, actor, id, first_administrator, administrator));
+      internal::GrantAdministratorStep(op, actor, id, first_administrator));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return id;
 }
@@ -958,6 +945,44 @@ absl::Status GrantRoleStep(Operation& op, const Actor& actor,
                            OrganizationId organization, IdentityId identity,
                            const RoleRecord& role) {
   return Grant(op, actor, organization, identity, role);
+}
+
+absl::StatusOr<OrganizationRecord> CreateOrganizationStep(
+    Operation& op, const Actor& actor, std::string_view name) {
+  Transaction& tx = op.tx();
+  OrganizationRecord organization;
+  ENTITLE_ASSIGN_OR_RETURN(organization.name,
+                           CleanName(name, "organization name"));
+  organization.created_at = op.now();
+  ENTITLE_ASSIGN_OR_RETURN(organization.id,
+                           tx.organizations().Insert(organization));
+  const OrganizationId id = organization.id;
+  op.Audit(actor, id, "organization.create", AuditTarget(id),
+           organization.name);
+  const RoleRecord administrator{RoleId(), id, std::string(kAdministratorRole),
+                                 kAllPermissions, true};
+  const RoleRecord co_administrator{
+      RoleId(), id, std::string(kCoAdministratorRole),
+      kAllPermissions & ~uint32_t{kManageAdministrators}, true};
+  ENTITLE_RETURN_IF_ERROR(tx.roles().Insert(administrator));
+  ENTITLE_RETURN_IF_ERROR(tx.roles().Insert(co_administrator));
+  return organization;
+}
+
+absl::Status GrantAdministratorStep(Operation& op, const Actor& actor,
+                                    OrganizationId organization,
+                                    IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<RoleRecord> role,
+      FindFirst(op.tx().roles(),
+                RoleFilter{.organization_id = organization,
+                           .name = std::string(kAdministratorRole)}));
+  if (!role.has_value() || !role->built_in) {
+    return MakeError(absl::StatusCode::kInternal, Reason::kStoreCorrupt,
+                     absl::StrCat("organization #", organization.value(),
+                                  " has no built-in Administrator role"));
+  }
+  return Grant(op, actor, organization, identity, *role);
 }
 
 }  // namespace internal
