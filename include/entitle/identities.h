@@ -67,15 +67,30 @@
 //   - Who may act on an identity: itself, the operator, or (for lock, unlock,
 //     delete and reading) an administrator of its employee organization with
 //     the manage-users permission. A locked identity may do nothing.
+//   - SEC-2: locking, unlocking, deleting or sending a password-reset link
+//     to an administrator (an identity holding a role with the
+//     manage-administrators permission somewhere) also needs
+//     kManageAdministrators in that organization: a Co-Administrator is
+//     refused with kPermissionDenied. The operator keeps its powers. The last
+//     unlocked administrator of an organization cannot be locked, by anyone
+//     (kLastAdministrator), nor deleted (ORG-4): locked administrators do not
+//     count as remaining ones.
+//   - Bulk lock, unlock and delete (LockMany, UnlockMany, DeleteMany) run
+//     each identity in its own transaction, exactly as the single call, in
+//     the order given: a result is final once reported, one identity's
+//     refusal never stops or undoes the others, and a long batch does not
+//     hold the store's writer for its whole length.
 //
 // Thread-safe: every method may be called concurrently; each is atomic.
 // Owned by a `Directory` (directory.h), which must outlive every use.
 #ifndef ENTITLE_IDENTITIES_H_
 #define ENTITLE_IDENTITIES_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -123,6 +138,18 @@ struct IdentityInfo {
   std::optional<absl::Time> last_login_at;  // ID-10
 };
 
+// The most identities one bulk call (LockMany, UnlockMany, DeleteMany) may
+// name.
+inline constexpr size_t kMaxIdentityBatch = 1000;
+
+// What happened to one identity of a bulk call.
+struct IdentityResult {
+  IdentityId identity;
+  absl::Status status;  // OK, or why this one was refused (as the single
+                        // call would say: kNotFound, kPermissionDenied,
+                        // kLastAdministrator, ...).
+};
+
 class Identities {
  public:
   Identities(const Identities&) = delete;
@@ -166,9 +193,11 @@ class Identities {
 
   // ID-6, ADM-3: sends a one-time password reset link ("password-reset"); every
   // older reset link dies. `actor` is anonymous for "forgot password", or an
-  // administrator sending it to a member. Fails with NotFound / kUnknownUser
-  // and the message "Sorry, we didn't recognise this user. Please enter a valid
-  // Email address." when no identity has the address; kMailLimited (SEC-10).
+  // administrator sending it to a member (SEC-2: to an administrator only
+  // with kManageAdministrators; kPermissionDenied otherwise). Fails with
+  // NotFound / kUnknownUser and the message "Sorry, we didn't recognise this
+  // user. Please enter a valid Email address." when no identity has the
+  // address; kMailLimited (SEC-10).
   absl::Status RequestPasswordReset(const Actor& actor, std::string_view email);
 
   // ID-6: uses a reset link to set a new password (ID-4). Every other link
@@ -206,7 +235,11 @@ class Identities {
 
   // ID-9: locks and unlocks sign-in. Locking keeps memberships and
   // assignments, and kills every link of the identity (SEC-5); unlocking
-  // revives none. Fails with kPermissionDenied.
+  // revives none. Locking or unlocking one's own account is refused. Fails
+  // with kNotFound, kPermissionDenied (SEC-2: for an administrator, without
+  // kManageAdministrators), kLastAdministrator when locking the last unlocked
+  // administrator of an organization. Locking a locked identity (unlocking
+  // an unlocked one) succeeds and changes nothing.
   absl::Status Lock(const Actor& actor, IdentityId id);
   absl::Status Unlock(const Actor& actor, IdentityId id);
 
@@ -232,8 +265,9 @@ class Identities {
   // ID-13: deletes the identity with its memberships, roles, group places,
   // license assignments, pool grants, project places, join requests, links,
   // device checks and the pending invitations to its address, in one
-  // transaction. Fails with kLastAdministrator when it is the last
-  // administrator of an organization (ORG-4), kPermissionDenied.
+  // transaction. Fails with kLastAdministrator when it is the last unlocked
+  // administrator of an organization (ORG-4), kPermissionDenied (SEC-2: for
+  // an administrator, without kManageAdministrators).
   absl::Status Delete(const Actor& actor, IdentityId id);
 
   // The identity as an admin or the identity itself may see it. Fails with
@@ -244,6 +278,22 @@ class Identities {
   // (as every lookup by address), kPermissionDenied.
   absl::StatusOr<IdentityInfo> FindByEmail(const Actor& actor,
                                            std::string_view email);
+
+  // ID-9, ID-13, ADM-3 in bulk: locks, unlocks or deletes each identity of
+  // `ids` as Lock, Unlock and Delete do (the same checks, SEC-2's included,
+  // and the same audit record for each success), each in its own
+  // transaction, in the order given. Returns one result per identity, in that
+  // order; a store failure is that identity's result and the next ones are
+  // still tried. The call fails as a whole and changes nothing for an actor
+  // that is neither an identity nor the operator (kPermissionDenied), no
+  // identities or one named twice (kInvalidArgument), more than
+  // kMaxIdentityBatch (kLimitExceeded).
+  absl::StatusOr<std::vector<IdentityResult>> LockMany(
+      const Actor& actor, const std::vector<IdentityId>& ids);
+  absl::StatusOr<std::vector<IdentityResult>> UnlockMany(
+      const Actor& actor, const std::vector<IdentityId>& ids);
+  absl::StatusOr<std::vector<IdentityResult>> DeleteMany(
+      const Actor& actor, const std::vector<IdentityId>& ids);
 
  private:
   // Made only by a Directory, which owns the context its services share.

@@ -40,6 +40,33 @@
 //     identity, verified (the link proves the address), with the password
 //     given; its membership waits in kPendingProfile until the mandatory
 //     profile fields are complete (ID-12).
+//   - An organization for an invited first administrator (ORG-1 with an
+//     address instead of an identity, CreateOrganizationForInvitee): the
+//     operator creates the organization, with no member, and a
+//     kFirstAdministrator invitation to the address, sent through the
+//     `Notifier` like any other ("invitation", field kind
+//     "first-administrator"). INV-2 to INV-8 apply to it as to the others:
+//     it lasts a week, is listed, resent and revoked with List, Resend and
+//     Revoke (which, while the organization has no administrator, only the
+//     operator may call), and only the owner of the invited, verified
+//     address can accept it, with Accept, AcceptById or AcceptAsNewUser.
+//     Accepting makes the invitee an employee of the organization (ORG-2:
+//     its employee membership elsewhere ends, refused with
+//     kLastAdministrator if it is the last unlocked administrator there)
+//     holding the built-in Administrator role, in one transaction. An
+//     invitee that is already an administrator there just completes it.
+//   - If that invitation expires (or is rejected or revoked) the organization
+//     stays as it is, without an administrator: nothing is deleted or
+//     undone. The operator resends the invitation (INV-3; a new link valid
+//     for a week), or invites another address with Invite and
+//     kFirstAdministrator, or adds an existing identity and grants it the
+//     Administrator role through Organizations.
+//   - Only the operator may invite with kFirstAdministrator (Invite refuses
+//     anyone else whole, kPermissionDenied); resending such an invitation
+//     needs kManageAdministrators (the operator, or an administrator once
+//     there is one), since its link would make an administrator (SEC-2).
+//     For that kind, kAlreadyMember means the address's identity is already
+//     an administrator of the organization; it is not restricted by domain.
 //
 // Thread-safe: every method may be called concurrently; each is atomic.
 // Owned by a `Directory` (directory.h).
@@ -116,6 +143,13 @@ struct JoinRequestInfo {
   absl::Time created_at;
 };
 
+// An organization created for an invited first administrator
+// (CreateOrganizationForInvitee).
+struct OrganizationForInvitee {
+  OrganizationId organization;
+  InvitationId invitation;
+};
+
 // What happened to one request of a bulk decision (INV-11).
 struct DecisionResult {
   JoinRequestId request;
@@ -174,6 +208,16 @@ class Invitations {
 
   // INV-6: the actor's own New invitations (to its verified address).
   absl::StatusOr<std::vector<InvitationInfo>> ListMine(const Actor& actor);
+
+  // ORG-1, INV-1: the operator creates the organization `name` (no member
+  // yet, its built-in roles made) and invites `email` to be its first
+  // administrator (a kFirstAdministrator invitation, sent through the
+  // notifier), in one transaction; see the choices above for accepting,
+  // expiry, resending and revoking. Fails with kPermissionDenied for any
+  // actor but the operator, kInvalidEmail (ID-2), kInvalidArgument for a bad
+  // name; nothing is written then.
+  absl::StatusOr<OrganizationForInvitee> CreateOrganizationForInvitee(
+      const Actor& actor, std::string_view name, std::string_view email);
 
   // INV-9: makes (or replaces: rotate) the organization's request-to-join
   // link; the previous link dies. Needs kManageUsers.

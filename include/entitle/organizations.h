@@ -17,6 +17,29 @@
 //     a member holding a role with kManageAdministrators; the last one can be
 //     neither removed, nor demoted, nor moved to another organization by
 //     becoming its employee, nor deleted (ORG-4).
+//   - SEC-2: a locked administrator cannot administer, so it does not count
+//     as a remaining administrator: "the last administrator" above is the
+//     last *unlocked* one, and it cannot be locked either (Identities::Lock),
+//     whoever asks, the operator included (kLastAdministrator). Precisely:
+//     a change that takes administrator rights away is refused when no
+//     *other* unlocked administrator would remain. So an organization whose
+//     administrators are all locked (made so directly, or by granting the
+//     role to a locked employee) keeps every one of them until the operator
+//     or an administrator unlocks one.
+//   - SEC-2: a change that affects an administrator of the organization
+//     (ChangeMembershipKind, RemoveMember; Identities::Lock, Unlock, Delete
+//     and an administrator's RequestPasswordReset) needs kManageAdministrators
+//     there besides the operation's own permission; a Co-Administrator is
+//     refused with kPermissionDenied and nothing changes. The operator may,
+//     and so may the administrator itself where the operation lets an
+//     identity act on itself. The permission is checked before ORG-4, so an
+//     actor without it learns kPermissionDenied, not whether the target is
+//     the last administrator.
+//   - ORG-2's move of an administrator to an employee membership elsewhere
+//     is always the identity's own doing (accepting an invitation, its join
+//     request being approved) or the operator's (Create): only ORG-4 applies
+//     to it. Direct adds and upgrades never move an employee
+//     (kEmployeeElsewhere).
 //   - Permissions: members, groups and organization settings need
 //     kManageUsers; roles (built-in or custom) kManageAdministrators; domains
 //     kManageDomains; reading members and the audit trail kViewUsage. Creating
@@ -126,6 +149,23 @@ struct DomainClaim {
   std::string verification_token;
 };
 
+// One membership of an identity, as the identity itself (or the operator)
+// sees it (MembershipsOf).
+struct MembershipSummary {
+  OrganizationId organization;
+  std::string organization_name;
+  MembershipKind kind = MembershipKind::kExternal;
+  MembershipStatus status = MembershipStatus::kActive;
+  std::vector<std::string> roles;  // Role names there, sorted.
+  absl::Time since;
+};
+
+// Every organization an identity belongs to, and its employer (ORG-2, ORG-3).
+struct IdentityMemberships {
+  std::optional<OrganizationId> employer;      // Unset when employed nowhere.
+  std::vector<MembershipSummary> memberships;  // In organization id order.
+};
+
 // What an identity looking for an organization to join sees (ORG-11).
 struct DiscoveredOrganization {
   OrganizationId id;
@@ -149,8 +189,9 @@ class Organizations {
   // built-in Administrator role (ORG-2 applies: an employee membership
   // elsewhere ends). Fails with kPermissionDenied for any other actor,
   // kInvalidArgument for a bad name, kNotFound for an unknown identity,
-  // kLastAdministrator when that identity is the last administrator of its
-  // current employer.
+  // kLastAdministrator when that identity is the last unlocked administrator
+  // of its current employer. For a first administrator known only by address,
+  // see Invitations::CreateOrganizationForInvitee.
   absl::StatusOr<OrganizationId> Create(const Actor& actor,
                                         std::string_view name,
                                         IdentityId first_administrator);
@@ -175,12 +216,15 @@ class Organizations {
                            std::string_view email);
   // ORG-3: upgrades an external member to employee (ORG-10's checks and
   // ORG-2's move apply) or downgrades an employee to external (its roles end;
-  // kLastAdministrator for the last administrator).
+  // kLastAdministrator for the last unlocked administrator). SEC-2: for an
+  // administrator, kPermissionDenied without kManageAdministrators.
   absl::Status ChangeMembershipKind(const Actor& actor,
                                     OrganizationId organization,
                                     IdentityId identity, MembershipKind kind);
   // ORG-5: ends the membership and everything it gave (see above).
-  // kLastAdministrator for the last administrator; kNotMember.
+  // kLastAdministrator for the last unlocked administrator; kNotMember.
+  // SEC-2: for an administrator, kPermissionDenied without
+  // kManageAdministrators.
   absl::Status RemoveMember(const Actor& actor, OrganizationId organization,
                             IdentityId identity);
   // Members in identity order, one page.
@@ -190,6 +234,16 @@ class Organizations {
   absl::StatusOr<MemberInfo> GetMember(const Actor& actor,
                                        OrganizationId organization,
                                        IdentityId identity);
+
+  // ORG-2, ORG-3: "which organizations am I in, and which is my employer":
+  // every membership of `identity` (organization id and name, kind, status,
+  // role names) and its employer. Only the identity itself (signed in, not
+  // locked) and the operator may ask: an administrator of one organization
+  // must not learn the identity's other organizations (SEC-3), so anyone
+  // else is refused with kPermissionDenied before the identity is looked up.
+  // kNotFound for an unknown identity (operator). A read: writes nothing.
+  absl::StatusOr<IdentityMemberships> MembershipsOf(const Actor& actor,
+                                                    IdentityId identity);
 
   // ORG-6: true when `identity` is an active employee and the agreement has
   // not ended. Any actor may ask about itself; admins need kViewUsage.
@@ -206,12 +260,14 @@ class Organizations {
                                     std::string_view name,
                                     uint32_t permissions);
   // Deleting a role revokes it from everyone; kLastAdministrator if that would
-  // leave no administrator; built-in roles are refused (kInvalidArgument).
+  // leave no unlocked administrator; built-in roles are refused
+  // (kInvalidArgument).
   absl::Status DeleteRole(const Actor& actor, OrganizationId organization,
                           RoleId role);
   // ORG-4: roles are for employees only (kNotEmployee).
   absl::Status GrantRole(const Actor& actor, OrganizationId organization,
                          IdentityId identity, RoleId role);
+  // kLastAdministrator when it would leave no unlocked administrator.
   absl::Status RevokeRole(const Actor& actor, OrganizationId organization,
                           IdentityId identity, RoleId role);
 

@@ -272,7 +272,15 @@ struct DomainRecord {
 
 // -------------------------------------------------- invitations and joining
 
-enum class InvitationKind : int { kEmployee = 0, kExternal = 1, kGroup = 2 };
+// kFirstAdministrator: made by the operator for an organization's first
+// administrator (Invitations::CreateOrganizationForInvitee); accepting makes
+// the invitee an employee holding the built-in Administrator role.
+enum class InvitationKind : int {
+  kEmployee = 0,
+  kExternal = 1,
+  kGroup = 2,
+  kFirstAdministrator = 3,
+};
 // Expired is not a stored status: an invitation is expired when it is kNew and
 // its `expires_at` has passed (INV-2, INV-4).
 enum class InvitationStatus : int {

@@ -1,7 +1,9 @@
 #include "entitle/identities.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -428,6 +430,10 @@ absl::Status Identities::RequestPasswordReset(const Actor& actor,
     // ADM-3: an administrator sends the link to a member.
     ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(
         op.tx(), actor, identity->id, kManageUsers));
+    // SEC-2: an administrator's reset link needs the administrators
+    // permission.
+    ENTITLE_RETURN_IF_ERROR(internal::RequireAdministratorsPermission(
+        op.tx(), actor, identity->id));
   }
   ENTITLE_RETURN_IF_ERROR(IssueLink(
       op, *identity, LinkPurpose::kPasswordReset,
@@ -567,7 +573,15 @@ static absl::Status SetLocked(ServiceContext& context, const Actor& actor,
   }
   ENTITLE_RETURN_IF_ERROR(
       internal::RequireSelfOrAdmin(op.tx(), actor, id, kManageUsers));
+  // SEC-2: locking or unlocking an administrator needs the administrators
+  // permission, and the last unlocked administrator stays unlocked.
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireAdministratorsPermission(op.tx(), actor, id));
   if (identity.locked == locked) return absl::OkStatus();
+  if (locked) {
+    ENTITLE_RETURN_IF_ERROR(
+        internal::RefuseLockingLastAdministrator(op.tx(), id));
+  }
   identity.locked = locked;
   if (locked) ENTITLE_RETURN_IF_ERROR(EndActiveLinks(op.tx(), identity));
   ENTITLE_RETURN_IF_ERROR(op.tx().identities().Update(identity));
@@ -704,6 +718,9 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
   ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, LoadIdentity(tx, id));
   ENTITLE_RETURN_IF_ERROR(
       internal::RequireSelfOrAdmin(tx, actor, id, kManageUsers));
+  // SEC-2: deleting an administrator needs the administrators permission.
+  ENTITLE_RETURN_IF_ERROR(
+      internal::RequireAdministratorsPermission(tx, actor, id));
   // Each membership ends as a removal would (ORG-5), refusing the last
   // administrator of an organization (ORG-4).
   ENTITLE_ASSIGN_OR_RETURN(
@@ -793,6 +810,65 @@ absl::StatusOr<IdentityInfo> Identities::FindByEmail(
     id = identity->id;
   }
   return Get(actor, id);
+}
+
+// ------------------------------------------------------------------ bulk
+
+namespace {
+
+// Runs `one` for each of `ids`, each in its own transaction (the single
+// call's), after refusing a batch that is wrong as a whole.
+absl::StatusOr<std::vector<IdentityResult>> ForEachIdentity(
+    const Actor& actor, const std::vector<IdentityId>& ids,
+    std::string_view what, const std::function<absl::Status(IdentityId)>& one) {
+  if (!actor.is_identity() && !actor.is_operator()) {
+    return internal::PermissionDenied(
+        absl::StrCat(AbslView(what), " identities without signing in"));
+  }
+  if (ids.empty()) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+                 "Name at least one identity.");
+  }
+  if (ids.size() > kMaxIdentityBatch) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kLimitExceeded,
+                 absl::StrCat("At most ", kMaxIdentityBatch,
+                              " identities can be changed at once; got ",
+                              ids.size(), "."));
+  }
+  std::set<IdentityId> seen;
+  for (const IdentityId id : ids) {
+    if (!seen.insert(id).second) {
+      return Error(
+          absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+          absl::StrCat("Identity #", id.value(), " is named more than once."));
+    }
+  }
+  std::vector<IdentityResult> results;
+  results.reserve(ids.size());
+  for (const IdentityId id : ids) {
+    results.push_back(IdentityResult{id, one(id)});
+  }
+  return results;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<IdentityResult>> Identities::LockMany(
+    const Actor& actor, const std::vector<IdentityId>& ids) {
+  return ForEachIdentity(actor, ids, "lock",
+                         [&](IdentityId id) { return Lock(actor, id); });
+}
+
+absl::StatusOr<std::vector<IdentityResult>> Identities::UnlockMany(
+    const Actor& actor, const std::vector<IdentityId>& ids) {
+  return ForEachIdentity(actor, ids, "unlock",
+                         [&](IdentityId id) { return Unlock(actor, id); });
+}
+
+absl::StatusOr<std::vector<IdentityResult>> Identities::DeleteMany(
+    const Actor& actor, const std::vector<IdentityId>& ids) {
+  return ForEachIdentity(actor, ids, "delete",
+                         [&](IdentityId id) { return Delete(actor, id); });
 }
 
 }  // namespace entitle

@@ -1,6 +1,7 @@
 #include "entitle/invitations.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "identities/profile.h"
 #include "invitations/invitations_internal.h"
 #include "organizations/memberships.h"
+#include "organizations/organizations_internal.h"
 #include "service/authorization.h"
 #include "service/operation.h"
 #include "service/service_context.h"
@@ -120,6 +122,21 @@ absl::StatusOr<IdentityRecord> SignedIn(Transaction& tx, const Actor& actor,
   return identity;
 }
 
+// How a notification names an invitation's kind.
+const char* KindName(InvitationKind kind) {
+  switch (kind) {
+    case InvitationKind::kEmployee:
+      return "employee";
+    case InvitationKind::kExternal:
+      return "external";
+    case InvitationKind::kGroup:
+      return "group";
+    case InvitationKind::kFirstAdministrator:
+      return "first-administrator";
+  }
+  return "";
+}
+
 // Sends a new invitation link for `invitation` (inserted here).
 absl::StatusOr<InvitationId> IssueInvitation(
     Operation& op, const OrganizationRecord& organization,
@@ -142,10 +159,7 @@ absl::StatusOr<InvitationId> IssueInvitation(
   notification.token = secret.token;
   notification.link_expires_at = invitation.expires_at;
   notification.fields.emplace_back("organization", organization.name);
-  notification.fields.emplace_back(
-      "kind", invitation.kind == InvitationKind::kEmployee   ? "employee"
-              : invitation.kind == InvitationKind::kExternal ? "external"
-                                                             : "group");
+  notification.fields.emplace_back("kind", KindName(invitation.kind));
   absl::StatusOr<std::optional<IdentityRecord>> invitee = FindFirst(
       op.tx().identities(), IdentityFilter{.email = invitation.email});
   if (invitee.ok() && invitee->has_value()) {
@@ -182,6 +196,21 @@ absl::Status ApplyAcceptance(Operation& op, const Actor& actor,
         return s;
       }
       break;
+    case InvitationKind::kFirstAdministrator: {
+      // ORG-1: the invitee becomes an employee (ORG-2 applies) holding the
+      // built-in Administrator role, in this one transaction.
+      if (absl::Status s = internal::BecomeEmployee(op, actor, organization,
+                                                    identity.id, status);
+          !s.ok() && GetReason(s) != Reason::kAlreadyMember) {
+        return s;
+      }
+      if (absl::Status s = internal::GrantAdministratorStep(
+              op, actor, organization, identity.id);
+          !s.ok() && GetReason(s) != Reason::kDuplicate) {
+        return s;
+      }
+      break;
+    }
     case InvitationKind::kExternal:
     case InvitationKind::kGroup: {
       if (!membership.has_value()) {
@@ -324,6 +353,10 @@ absl::StatusOr<std::vector<InviteResult>> Invitations::Invite(
       internal::BeginIn(context_, actor, organization, kManageUsers));
   Operation& op = begun.op;
   Transaction& tx = op.tx();
+  if (kind == InvitationKind::kFirstAdministrator && !actor.is_operator()) {
+    return internal::PermissionDenied(
+        "invite an administrator (only the operator may)");
+  }
   if (addresses.empty()) {
     return Refuse(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
                   "Give at least one email address.");
@@ -365,6 +398,12 @@ absl::StatusOr<InvitationId> Invitations::Resend(const Actor& actor,
   Operation& op = begun.op;
   ENTITLE_ASSIGN_OR_RETURN(InvitationRecord old,
                            LoadInvitation(op.tx(), organization, invitation));
+  // SEC-2: a new link that would make an administrator needs the
+  // administrators permission.
+  if (old.kind == InvitationKind::kFirstAdministrator) {
+    ENTITLE_RETURN_IF_ERROR(internal::RequirePermission(
+        op.tx(), actor, organization, kManageAdministrators));
+  }
   if (old.status != InvitationStatus::kNew) {
     return CheckUsable(old, op.now());
   }
@@ -720,6 +759,29 @@ absl::StatusOr<std::vector<DecisionResult>> Invitations::Decide(
   return results;
 }
 
+absl::StatusOr<OrganizationForInvitee>
+Invitations::CreateOrganizationForInvitee(const Actor& actor,
+                                          std::string_view name,
+                                          std::string_view email) {
+  if (!actor.is_operator()) {
+    return internal::PermissionDenied("create organizations");
+  }
+  ENTITLE_ASSIGN_OR_RETURN(Email address, Email::Parse(email));
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(OrganizationRecord organization,
+                           internal::CreateOrganizationStep(op, actor, name));
+  InvitationRecord invitation;
+  invitation.organization_id = organization.id;
+  invitation.email = address;
+  invitation.kind = InvitationKind::kFirstAdministrator;
+  ENTITLE_ASSIGN_OR_RETURN(InvitationId id,
+                           IssueInvitation(op, organization, invitation));
+  op.Audit(actor, organization.id, "invitation.send", AuditTarget(id),
+           absl::StrCat(address.str(), " as first administrator"));
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return OrganizationForInvitee{organization.id, id};
+}
+
 namespace internal {
 
 absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
@@ -784,6 +846,13 @@ absl::StatusOr<InviteResult> InviteStep(Operation& op, const Actor& actor,
           absl::StatusOr<GroupMemberRecord> place =
               tx.group_members().Get(GroupMemberKey{*group, invitee->id});
           member_of_kind = place.ok();
+          break;
+        }
+        case InvitationKind::kFirstAdministrator: {
+          ENTITLE_ASSIGN_OR_RETURN(
+              std::set<IdentityId> administrators,
+              internal::Administrators(tx, organization.id));
+          member_of_kind = administrators.contains(invitee->id);
           break;
         }
       }

@@ -1,5 +1,6 @@
 #include "organizations/memberships.h"
 
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,8 +28,26 @@ absl::Status RefuseLastAdministrator(Transaction& tx,
   if (!last) return absl::OkStatus();
   return MakeError(absl::StatusCode::kFailedPrecondition,
                    Reason::kLastAdministrator,
-                   "This is the organization's last administrator. Make "
-                   "another employee an administrator first.");
+                   "This is the organization's last administrator who is not "
+                   "locked. Make another employee an administrator first.");
+}
+
+absl::Status RefuseLockingLastAdministrator(Transaction& tx,
+                                            IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(std::set<OrganizationId> organizations,
+                           AdministeredBy(tx, identity));
+  for (const OrganizationId organization : organizations) {
+    ENTITLE_ASSIGN_OR_RETURN(bool last,
+                             IsLastAdministrator(tx, organization, identity));
+    if (!last) continue;
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Reason::kLastAdministrator,
+                     "This is the last administrator of its organization who "
+                     "is not locked, and a locked administrator cannot "
+                     "administer. Make another employee an administrator "
+                     "first.");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RevokeRoles(Transaction& tx, OrganizationId organization,

@@ -17,11 +17,18 @@ namespace entitle::internal {
 absl::StatusOr<std::optional<MembershipRecord>> FindMembership(
     Transaction& tx, OrganizationId organization, IdentityId identity);
 
-// kLastAdministrator when `identity` is the last administrator of
-// `organization` (ORG-4).
+// kLastAdministrator when `identity` is an administrator of `organization`
+// and no other unlocked one is (ORG-4; SEC-2: locked administrators do not
+// count).
 absl::Status RefuseLastAdministrator(Transaction& tx,
                                      OrganizationId organization,
                                      IdentityId identity);
+
+// SEC-2: kLastAdministrator when `identity` is the last unlocked
+// administrator of any organization, so locking it would leave that
+// organization without one. Whoever asks, the operator included.
+absl::Status RefuseLockingLastAdministrator(Transaction& tx,
+                                            IdentityId identity);
 
 // Removes every role `identity` holds in `organization`.
 absl::Status RevokeRoles(Transaction& tx, OrganizationId organization,

@@ -120,12 +120,18 @@ absl::StatusOr<DomainRecord> LoadDomain(Transaction& tx,
   return internal::LoadOwned(tx.domains(), organization, domain, "domain");
 }
 
-// ORG-4: refuses a change that left the organization without administrators.
+// ORG-4: refuses a change that took administrator rights away and left the
+// organization without an unlocked administrator (`before`: its
+// administrators before the change). Locked administrators do not count
+// (SEC-2).
 absl::Status RequireAdministratorLeft(Transaction& tx,
-                                      OrganizationId organization) {
-  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                                      OrganizationId organization,
+                                      const std::set<IdentityId>& before) {
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> after,
                            internal::Administrators(tx, organization));
-  if (!administrators.empty()) return absl::OkStatus();
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> unlocked,
+                           internal::UnlockedAdministrators(tx, organization));
+  if (!unlocked.empty() || after == before) return absl::OkStatus();
   return MakeError(absl::StatusCode::kFailedPrecondition,
                    Reason::kLastAdministrator,
                    "This would leave the organization without an "
@@ -236,26 +242,13 @@ absl::StatusOr<OrganizationId> Organizations::Create(
     }
     return admin.status();
   }
-  OrganizationRecord organization;
-  organization.name = clean;
-  organization.created_at = op.now();
-  ENTITLE_ASSIGN_OR_RETURN(OrganizationId id,
-                           tx.organizations().Insert(organization));
-  organization.id = id;
-  op.Audit(actor, id, "organization.create", AuditTarget(id),
-           organization.name);
-
-  RoleRecord administrator{RoleId(), id, std::string(kAdministratorRole),
-                           kAllPermissions, true};
-  RoleRecord co_administrator{
-      RoleId(), id, std::string(kCoAdministratorRole),
-      kAllPermissions & ~uint32_t{kManageAdministrators}, true};
-  ENTITLE_ASSIGN_OR_RETURN(administrator.id, tx.roles().Insert(administrator));
-  ENTITLE_RETURN_IF_ERROR(tx.roles().Insert(co_administrator));
+  ENTITLE_ASSIGN_OR_RETURN(OrganizationRecord organization,
+                           internal::CreateOrganizationStep(op, actor, clean));
+  const OrganizationId id = organization.id;
   ENTITLE_RETURN_IF_ERROR(internal::BecomeEmployee(
       op, actor, id, first_administrator, MembershipStatus::kActive));
   ENTITLE_RETURN_IF_ERROR(
-      Grant(op, actor, id, first_administrator, administrator));
+      internal::GrantAdministratorStep(op, actor, id, first_administrator));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return id;
 }
@@ -390,6 +383,10 @@ absl::Status Organizations::ChangeMembershipKind(const Actor& actor,
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(MembershipRecord membership,
                            RequireMember(tx, organization, identity));
+  // SEC-2: an administrator's membership is changed only by an actor who may
+  // manage administrators.
+  ENTITLE_RETURN_IF_ERROR(internal::RequireAdministratorsPermissionIn(
+      tx, actor, organization, identity));
   if (membership.kind == kind) {
     return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyMember,
                      "The membership is already of that kind.");
@@ -421,6 +418,9 @@ absl::Status Organizations::RemoveMember(const Actor& actor,
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageUsers));
   Operation& op = in.op;
+  // SEC-2: removing an administrator needs the administrators permission.
+  ENTITLE_RETURN_IF_ERROR(internal::RequireAdministratorsPermissionIn(
+      op.tx(), actor, organization, identity));
   ENTITLE_RETURN_IF_ERROR(
       internal::EndMembership(op, actor, organization, identity, std::nullopt));
   return op.Commit();
@@ -520,6 +520,8 @@ absl::Status Organizations::DeleteRole(const Actor& actor,
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(RoleRecord record, LoadRole(tx, organization, role));
   if (record.built_in) return Invalid("Built-in roles cannot be deleted.");
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           internal::Administrators(tx, organization));
   ENTITLE_RETURN_IF_ERROR(internal::DeleteAll(
       tx.role_grants(),
       RoleGrantFilter{.organization_id = organization, .role_id = role},
@@ -527,7 +529,8 @@ absl::Status Organizations::DeleteRole(const Actor& actor,
         return RoleGrantKey{r.organization_id, r.identity_id, r.role_id};
       }));
   ENTITLE_RETURN_IF_ERROR(tx.roles().Delete(role));
-  ENTITLE_RETURN_IF_ERROR(RequireAdministratorLeft(tx, organization));
+  ENTITLE_RETURN_IF_ERROR(
+      RequireAdministratorLeft(tx, organization, administrators));
   op.Audit(actor, organization, "role.delete", AuditTarget(role), record.name);
   return op.Commit();
 }
@@ -554,6 +557,8 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
   Operation& op = in.op;
   Transaction& tx = op.tx();
   ENTITLE_ASSIGN_OR_RETURN(RoleRecord record, LoadRole(tx, organization, role));
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           internal::Administrators(tx, organization));
   if (absl::Status s =
           tx.role_grants().Delete(RoleGrantKey{organization, identity, role});
       !s.ok()) {
@@ -566,7 +571,8 @@ absl::Status Organizations::RevokeRole(const Actor& actor,
   }
   // ORG-4: the last administrator cannot be demoted. Checked after the
   // revocation: the member may hold administrator rights through another role.
-  ENTITLE_RETURN_IF_ERROR(RequireAdministratorLeft(tx, organization));
+  ENTITLE_RETURN_IF_ERROR(
+      RequireAdministratorLeft(tx, organization, administrators));
   op.Audit(actor, organization, "role.revoke", AuditTarget(identity),
            record.name);
   return op.Commit();
@@ -846,6 +852,51 @@ absl::StatusOr<Page<AuditRecord>> Organizations::ListAudit(
                                    page);
 }
 
+absl::StatusOr<IdentityMemberships> Organizations::MembershipsOf(
+    const Actor& actor, IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  // SEC-3: the identity itself and the operator only; anyone else is refused
+  // before the identity is looked up, so the answer reveals nothing.
+  if (!actor.is_operator() &&
+      !(actor.is_identity() && actor.identity() == identity)) {
+    return internal::PermissionDenied("see another identity's memberships");
+  }
+  if (absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
+      !record.ok()) {
+    if (GetReason(record.status()) == Reason::kNotFound) {
+      return MakeError(
+          absl::StatusCode::kNotFound, Reason::kNotFound,
+          absl::StrCat("There is no identity #", identity.value(), "."));
+    }
+    return record.status();
+  }
+  ENTITLE_RETURN_IF_ERROR(internal::RequireSelfOrAdmin(tx, actor, identity,
+                                                       /*admin_permission=*/0));
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<MembershipRecord> memberships,
+      ListAll(tx.memberships(), MembershipFilter{.identity_id = identity}));
+  IdentityMemberships result;
+  for (const MembershipRecord& membership : memberships) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        OrganizationRecord organization,
+        tx.organizations().Get(membership.organization_id));
+    ENTITLE_ASSIGN_OR_RETURN(
+        MemberInfo info, Describe(tx, organization, membership, reading.now));
+    if (membership.kind == MembershipKind::kEmployee) {
+      result.employer = organization.id;
+    }
+    result.memberships.push_back(MembershipSummary{
+        organization.id, organization.name, membership.kind, membership.status,
+        std::move(info.roles), membership.created_at});
+  }
+  std::sort(result.memberships.begin(), result.memberships.end(),
+            [](const MembershipSummary& a, const MembershipSummary& b) {
+              return a.organization < b.organization;
+            });
+  return result;
+}
+
 namespace internal {
 
 absl::Status AddEmployeeStep(Operation& op, const Actor& actor,
@@ -894,6 +945,44 @@ absl::Status GrantRoleStep(Operation& op, const Actor& actor,
                            OrganizationId organization, IdentityId identity,
                            const RoleRecord& role) {
   return Grant(op, actor, organization, identity, role);
+}
+
+absl::StatusOr<OrganizationRecord> CreateOrganizationStep(
+    Operation& op, const Actor& actor, std::string_view name) {
+  Transaction& tx = op.tx();
+  OrganizationRecord organization;
+  ENTITLE_ASSIGN_OR_RETURN(organization.name,
+                           CleanName(name, "organization name"));
+  organization.created_at = op.now();
+  ENTITLE_ASSIGN_OR_RETURN(organization.id,
+                           tx.organizations().Insert(organization));
+  const OrganizationId id = organization.id;
+  op.Audit(actor, id, "organization.create", AuditTarget(id),
+           organization.name);
+  const RoleRecord administrator{RoleId(), id, std::string(kAdministratorRole),
+                                 kAllPermissions, true};
+  const RoleRecord co_administrator{
+      RoleId(), id, std::string(kCoAdministratorRole),
+      kAllPermissions & ~uint32_t{kManageAdministrators}, true};
+  ENTITLE_RETURN_IF_ERROR(tx.roles().Insert(administrator));
+  ENTITLE_RETURN_IF_ERROR(tx.roles().Insert(co_administrator));
+  return organization;
+}
+
+absl::Status GrantAdministratorStep(Operation& op, const Actor& actor,
+                                    OrganizationId organization,
+                                    IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<RoleRecord> role,
+      FindFirst(op.tx().roles(),
+                RoleFilter{.organization_id = organization,
+                           .name = std::string(kAdministratorRole)}));
+  if (!role.has_value() || !role->built_in) {
+    return MakeError(absl::StatusCode::kInternal, Reason::kStoreCorrupt,
+                     absl::StrCat("organization #", organization.value(),
+                                  " has no built-in Administrator role"));
+  }
+  return Grant(op, actor, organization, identity, *role);
 }
 
 }  // namespace internal

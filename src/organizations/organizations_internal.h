@@ -1,5 +1,6 @@
 // The steps of Organizations that other services compose in one transaction
-// (the user-list import).
+// (the user-list import; an organization made for an invited first
+// administrator).
 // Each step runs inside `op` after the caller has authorized the actor for
 // it, checks its rules, writes and audits. On failure a step may have written
 // part of its work: the caller rolls back to a savepoint or abandons the
@@ -7,7 +8,10 @@
 #ifndef ENTITLE_SRC_ORGANIZATIONS_ORGANIZATIONS_INTERNAL_H_
 #define ENTITLE_SRC_ORGANIZATIONS_ORGANIZATIONS_INTERNAL_H_
 
+#include <string_view>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "entitle/actor.h"
 #include "entitle/ids.h"
 #include "entitle/records.h"
@@ -29,6 +33,19 @@ absl::Status AddExternalStep(Operation& op, const Actor& actor,
 absl::Status GrantRoleStep(Operation& op, const Actor& actor,
                            OrganizationId organization, IdentityId identity,
                            const RoleRecord& role);
+
+// ORG-1: creates the organization `name` (1 to 200 characters, trimmed;
+// kInvalidArgument otherwise) with its built-in Administrator and
+// Co-Administrator roles, and no member. Operator only: the caller checks.
+absl::StatusOr<OrganizationRecord> CreateOrganizationStep(
+    Operation& op, const Actor& actor, std::string_view name);
+
+// ORG-1, ORG-4: grants the organization's built-in Administrator role to the
+// employee `identity`. kNotMember, kNotEmployee, kDuplicate when it holds the
+// role already.
+absl::Status GrantAdministratorStep(Operation& op, const Actor& actor,
+                                    OrganizationId organization,
+                                    IdentityId identity);
 
 }  // namespace entitle::internal
 

@@ -115,12 +115,92 @@ absl::StatusOr<std::set<IdentityId>> Administrators(
   return administrators;
 }
 
+absl::StatusOr<std::set<IdentityId>> UnlockedAdministrators(
+    Transaction& tx, OrganizationId organization) {
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           Administrators(tx, organization));
+  std::set<IdentityId> unlocked;
+  for (const IdentityId id : administrators) {
+    ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity, tx.identities().Get(id));
+    if (!identity.locked) unlocked.insert(id);
+  }
+  return unlocked;
+}
+
 absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
                                          OrganizationId organization,
                                          IdentityId identity) {
   ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
                            Administrators(tx, organization));
-  return administrators.size() == 1 && administrators.contains(identity);
+  if (!administrators.contains(identity)) return false;
+  for (const IdentityId other : administrators) {
+    if (other == identity) continue;
+    ENTITLE_ASSIGN_OR_RETURN(IdentityRecord record, tx.identities().Get(other));
+    if (!record.locked) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::set<OrganizationId>> AdministeredBy(Transaction& tx,
+                                                        IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<RoleGrantRecord> grants,
+      ListAll(tx.role_grants(), RoleGrantFilter{.identity_id = identity}));
+  std::set<OrganizationId> organizations;
+  for (const RoleGrantRecord& grant : grants) {
+    ENTITLE_ASSIGN_OR_RETURN(RoleRecord role, tx.roles().Get(grant.role_id));
+    if (role.permissions & kManageAdministrators) {
+      organizations.insert(grant.organization_id);
+    }
+  }
+  return organizations;
+}
+
+namespace {
+
+// SEC-2's check once `target` is known to be an administrator of
+// `organization`.
+absl::Status RequireToChangeAdministrator(Transaction& tx, const Actor& actor,
+                                          OrganizationId organization,
+                                          IdentityId target) {
+  if (actor.is_operator()) return absl::OkStatus();
+  if (actor.is_identity() && actor.identity() == target) {
+    return absl::OkStatus();
+  }
+  absl::Status allowed =
+      RequirePermission(tx, actor, organization, kManageAdministrators);
+  if (GetReason(allowed) == Reason::kPermissionDenied) {
+    return PermissionDenied(
+        "change an administrator (that needs the permission to manage "
+        "administrators)");
+  }
+  return allowed;
+}
+
+}  // namespace
+
+absl::Status RequireAdministratorsPermissionIn(Transaction& tx,
+                                               const Actor& actor,
+                                               OrganizationId organization,
+                                               IdentityId target) {
+  if (actor.is_operator()) return absl::OkStatus();
+  ENTITLE_ASSIGN_OR_RETURN(std::set<IdentityId> administrators,
+                           Administrators(tx, organization));
+  if (!administrators.contains(target)) return absl::OkStatus();
+  return RequireToChangeAdministrator(tx, actor, organization, target);
+}
+
+absl::Status RequireAdministratorsPermission(Transaction& tx,
+                                             const Actor& actor,
+                                             IdentityId target) {
+  if (actor.is_operator()) return absl::OkStatus();
+  ENTITLE_ASSIGN_OR_RETURN(std::set<OrganizationId> organizations,
+                           AdministeredBy(tx, target));
+  for (const OrganizationId organization : organizations) {
+    ENTITLE_RETURN_IF_ERROR(
+        RequireToChangeAdministrator(tx, actor, organization, target));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<OrganizationRecord> AuthorizeIn(Transaction& tx,

@@ -71,15 +71,45 @@ absl::Status RequireSelfOrAdmin(Transaction& tx, const Actor& actor,
                                 IdentityId target, uint32_t admin_permission);
 
 // The administrators of `organization`: members holding a role with
-// kManageAdministrators (ORG-4).
+// kManageAdministrators (ORG-4), locked or not. SEC-2 protects all of them.
 absl::StatusOr<std::set<IdentityId>> Administrators(
     Transaction& tx, OrganizationId organization);
 
+// The administrators of `organization` that are not locked: the ones that
+// count for ORG-4 (SEC-2: a locked administrator cannot administer, so it is
+// no remaining administrator).
+absl::StatusOr<std::set<IdentityId>> UnlockedAdministrators(
+    Transaction& tx, OrganizationId organization);
+
 // True when `identity` is an administrator of `organization` and no other
-// member is.
+// unlocked administrator is: taking its rights away (or locking it) would
+// leave the organization no administrator able to administer (ORG-4, SEC-2).
+// An organization whose administrators are all locked keeps every one of
+// them.
 absl::StatusOr<bool> IsLastAdministrator(Transaction& tx,
                                          OrganizationId organization,
                                          IdentityId identity);
+
+// The organizations where `identity` is an administrator.
+absl::StatusOr<std::set<OrganizationId>> AdministeredBy(Transaction& tx,
+                                                        IdentityId identity);
+
+// SEC-2: OK when `actor` may change `target` as far as its administrator
+// rights go: always when `target` is no administrator of `organization`, and
+// for the operator and `target` itself; otherwise `actor` needs
+// kManageAdministrators in `organization`. PermissionDenied /
+// kPermissionDenied ("change an administrator") when it lacks it.
+absl::Status RequireAdministratorsPermissionIn(Transaction& tx,
+                                               const Actor& actor,
+                                               OrganizationId organization,
+                                               IdentityId target);
+
+// SEC-2: RequireAdministratorsPermissionIn for every organization where
+// `target` is an administrator (identity-wide changes: lock, unlock, delete,
+// a password-reset link).
+absl::Status RequireAdministratorsPermission(Transaction& tx,
+                                             const Actor& actor,
+                                             IdentityId target);
 
 }  // namespace entitle::internal
 

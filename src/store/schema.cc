@@ -29,7 +29,8 @@ ENTITLE_ENUM_NAMES(MembershipKind, "employee", "external");
 ENTITLE_ENUM_NAMES(EntitlementKind, "floating", "named");
 ENTITLE_ENUM_NAMES(MembershipStatus, "active", "pending-profile");
 ENTITLE_ENUM_NAMES(DomainStatus, "pending", "verified");
-ENTITLE_ENUM_NAMES(InvitationKind, "employee", "external", "group");
+ENTITLE_ENUM_NAMES(InvitationKind, "employee", "external", "group",
+                   "first-administrator");
 ENTITLE_ENUM_NAMES(InvitationStatus, "new", "accepted", "rejected", "revoked",
                    "superseded");
 ENTITLE_ENUM_NAMES(JoinRequestSource, "link", "discovery");

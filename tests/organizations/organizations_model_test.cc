@@ -5,7 +5,10 @@
 // members, outsiders, locked and deleted identities, anonymous) run random
 // operations: Create (also as ORG-2's move to another employer), AddEmployee,
 // AddExternal, RemoveMember, ChangeMembershipKind, GrantRole/RevokeRole of the
-// built-in roles, Identities::Lock/Unlock/Delete. A plain reference model
+// built-in roles, Identities::Lock/Unlock/Delete. SEC-2 is part of the model:
+// only the unlocked administrators count for ORG-4, the last unlocked one
+// cannot be locked, and changing an administrator needs the administrators
+// permission. A plain reference model
 // predicts, from the SPEC and the public headers alone, whether each operation
 // must succeed or which reasons it may be refused with; it is updated only
 // when the operation reports success. After EVERY step the store (read through
@@ -166,8 +169,43 @@ struct Model {
     }
     return admins;
   }
+  // SEC-2: locked administrators do not count as remaining ones (ORG-4).
+  std::set<IdentityId> UnlockedAdministrators(OrganizationId o) const {
+    std::set<IdentityId> unlocked;
+    for (const IdentityId id : Administrators(o)) {
+      for (const MIdentity& i : identities) {
+        if (i.id == id && !i.locked) unlocked.insert(id);
+      }
+    }
+    return unlocked;
+  }
+  // No other unlocked administrator would remain (organizations.h).
   bool IsLastAdministrator(OrganizationId o, IdentityId id) const {
-    return Administrators(o) == std::set<IdentityId>{id};
+    if (Administrators(o).count(id) == 0) return false;
+    std::set<IdentityId> others = UnlockedAdministrators(o);
+    others.erase(id);
+    return others.empty();
+  }
+  // SEC-2: whether `actor` may change `id` as far as its administrator rights
+  // go: the operator and `id` itself may; anyone else needs
+  // kManageAdministrators in each organization `id` administers.
+  bool MayChangeAdministrator(const Actor& actor, IdentityId id) {
+    if (actor.is_operator()) return true;
+    if (actor.is_identity() && actor.identity() == id) return true;
+    for (const MOrg& org : orgs) {
+      if (Administrators(org.id).count(id) != 0 &&
+          !May(actor, org.id, kManageAdministrators)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  bool MayChangeAdministratorIn(const Actor& actor, OrganizationId o,
+                                IdentityId id) {
+    if (actor.is_operator()) return true;
+    if (actor.is_identity() && actor.identity() == id) return true;
+    return Administrators(o).count(id) == 0 ||
+           May(actor, o, kManageAdministrators);
   }
   bool IsLastAdministratorAnywhere(IdentityId id) const {
     for (const auto& [key, kind] : members) {
@@ -702,11 +740,17 @@ class ModelRun {
         authorized =
             employer.has_value() && m_.May(actor, *employer, kManageUsers);
       }
+      // SEC-2: changing an administrator needs kManageAdministrators there.
+      authorized = authorized && m_.MayChangeAdministrator(actor, tid);
       if (!target->exists) {
         p.reasons = {Reason::kNotFound, Reason::kPermissionDenied};
       } else if (!authorized) {
         p.reasons = {Reason::kPermissionDenied};
       } else if (op == Op::kDelete && m_.IsLastAdministratorAnywhere(tid)) {
+        p.reasons = {Reason::kLastAdministrator};
+      } else if (lock && !target->locked &&
+                 m_.IsLastAdministratorAnywhere(tid)) {
+        // SEC-2: the last unlocked administrator cannot be locked.
         p.reasons = {Reason::kLastAdministrator};
       }
       if (op == Op::kDelete) {
@@ -778,7 +822,8 @@ class ModelRun {
       }
       case Op::kRemove: {
         what = absl::StrCat("RemoveMember(", where, ")");
-        if (!m_.May(actor, org, kManageUsers)) {
+        if (!m_.May(actor, org, kManageUsers) ||
+            !m_.MayChangeAdministratorIn(actor, org, tid)) {
           p.reasons = {Reason::kPermissionDenied};
         } else if (!member) {
           p.reasons = {Reason::kNotMember};
@@ -809,6 +854,8 @@ class ModelRun {
           p.reasons = {Reason::kPermissionDenied};
         } else if (!member) {
           p.reasons = {Reason::kNotMember};
+        } else if (!m_.MayChangeAdministratorIn(actor, org, tid)) {
+          p.reasons = {Reason::kPermissionDenied};  // SEC-2
         } else if (kind_it->second == kind) {
           p.reasons = {Reason::kAlreadyMember};
         } else if (to_employee) {
