@@ -31,8 +31,17 @@
 //     refused with kUnknownUser (invite it instead). Of ORG-10's refusals, the
 //     first that applies is reported, in this order: employee elsewhere, domain
 //     owned elsewhere, domain pending, domain not the organization's.
-//   - A domain claim's verification token is shown once (the host publishes it,
-//     e.g. as a DNS record, and checks it); verifying needs that token.
+//   - SEC-4: a domain claim is proven through DNS, never by handing its token
+//     back. ClaimDomain returns the TXT record to publish (domain_verifier.h:
+//     "_entitle-challenge.<domain in A-label form>" with the value
+//     "entitle-domain-verification=<token>"); the token is shown only then and
+//     stored only as a hash. VerifyDomain asks the Directory's DomainVerifier
+//     for that name's TXT records, before opening its transaction, and
+//     verifies the claim when one carries the token. The operator may instead
+//     verify a claim directly (VerifyDomainByOperator), for a vendor that
+//     checked ownership another way; the audit trail names which way each
+//     domain was verified ("domain.verify" through DNS,
+//     "domain.verify.operator" directly).
 //
 // Thread-safe: every method may be called concurrently; each is atomic.
 // Owned by a `Directory` (directory.h).
@@ -117,13 +126,20 @@ struct DomainInfo {
   DomainStatus status = DomainStatus::kPending;
   absl::Time claimed_at;
   std::optional<absl::Time> verified_at;
+  // SEC-4: the DNS name whose TXT records prove the claim (the value, which
+  // holds the token, was shown only by ClaimDomain).
+  std::string record_name;
 };
 
-// A new claim (ORG-9) with its verification token, shown only here.
+// A new claim (ORG-9, SEC-4) with what proves it, shown only here: the host
+// shows the admin `record_name` and `record_value` to publish in the domain's
+// DNS as a TXT record, then calls VerifyDomain.
 struct DomainClaim {
   DomainId id;
   std::string name;
-  std::string verification_token;
+  std::string verification_token;  // The secret inside record_value.
+  std::string record_name;         // "_entitle-challenge.<A-label domain>"
+  std::string record_value;        // "entitle-domain-verification=<token>"
 };
 
 // What an identity looking for an organization to join sees (ORG-11).
@@ -228,17 +244,37 @@ class Organizations {
   absl::StatusOr<std::vector<IdentityId>> ListGroupMembers(
       const Actor& actor, OrganizationId organization, GroupId group);
 
-  // ORG-9: claims `domain` (pending). Fails with kPublicMailDomain,
+  // ORG-9: claims `domain` (pending) and returns the TXT record that proves
+  // it (SEC-4). Needs kManageDomains. Fails with kPublicMailDomain,
   // kDomainOwnedElsewhere when another organization verified it, kDuplicate
-  // when this organization already claimed it.
+  // when this organization already claimed it, kInvalidArgument for a domain
+  // that is malformed or has no DNS form. Several organizations may hold a
+  // pending claim on one domain; the first to prove it owns it.
   absl::StatusOr<DomainClaim> ClaimDomain(const Actor& actor,
                                           OrganizationId organization,
                                           std::string_view domain);
-  // ORG-9: verifies a pending claim with its token: the domain becomes owned.
-  // Fails with kInvalidLink for a wrong token, kDomainOwnedElsewhere when
-  // another organization verified it first.
+  // ORG-9, SEC-4: verifies a pending claim by DNS: the domain becomes owned
+  // when a TXT record at the claim's record name carries the claim's token.
+  // Needs kManageDomains. The lookup runs outside the store transaction;
+  // the transaction then re-reads the claim and matches the answer against
+  // it. OK at once, without a lookup, when the claim is already verified.
+  // Fails, changing nothing and writing no audit record, with:
+  //   kDomainProofMissing (kFailedPrecondition): no TXT record there carries
+  //     the token (none published, not yet visible, or another token);
+  //   kVerifierUnavailable (kUnavailable): DNS could not be asked (the
+  //     verifier's failure: no server, timeout, SERVFAIL); try again later;
+  //   kDomainOwnedElsewhere: another organization verified it first;
+  //   kNotFound: the organization has no such claim (removed meanwhile).
   absl::Status VerifyDomain(const Actor& actor, OrganizationId organization,
-                            DomainId domain, std::string_view token);
+                            DomainId domain);
+  // SEC-4: the operator marks a pending claim verified without a DNS proof
+  // (the vendor checked ownership another way), audited as
+  // "domain.verify.operator". kPermissionDenied for any other actor, even the
+  // organization's administrators; otherwise fails as VerifyDomain does when
+  // the claim is missing or another organization owns the domain.
+  absl::Status VerifyDomainByOperator(const Actor& actor,
+                                      OrganizationId organization,
+                                      DomainId domain);
   absl::Status RemoveDomain(const Actor& actor, OrganizationId organization,
                             DomainId domain);
   absl::StatusOr<std::vector<DomainInfo>> ListDomains(
