@@ -14,7 +14,8 @@
 // Choices:
 //   - The record name is the label "_entitle-challenge" in front of the domain
 //     in its A-label (punycode) form, so a domain claimed in Unicode
-//     ("bücher.example") is proven at "_entitle-challenge.xn--bcher-kva.example".
+//     ("bücher.example") is proven at
+//     "_entitle-challenge.xn--bcher-kva.example".
 //   - The value is "entitle-domain-verification=" followed by the token (43
 //     URL-safe characters). Other TXT records at the name are ignored, so
 //     several organizations with a pending claim on one domain, or one claim

@@ -86,10 +86,9 @@ void OnAnswer(void* arg, int status, int /*timeouts*/, unsigned char* abuf,
 }
 
 int Milliseconds(absl::Duration d) {
-  return static_cast<int>(
-      std::clamp<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(
-                              d, absl::Milliseconds(1))),
-                          0, 3600 * 1000));
+  return static_cast<int>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1))), 0,
+      3600 * 1000));
 }
 
 }  // namespace
@@ -98,11 +97,10 @@ absl::StatusOr<std::string> DomainChallengeName(std::string_view domain) {
   std::string text(domain);
   while (!text.empty() && text.back() == '.') text.pop_back();
   const auto refuse = [&](std::string_view why) {
-    return MakeError(absl::StatusCode::kInvalidArgument,
-                     Reason::kInvalidArgument,
-                     absl::StrCat("'", AbslView(domain),
-                                  "' cannot be proven through DNS: ",
-                                  AbslView(why), "."));
+    return MakeError(
+        absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+        absl::StrCat("'", AbslView(domain),
+                     "' cannot be proven through DNS: ", AbslView(why), "."));
   };
   if (text.empty()) return refuse("it is empty");
   if (text.find('\0') != std::string::npos) {
@@ -112,16 +110,16 @@ absl::StatusOr<std::string> DomainChallengeName(std::string_view domain) {
   const int rc = idn2_to_ascii_8z(text.c_str(), &ascii,
                                   IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
   if (rc != IDN2_OK) {
-    return refuse(absl::StrCat("it has no A-label form (",
-                               idn2_strerror(rc), ")"));
+    return refuse(
+        absl::StrCat("it has no A-label form (", idn2_strerror(rc), ")"));
   }
   const std::string domain_ascii = absl::AsciiStrToLower(ascii);
   idn2_free(ascii);
   for (absl::string_view label : absl::StrSplit(domain_ascii, '.')) {
     if (label.empty()) return refuse("it has an empty label");
     if (label.size() > kMaxDnsLabel) {
-      return refuse(absl::StrCat("a label is longer than ", kMaxDnsLabel,
-                                 " characters"));
+      return refuse(
+          absl::StrCat("a label is longer than ", kMaxDnsLabel, " characters"));
     }
   }
   std::string name =
@@ -139,8 +137,8 @@ std::string DomainChallengeValue(std::string_view token) {
 
 DnsDomainVerifier::DnsDomainVerifier(DnsVerifierOptions options)
     : options_(std::move(options)) {
-  options_.timeout = std::clamp(options_.timeout, absl::Milliseconds(10),
-                                absl::Seconds(60));
+  options_.timeout =
+      std::clamp(options_.timeout, absl::Milliseconds(10), absl::Seconds(60));
   options_.tries = std::clamp(options_.tries, 1, 5);
 }
 
@@ -153,9 +151,8 @@ absl::StatusOr<std::vector<std::string>> DnsDomainVerifier::TxtRecords(
                      "The DNS name to look up is empty or has a NUL.");
   }
   if (const int rc = InitCares(); rc != ARES_SUCCESS) {
-    return Unavailable(
-        absl::StrCat("the resolver library did not start (",
-                     ares_strerror(rc), ")"));
+    return Unavailable(absl::StrCat("the resolver library did not start (",
+                                    ares_strerror(rc), ")"));
   }
   const absl::Time deadline = absl::Now() + options_.timeout;
 
@@ -203,16 +200,15 @@ absl::StatusOr<std::vector<std::string>> DnsDomainVerifier::TxtRecords(
       if (ARES_GETSOCK_WRITABLE(bits, i)) events |= POLLOUT;
       if (events != 0) fds.push_back(pollfd{sockets[i], events, 0});
     }
-    timeval most = {static_cast<time_t>(absl::ToInt64Seconds(left)),
-                    static_cast<suseconds_t>(
-                        absl::ToInt64Microseconds(left) % 1000000)};
+    timeval most = {
+        static_cast<time_t>(absl::ToInt64Seconds(left)),
+        static_cast<suseconds_t>(absl::ToInt64Microseconds(left) % 1000000)};
     timeval wait;
     const timeval* until = ares_timeout(channel.get(), &most, &wait);
-    const int wait_ms =
-        until == nullptr
-            ? Milliseconds(left)
-            : Milliseconds(absl::Seconds(until->tv_sec) +
-                           absl::Microseconds(until->tv_usec));
+    const int wait_ms = until == nullptr
+                            ? Milliseconds(left)
+                            : Milliseconds(absl::Seconds(until->tv_sec) +
+                                           absl::Microseconds(until->tv_usec));
     const int ready = poll(fds.data(), fds.size(), wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;

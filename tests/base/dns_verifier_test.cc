@@ -61,8 +61,7 @@ TEST_CASE("SEC-4 the proof of a claim is a TXT record at _entitle-challenge unde
        {std::string(""), std::string("."), std::string("a..example"),
         std::string(64, 'a') + ".example", std::string(250, 'a')}) {
     INFO("domain '" << bad << "'");
-    REQUIRE_REASON(entitle::DomainChallengeName(bad),
-                   Reason::kInvalidArgument);
+    REQUIRE_REASON(entitle::DomainChallengeName(bad), Reason::kInvalidArgument);
   }
 }
 
@@ -75,15 +74,14 @@ TEST_CASE("SEC-4 DnsDomainVerifier reads the TXT records a real DNS server publi
                        {"_entitle-challenge.split.example",
                         {"entitle-domain-verification=", kToken}}},
                .hosts = {{"www.victim.example", "127.0.0.2"}}});
-  DnsDomainVerifier verifier(
-      DnsVerifierOptions{.servers = {dns.server()}, .timeout = absl::Seconds(5)});
+  DnsDomainVerifier verifier(DnsVerifierOptions{.servers = {dns.server()},
+                                                .timeout = absl::Seconds(5)});
   INFO("dnsmasq log:\n" << dns.Log());
 
   auto found = verifier.TxtRecords(kRecord);
   ENTITLE_REQUIRE_OK(found);
-  CHECK(Sorted(*found) ==
-        Sorted({"entitle-domain-verification=" + kToken,
-                "google-site-verification=abc"}));
+  CHECK(Sorted(*found) == Sorted({"entitle-domain-verification=" + kToken,
+                                  "google-site-verification=abc"}));
 
   auto split = verifier.TxtRecords("_entitle-challenge.split.example");
   ENTITLE_REQUIRE_OK(split);
@@ -154,8 +152,7 @@ TEST_CASE("SEC-4 DnsDomainVerifier reports an unreachable or silent server as un
     REQUIRE_REASON(verifier.TxtRecords(kRecord), Reason::kVerifierUnavailable);
   }
   SECTION("a name that is not one") {
-    DnsDomainVerifier verifier(
-        DnsVerifierOptions{.servers = {"127.0.0.1:1"}});
+    DnsDomainVerifier verifier(DnsVerifierOptions{.servers = {"127.0.0.1:1"}});
     REQUIRE_REASON(verifier.TxtRecords(""), Reason::kInvalidArgument);
   }
 }

@@ -87,9 +87,8 @@ TEMPLATE_TEST_CASE("SEC-4 a stranger that claims a victim's domain cannot verify
   CHECK((*domains)[0].status == DomainStatus::kPending);
 
   // Without the domain, the victim's people are not its to add.
-  REQUIRE_REASON(
-      f.orgs().AddEmployee(mal, s.evil_org, "tim@victim.example"),
-      Reason::kDomainPending);
+  REQUIRE_REASON(f.orgs().AddEmployee(mal, s.evil_org, "tim@victim.example"),
+                 Reason::kDomainPending);
   CHECK(f.EmployersOf(s.target).empty());
   f.RequireUnchanged(before);
 
@@ -97,15 +96,15 @@ TEMPLATE_TEST_CASE("SEC-4 a stranger that claims a victim's domain cannot verify
   auto own = f.orgs().ClaimDomain(As(s.victim), s.victim_org, "victim.example");
   ENTITLE_REQUIRE_OK(own);
   f.dns().Publish(own->record_name, own->record_value);
-  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(s.victim), s.victim_org, own->id));
+  ENTITLE_REQUIRE_OK(
+      f.orgs().VerifyDomain(As(s.victim), s.victim_org, own->id));
   // And the stranger's claim stays unproven for good.
   REQUIRE_REASON(f.orgs().VerifyDomain(mal, s.evil_org, claim->id),
                  Reason::kDomainOwnedElsewhere);
-  REQUIRE_REASON(
-      f.orgs().AddEmployee(mal, s.evil_org, "tim@victim.example"),
-      Reason::kDomainOwnedElsewhere);
-  ENTITLE_REQUIRE_OK(f.orgs().AddEmployee(As(s.victim), s.victim_org,
-                                          "tim@victim.example"));
+  REQUIRE_REASON(f.orgs().AddEmployee(mal, s.evil_org, "tim@victim.example"),
+                 Reason::kDomainOwnedElsewhere);
+  ENTITLE_REQUIRE_OK(
+      f.orgs().AddEmployee(As(s.victim), s.victim_org, "tim@victim.example"));
   CHECK(f.EmployersOf(s.target) == std::vector<OrganizationId>{s.victim_org});
 }
 
@@ -132,8 +131,10 @@ TEMPLATE_TEST_CASE("SEC-4 a claim is verified once its TXT record carries the to
   const auto audit = f.AuditOf("domain.verify");
   REQUIRE(audit.size() == 1);
   CHECK(audit[0].actor_id == std::optional<IdentityId>(s.victim));
-  CHECK(audit[0].organization_id == std::optional<OrganizationId>(s.victim_org));
-  CHECK(absl::StrContains(audit[0].detail, "_entitle-challenge.victim.example"));
+  CHECK(audit[0].organization_id ==
+        std::optional<OrganizationId>(s.victim_org));
+  CHECK(
+      absl::StrContains(audit[0].detail, "_entitle-challenge.victim.example"));
   for (const AuditRecord& r : f.Audit()) {
     CHECK_FALSE(absl::StrContains(r.detail, claim->verification_token));
   }
@@ -176,10 +177,10 @@ TEMPLATE_TEST_CASE("SEC-4 a TXT record with another token, an old token or a mal
   f.dns().Publish(name, "entitle-domain-verification=" + altered);
   f.dns().Publish(name, "entitle-domain-verification=");
   f.dns().Publish(name, claim->verification_token);  // No prefix.
-  f.dns().Publish(name, "x-entitle-domain-verification=" +
-                            claim->verification_token);
-  f.dns().Publish(name, "entitle-domain-verification=" +
-                            claim->verification_token + "x");
+  f.dns().Publish(name,
+                  "x-entitle-domain-verification=" + claim->verification_token);
+  f.dns().Publish(
+      name, "entitle-domain-verification=" + claim->verification_token + "x");
   f.dns().Publish(claim->name, claim->record_value);  // At the wrong name.
 
   const auto before = f.Freeze();
@@ -264,22 +265,23 @@ TEMPLATE_TEST_CASE("SEC-4 the operator may verify a claim directly, audited as t
   REQUIRE(audit.size() == 1);
   CHECK_FALSE(audit[0].actor_id.has_value());  // The operator.
   CHECK(absl::StrContains(audit[0].detail, "operator"));
-  CHECK(audit[0].organization_id == std::optional<OrganizationId>(s.victim_org));
+  CHECK(audit[0].organization_id ==
+        std::optional<OrganizationId>(s.victim_org));
   CHECK(audit[0].target == "domain#" + std::to_string(claim->id.value()));
   CHECK(WithAction(f.Audit(), "domain.verify").empty());
 
   // Through the organization's own trail too.
-  auto trail = f.orgs().ListAudit(vera, s.victim_org,
-                                  AuditQuery{.action = "domain.verify.operator"},
-                                  PageRequest{.offset = 0, .limit = 10});
+  auto trail = f.orgs().ListAudit(
+      vera, s.victim_org, AuditQuery{.action = "domain.verify.operator"},
+      PageRequest{.offset = 0, .limit = 10});
   ENTITLE_REQUIRE_OK(trail);
   CHECK(trail->items.size() == 1);
 
   // Another organization's pending claim on the now owned domain.
   auto late = f.orgs().ClaimDomain(As(s.stranger), s.evil_org, "victim.org");
   ENTITLE_REQUIRE_OK(late);
-  auto taken = f.orgs().ClaimDomain(As(s.stranger), s.evil_org,
-                                    "victim.example");
+  auto taken =
+      f.orgs().ClaimDomain(As(s.stranger), s.evil_org, "victim.example");
   REQUIRE_REASON(taken, Reason::kDomainOwnedElsewhere);
 }
 
