@@ -27,6 +27,10 @@
 //     member's roles, group places, named licenses and pool grants of that
 //     organization's entitlements, and its project places there. Turning an
 //     employee into an external member removes its roles.
+//   - SEC-3: what an organization's admins read of identities is limited to
+//     its members: GetMember of anyone else is kNotMember, naming only the
+//     id; an identity's account (Identities::Get) is its employer's to read;
+//     the audit trail holds only the organization's own records (ListAudit).
 //   - A direct add (ORG-10) needs an existing identity; an address with none is
 //     refused with kUnknownUser (invite it instead). Of ORG-10's refusals, the
 //     first that applies is reported, in this order: employee elsewhere, domain
@@ -209,6 +213,8 @@ class Organizations {
 
   // ORG-6: true when `identity` is an active employee and the agreement has
   // not ended. Any actor may ask about itself; admins need kViewUsage.
+  // SEC-3: false for an identity that is not a member (known or not), so the
+  // answer tells nothing about identities outside the organization.
   absl::StatusOr<bool> IsCoveredByMaintenance(const Actor& actor,
                                               OrganizationId organization,
                                               IdentityId identity);
@@ -285,7 +291,13 @@ class Organizations {
   absl::StatusOr<std::vector<DiscoveredOrganization>> Discover(
       const Actor& actor);
 
-  // ORG-12: the organization's audit trail, oldest first, one page.
+  // ORG-12: the organization's audit trail, oldest first, one page. Needs
+  // kViewUsage. SEC-3: the trail holds only the organization's own records,
+  // and a change made in it by an identity from outside it (an
+  // administrator of another organization whose act ended a membership
+  // here: the member's move to that employer, ORG-2, or its deletion, ID-13)
+  // names no actor: actor_id is unset and the detail starts "by another
+  // organization".
   absl::StatusOr<Page<AuditRecord>> ListAudit(const Actor& actor,
                                               OrganizationId organization,
                                               const AuditQuery& query,
