@@ -135,8 +135,8 @@ struct World {
       Fail(claim.status());
       return;
     }
-    if (absl::Status s = directory->organizations().VerifyDomain(
-            op, organization, claim->id, claim->verification_token);
+    if (absl::Status s = directory->organizations().VerifyDomainByOperator(
+            op, organization, claim->id);
         !s.ok()) {
       {
         Fail(s);

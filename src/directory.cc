@@ -9,6 +9,7 @@ struct Directory::Defaults {
   InMemoryNotifier notifier;
   InMemoryEventSink events;
   Argon2idHasher hasher;
+  DnsDomainVerifier domain_verifier;
 };
 
 Directory::Directory(Store& store, DirectoryOptions options)
@@ -22,6 +23,9 @@ Directory::Directory(Store& store, DirectoryOptions options)
       .hasher = options.hasher != nullptr ? *options.hasher : defaults_->hasher,
       .random =
           options.random != nullptr ? *options.random : SodiumRandom::Get(),
+      .domain_verifier = options.domain_verifier != nullptr
+                             ? *options.domain_verifier
+                             : defaults_->domain_verifier,
       .identity_policy = std::move(options.identity_policy),
       .organization_policy = std::move(options.organization_policy),
       .license_policy = std::move(options.license_policy),

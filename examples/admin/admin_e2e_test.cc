@@ -29,6 +29,7 @@
 #include "entitle/records.h"
 #include "entitle/sqlite_store.h"
 #include "entitle/store.h"
+#include "fixtures/dnsmasq.h"
 #include "nlohmann/json.hpp"
 #include "output.h"
 
@@ -211,7 +212,8 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// Anna, administrator of Acme (#1), which owns acme.example.
+// Anna, administrator of Acme (#1), which owns acme.example (the operator
+// verified it: acme.example has no DNS zone to publish the proof in).
 void SetUpAcme(const Tool& tool) {
   tool.Ok({"user", "register", "anna@acme.example", "--name", "Anna Berg",
            "--country", "SE"});
@@ -219,9 +221,11 @@ void SetUpAcme(const Tool& tool) {
       tool.JsonOf({"org", "create", "Acme", "--admin", "anna@acme.example"});
   REQUIRE(org["organization"] == 1);
   Json claim = tool.JsonOf({"domain", "claim", "1", "acme.example"});
-  const std::string token = claim["domain"]["verification_token"];
-  REQUIRE(token.size() >= 22);
-  tool.Ok({"domain", "verify", "1", "acme.example", token});
+  CHECK(claim["domain"]["record_name"] == "_entitle-challenge.acme.example");
+  const std::string value = claim["domain"]["record_value"];
+  REQUIRE(value.rfind("entitle-domain-verification=", 0) == 0);
+  REQUIRE(value.size() >= 28 + 22);
+  tool.Ok({"domain", "verify", "1", "acme.example", "--operator"});
 }
 
 std::set<std::string> MemberEmails(const Tool& tool) {
@@ -233,6 +237,65 @@ std::set<std::string> MemberEmails(const Tool& tool) {
   return emails;
 }
 
+// clang-format off
+TEST_CASE("SEC-4 entitle-admin: a domain is verified by its DNS TXT record, or by the operator") {
+  // clang-format on
+  Tool tool("dns");
+  tool.Ok({"user", "register", "vera@victim.example"});
+  tool.Ok({"org", "create", "Victim", "--admin", "vera@victim.example"});
+  Result claimed = tool.Ok({"domain", "claim", "1", "victim.example"});
+  // The record to publish is printed once, in zone-file form.
+  const std::string prefix = "_entitle-challenge.victim.example  TXT  \"";
+  const size_t at = claimed.out.find(prefix);
+  REQUIRE(at != std::string::npos);
+  const size_t start = at + prefix.size();
+  const std::string value =
+      claimed.out.substr(start, claimed.out.find('"', start) - start);
+  REQUIRE(value.rfind("entitle-domain-verification=", 0) == 0);
+
+  // DNS cannot be asked: nothing listens at the server given.
+  const int closed = entitle_test::FreeLoopbackPort();
+  Result down = tool({"--dns-server", "127.0.0.1:" + std::to_string(closed),
+                      "domain", "verify", "1", "victim.example"});
+  CHECK(down.exit_code == 1);
+  RequireErrorLine(down, "verifier-unavailable");
+
+  // The owner's DNS server, first without the record, then with it.
+  {
+    entitle_test::Dnsmasq empty(entitle_test::DnsmasqConfig{});
+    Result missing =
+        tool({"--dns-server", empty.server(), "domain", "verify", "1",
+              "victim.example", "--as", "vera@victim.example"});
+    CHECK(missing.exit_code == 1);
+    RequireErrorLine(missing, "domain-proof-missing");
+  }
+  Json listed = tool.JsonOf({"domain", "list", "1"})["domains"];
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["status"] == "pending");
+  {
+    entitle_test::Dnsmasq dns(
+        {.txt = {{"_entitle-challenge.victim.example", {value}}}});
+    Result verified =
+        tool.Ok({"--dns-server", dns.server(), "--as", "vera@victim.example",
+                 "domain", "verify", "1", "victim.example"});
+    CHECK(verified.out.find("by its DNS record") != std::string::npos);
+  }
+  listed = tool.JsonOf({"domain", "list", "1"})["domains"];
+  CHECK(listed[0]["status"] == "verified");
+
+  // --operator is the operator's alone.
+  tool.Ok({"domain", "claim", "1", "victim.org"});
+  Result refused = tool({"--as", "vera@victim.example", "domain", "verify", "1",
+                         "victim.org", "--operator"});
+  CHECK(refused.exit_code == 1);
+  RequireErrorLine(refused, "permission-denied");
+  Result by_operator =
+      tool.Ok({"domain", "verify", "1", "victim.org", "--operator"});
+  CHECK(by_operator.out.find("by the operator") != std::string::npos);
+  Json audit = tool.JsonOf({"audit", "1"});
+  CHECK(audit.dump().find("domain.verify.operator") != std::string::npos);
+}
+
 TEST_CASE("entitle-admin: organizations, domains, members and roles") {
   Tool tool("org");
   SetUpAcme(tool);
@@ -241,6 +304,9 @@ TEST_CASE("entitle-admin: organizations, domains, members and roles") {
   CHECK(domains[0]["domain"] == "acme.example");
   CHECK(domains[0]["status"] == "verified");
   CHECK(domains[0].count("verification_token") == 0);
+  CHECK(domains[0]["record"] == "_entitle-challenge.acme.example");
+  CHECK(domains[0].dump().find("entitle-domain-verification") ==
+        std::string::npos);
 
   tool.Ok({"user", "register", "ben@acme.example", "--name", "Ben Okafor"});
   tool.Ok({"user", "register", "cleo@partner.example"});

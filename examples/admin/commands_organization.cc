@@ -77,17 +77,20 @@ int DomainClaim(Context& c, const Args& a) {
   absl::StatusOr<entitle::DomainClaim> claim =
       c.dir().organizations().ClaimDomain(c.actor(), *org, a.positional[1]);
   if (!claim.ok()) return c.Fail(claim.status());
-  // The verification token is shown once by design: the admin publishes it
-  // (e.g. as a DNS TXT record) and gives it back to `domain verify`.
+  // SEC-4: the record is shown once by design (it holds the token, which is
+  // stored only as a hash): the domain's owner publishes it in DNS, then runs
+  // `domain verify`.
   c.out().Say(
-      fmt::format("claimed {} (pending); publish this verification "
-                  "token, it is shown only now:",
+      fmt::format("claimed {} (pending); publish this DNS TXT record, it is "
+                  "shown only now, then run 'domain verify':",
                   claim->name));
-  c.out().Say(fmt::format("verification token: {}", claim->verification_token));
+  c.out().Say(fmt::format("  {}  TXT  \"{}\"", claim->record_name,
+                          claim->record_value));
   c.out().Put("domain", {{"id", claim->id.value()},
                          {"name", claim->name},
                          {"status", "pending"},
-                         {"verification_token", claim->verification_token}});
+                         {"record_name", claim->record_name},
+                         {"record_value", claim->record_value}});
   return kExitOk;
 }
 
@@ -96,13 +99,18 @@ int DomainVerify(Context& c, const Args& a) {
   if (!org.ok()) return c.Fail(org.status());
   absl::StatusOr<entitle::DomainInfo> domain = c.Domain(*org, a.positional[1]);
   if (!domain.ok()) return c.Fail(domain.status());
-  if (absl::Status s = c.dir().organizations().VerifyDomain(
-          c.actor(), *org, domain->id, a.positional[2]);
+  const bool by_operator = a.Has("operator");
+  if (absl::Status s = by_operator
+                           ? c.dir().organizations().VerifyDomainByOperator(
+                                 c.actor(), *org, domain->id)
+                           : c.dir().organizations().VerifyDomain(
+                                 c.actor(), *org, domain->id);
       !s.ok()) {
     return c.Fail(s);
   }
-  c.out().Say(fmt::format("domain {} verified: organization #{} owns it",
-                          domain->name, org->value()));
+  c.out().Say(fmt::format(
+      "domain {} verified {}: organization #{} owns it", domain->name,
+      by_operator ? "by the operator" : "by its DNS record", org->value()));
   return kExitOk;
 }
 
@@ -347,18 +355,23 @@ std::vector<Command> OrganizationCommands() {
        {"ORG", "DOMAIN"},
        {},
        "claim an email domain",
-       "Claims DOMAIN for the organization (pending, ORG-9) and prints its "
-       "verification token. The token is shown only this once: publish it "
-       "(e.g. as a DNS TXT record) and pass it to 'domain verify'.",
+       "Claims DOMAIN for the organization (pending, ORG-9) and prints the "
+       "DNS TXT record that proves it (SEC-4). The record holds a secret "
+       "token and is shown only this once: publish it in the domain's DNS, "
+       "then run 'domain verify'.",
        "entitle-admin domain claim 1 acme.example",
        DomainClaim},
       {"domain verify",
-       {"ORG", "DOMAIN", "TOKEN"},
-       {},
+       {"ORG", "DOMAIN"},
+       {{"operator", "",
+         "verify without a DNS proof (the operator only; audited as such)"}},
        "verify a claimed domain",
-       "Verifies a pending claim with its token; the organization then owns "
-       "the domain (ORG-9).",
-       "entitle-admin domain verify 1 acme.example 3q2-...",
+       "Verifies a pending claim by looking up its DNS TXT record (SEC-4; "
+       "--dns-server chooses the server); the organization then owns the "
+       "domain (ORG-9). Refused with domain-proof-missing while no record "
+       "carries the claim's token, verifier-unavailable when DNS cannot be "
+       "asked. With --operator the operator verifies it directly.",
+       "entitle-admin domain verify 1 acme.example --dns-server 192.0.2.53",
        DomainVerify},
       {"domain list",
        {"ORG"},

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +37,9 @@ struct GlobalOptions {
   std::optional<std::string> as;  // --as EMAIL
   bool json = false;              // --json
   bool show_links = false;        // --show-links
+  // --dns-server IP[:PORT][,...]: where `domain verify` asks for TXT records;
+  // empty for the system resolver.
+  std::vector<std::string> dns_servers;
 };
 
 // A status for a command-line mistake (exit 2), e.g. a malformed id.

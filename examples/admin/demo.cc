@@ -167,22 +167,28 @@ class Demo {
 
   absl::Status Step2() {
     Step(
-        "Anna claims acme.example, publishes the verification token and "
-        "verifies the claim");
+        "Anna claims acme.example and is shown the DNS TXT record that "
+        "proves it; the operator verifies the claim");
     const Actor anna = Actor::Identity(anna_);
     DEMO_ASSIGN_OR_RETURN(
         entitle::DomainClaim claim,
         dir().organizations().ClaimDomain(anna, acme_, "acme.example"));
     Say(
-        fmt::format("claimed {} (pending); verification token, shown this "
-                    "once for Anna to publish: {}",
-                    claim.name, claim.verification_token));
+        fmt::format("claimed {} (pending); the TXT record to publish, shown "
+                    "this once: {} TXT \"{}\"",
+                    claim.name, claim.record_name, claim.record_value));
     DEMO_ASSIGN_OR_RETURN(std::vector<entitle::DomainInfo> domains,
                           dir().organizations().ListDomains(anna, acme_));
-    Say("the domain list no longer holds the token (it was shown once):");
+    Say("the domain list names the record but no longer holds the token:");
     out().Print("domains", DomainsTable(domains));
-    DEMO_RETURN_IF_ERROR(dir().organizations().VerifyDomain(
-        anna, acme_, claim.id, claim.verification_token));
+    // SEC-4: Anna's own VerifyDomain would look the record up in DNS, where
+    // acme.example (a reserved name) has none; the operator vouches instead.
+    Say("acme.example is a reserved name with no DNS zone to publish in, so "
+        "Anna cannot prove it through DNS (VerifyDomain); the operator "
+        "verifies the claim directly, and the audit trail records that it "
+        "was the operator (domain.verify.operator)");
+    DEMO_RETURN_IF_ERROR(dir().organizations().VerifyDomainByOperator(
+        Actor::Operator(), acme_, claim.id));
     DEMO_ASSIGN_OR_RETURN(domains,
                           dir().organizations().ListDomains(anna, acme_));
     if (domains.size() != 1 ||

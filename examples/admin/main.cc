@@ -1,7 +1,7 @@
 // entitle-admin: the command-line admin tool over an entitle SQLite file.
 //
-//   entitle-admin [--db FILE] [--as EMAIL] [--json] [--show-links] <command>
-//   [args]
+//   entitle-admin [--db FILE] [--as EMAIL] [--json] [--show-links]
+//   [--dns-server ADDR] <command> [args]
 //
 // main() parses the global flags (accepted before or after the command),
 // finds the command among the declarations of the commands_*.cc files, checks
@@ -21,6 +21,7 @@
 #include "command.h"
 #include "context.h"
 #include "entitle/directory.h"
+#include "entitle/domain_verifier.h"
 #include "entitle/sqlite_store.h"
 #include "fmt/core.h"
 #include "output.h"
@@ -98,6 +99,9 @@ constexpr char kGlobalFlagsHelp[] =
     "  --json         print one JSON document on stdout\n"
     "  --show-links   print the links in the mail this command sends (live\n"
     "                 credentials: keep them out of logs)\n"
+    "  --dns-server ADDR\n"
+    "                 the DNS server(s) 'domain verify' asks, IP[:PORT],\n"
+    "                 comma-separated (default: the system resolver)\n"
     "  --help         this help ('entitle-admin help COMMAND' for one "
     "command)\n";
 
@@ -217,6 +221,13 @@ int Main(int argc, char** argv) {
     if (taken == 0) taken = value_of("as", value);
     if (taken == 1) {
       options.as = *value;
+      continue;
+    }
+    if (taken == 0) taken = value_of("dns-server", value);
+    if (taken == 1) {
+      for (absl::string_view server : absl::StrSplit(*value, ',')) {
+        if (!server.empty()) options.dns_servers.emplace_back(server);
+      }
       continue;
     }
     if (taken == -1) {
@@ -363,8 +374,13 @@ int Main(int argc, char** argv) {
       OpenStore(options.db, create, out, &open_failed);
   if (store == nullptr) return finish(open_failed);
   PrintingNotifier notifier(out, options.show_links);
+  // SEC-4: domain proofs are read from DNS (the system resolver unless
+  // --dns-server names others).
+  entitle::DnsDomainVerifier dns(
+      entitle::DnsVerifierOptions{.servers = options.dns_servers});
   entitle::DirectoryOptions directory_options;
   directory_options.notifier = &notifier;
+  directory_options.domain_verifier = &dns;
   entitle::Directory directory(*store, directory_options);
   Context context(directory, *store, out);
   context.set_command(command->name);

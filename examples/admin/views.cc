@@ -158,12 +158,12 @@ Table RolesTable(const std::vector<entitle::RoleInfo>& roles) {
 }
 
 Table DomainsTable(const std::vector<entitle::DomainInfo>& domains) {
-  Table table({"id", "domain", "status", "claimed", "verified"});
+  Table table({"id", "domain", "status", "claimed", "verified", "record"});
   for (const entitle::DomainInfo& d : domains) {
     table.Add({IdCell(d.id.value()), Text(d.name),
                Text(d.status == entitle::DomainStatus::kVerified ? "verified"
                                                                  : "pending"),
-               When(d.claimed_at), When(d.verified_at)});
+               When(d.claimed_at), When(d.verified_at), Text(d.record_name)});
   }
   return table;
 }

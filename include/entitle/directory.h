@@ -10,7 +10,7 @@
 // host's and must outlive the directory. Ports left unset get defaults owned by
 // the directory: the system clock, an `InMemoryNotifier`, an
 // `InMemoryEventSink`, an Argon2id hasher at libsodium's interactive level,
-// libsodium's CSPRNG.
+// libsodium's CSPRNG, a `DnsDomainVerifier` asking the system resolver.
 //
 // Thread-safe: the services may be used from any number of threads at once.
 #ifndef ENTITLE_DIRECTORY_H_
@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "entitle/clock.h"
+#include "entitle/domain_verifier.h"
 #include "entitle/events.h"
 #include "entitle/identities.h"
 #include "entitle/invitations.h"
@@ -48,6 +49,9 @@ struct DirectoryOptions {
   EventSink* events = nullptr;             // Default: an InMemoryEventSink.
   const PasswordHasher* hasher = nullptr;  // Default: Argon2idHasher.
   Random* random = nullptr;                // Default: SodiumRandom::Get().
+  // SEC-4: how VerifyDomain reads a domain's TXT records. Default: a
+  // DnsDomainVerifier with the system resolver and its default timeout.
+  DomainVerifier* domain_verifier = nullptr;
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
   LicensePolicy license_policy;

@@ -251,7 +251,12 @@ class Licenses {
       const Actor& actor, OrganizationId organization,
       std::optional<int> days = std::nullopt);
   // ENT-9 for one user: the entitlements `identity` uses that end within
-  // `days`. The identity itself, its employer's admins, or the operator.
+  // `days`, in the organizations where it is an active member, soonest
+  // first. The identity itself, its employer's admins (kViewUsage), or the
+  // operator. SEC-3: the identity itself and the operator see every
+  // organization's; an administrator of its employer sees the employer's
+  // entitlements only, never those of organizations the identity is an
+  // external member of. kPermissionDenied for anyone else.
   absl::StatusOr<std::vector<ExpiryWarning>> ExpiryWarningsFor(
       const Actor& actor, IdentityId identity,
       std::optional<int> days = std::nullopt);

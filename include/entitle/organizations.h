@@ -50,12 +50,25 @@
 //     member's roles, group places, named licenses and pool grants of that
 //     organization's entitlements, and its project places there. Turning an
 //     employee into an external member removes its roles.
+//   - SEC-3: what an organization's admins read of identities is limited to
+//     its members: GetMember of anyone else is kNotMember, naming only the
+//     id; an identity's account (Identities::Get) is its employer's to read;
+//     the audit trail holds only the organization's own records (ListAudit).
 //   - A direct add (ORG-10) needs an existing identity; an address with none is
 //     refused with kUnknownUser (invite it instead). Of ORG-10's refusals, the
 //     first that applies is reported, in this order: employee elsewhere, domain
 //     owned elsewhere, domain pending, domain not the organization's.
-//   - A domain claim's verification token is shown once (the host publishes it,
-//     e.g. as a DNS record, and checks it); verifying needs that token.
+//   - SEC-4: a domain claim is proven through DNS, never by handing its token
+//     back. ClaimDomain returns the TXT record to publish (domain_verifier.h:
+//     "_entitle-challenge.<domain in A-label form>" with the value
+//     "entitle-domain-verification=<token>"); the token is shown only then and
+//     stored only as a hash. VerifyDomain asks the Directory's DomainVerifier
+//     for that name's TXT records, before opening its transaction, and
+//     verifies the claim when one carries the token. The operator may instead
+//     verify a claim directly (VerifyDomainByOperator), for a vendor that
+//     checked ownership another way; the audit trail names which way each
+//     domain was verified ("domain.verify" through DNS,
+//     "domain.verify.operator" directly).
 //
 // Thread-safe: every method may be called concurrently; each is atomic.
 // Owned by a `Directory` (directory.h).
@@ -140,13 +153,20 @@ struct DomainInfo {
   DomainStatus status = DomainStatus::kPending;
   absl::Time claimed_at;
   std::optional<absl::Time> verified_at;
+  // SEC-4: the DNS name whose TXT records prove the claim (the value, which
+  // holds the token, was shown only by ClaimDomain).
+  std::string record_name;
 };
 
-// A new claim (ORG-9) with its verification token, shown only here.
+// A new claim (ORG-9, SEC-4) with what proves it, shown only here: the host
+// shows the admin `record_name` and `record_value` to publish in the domain's
+// DNS as a TXT record, then calls VerifyDomain.
 struct DomainClaim {
   DomainId id;
   std::string name;
-  std::string verification_token;
+  std::string verification_token;  // The secret inside record_value.
+  std::string record_name;         // "_entitle-challenge.<A-label domain>"
+  std::string record_value;        // "entitle-domain-verification=<token>"
 };
 
 // One membership of an identity, as the identity itself (or the operator)
@@ -247,6 +267,8 @@ class Organizations {
 
   // ORG-6: true when `identity` is an active employee and the agreement has
   // not ended. Any actor may ask about itself; admins need kViewUsage.
+  // SEC-3: false for an identity that is not a member (known or not), so the
+  // answer tells nothing about identities outside the organization.
   absl::StatusOr<bool> IsCoveredByMaintenance(const Actor& actor,
                                               OrganizationId organization,
                                               IdentityId identity);
@@ -284,17 +306,37 @@ class Organizations {
   absl::StatusOr<std::vector<IdentityId>> ListGroupMembers(
       const Actor& actor, OrganizationId organization, GroupId group);
 
-  // ORG-9: claims `domain` (pending). Fails with kPublicMailDomain,
+  // ORG-9: claims `domain` (pending) and returns the TXT record that proves
+  // it (SEC-4). Needs kManageDomains. Fails with kPublicMailDomain,
   // kDomainOwnedElsewhere when another organization verified it, kDuplicate
-  // when this organization already claimed it.
+  // when this organization already claimed it, kInvalidArgument for a domain
+  // that is malformed or has no DNS form. Several organizations may hold a
+  // pending claim on one domain; the first to prove it owns it.
   absl::StatusOr<DomainClaim> ClaimDomain(const Actor& actor,
                                           OrganizationId organization,
                                           std::string_view domain);
-  // ORG-9: verifies a pending claim with its token: the domain becomes owned.
-  // Fails with kInvalidLink for a wrong token, kDomainOwnedElsewhere when
-  // another organization verified it first.
+  // ORG-9, SEC-4: verifies a pending claim by DNS: the domain becomes owned
+  // when a TXT record at the claim's record name carries the claim's token.
+  // Needs kManageDomains. The lookup runs outside the store transaction;
+  // the transaction then re-reads the claim and matches the answer against
+  // it. OK at once, without a lookup, when the claim is already verified.
+  // Fails, changing nothing and writing no audit record, with:
+  //   kDomainProofMissing (kFailedPrecondition): no TXT record there carries
+  //     the token (none published, not yet visible, or another token);
+  //   kVerifierUnavailable (kUnavailable): DNS could not be asked (the
+  //     verifier's failure: no server, timeout, SERVFAIL); try again later;
+  //   kDomainOwnedElsewhere: another organization verified it first;
+  //   kNotFound: the organization has no such claim (removed meanwhile).
   absl::Status VerifyDomain(const Actor& actor, OrganizationId organization,
-                            DomainId domain, std::string_view token);
+                            DomainId domain);
+  // SEC-4: the operator marks a pending claim verified without a DNS proof
+  // (the vendor checked ownership another way), audited as
+  // "domain.verify.operator". kPermissionDenied for any other actor, even the
+  // organization's administrators; otherwise fails as VerifyDomain does when
+  // the claim is missing or another organization owns the domain.
+  absl::Status VerifyDomainByOperator(const Actor& actor,
+                                      OrganizationId organization,
+                                      DomainId domain);
   absl::Status RemoveDomain(const Actor& actor, OrganizationId organization,
                             DomainId domain);
   absl::StatusOr<std::vector<DomainInfo>> ListDomains(
@@ -305,7 +347,13 @@ class Organizations {
   absl::StatusOr<std::vector<DiscoveredOrganization>> Discover(
       const Actor& actor);
 
-  // ORG-12: the organization's audit trail, oldest first, one page.
+  // ORG-12: the organization's audit trail, oldest first, one page. Needs
+  // kViewUsage. SEC-3: the trail holds only the organization's own records,
+  // and a change made in it by an identity from outside it (an
+  // administrator of another organization whose act ended a membership
+  // here: the member's move to that employer, ORG-2, or its deletion, ID-13)
+  // names no actor: actor_id is unset and the detail starts "by another
+  // organization".
   absl::StatusOr<Page<AuditRecord>> ListAudit(const Actor& actor,
                                               OrganizationId organization,
                                               const AuditQuery& query,

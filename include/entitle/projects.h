@@ -42,9 +42,10 @@
 // gets a result: OK, or the reason it failed, without stopping the others:
 //   - the project: kNotFound (no such project in the organization),
 //     kWrongRegion, kProjectArchived;
-//   - the address: kInvalidEmail, kUnknownUser (no identity has it),
-//     kNotMember (ADD of an identity that is not an active member of the
-//     organization);
+//   - the address: kInvalidEmail; kNotMember for ADD of an address that is
+//     not an active member's of the organization, whether or not an identity
+//     has it (SEC-3: results do not tell which addresses have accounts), and
+//     for REMOVE or UPDATE of an address with no account;
 //   - the place: ADD of a project member fails with kAlreadyMember, REMOVE or
 //     UPDATE of a non-member with kNotMember. UPDATE to the same role is OK.
 // If the submitter is no longer an account administrator when the job runs,
@@ -220,8 +221,12 @@ class Projects {
       const Actor& actor, OrganizationId organization, const PageRequest& page);
 
   // PRJ-5: `identity`'s projects in the organization, by project id, and its
-  // active project count. kNotFound when no identity has that id; an
-  // identity in none of the organization's projects gets an empty page.
+  // active project count. A member (any kind or status) in none of the
+  // organization's projects gets an empty page. SEC-3: an identity that is
+  // neither a member of the organization nor in one of its projects is
+  // refused exactly as an id no identity has, kNotFound ("The organization
+  // has no user #N."), so its address, name and existence stay hidden; for
+  // the operator too, since the answer is about the organization's user.
   absl::StatusOr<UserProjects> GetProjectUser(const Actor& actor,
                                               OrganizationId organization,
                                               IdentityId identity,

@@ -723,10 +723,21 @@ absl::StatusOr<std::vector<ExpiryWarning>> Licenses::ExpiryWarningsFor(
       internal::RequireSelfOrAdmin(tx, actor, identity, kViewUsage));
   const int within = days.value_or(context_.license_policy.expiry_warning_days);
   if (within < 0) return Invalid("The number of days must not be negative.");
+  // SEC-3: an administrator of the identity's employer sees the employer's
+  // entitlements only, never those of the other organizations the identity
+  // is an external member of.
+  std::optional<OrganizationId> only;
+  if (actor.is_identity() && actor.identity() != identity) {
+    ENTITLE_ASSIGN_OR_RETURN(only, internal::EmployerOf(tx, identity));
+    if (!only.has_value()) {
+      return internal::PermissionDenied("act on this account");
+    }
+  }
   ENTITLE_ASSIGN_OR_RETURN(
       std::vector<MembershipRecord> memberships,
       ListAll(tx.memberships(),
-              MembershipFilter{.identity_id = identity,
+              MembershipFilter{.organization_id = only,
+                               .identity_id = identity,
                                .status = MembershipStatus::kActive}));
   std::vector<ExpiryWarning> all;
   for (const MembershipRecord& m : memberships) {

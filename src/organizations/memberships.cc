@@ -72,6 +72,17 @@ absl::Status EndMembership(Operation& op, const Actor& actor,
                      "This identity is not a member of the organization.");
   }
   ENTITLE_RETURN_IF_ERROR(RefuseLastAdministrator(tx, organization, identity));
+  // SEC-3: an actor that is neither the identity nor one of the
+  // organization's members (the administrator of a new employer, ORG-2, or
+  // of the employer deleting the identity, ID-13) stays out of this
+  // organization's trail.
+  bool from_outside = false;
+  if (actor.is_identity() && actor.identity() != identity) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::optional<MembershipRecord> own,
+        FindMembership(tx, organization, actor.identity()));
+    from_outside = !own.has_value();
+  }
   ENTITLE_RETURN_IF_ERROR(RevokeRoles(tx, organization, identity));
   ENTITLE_ASSIGN_OR_RETURN(
       std::vector<GroupRecord> groups,
@@ -105,8 +116,13 @@ absl::Status EndMembership(Operation& op, const Actor& actor,
   ENTITLE_RETURN_IF_ERROR(
       tx.memberships().Delete(MembershipKey{organization, identity}));
   const bool was_employee = membership->kind == MembershipKind::kEmployee;
-  op.Audit(actor, organization, "membership.end", AuditTarget(identity),
-           was_employee ? "employee" : "external");
+  const char* was = was_employee ? "employee" : "external";
+  if (from_outside) {
+    op.AuditFromOutside(organization, "membership.end", AuditTarget(identity),
+                        was);
+  } else {
+    op.Audit(actor, organization, "membership.end", AuditTarget(identity), was);
+  }
   if (was_employee && publish) {
     op.Publish(EmployeeOrganizationChanged{identity, organization,
                                            next_employer, op.now()});

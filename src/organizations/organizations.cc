@@ -11,6 +11,7 @@
 #include "base/links.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
+#include "entitle/domain_verifier.h"
 #include "entitle/status.h"
 #include "organizations/memberships.h"
 #include "organizations/organizations_internal.h"
@@ -118,6 +119,45 @@ absl::StatusOr<DomainRecord> LoadDomain(Transaction& tx,
                                         OrganizationId organization,
                                         DomainId domain) {
   return internal::LoadOwned(tx.domains(), organization, domain, "domain");
+}
+
+// ORG-9: kDomainOwnedElsewhere when an organization other than the claim's
+// owns its domain: no proof can make the claim verified then.
+absl::Status RequireNotOwnedElsewhere(Transaction& tx,
+                                      const DomainRecord& claim) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::optional<DomainRecord> owner,
+      FindFirst(tx.domains(), DomainFilter{.name = claim.name,
+                                           .status = DomainStatus::kVerified}));
+  if (owner.has_value() && owner->organization_id != claim.organization_id) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, Reason::kDomainOwnedElsewhere,
+        absl::StrCat(claim.name, " is owned by another organization."));
+  }
+  return absl::OkStatus();
+}
+
+// ORG-9: makes the pending claim `record` the verified owner of its domain,
+// audits it as `action` and commits. kDomainOwnedElsewhere when another
+// organization verified the domain first.
+absl::Status MarkDomainVerified(Operation& op, const Actor& actor,
+                                DomainRecord record, std::string action,
+                                std::string detail) {
+  record.status = DomainStatus::kVerified;
+  record.verified_at = op.now();
+  if (absl::Status s = op.tx().domains().Update(record); !s.ok()) {
+    if (GetReason(s) == Reason::kDuplicate) {
+      return MakeError(absl::StatusCode::kFailedPrecondition,
+                       Reason::kDomainOwnedElsewhere,
+                       absl::StrCat(record.name,
+                                    " was verified by another organization "
+                                    "first."));
+    }
+    return s;
+  }
+  op.Audit(actor, record.organization_id, std::move(action),
+           AuditTarget(record.id), std::move(detail));
+  return op.Commit();
 }
 
 // ORG-4: refuses a change that took administrator rights away and left the
@@ -716,6 +756,7 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
                      Reason::kDomainOwnedElsewhere,
                      absl::StrCat(name, " is owned by another organization."));
   }
+  ENTITLE_ASSIGN_OR_RETURN(std::string record_name, DomainChallengeName(name));
   const internal::LinkSecret secret = internal::MakeLinkSecret(context_.random);
   DomainRecord claim;
   claim.organization_id = organization;
@@ -734,41 +775,99 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
   }
   op.Audit(actor, organization, "domain.claim", AuditTarget(*id), name);
   ENTITLE_RETURN_IF_ERROR(op.Commit());
-  return DomainClaim{*id, name, secret.token};
+  return DomainClaim{.id = *id,
+                     .name = name,
+                     .verification_token = secret.token,
+                     .record_name = std::move(record_name),
+                     .record_value = DomainChallengeValue(secret.token)};
 }
 
 absl::Status Organizations::VerifyDomain(const Actor& actor,
                                          OrganizationId organization,
-                                         DomainId domain,
-                                         std::string_view token) {
+                                         DomainId domain) {
+  // Authorizes and reads the claim first, so that nobody without the right
+  // makes the library ask DNS; the lookup runs with no transaction open.
+  std::string record_name;
+  {
+    ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+    ENTITLE_RETURN_IF_ERROR(
+        Authorize(reading.tx(), actor, organization, kManageDomains));
+    ENTITLE_ASSIGN_OR_RETURN(DomainRecord record,
+                             LoadDomain(reading.tx(), organization, domain));
+    if (record.status == DomainStatus::kVerified) return absl::OkStatus();
+    ENTITLE_RETURN_IF_ERROR(RequireNotOwnedElsewhere(reading.tx(), record));
+    ENTITLE_ASSIGN_OR_RETURN(record_name, DomainChallengeName(record.name));
+  }
+  absl::StatusOr<std::vector<std::string>> published =
+      context_.domain_verifier.TxtRecords(record_name);
+  if (!published.ok()) {
+    if (GetReason(published.status()) == Reason::kVerifierUnavailable) {
+      return published.status();
+    }
+    return MakeError(
+        absl::StatusCode::kUnavailable, Reason::kVerifierUnavailable,
+        absl::StrCat("DNS could not be asked for the TXT records "
+                     "of ",
+                     record_name, ": ", published.status().message(),
+                     ". Try again later."));
+  }
+
   ENTITLE_ASSIGN_OR_RETURN(
       OperationIn in, BeginIn(context_, actor, organization, kManageDomains));
   Operation& op = in.op;
   Transaction& tx = op.tx();
+  // The claim may have been removed, claimed anew (a new token) or verified
+  // while DNS was asked: match the answer against the claim as it is now.
   ENTITLE_ASSIGN_OR_RETURN(DomainRecord record,
                            LoadDomain(tx, organization, domain));
   if (record.status == DomainStatus::kVerified) return absl::OkStatus();
-  const std::string hash = internal::HashLinkToken(token);
-  if (hash.empty() ||
-      !internal::SameLinkHash(hash, record.verification_token_hash)) {
-    return MakeError(absl::StatusCode::kPermissionDenied, Reason::kInvalidLink,
-                     "The verification token does not match the claim.");
-  }
-  record.status = DomainStatus::kVerified;
-  record.verified_at = op.now();
-  if (absl::Status s = tx.domains().Update(record); !s.ok()) {
-    if (GetReason(s) == Reason::kDuplicate) {
-      return MakeError(absl::StatusCode::kFailedPrecondition,
-                       Reason::kDomainOwnedElsewhere,
-                       absl::StrCat(record.name,
-                                    " was verified by another organization "
-                                    "first."));
+  ENTITLE_RETURN_IF_ERROR(RequireNotOwnedElsewhere(tx, record));
+  bool proven = false;
+  for (const std::string& value : *published) {
+    std::string_view text = value;
+    if (text.substr(0, kDomainChallengePrefix.size()) !=
+        kDomainChallengePrefix) {
+      continue;
     }
-    return s;
+    text.remove_prefix(kDomainChallengePrefix.size());
+    const std::string hash = internal::HashLinkToken(
+        StdView(absl::StripAsciiWhitespace(AbslView(text))));
+    // Every candidate is compared, in constant time, so how long this takes
+    // does not tell which record came close.
+    if (!hash.empty() &&
+        internal::SameLinkHash(hash, record.verification_token_hash)) {
+      proven = true;
+    }
   }
-  op.Audit(actor, organization, "domain.verify", AuditTarget(domain),
-           record.name);
-  return op.Commit();
+  if (!proven) {
+    return MakeError(
+        absl::StatusCode::kFailedPrecondition, Reason::kDomainProofMissing,
+        absl::StrCat("No DNS TXT record at ", record_name,
+                     " carries this claim's token. Publish the record "
+                     "shown when ",
+                     record.name,
+                     " was claimed and try again once it is visible."));
+  }
+  return MarkDomainVerified(
+      op, actor, record, "domain.verify",
+      absl::StrCat(record.name, " (DNS TXT at ", record_name, ")"));
+}
+
+absl::Status Organizations::VerifyDomainByOperator(const Actor& actor,
+                                                   OrganizationId organization,
+                                                   DomainId domain) {
+  if (!actor.is_operator()) {
+    return internal::PermissionDenied("verify a domain without its DNS proof");
+  }
+  ENTITLE_ASSIGN_OR_RETURN(
+      OperationIn in, BeginIn(context_, actor, organization, kManageDomains));
+  Operation& op = in.op;
+  ENTITLE_ASSIGN_OR_RETURN(DomainRecord record,
+                           LoadDomain(op.tx(), organization, domain));
+  if (record.status == DomainStatus::kVerified) return absl::OkStatus();
+  ENTITLE_RETURN_IF_ERROR(RequireNotOwnedElsewhere(op.tx(), record));
+  return MarkDomainVerified(op, actor, record, "domain.verify.operator",
+                            absl::StrCat(record.name, " (by the operator)"));
 }
 
 absl::Status Organizations::RemoveDomain(const Actor& actor,
@@ -797,8 +896,14 @@ absl::StatusOr<std::vector<DomainInfo>> Organizations::ListDomains(
               DomainFilter{.organization_id = organization}));
   std::vector<DomainInfo> result;
   for (const DomainRecord& d : domains) {
-    result.push_back(
-        DomainInfo{d.id, d.name, d.status, d.created_at, d.verified_at});
+    absl::StatusOr<std::string> record_name = DomainChallengeName(d.name);
+    result.push_back(DomainInfo{
+        .id = d.id,
+        .name = d.name,
+        .status = d.status,
+        .claimed_at = d.created_at,
+        .verified_at = d.verified_at,
+        .record_name = record_name.ok() ? *std::move(record_name) : ""});
   }
   return result;
 }

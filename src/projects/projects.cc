@@ -239,6 +239,13 @@ absl::Status NotAMemberOfProject(const Email& email, ProjectId project) {
                                 project.value(), "."));
 }
 
+absl::Status NotAnActiveMember(const Email& email) {
+  return MakeError(
+      absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+      absl::StrCat(email.str(),
+                   " is not an active member of the organization."));
+}
+
 absl::StatusOr<MemberUpdateJob> ToJob(const JobRecord& record) {
   ENTITLE_ASSIGN_OR_RETURN(internal::StoredJobRequest stored,
                            internal::ReadJobRequest(record.request));
@@ -286,10 +293,14 @@ absl::Status ApplyUpdate(Operation& op, const Actor& actor,
   ENTITLE_ASSIGN_OR_RETURN(
       std::optional<IdentityRecord> identity,
       internal::FindFirst(tx.identities(), IdentityFilter{.email = email}));
+  // SEC-3: an address with no account is answered as one whose account is not
+  // the organization's member, so a job's results do not tell which
+  // addresses have accounts.
   if (!identity.has_value()) {
-    return MakeError(
-        absl::StatusCode::kNotFound, Reason::kUnknownUser,
-        absl::StrCat("No account has the address ", email.str(), "."));
+    if (update.action != MemberUpdateAction::kAdd) {
+      return NotAMemberOfProject(email, project.id);
+    }
+    return NotAnActiveMember(email);
   }
   const IdentityId id = identity->id;
   ENTITLE_ASSIGN_OR_RETURN(std::optional<ProjectMemberRecord> place,
@@ -312,11 +323,7 @@ absl::Status ApplyUpdate(Operation& op, const Actor& actor,
         return membership.status();
       }
       if (!membership.ok() || membership->status != MembershipStatus::kActive) {
-        return MakeError(absl::StatusCode::kFailedPrecondition,
-                         Reason::kNotMember,
-                         absl::StrCat(email.str(),
-                                      " is not an active member of the "
-                                      "organization."));
+        return NotAnActiveMember(email);
       }
       ENTITLE_RETURN_IF_ERROR(tx.project_members().Insert(ProjectMemberRecord{
           project.id, id, project.organization_id, update.role, op.now()}));
@@ -511,11 +518,16 @@ absl::StatusOr<UserProjects> Projects::GetProjectUser(
   Transaction& tx = reading.tx();
   ENTITLE_RETURN_IF_ERROR(RequireAccountAdmin(tx, actor, organization));
   ENTITLE_RETURN_IF_ERROR(CheckAccountPage(page));
+  // SEC-3: an identity that is not the organization's (no membership, no
+  // project place) is answered exactly as one that does not exist, so the
+  // organization learns neither its address nor that it exists.
+  const absl::Status no_such_user = MakeError(
+      absl::StatusCode::kNotFound, Reason::kNotFound,
+      absl::StrCat("The organization has no user #", identity.value(), "."));
   absl::StatusOr<IdentityRecord> record = tx.identities().Get(identity);
   if (!record.ok()) {
     if (!IsMissing(record.status())) return record.status();
-    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
-                     absl::StrCat("There is no user #", identity.value(), "."));
+    return no_such_user;
   }
   // Every place, to count the active projects; a user's places are few
   // next to the organization's.
@@ -524,6 +536,14 @@ absl::StatusOr<UserProjects> Projects::GetProjectUser(
       internal::ListAll(tx.project_members(),
                         ProjectMemberFilter{.identity_id = identity,
                                             .organization_id = organization}));
+  if (places.empty()) {
+    absl::StatusOr<MembershipRecord> membership =
+        tx.memberships().Get(MembershipKey{organization, identity});
+    if (!membership.ok()) {
+      if (!IsMissing(membership.status())) return membership.status();
+      return no_such_user;
+    }
+  }
   UserProjects result;
   result.identity_id = identity;
   result.email = record->email.str();

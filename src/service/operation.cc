@@ -34,6 +34,21 @@ void Operation::Audit(const Actor& actor,
   audit_.push_back(std::move(record));
 }
 
+void Operation::AuditFromOutside(OrganizationId organization,
+                                 std::string action, std::string target,
+                                 std::string detail) {
+  AuditRecord record;
+  record.at = now_;
+  record.organization_id = organization;
+  record.action = std::move(action);
+  record.target = std::move(target);
+  record.outcome = "ok";
+  record.detail = detail.empty()
+                      ? std::string("by another organization")
+                      : absl::StrCat("by another organization; ", detail);
+  audit_.push_back(std::move(record));
+}
+
 void Operation::Notify(Notification notification) {
   notifications_.push_back(std::move(notification));
 }

@@ -42,6 +42,14 @@ class Operation {
   void Audit(const Actor& actor, std::optional<OrganizationId> organization,
              std::string action, std::string target, std::string detail = "");
 
+  // Records, in `organization`'s trail, a change made there by an actor from
+  // outside it (an administrator of another organization whose act ended a
+  // membership here, ORG-2, ID-13): SEC-3 keeps who that was, and what the
+  // outside organization did, out of this organization's trail. The record
+  // names no actor; its detail starts "by another organization".
+  void AuditFromOutside(OrganizationId organization, std::string action,
+                        std::string target, std::string detail = "");
+
   // Queues a notification, sent after the commit.
   void Notify(Notification notification);
 

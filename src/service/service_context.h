@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "entitle/clock.h"
+#include "entitle/domain_verifier.h"
 #include "entitle/events.h"
 #include "entitle/notifier.h"
 #include "entitle/options.h"
@@ -26,6 +27,7 @@ struct ServiceContext {
   EventSink& events;
   const PasswordHasher& hasher;
   Random& random;
+  DomainVerifier& domain_verifier;
   IdentityPolicy identity_policy;
   OrganizationPolicy organization_policy;
   LicensePolicy license_policy;

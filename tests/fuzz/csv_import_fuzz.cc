@@ -170,8 +170,7 @@ class Org {
     org_ = Must(directory_.organizations().Create(op, "Acme", anna_));
     auto claim =
         Must(directory_.organizations().ClaimDomain(op, org_, "acme.example"));
-    Must(directory_.organizations().VerifyDomain(op, org_, claim.id,
-                                                 claim.verification_token));
+    Must(directory_.organizations().VerifyDomainByOperator(op, org_, claim.id));
     Must(directory_.organizations().AddEmployee(op, org_, "ben@acme.example"));
     Must(directory_.organizations().AddExternal(op, org_,
                                                 "cleo@partner.example"));

@@ -121,10 +121,7 @@ TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first "
   CHECK(info->created_at == f.clock().Now());
 
   // The administrator adds users and another administrator.
-  auto claim = f.orgs().ClaimDomain(As(ann), acme, "acme.com");
-  ENTITLE_REQUIRE_OK(claim);
-  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(ann), acme, claim->id,
-                                           claim->verification_token));
+  f.ProveDomain(As(ann), acme, "acme.com");
   const IdentityId bob = f.RegisterVerified("bob@acme.com");
   const IdentityId cat = f.RegisterVerified("cat@partner.org");
   ENTITLE_REQUIRE_OK(f.orgs().AddEmployee(As(ann), acme, "bob@acme.com"));
@@ -929,9 +926,9 @@ TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool "
 // ------------------------------------------------------------------- ORG-9
 
 // clang-format off
-TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
-                   "one organization, and public mail domains cannot be "
-                   "claimed",
+TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified by their DNS record, "
+                   "owned by one organization, and public mail domains cannot "
+                   "be claimed",
     "[organizations]", ENTITLE_BACKENDS) {
   // clang-format on
   OrganizationPolicy policy;
@@ -946,6 +943,9 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
   ENTITLE_REQUIRE_OK(claim);
   CHECK(claim->name == "acme.com");
   CHECK(claim->verification_token.size() >= 16);
+  CHECK(claim->record_name == "_entitle-challenge.acme.com");
+  CHECK(claim->record_value ==
+        "entitle-domain-verification=" + claim->verification_token);
   auto domains = f.orgs().ListDomains(As(ann), a);
   ENTITLE_REQUIRE_OK(domains);
   REQUIRE(domains->size() == 1);
@@ -960,18 +960,21 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
 
   {
     auto before = f.Freeze();
-    REQUIRE_REASON(f.orgs().VerifyDomain(As(ann), a, claim->id, "wrong-token"),
-                   Reason::kInvalidLink);
-    REQUIRE_REASON(f.orgs().VerifyDomain(As(ann), a, claim->id, ""),
-                   Reason::kInvalidLink);
+    // Nothing published yet, then only records that do not carry the token.
+    REQUIRE_REASON(f.orgs().VerifyDomain(As(ann), a, claim->id),
+                   Reason::kDomainProofMissing);
     std::string altered = claim->verification_token;
     altered.back() = altered.back() == 'A' ? 'B' : 'A';
-    REQUIRE_REASON(f.orgs().VerifyDomain(As(ann), a, claim->id, altered),
-                   Reason::kInvalidLink);
-    // B cannot verify A's claim, even with its token.
-    REQUIRE_REASON(
-        f.orgs().VerifyDomain(As(bea), b, claim->id, claim->verification_token),
-        Reason::kNotFound);
+    f.dns().Publish(claim->record_name,
+                    "entitle-domain-verification=" + altered);
+    f.dns().Publish(claim->record_name, "entitle-domain-verification=");
+    f.dns().Publish(claim->record_name, claim->verification_token);
+    f.dns().Publish("acme.com", claim->record_value);
+    REQUIRE_REASON(f.orgs().VerifyDomain(As(ann), a, claim->id),
+                   Reason::kDomainProofMissing);
+    // B cannot verify A's claim.
+    REQUIRE_REASON(f.orgs().VerifyDomain(As(bea), b, claim->id),
+                   Reason::kNotFound);
     REQUIRE_REASON(f.orgs().ClaimDomain(As(ann), a, "acme.com"),
                    Reason::kDuplicate);
     for (const char* d : {"gmail.com", "GMail.COM", "hotmail.com",
@@ -985,8 +988,8 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
     f.RequireUnchanged(before);
   }
   f.clock().Advance(absl::Minutes(3));
-  ENTITLE_REQUIRE_OK(
-      f.orgs().VerifyDomain(As(ann), a, claim->id, claim->verification_token));
+  f.dns().Publish(claim->record_name, claim->record_value);
+  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(ann), a, claim->id));
   domains = f.orgs().ListDomains(As(ann), a);
   ENTITLE_REQUIRE_OK(domains);
   REQUIRE(domains->size() == 1);
@@ -1010,13 +1013,15 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
   auto cb = f.orgs().ClaimDomain(As(bea), b, "shared.io");
   ENTITLE_REQUIRE_OK(ca);
   ENTITLE_REQUIRE_OK(cb);
-  ENTITLE_REQUIRE_OK(
-      f.orgs().VerifyDomain(As(bea), b, cb->id, cb->verification_token));
+  REQUIRE(ca->record_name == cb->record_name);
+  f.dns().Publish(ca->record_name, ca->record_value);
+  f.dns().Publish(cb->record_name, cb->record_value);
+  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(bea), b, cb->id));
   {
     auto before = f.Freeze();
-    ENTITLE_REQUIRE_REFUSED(
-        f.orgs().VerifyDomain(As(ann), a, ca->id, ca->verification_token),
-        StatusCode::kFailedPrecondition, Reason::kDomainOwnedElsewhere);
+    ENTITLE_REQUIRE_REFUSED(f.orgs().VerifyDomain(As(ann), a, ca->id),
+                            StatusCode::kFailedPrecondition,
+                            Reason::kDomainOwnedElsewhere);
     f.RequireUnchanged(before);
   }
   CHECK(
@@ -1026,8 +1031,7 @@ TEMPLATE_TEST_CASE("ORG-9 domains are claimed, verified with a token, owned by "
 
   // Once B gives the domain up, A's pending claim can be verified.
   ENTITLE_REQUIRE_OK(f.orgs().RemoveDomain(As(bea), b, cb->id));
-  ENTITLE_REQUIRE_OK(
-      f.orgs().VerifyDomain(As(ann), a, ca->id, ca->verification_token));
+  ENTITLE_REQUIRE_OK(f.orgs().VerifyDomain(As(ann), a, ca->id));
   auto owners = f.template All<DomainRecord>(
       DomainFilter{.name = "shared.io", .status = DomainStatus::kVerified});
   REQUIRE(owners.size() == 1);
@@ -1213,8 +1217,8 @@ TEMPLATE_TEST_CASE("ORG-12 every change appends an audit record; admins list "
        "domain.claim", ""},
       {"verify domain", As(ann),
        [&] {
-         return f.orgs().VerifyDomain(As(ann), a, claim->id,
-                                      claim->verification_token);
+         f.dns().Publish(claim->record_name, claim->record_value);
+         return f.orgs().VerifyDomain(As(ann), a, claim->id);
        },
        "domain.verify", ""},
       {"add employee", As(ann),

@@ -938,21 +938,21 @@ TEMPLATE_TEST_CASE("PRJ-5 one user's projects in the organization with its "
   REQUIRE(in_beta->projects.items.size() == 1);
   CHECK(in_beta->projects.items[0].project == b1);
 
-  // An identity in none of the organization's projects: an empty page.
-  for (const IdentityId nobody : {ann, stranger}) {
-    INFO("identity " << nobody);
-    auto none = f.prj().GetProjectUser(As(ann), acme, nobody, PageOf(1, 25));
-    ENTITLE_REQUIRE_OK(none);
-    CHECK(none->identity_id == nobody);
-    CHECK(none->active_projects_count == 0);
-    CHECK(none->projects.items.empty());
-    CHECK(none->projects.total == 0);
-    CHECK_FALSE(none->projects.has_more);
+  // A member in none of the organization's projects: an empty page.
+  auto none = f.prj().GetProjectUser(As(ann), acme, ann, PageOf(1, 25));
+  ENTITLE_REQUIRE_OK(none);
+  CHECK(none->identity_id == ann);
+  CHECK(none->active_projects_count == 0);
+  CHECK(none->projects.items.empty());
+  CHECK(none->projects.total == 0);
+  CHECK_FALSE(none->projects.has_more);
+  // SEC-3: an identity that is not the organization's is not its user at
+  // all, for the operator too (tests/projects/projects_security_test.cc).
+  for (const Actor& asker : {As(ann), kOp}) {
+    INFO("asked by " << asker);
+    REQUIRE_REASON(f.prj().GetProjectUser(asker, acme, stranger, PageOf(1, 25)),
+                   Reason::kNotFound);
   }
-  auto stranger_view =
-      f.prj().GetProjectUser(kOp, acme, stranger, PageOf(1, 25));
-  ENTITLE_REQUIRE_OK(stranger_view);
-  CHECK(stranger_view->email == "stranger@else.org");
   // Pat is in one project, not Mia's.
   auto pats = f.prj().GetProjectUser(As(ann), acme, pat, PageOf(1, 25));
   ENTITLE_REQUIRE_OK(pats);
@@ -1014,7 +1014,8 @@ TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in "
        {{Add("mia@acme.com"), Reason::kNone},
         {Add("nik@acme.com", ProjectRole::kAdmin), Reason::kNone},
         {Add("not an address"), Reason::kInvalidEmail},
-        {Add("ghost@acme.com"), Reason::kUnknownUser},
+        // SEC-3: an address with no account reads as a non-member.
+        {Add("ghost@acme.com"), Reason::kNotMember},
         {Add("stranger@else.org"), Reason::kNotMember},
         {Add("mia@acme.com", ProjectRole::kAdmin), Reason::kAlreadyMember},
         {Remove("ext@partner.org"), Reason::kNotMember},
@@ -1022,7 +1023,7 @@ TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in "
         {Add("ext@partner.org"), Reason::kNone},
         {Update("ext@partner.org", ProjectRole::kAdmin), Reason::kNone},
         {Update("nik@acme.com", ProjectRole::kAdmin), Reason::kNone},
-        {Remove("ghost@acme.com"), Reason::kUnknownUser},
+        {Remove("ghost@acme.com"), Reason::kNotMember},
         {Update("@@", ProjectRole::kUser), Reason::kInvalidEmail}}},
       {p2.id,
        {{Update("nik@acme.com", ProjectRole::kAdmin), Reason::kNone},
@@ -1139,9 +1140,8 @@ TEMPLATE_TEST_CASE("PRJ-6 a batch job is queued, then runs each update in "
   CHECK(absl::StrContains(text, "\"status\":\"FAILED\""));
   CHECK(absl::StrContains(text, "\"status\":\"OK\""));
   for (Reason reason :
-       {Reason::kInvalidEmail, Reason::kUnknownUser, Reason::kNotMember,
-        Reason::kAlreadyMember, Reason::kNotFound, Reason::kWrongRegion,
-        Reason::kProjectArchived}) {
+       {Reason::kInvalidEmail, Reason::kNotMember, Reason::kAlreadyMember,
+        Reason::kNotFound, Reason::kWrongRegion, Reason::kProjectArchived}) {
     CHECK(absl::StrContains(text, "\"reason\":\"" + ReasonText(reason) + "\""));
   }
   const Json json = Json::parse(text);
@@ -1808,13 +1808,9 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the "
   CHECK(f.MembersOf(p2) == f.MembersOf(p1));
   CHECK(users(As(ann), acme) ==
         std::map<IdentityId, int64_t>{{mia, 2}, {nik, 2}});
-  {
-    auto gone = f.prj().GetProjectUser(As(ann), acme, ext, PageOf(1, 25));
-    ENTITLE_REQUIRE_OK(gone);
-    CHECK(gone->projects.items.empty());
-    CHECK(gone->projects.total == 0);
-    CHECK(gone->active_projects_count == 0);
-  }
+  // SEC-3: no longer a member nor in a project, it is not Acme's user.
+  REQUIRE_REASON(f.prj().GetProjectUser(As(ann), acme, ext, PageOf(1, 25)),
+                 Reason::kNotFound);
   // Its place in Beta's project stays.
   CHECK(f.MembersOf(b1) ==
         std::map<IdentityId, ProjectRole>{{ext, ProjectRole::kUser}});
@@ -1834,12 +1830,9 @@ TEMPLATE_TEST_CASE("PRJ-5 ending an organization membership removes the "
         std::map<IdentityId, ProjectRole>{{nik, ProjectRole::kUser}});
   CHECK(f.MembersOf(p2) == f.MembersOf(p1));
   CHECK(users(As(ann), acme) == std::map<IdentityId, int64_t>{{nik, 2}});
-  {
-    auto gone = f.prj().GetProjectUser(As(ann), acme, mia, PageOf(1, 25));
-    ENTITLE_REQUIRE_OK(gone);
-    CHECK(gone->projects.items.empty());
-    CHECK(gone->active_projects_count == 0);
-  }
+  // SEC-3: Gamma's employee is no user of Acme's any more.
+  REQUIRE_REASON(f.prj().GetProjectUser(As(ann), acme, mia, PageOf(1, 25)),
+                 Reason::kNotFound);
 
   // ID-13: deleting an identity removes it from every project.
   ENTITLE_REQUIRE_OK(f.ids().Delete(kOp, nik));

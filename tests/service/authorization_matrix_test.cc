@@ -60,7 +60,8 @@ struct World {
   RoleId admin, co, viewer;
   GroupId crew;
   DomainId acme_com;
-  DomainClaim pending;     // acme.net, claimed by A, not verified.
+  DomainClaim pending;     // acme.net, claimed by A, not verified; its TXT
+                           // record is published.
   EntitlementId named;     // Named "CAD" of A, assigned to ext.
   EntitlementId floating;  // Floating "SIM" of A, Crew has access.
   PoolGrantId crew_access;
@@ -109,6 +110,9 @@ World Build(F& f) {
   auto pending = orgs.ClaimDomain(op, w.a, "acme.net");
   ENTITLE_REQUIRE_OK(pending);
   w.pending = *pending;
+  // Its owner published the proof (SEC-4), so VerifyDomain's control call
+  // can succeed.
+  f.dns().Publish(w.pending.record_name, w.pending.record_value);
   // Locked directly through the store, so the setup does not depend on
   // Identities::Lock, which the matrix itself checks.
   {
@@ -299,11 +303,13 @@ std::vector<Operation> Operations(F& f, const World& w) {
        },
        admin},
       {"Organizations::VerifyDomain",
-       [&o, w](const Actor& a) {
-         return o.VerifyDomain(a, w.a, w.pending.id,
-                               w.pending.verification_token);
-       },
+       [&o, w](const Actor& a) { return o.VerifyDomain(a, w.a, w.pending.id); },
        admin},
+      {"Organizations::VerifyDomainByOperator",
+       [&o, w](const Actor& a) {
+         return o.VerifyDomainByOperator(a, w.a, w.pending.id);
+       },
+       operator_only},
       {"Organizations::RemoveDomain",
        [&o, w](const Actor& a) { return o.RemoveDomain(a, w.a, w.acme_com); },
        admin},
@@ -508,7 +514,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is "
     World w{};
     for (const Operation& op : Operations(probe, w)) names.push_back(op.name);
   }
-  REQUIRE(names.size() == 40);
+  REQUIRE(names.size() == 41);
   for (size_t i = 0; i < names.size(); ++i) {
     // One section per operation, on one world: a refused call leaves it as it
     // was, so every actor meets the same world. INFO names the pair.
@@ -627,9 +633,19 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor "
        [](auto& f, const World& w, const Actor& a) {
          return f.orgs().GrantRole(a, w.a, w.ext, w.admin);
        }},
-      {"VerifyDomain with a wrong token",
+      {"VerifyDomain while DNS cannot be asked",
        [](auto& f, const World& w, const Actor& a) {
-         return f.orgs().VerifyDomain(a, w.a, w.pending.id, "wrong");
+         f.dns().GoDown();
+         const absl::Status s = f.orgs().VerifyDomain(a, w.a, w.pending.id);
+         f.dns().Recover();
+         return s;
+       }},
+      {"VerifyDomain with no proof published",
+       [](auto& f, const World& w, const Actor& a) {
+         f.dns().Unpublish(w.pending.record_name);
+         const absl::Status s = f.orgs().VerifyDomain(a, w.a, w.pending.id);
+         f.dns().Publish(w.pending.record_name, w.pending.record_value);
+         return s;
        }},
       // Projects: a project through the wrong region (bridge is in eu, dam
       // in ap). emp, a USER member of Bridge, may read it: left out of the
