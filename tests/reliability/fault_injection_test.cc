@@ -437,7 +437,8 @@ std::vector<Step<Backend>> Scenario(World<Backend>& w, Ids& ids) {
     if (!job.ok()) return job.status();
     if (job->status != JobStatus::kDone || job->results.size() != 3 ||
         !job->results[0].status.ok() || !job->results[1].status.ok() ||
-        GetReason(job->results[2].status) != Reason::kUnknownUser) {
+        // SEC-3: an address with no account is a non-member like any other.
+        GetReason(job->results[2].status) != Reason::kNotMember) {
       std::string got =
           absl::StrCat("job results: status ", static_cast<int>(job->status));
       for (const MemberUpdateResult& r : job->results) {

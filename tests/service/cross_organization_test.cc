@@ -42,8 +42,8 @@ using namespace entitle;
 
 // What Acme must never learn.
 const std::vector<std::string> kBetaSecrets = {
-    "bob@beta.example", "Bob Secret",   "BETA-SECRET", "BETA-POOL",
-    "Beta Bridge",      "Beta Insiders"};
+    "bob@beta.example", "Bob Secret",  "BETA-SECRET",
+    "BETA-POOL",        "Beta Bridge", "Beta Insiders"};
 
 // CHECKs that `text` holds none of Beta's secrets.
 void CheckNoSecret(absl::string_view text) {
@@ -100,8 +100,10 @@ World Build(F& f) {
   w.ann = acme.admin;
   w.beta = beta.org;
   w.bea = beta.admin;
-  w.bob = f.Employee(w.beta, w.bea, "bob@beta.example", {"Bob Secret", "DE", ""});
-  w.mia = f.Employee(w.acme, w.ann, "mia@acme.example", {"Mia Shared", "SE", ""});
+  w.bob =
+      f.Employee(w.beta, w.bea, "bob@beta.example", {"Bob Secret", "DE", ""});
+  w.mia =
+      f.Employee(w.acme, w.ann, "mia@acme.example", {"Mia Shared", "SE", ""});
   ENTITLE_REQUIRE_OK(
       f.orgs().AddExternal(As(w.bea), w.beta, "mia@acme.example"));
   w.beta_group = f.Group(w.beta, w.bea, "Beta Insiders", {w.bob});
