@@ -46,7 +46,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   // The schema version this library writes.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (or creates) the database at `path` and migrates it to
   // `kSchemaVersion`. Fails with Unavailable / kStoreUnavailable when the file

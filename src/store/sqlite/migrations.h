@@ -296,6 +296,13 @@ CREATE INDEX project_members_identity ON project_members(identity_id);
 CREATE INDEX project_members_org_identity
   ON project_members(organization_id, identity_id);
 )sql",
+
+    // 4: per-member exceptions on a pool: a pool grant row with denied = 1
+    // denies its identity (never a group) the pool, whatever groups give it.
+    R"sql(
+ALTER TABLE pool_grants ADD COLUMN denied INTEGER NOT NULL DEFAULT 0
+  CHECK (denied IN (0, 1) AND (denied = 0 OR identity_id IS NOT NULL));
+)sql",
 };
 
 inline constexpr int kMigrationCount =
