@@ -52,20 +52,21 @@
 //
 // Times (SEC-11): every call takes `now` from the host's `Clock`; pass
 // non-decreasing times from one clock, none earlier than the pool's epoch.
-// Times count in whole milliseconds since the epoch. Leases are whole
-// milliseconds from kMinSeatLease to kMaxSeatLease (seat_types.h; the
-// constructor clamps others into that range, truncating to whole ms).
+// Times count in whole milliseconds since the epoch (a `now` between two
+// counts as the earlier). Leases are whole milliseconds from kMinSeatLease
+// to kMaxSeatLease (seat_types.h; the constructor clamps others into that
+// range, truncating to whole ms).
 //   - Deadlines are kept in units of resolution(): 1 ms for every lease up to
 //     2^29 ms (6 days 5 hours), so such a lease ends exactly `lease` after
 //     the reservation or the last heartbeat: a seat is held at `last + lease
 //     - 1 ms` and lost at `last + lease`. A longer lease uses the smallest
 //     power of two milliseconds that keeps it within 2^29 units (64 ms for
 //     366 days) and its end is rounded DOWN to a whole unit: it may end up to
-//     one unit early, never late. A lease is a promise to the licence holder
-//     (no seat outlives it, SEC-11) more than to the device, which heartbeats
-//     far more often than it expires and is told the exact end (Inspect,
-//     SeatHolder::expires_at): freeing a seat late would break the first,
-//     early by 1/2^29 of its lease costs the second nothing.
+//     one unit early, never late. The seat count is the promise that matters
+//     (a seat held past its lease is one another user is refused), so a
+//     seat is never freed late; freeing it up to 2^-29 of its lease early
+//     costs a device that heartbeats far more often than that nothing, and
+//     the device is told the exact end (Inspect, SeatHolder::expires_at).
 //   - A pool serves for as long as it runs, whatever its epoch and lease: a
 //     seat word keeps the deadline's low 31 bits and every reader takes the
 //     full deadline as the one nearest the pool's "base", the latest time a
@@ -76,8 +77,13 @@
 //     an Acquire or Heartbeat at 2^29 units or more past the base reaps first
 //     (as Reap(now), under the reaper's lock: off the hot path, at most once
 //     per 2^29 units, and never when the host sweeps more often than that).
-//     A call whose `now` is 2^29 units or more before the base (a clock
-//     that stood still for days) counts as made at the base.
+//     A call whose `now` is 2^29 units or more before the base (a clock that
+//     stood still for days) counts as made at the base. Only a call stalled
+//     for 2^29 units (6 days at 1 ms) between reading the base and writing
+//     its deadline could leave a deadline that later readers misjudge; even
+//     then no seat has two holders and the count stays exact: who holds a
+//     seat is decided by its generation alone, deadlines only say when.
+//
 // Peak use (ENT-12) is sampled, not counted per reservation: a shared counter
 // would be the one cache line every thread writes. The peak is raised exactly
 // when a reservation finds every seat reserved, and by SampleUse (which

@@ -327,13 +327,13 @@ absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
 absl::StatusOr<EntitlementRecord> Licenses::SetSeats(const Actor& actor,
                                                      EntitlementId entitlement,
                                                      int64_t seats) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord record,
+                           ManagedEntitlement(op.tx(), actor, entitlement));
   if (seats < 1 || seats > SeatPoolCore::kMaxSeats) {
     return Invalid(absl::StrCat("The number of seats must be between 1 and ",
                                 SeatPoolCore::kMaxSeats, "."));
   }
-  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
-  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord record,
-                           ManagedEntitlement(op.tx(), actor, entitlement));
   if (seats > record.seats && !actor.is_operator()) {
     return internal::PermissionDenied(
         "raise the number of seats (a purchase: the vendor's operator only)");

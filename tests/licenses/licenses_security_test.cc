@@ -138,10 +138,10 @@ TEMPLATE_TEST_CASE("SEC-8 every call of the checkout path checks the device id",
   const std::vector<std::string> bad = {
       "",
       std::string(kMaxDeviceIdBytes + 1, 'a'),
-      "my laptop",             // a space
-      "laptop\n",              // a control character
+      "my laptop",  // a space
+      "laptop\n",   // a control character
       std::string("lap\0top", 7),
-      "lapt\xc3\xb6p",         // not ASCII
+      "lapt\xc3\xb6p",  // not ASCII
       "\x7f",
   };
   for (const std::string& text : bad) {
@@ -167,9 +167,9 @@ TEMPLATE_TEST_CASE("SEC-8 every call of the checkout path checks the device id",
   const std::vector<SeatHolder> holders = HoldersOf(f, acme.pool);
   REQUIRE(holders.size() == 2);
   // ForceRelease checks the actor first.
-  REQUIRE_REASON(f.lic().ForceRelease(As(acme.cid), acme.pool.id, acme.bob,
-                                      DeviceId("")),
-                 Reason::kPermissionDenied);
+  REQUIRE_REASON(
+      f.lic().ForceRelease(As(acme.cid), acme.pool.id, acme.bob, DeviceId("")),
+      Reason::kPermissionDenied);
 }
 
 // clang-format off
@@ -182,9 +182,13 @@ TEMPLATE_TEST_CASE("SEC-8 CheckAccess and Checkout check the SKU on every call",
   // 64 printable characters: a SKU, just not one Bob has.
   REQUIRE_REASON(f.lic().Checkout(acme.bob, std::string(64, 'Z'), kLaptop),
                  Reason::kNoLicense);
-  const std::vector<std::string> bad = {
-      "", std::string(65, 'Z'), std::string(size_t{1} << 20, 'Z'), "CAD PRO",
-      "CAD\t", "C\xc3\x84" "D"};
+  const std::vector<std::string> bad = {"",
+                                        std::string(65, 'Z'),
+                                        std::string(size_t{1} << 20, 'Z'),
+                                        "CAD PRO",
+                                        "CAD\t",
+                                        "C\xc3\x84"
+                                        "D"};
   for (const std::string& sku : bad) {
     INFO("sku of " << sku.size() << " bytes");
     const auto before = f.Freeze();
@@ -222,9 +226,8 @@ TEMPLATE_TEST_CASE("SEC-11 a directory refuses a seat lease a pool cannot keep",
     REQUIRE_REASON(made, Reason::kInvalidArgument);
     CHECK(absl::StrContains(made.status().message(), "seat lease"));
   }
-  for (const absl::Duration lease :
-       {kMinSeatLease, absl::Milliseconds(10001), absl::Hours(3),
-        kMaxSeatLease}) {
+  for (const absl::Duration lease : {kMinSeatLease, absl::Milliseconds(10001),
+                                     absl::Hours(3), kMaxSeatLease}) {
     INFO("lease " << absl::FormatDuration(lease));
     ENTITLE_REQUIRE_OK(Directory::Create(*store, with_lease(lease)));
   }
@@ -235,8 +238,8 @@ TEMPLATE_TEST_CASE("SEC-11 a directory refuses a seat lease a pool cannot keep",
       RegisterVerifiedIn(directory, ports.notifier, "ann@acme.com");
   auto org = directory.organizations().Create(kOp, "Acme", ann);
   ENTITLE_REQUIRE_OK(org);
-  auto pool = directory.licenses().CreateEntitlement(kOp, *org,
-                                                     Floating("CAD", 1));
+  auto pool =
+      directory.licenses().CreateEntitlement(kOp, *org, Floating("CAD", 1));
   ENTITLE_REQUIRE_OK(pool);
   ENTITLE_REQUIRE_OK(directory.licenses().GrantPoolAccess(
       As(ann), pool->id, PoolMember{.identity = ann}));
@@ -465,8 +468,8 @@ TEMPLATE_TEST_CASE("ENT-12 a pool grown by SetSeats keeps its refusals and peak:
                  Reason::kSeatsExhausted);
   ENTITLE_REQUIRE_OK(f.lic().RecordUsage());
   auto records = [&] {
-    auto history = f.lic().UsageHistory(kOp, acme.pool.id, kT0 - Days(1),
-                                        kT0 + Days(10));
+    auto history =
+        f.lic().UsageHistory(kOp, acme.pool.id, kT0 - Days(1), kT0 + Days(10));
     ENTITLE_REQUIRE_OK(history);
     return *history;
   };
@@ -643,9 +646,9 @@ TEMPLATE_TEST_CASE("ENT-10 a pool exception holds in offline mode, replaces a di
   // grant it replaced.
   ENTITLE_REQUIRE_OK(
       f.lic().RemovePoolException(As(acme.ann), acme.pool.id, acme.bob));
-  CHECK(f.template All<PoolGrantRecord>(PoolGrantFilter{
-                                            .entitlement_id = acme.pool.id,
-                                            .identity_id = acme.bob})
+  CHECK(f
+            .template All<PoolGrantRecord>(PoolGrantFilter{
+                .entitlement_id = acme.pool.id, .identity_id = acme.bob})
             .empty());
   ENTITLE_REQUIRE_OK(f.lic().CheckAccess(acme.bob, "CAD", kDesk));
 }
@@ -662,9 +665,9 @@ TEMPLATE_TEST_CASE("ORG-5 removing a member ends its pool exceptions; a member a
                PoolGrantFilter{.identity_id = acme.eve, .denied = true})
               .size() == 1);
   ENTITLE_REQUIRE_OK(f.orgs().RemoveMember(As(acme.ann), acme.org, acme.eve));
-  CHECK(f.template All<PoolGrantRecord>(
-             PoolGrantFilter{.identity_id = acme.eve})
-            .empty());
+  CHECK(
+      f.template All<PoolGrantRecord>(PoolGrantFilter{.identity_id = acme.eve})
+          .empty());
   CHECK(UsageOf(f, acme.pool).assigned_or_with_access == 2);
   // Back as an employee and in the group again: no exception is left.
   ENTITLE_REQUIRE_OK(

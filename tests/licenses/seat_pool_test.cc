@@ -1013,6 +1013,42 @@ TEST_CASE("seat pool: Holders shows key, since, last heartbeat and expiry",
   REQUIRE(pool.Holders(At(e2)).empty());
 }
 
+// clang-format off
+TEST_CASE("SEC-11 seat pool: Adopt moves a holder into another pool with its since, last heartbeat and lease end",
+          "[seat_pool][keyed][SEC-11]") {
+  // clang-format on
+  const int64_t L = 3 * 3600 * 1000;
+  SeatPool small(1, absl::Milliseconds(L), kEpoch);
+  const SeatKey k1 = Key(1, "a");
+  REQUIRE(small.Acquire(k1, At(0)).has_value());
+  REQUIRE(small.Heartbeat(k1, At(1000))->renewed);
+  const std::vector<SeatHolder> held = small.Holders(At(5000));
+  REQUIRE(held.size() == 1);
+  // A larger pool made later (its own epoch): the lease keeps its end.
+  SeatPool large(4, absl::Milliseconds(L), At(5000));
+  REQUIRE(large.Adopt(held[0], At(5000)));
+  std::vector<SeatHolder> moved = large.Holders(At(5000));
+  REQUIRE(moved.size() == 1);
+  CHECK(moved[0].key == k1);
+  CHECK(moved[0].since == At(0));
+  CHECK(moved[0].last_heartbeat == At(1000));
+  CHECK(moved[0].expires_at == At(1000 + L));
+  // Held to its end, not a lease after the move.
+  CHECK(large.Holders(At(1000 + L - 1)).size() == 1);
+  CHECK(large.Holders(At(1000 + L)).empty());
+  // The key is held once; a lease that has ended is not adopted.
+  CHECK_FALSE(large.Adopt(held[0], At(6000)));
+  SeatHolder ended = held[0];
+  ended.key = Key(2, "a");
+  CHECK_FALSE(large.Adopt(ended, At(1000 + L)));
+  CHECK(large.core().in_use() == 1);
+  // The adopted key renews like any other.
+  std::optional<SeatReservation> again = large.Acquire(k1, At(7000));
+  REQUIRE(again.has_value());
+  CHECK(again->renewed);
+  CHECK(large.Holders(At(7000))[0].expires_at == At(7000 + L));
+}
+
 TEST_CASE("seat pool: Sweep reclaims expired seats and forgets their keys",
           "[seat_pool][keyed][ENT-4]") {
   const int64_t L = 1000;
