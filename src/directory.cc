@@ -43,6 +43,15 @@ Directory::Directory(Store& store, DirectoryOptions options)
   user_lists_.reset(new UserLists(*context_));
 }
 
+absl::StatusOr<std::unique_ptr<Directory>> Directory::Create(
+    Store& store, DirectoryOptions options) {
+  auto directory = std::make_unique<Directory>(store, std::move(options));
+  if (!directory->seats_->lease_status().ok()) {
+    return directory->seats_->lease_status();
+  }
+  return directory;
+}
+
 Directory::~Directory() = default;
 
 Identities& Directory::identities() { return *identities_; }

@@ -18,6 +18,7 @@
 
 #include <memory>
 
+#include "absl/status/statusor.h"
 #include "entitle/clock.h"
 #include "entitle/domain_verifier.h"
 #include "entitle/events.h"
@@ -62,8 +63,17 @@ struct DirectoryOptions {
 // store. The services it hands out live as long as the directory.
 class Directory {
  public:
+  // A directory as the constructor makes it, once the policies are checked:
+  // fails with kInvalidArgument when LicensePolicy::seat_lease is one a seat
+  // pool cannot keep (SEC-11; options.h says the bounds). Does not touch the
+  // store.
+  static absl::StatusOr<std::unique_ptr<Directory>> Create(
+      Store& store, DirectoryOptions options = {});
+
   // Binds the services to `store` (borrowed; must outlive the directory).
-  // Does not touch the store: nothing can fail here.
+  // Does not touch the store and checks nothing: prefer Create. A directory
+  // made here with a seat lease out of bounds refuses every Checkout and
+  // Heartbeat (kInvalidArgument) rather than promise a lease it cannot keep.
   explicit Directory(Store& store, DirectoryOptions options = {});
   ~Directory();
   Directory(const Directory&) = delete;

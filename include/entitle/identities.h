@@ -247,6 +247,8 @@ class Identities {
   // offline grace (7 days by default) after the device's last successful
   // access check, whether or not the identity has been locked since. Nothing
   // when the device never checked access or the grace has passed.
+  // kInvalidDevice for a device id the checkout path would refuse (SEC-8,
+  // seat_types.h).
   absl::StatusOr<std::optional<absl::Time>> OfflineAccessUntil(
       IdentityId id, const DeviceId& device);
 

@@ -9,9 +9,10 @@
 //
 // Who may do what:
 //   - Creating and changing entitlements is the vendor's: Actor::Operator()
-//     only (a purchase, not an admin's choice).
-//   - Assigning, granting pool access and force-releasing need
-//     Permission::kManageLicenses in the entitlement's organization; the
+//     only (a purchase, not an admin's choice). SetSeats lowers a seat count
+//     with Permission::kManageLicenses; raising one stays the operator's.
+//   - Assigning, granting pool access, pool exceptions and force-releasing
+//     need Permission::kManageLicenses in the entitlement's organization; the
 //     usage, license, holder and history views need kViewUsage or
 //     kManageLicenses. The operator may do all of it.
 //   - The checkout path (CheckAccess, Checkout, Heartbeat, Release) is the
@@ -29,6 +30,31 @@
 // ExternalChangeStamp is read at most that often). One process serves the
 // seats of a store: pools live in the process that checks out; other
 // processes (admin tools) change records only.
+//
+// SEC-8: every identifier the checkout path takes is checked on every call,
+// before anything is looked up, stored or kept in memory: a device id must be
+// 1 to kMaxDeviceIdBytes (256) printable ASCII characters without spaces
+// (seat_types.h), else Reason::kInvalidDevice; a SKU 1 to 64 printable
+// characters without spaces, else kInvalidArgument. Refusals never repeat the
+// identifier.
+//
+// SEC-11: a seat is lost exactly LicensePolicy::seat_lease after its last
+// checkout or heartbeat (seat_pool.h, "Times"), for as long as the directory
+// runs. Directory::Create refuses a lease a pool cannot keep; a directory
+// made with such a lease through its constructor refuses every Checkout and
+// Heartbeat with kInvalidArgument instead.
+//
+// Pool exceptions ("denied access via an exception"): DenyPoolAccess denies
+// one member a floating pool however it reaches it (directly or through its
+// groups). CheckAccess and Checkout then refuse that pool with
+// kAccessExcepted (also in ID-9's offline mode) and use another pool of the
+// SKU if there is one; its seats there are freed at once; other members of
+// its groups keep their access. RemovePoolException restores what the groups
+// give. An exception is stored as the member's own row of the pool
+// (PoolGrantRecord::denied): it replaces the member's direct grant, if any
+// (removing the exception does not bring that back), and ends with the
+// membership (ORG-5) or the identity (ID-13). Usage and expiry warnings do
+// not count an excepted member as having access.
 //
 // Choices where the SPEC is silent:
 //   - A named entitlement's checkout reserves no pool seat: its licenses are
@@ -162,6 +188,18 @@ class Licenses {
       const Actor& actor, EntitlementId entitlement,
       const EntitlementTerms& terms);
 
+  // ENT-7: sets the number of seats (1 .. kMaxSeatsPerPool) and nothing
+  // else; audited ("entitlement.seats"). Lowering needs kManageLicenses in
+  // the entitlement's organization: it takes no seat (or assignment) away
+  // and gives no new one until use is below the new count. Raising is a
+  // purchase: the operator only (kPermissionDenied for anyone else); a pool
+  // grows at once, its holders keeping their leases. The same count changes
+  // nothing and writes nothing. Fails with kNotFound (entitlement),
+  // kPermissionDenied, kInvalidArgument (out of bounds). Returns the record.
+  absl::StatusOr<EntitlementRecord> SetSeats(const Actor& actor,
+                                             EntitlementId entitlement,
+                                             int64_t seats);
+
   // ENT-8 license view: the organization's entitlements with their periods,
   // by id.
   absl::StatusOr<std::vector<EntitlementRecord>> ListEntitlements(
@@ -187,22 +225,40 @@ class Licenses {
   // Gives a member or a group of the entitlement's organization access to a
   // floating entitlement. Fails with kWrongEntitlementKind (named),
   // kInvalidArgument (not exactly one of identity and group), kNotMember,
-  // kNotFound (group of another organization or none), kAlreadyAssigned.
+  // kNotFound (group of another organization or none), kAlreadyAssigned,
+  // kAccessExcepted (an exception denies the member the pool).
   absl::StatusOr<PoolGrantRecord> GrantPoolAccess(const Actor& actor,
                                                   EntitlementId entitlement,
                                                   const PoolMember& member);
   // Removes a grant; seats held through it are lost at their next heartbeat.
+  // kInvalidArgument for an exception's row (RemovePoolException lifts it).
   absl::Status RevokePoolAccess(const Actor& actor, PoolGrantId grant);
+  // The pool's grants and exceptions (`denied`), by id.
   absl::StatusOr<std::vector<PoolGrantRecord>> ListPoolAccess(
       const Actor& actor, EntitlementId entitlement);
+
+  // Denies `identity`, a member of the entitlement's organization, the
+  // floating pool of `entitlement` by an exception (see above); its seats
+  // in the pool are freed. Audited ("pool.deny"). Returns the exception's
+  // row. Fails with kWrongEntitlementKind (named), kNotMember,
+  // kAlreadyAssigned (already denied), kNotFound, kPermissionDenied.
+  absl::StatusOr<PoolGrantRecord> DenyPoolAccess(const Actor& actor,
+                                                 EntitlementId entitlement,
+                                                 IdentityId identity);
+  // Lifts that exception: the member has what its groups give again.
+  // Audited ("pool.allow"). kNotFound when no exception denies it the pool.
+  absl::Status RemovePoolException(const Actor& actor,
+                                   EntitlementId entitlement,
+                                   IdentityId identity);
 
   // ------------------------------------------------------------ checkout path
 
   // ENT-10: may `identity` use `sku` on `device` now? From its memberships,
-  // assignments or pool access, lock state and offline grace (ID-9), the
-  // period and the country. Fails with kNotFound (identity), kIdentityLocked
-  // (locked, device not within its grace), kNoLicense, kOutsidePeriod,
-  // kCountryNotAllowed, kInvalidArgument (empty device).
+  // assignments or pool access, lock state and offline grace (ID-9), pool
+  // exceptions, the period and the country. Fails with kInvalidDevice and
+  // kInvalidArgument (SEC-8: device, SKU), kNotFound (identity),
+  // kIdentityLocked (locked, device not within its grace), kNoLicense,
+  // kAccessExcepted, kOutsidePeriod, kCountryNotAllowed.
   absl::StatusOr<AccessGrant> CheckAccess(IdentityId identity,
                                           const std::string& sku,
                                           const DeviceId& device);
@@ -210,21 +266,25 @@ class Licenses {
   // ENT-3, ENT-4, ENT-5: CheckAccess, then a seat for (identity, device) in
   // the pool: the same device gets its own seat back (renewed), another
   // device takes another seat. Fails as CheckAccess, or with kSeatsExhausted
-  // and the message "All license seats are reserved".
+  // and the message "All license seats are reserved", or kInvalidArgument
+  // (SEC-11: the directory's seat lease is out of bounds).
   absl::StatusOr<SeatLease> Checkout(IdentityId identity,
                                      const std::string& sku,
                                      const DeviceId& device);
 
   // ENT-4, ENT-6: keeps the device's seat of `entitlement` alive. Access is
-  // checked again (a removed member or revoked access fails with kNoLicense).
-  // A seat lost meanwhile (expired and given to someone else) is not taken
-  // back: a new one is reserved, or kSeatsExhausted. After the period's end,
-  // kOutsidePeriod.
+  // checked again (a removed member or revoked access fails with kNoLicense,
+  // naming the SKU when the entitlement is one of the identity's
+  // organizations'; an exception with kAccessExcepted), and a refusal frees
+  // the device's seat. A seat lost meanwhile (expired and given to someone
+  // else) is not taken back: a new one is reserved, or kSeatsExhausted. After
+  // the period's end, kOutsidePeriod. kInvalidDevice as CheckAccess.
   absl::StatusOr<SeatLease> Heartbeat(IdentityId identity,
                                       EntitlementId entitlement,
                                       const DeviceId& device);
 
-  // ENT-4: frees the device's seat. kSeatNotHeld when it holds none.
+  // ENT-4: frees the device's seat. kSeatNotHeld when it holds none;
+  // kInvalidDevice as CheckAccess.
   absl::Status Release(IdentityId identity, EntitlementId entitlement,
                        const DeviceId& device);
 
@@ -233,7 +293,8 @@ class Licenses {
   // ENT-11: who holds each seat of a floating entitlement.
   absl::StatusOr<std::vector<SeatHolder>> Holders(const Actor& actor,
                                                   EntitlementId entitlement);
-  // ENT-11: frees a device's seat; audited. kSeatNotHeld when none.
+  // ENT-11: frees a device's seat; audited. kSeatNotHeld when none;
+  // kInvalidDevice as CheckAccess.
   absl::Status ForceRelease(const Actor& actor, EntitlementId entitlement,
                             IdentityId identity, const DeviceId& device);
 

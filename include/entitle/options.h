@@ -4,7 +4,8 @@
 // Each is a plain value copied into the directory when it is made; changing
 // a policy object afterwards has no effect on the directory. Every field below
 // states its default, the values it accepts, and what the library does with
-// others. None is checked when the directory is made: a value outside its
+// others. Only LicensePolicy::seat_lease is checked when the directory is made
+// (Directory::Create refuses it out of bounds); any other value outside its
 // bounds is not refused there, and behaves as the field says.
 //
 // Thread-safety: plain structs without synchronization; a directory reads its
@@ -103,12 +104,16 @@ struct OrganizationPolicy {
 
 // Entitlements and seats (licenses.h).
 struct LicensePolicy {
-  // ENT-4: a floating seat without a heartbeat for this long is released.
-  // Default: 3 hours. A lease is kept in whole milliseconds: anything under
-  // 1 ms, zero and negative included, is 1 ms; a lease may end up to 1/4096
-  // of itself later than asked, never earlier. How long a pool can serve
-  // depends on the lease (seat_pool.h: 278 years for 3 hours, 49 days under
-  // 8.192 s).
+  // ENT-4, SEC-11: a floating seat without a heartbeat for this long is
+  // released: it is lost exactly this long after its last checkout or
+  // heartbeat, never later, for as long as the directory runs. Default: 3
+  // hours. Bounds: a whole number of milliseconds from kMinSeatLease (1 ms)
+  // to kMaxSeatLease (366 days) (seat_types.h). Up to 2^29 ms (6 days 5
+  // hours) the lease is kept to the millisecond; a longer one may end up to
+  // 2^-29 of itself (64 ms at 366 days) early, never late (seat_pool.h,
+  // "Times"). Directory::Create refuses any other value with
+  // kInvalidArgument; a directory made by its constructor with one refuses
+  // every Checkout and Heartbeat instead.
   absl::Duration seat_lease = absl::Hours(3);
 
   // ENT-9: the days ahead ExpiryWarnings and ExpiryWarningsFor look when the

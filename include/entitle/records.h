@@ -430,10 +430,14 @@ struct PoolGrantFilter {
   std::optional<EntitlementId> entitlement_id;
   std::optional<IdentityId> identity_id;
   std::optional<GroupId> group_id;
+  std::optional<bool> denied;
 };
 
 // Access to an entitlement's floating pool (ENT-3) for one member or one group:
-// exactly one of `identity_id` and `group_id` is set.
+// exactly one of `identity_id` and `group_id` is set. With `denied`, the row is
+// an exception instead (Licenses::DenyPoolAccess): its identity (never a
+// group) is denied the pool, whatever groups give it access. An identity has
+// at most one row per pool: a grant or an exception.
 struct PoolGrantRecord {
   using Key = PoolGrantId;
   using Filter = PoolGrantFilter;
@@ -442,7 +446,8 @@ struct PoolGrantRecord {
   EntitlementId entitlement_id;
   std::optional<IdentityId> identity_id;
   std::optional<GroupId> group_id;
-  absl::Time granted_at = absl::UnixEpoch();
+  absl::Time granted_at = absl::UnixEpoch();  // Or denied at.
+  bool denied = false;
 
   friend bool operator==(const PoolGrantRecord&,
                          const PoolGrantRecord&) = default;

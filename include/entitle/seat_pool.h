@@ -36,12 +36,13 @@
 //     freeing them; no seat is taken away and none is given until use is
 //     below the limit. A release reads the debt (one load of a word written
 //     only when a limit changes); all else is off the hot path.
-//   - Each seat has one 64-bit word: a 32-bit generation and a 32-bit
-//     deadline (in units since the pool's epoch; 0 = free). A `SeatHandle` is
-//     {index, generation}. Release and expiry both CAS {g, d} to {g+1, free}
-//     before setting the bit, so exactly one wins and a stale handle can never
-//     free or extend a seat given to someone else (ENT-4: no ABA), until the
-//     same seat has been reserved 2^32 more times.
+//   - Each seat has one 64-bit word: a 32-bit generation, a "reserved" bit
+//     and the low 31 bits of the deadline (in units since the pool's epoch,
+//     read as described under "Times"). A `SeatHandle` is {index,
+//     generation}. Release and expiry both CAS {g, d} to {g+1, free} before
+//     setting the bit, so exactly one wins and a stale handle can never free
+//     or extend a seat given to someone else (ENT-4: no ABA), until the same
+//     seat has been reserved 2^32 more times.
 //   - Expiry: a reserved seat sits in a timing wheel slot for its deadline (a
 //     lock-free stack per slot). `Reap(now)` visits only the slots that came
 //     due, so its cost follows the seats that expire, not the pool size; seats
@@ -49,15 +50,39 @@
 //     that finds the pool full reaps before it gives up (ENT-4: an expired seat
 //     is reclaimed at the latest when a reservation would otherwise fail).
 //
-// Times: every call takes `now` from the host's `Clock`; pass non-decreasing
-// times from one clock, none earlier than the pool's epoch. Times count in
-// whole milliseconds since the epoch. Deadlines are kept in units of the
-// largest power of two milliseconds not above lease/4096 (at least 1 ms; a
-// power of two, so no division on the hot path), rounded up: a lease is never
-// shorter than asked, and longer by less than one unit. A pool serves while
-// its deadlines stay below 2^32 - 1 units after its epoch (a deadline word
-// keeps 0 for "free"): 278 years for a 3-hour lease (2048 ms units), 49 days
-// for leases under 8.192 s; make pools with the current time as their epoch.
+// Times (SEC-11): every call takes `now` from the host's `Clock`; pass
+// non-decreasing times from one clock, none earlier than the pool's epoch.
+// Times count in whole milliseconds since the epoch (a `now` between two
+// counts as the earlier). Leases are whole milliseconds from kMinSeatLease
+// to kMaxSeatLease (seat_types.h; the constructor clamps others into that
+// range, truncating to whole ms).
+//   - Deadlines are kept in units of resolution(): 1 ms for every lease up to
+//     2^29 ms (6 days 5 hours), so such a lease ends exactly `lease` after
+//     the reservation or the last heartbeat: a seat is held at `last + lease
+//     - 1 ms` and lost at `last + lease`. A longer lease uses the smallest
+//     power of two milliseconds that keeps it within 2^29 units (64 ms for
+//     366 days) and its end is rounded DOWN to a whole unit: it may end up to
+//     one unit early, never late. The seat count is the promise that matters
+//     (a seat held past its lease is one another user is refused), so a
+//     seat is never freed late; freeing it up to 2^-29 of its lease early
+//     costs a device that heartbeats far more often than that nothing, and
+//     the device is told the exact end (Inspect, SeatHolder::expires_at).
+//   - A pool serves for as long as it runs, whatever its epoch and lease: a
+//     seat word keeps the deadline's low 31 bits and every reader takes the
+//     full deadline as the one nearest the pool's "base", the latest time a
+//     Reap ran to (its `now`; the epoch before the first). Every deadline a
+//     reservation holds lies within a quarter of the 2^31 range of the base,
+//     because: a lease is at most 2^29 units; the reaper frees every expired
+//     seat when it runs, so no deadline older than the base survives it; and
+//     an Acquire or Heartbeat at 2^29 units or more past the base reaps first
+//     (as Reap(now), under the reaper's lock: off the hot path, at most once
+//     per 2^29 units, and never when the host sweeps more often than that).
+//     A call whose `now` is 2^29 units or more before the base (a clock that
+//     stood still for days) counts as made at the base. Only a call stalled
+//     for 2^29 units (6 days at 1 ms) between reading the base and writing
+//     its deadline could leave a deadline that later readers misjudge; even
+//     then no seat has two holders and the count stays exact: who holds a
+//     seat is decided by its generation alone, deadlines only say when.
 //
 // Peak use (ENT-12) is sampled, not counted per reservation: a shared counter
 // would be the one cache line every thread writes. The peak is raised exactly
@@ -99,8 +124,9 @@ class BasicSeatPoolCore {
   static constexpr uint32_t kMaxSeats = kMaxSeatsPerPool;
 
   // A pool of `capacity` seats (1..kMaxSeats; clamped), all free, with a limit
-  // of `capacity`. Leases last `lease` (at least 1 ms). `epoch` must not be
-  // later than any `now` passed (see "Times" above).
+  // of `capacity`. Leases last `lease` (whole ms, clamped to kMinSeatLease ..
+  // kMaxSeatLease). `epoch` must not be later than any `now` passed (see
+  // "Times" above); any earlier instant works.
   BasicSeatPoolCore(uint32_t capacity, absl::Duration lease, absl::Time epoch);
 
   BasicSeatPoolCore(const BasicSeatPoolCore&) = delete;
@@ -108,9 +134,11 @@ class BasicSeatPoolCore {
 
   uint32_t capacity() const { return capacity_; }
   absl::Duration lease() const { return absl::Milliseconds(lease_ms_); }
-  // The unit deadlines are kept in: lease/4096, at least 1 ms. A lease that
-  // starts at `now` ends at `now` + lease rounded up to a multiple of it
-  // (counted from the epoch); it has ended at any `now` at or past that.
+  // The unit deadlines are kept in: 1 ms for leases up to 2^29 ms, else the
+  // smallest power of two milliseconds that keeps the lease within 2^29
+  // units. A lease that starts at `now` ends at `now` + lease rounded down to
+  // a multiple of it (counted from the epoch; exact at 1 ms); it has ended
+  // at any `now` at or past that.
   absl::Duration resolution() const { return absl::Milliseconds(unit_ms_); }
   // True when the pool's reserve path needs no memory fence of its own: on
   // Linux the reaper asks the kernel to fence every thread of the process
@@ -148,6 +176,12 @@ class BasicSeatPoolCore {
   // reserved (after reclaiming any whose lease ran out).
   std::optional<SeatHandle> Acquire(absl::Time now);
 
+  // The same, for a reservation that must end no later than `until` (a
+  // reservation moved from another pool keeps its end): the lease ends at
+  // the earlier of `until` and `now` + lease. Nothing, and no seat taken,
+  // when that is not after `now`.
+  std::optional<SeatHandle> Acquire(absl::Time now, absl::Time until);
+
   // Extends the lease of `handle` to `now` + lease. False when the handle no
   // longer holds its seat: released, or its lease ran out (even if the seat
   // was not reclaimed yet), or the seat went to someone else.
@@ -164,7 +198,8 @@ class BasicSeatPoolCore {
   // Frees every seat whose lease ran out by `now`; returns how many. Its cost
   // follows the seats that came due, not the capacity. One reaper runs at a
   // time; others wait for it, so that when Reap returns every lease that ran
-  // out by `now` is reclaimed.
+  // out by `now` is reclaimed. Moves the pool's base (see "Times") to `now`
+  // when later.
   size_t Reap(absl::Time now);
 
  private:
@@ -175,9 +210,15 @@ class BasicSeatPoolCore {
   static constexpr uint32_t kSpreadBelow = kLeafBits * kLeavesPerLine;
   static constexpr uint64_t kReleaseCount = uint64_t{1} << kLeafBits;
   static constexpr int64_t kWheelSlots = 1024;
-  static constexpr int64_t kUnitsPerLease = 4096;
-  static constexpr int kDeadlineBits = 32;
+  // A seat word: generation << 32 | reserved bit | deadline's low 31 bits.
+  static constexpr int kGenerationShift = 32;
+  static constexpr uint64_t kReserved = uint64_t{1} << 31;
+  static constexpr int kDeadlineBits = 31;
   static constexpr uint64_t kDeadlineMask = (uint64_t{1} << kDeadlineBits) - 1;
+  // A quarter of the deadline range: the longest lease in units, how far
+  // past the base a reservation may be made before the pool reaps, and how
+  // far below the base a live deadline may lie (see "Times").
+  static constexpr int64_t kHorizon = int64_t{1} << (kDeadlineBits - 2);
 
   static constexpr uint64_t LowBits(uint32_t n);
 
@@ -185,16 +226,33 @@ class BasicSeatPoolCore {
 
   static uint32_t GenerationOf(uint64_t word);
   static bool IsFree(uint64_t word);
-  // In units; stored as deadline + 1, so that 0 means free.
-  static int64_t DeadlineOf(uint64_t word);
+  // The full deadline (units) of a reserved seat's word: the value with the
+  // word's low bits in [base - kHorizon, base + 3 kHorizon).
+  static int64_t DeadlineOf(uint64_t word, int64_t base);
   static uint64_t Word(uint32_t generation, int64_t deadline_units);
   static uint64_t FreedWord(uint64_t word);
 
+  // Milliseconds since the epoch (0 before it).
   int64_t MsAt(absl::Time now) const;
   // The unit `now` falls in (rounded down).
   int64_t UnitsAt(absl::Time now) const;
-  // The deadline of a lease starting `now`, rounded up to a whole unit.
-  int64_t DeadlineFrom(absl::Time now) const;
+  // The deadline of a lease starting `ms` after the epoch, rounded down to a
+  // whole unit.
+  int64_t DeadlineAt(int64_t ms) const;
+
+  // `now` in ms since the epoch, once the pool's deadlines can be read
+  // against it: reaps first when it is kHorizon units or more past the base
+  // (and counts as the base when as far before it). Sets `*base` to the
+  // base to read deadlines against.
+  int64_t Caught(absl::Time now, int64_t* base);
+  ABSL_ATTRIBUTE_NOINLINE inline int64_t CatchUp(int64_t ms, int64_t* base);
+
+  // Reap with `now` in units.
+  size_t ReapUnits(int64_t now_units);
+
+  // Acquire with `now` caught up and the deadline the lease gets.
+  std::optional<SeatHandle> AcquireCaught(int64_t now_units,
+                                          int64_t deadline_units);
 
   // --------------------------------------------------------- use and limit
 
@@ -254,7 +312,7 @@ class BasicSeatPoolCore {
 
   // The full path of Acquire: the exact search, then a reap and the exact
   // search again. kNone when every seat was reserved.
-  ABSL_ATTRIBUTE_NOINLINE inline uint32_t TakeFreeBitSlowly(absl::Time now);
+  ABSL_ATTRIBUTE_NOINLINE inline uint32_t TakeFreeBitSlowly(int64_t now_units);
 
   // One pass over every leaf from this thread's hint, taking the first free
   // bit found. Adds each leaf's release count to `*releases` when given.
@@ -289,7 +347,8 @@ class BasicSeatPoolCore {
   void Push(uint32_t index, int64_t deadline);
 
   // The reaper's visit to a seat taken from a due slot; 1 if it reclaimed it.
-  size_t Visit(uint32_t index, int64_t now_units)
+  // `base`: the pool's base, which only the reaper moves.
+  size_t Visit(uint32_t index, int64_t now_units, int64_t base)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(reaper_mutex_);
 
   const uint32_t capacity_;
@@ -312,6 +371,9 @@ class BasicSeatPoolCore {
   alignas(64) Atomic<uint32_t> peak_;
   Atomic<uint64_t> refusals_;
   alignas(64) Atomic<int64_t> reaped_through_;
+  // The base (see "Times"), in units: written by the reaper only, read on
+  // every Acquire and Heartbeat.
+  Atomic<int64_t> base_units_;
 
   struct alignas(64) LeafLine {
     Atomic<uint64_t> leaves[kLeavesPerLine];
@@ -342,6 +404,13 @@ class BasicSeatPool {
   // (expired and reclaimed, released, given to someone else) gets a new one,
   // never the old one back. Nothing when every seat is reserved.
   std::optional<SeatReservation> Acquire(const SeatKey& key, absl::Time now);
+
+  // Reserves a seat for `holder.key` that keeps the holder's since, last
+  // heartbeat and lease end (at most `now` + lease): for moving a pool's
+  // holders into a larger one (SEC-11: the move extends no lease). False,
+  // and nothing reserved, when the pool is full, the key already holds a
+  // seat here, or the lease has ended by `now`.
+  bool Adopt(const SeatHolder& holder, absl::Time now);
 
   // ENT-4: a heartbeat is a reservation: it renews the key's seat, or, when
   // the seat was lost meanwhile, reserves a new one.

@@ -7,7 +7,9 @@
 #ifndef ENTITLE_SEAT_TYPES_H_
 #define ENTITLE_SEAT_TYPES_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <utility>
 
 #include "absl/time/time.h"
@@ -18,6 +20,31 @@ namespace entitle {
 // The most seats one pool can have (SeatPoolCore::kMaxSeats), and so the
 // most seats a floating entitlement can be given.
 inline constexpr uint32_t kMaxSeatsPerPool = 1u << 24;
+
+// SEC-11: the seat leases a pool serves, in whole milliseconds. A pool keeps
+// every lease to the millisecond up to 2^29 ms (6 days 5 hours); longer ones
+// are kept in coarser units and may end up to one unit (64 ms at a year)
+// early, never late (seat_pool.h, "Times"). A Directory refuses a
+// LicensePolicy::seat_lease outside these bounds (options.h).
+inline constexpr absl::Duration kMinSeatLease = absl::Milliseconds(1);
+inline constexpr absl::Duration kMaxSeatLease = absl::Hours(24 * 366);
+
+// SEC-8: the device ids the checkout path accepts (Licenses: CheckAccess,
+// Checkout, Heartbeat, Release, ForceRelease): 1 to kMaxDeviceIdBytes bytes,
+// each printable ASCII other than the space (0x21 to 0x7e). That fits machine
+// fingerprints, UUIDs and installation ids in hex or base64, and keeps
+// lookalikes (trailing spaces, control and non-ASCII characters) out. Anything
+// else is refused with Reason::kInvalidDevice before it is looked up, stored
+// or kept in memory. The bound is DeviceId::kMaxLength, the one sign-in uses.
+inline constexpr size_t kMaxDeviceIdBytes = DeviceId::kMaxLength;
+
+constexpr bool IsValidDeviceId(std::string_view device) {
+  if (device.empty() || device.size() > kMaxDeviceIdBytes) return false;
+  for (const char c : device) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 // One reservation of the core pool. Plain value; equal handles name the same
 // reservation.

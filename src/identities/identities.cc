@@ -14,6 +14,7 @@
 #include "base/status_macros.h"
 #include "base/string_view.h"
 #include "entitle/password_policy.h"
+#include "entitle/seat_types.h"
 #include "entitle/status.h"
 #include "identities/profile.h"
 #include "identities/throttle.h"
@@ -602,6 +603,12 @@ absl::Status Identities::Unlock(const Actor& actor, IdentityId id) {
 
 absl::StatusOr<std::optional<absl::Time>> Identities::OfflineAccessUntil(
     IdentityId id, const DeviceId& device) {
+  // SEC-8: a device id as the checkout path takes it (seat_types.h).
+  if (!IsValidDeviceId(device.value())) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidDevice,
+                 "A device id is 1 to 256 printable ASCII characters without "
+                 "spaces.");
+  }
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
   ENTITLE_RETURN_IF_ERROR(LoadIdentity(reading.tx(), id));
   absl::StatusOr<DeviceCheckRecord> check =

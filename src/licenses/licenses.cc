@@ -44,13 +44,29 @@ absl::Status Invalid(std::string_view message) {
                    message);
 }
 
-absl::StatusOr<EntitlementTerms> Normalize(EntitlementTerms terms) {
-  if (terms.sku.empty() || terms.sku.size() > kMaxSkuLength ||
-      !std::all_of(terms.sku.begin(), terms.sku.end(),
+// SEC-8: a product code as entitlements have it, on every call that takes
+// one: 1 to 64 printable ASCII characters without spaces. The message never
+// repeats the code (it may be anything, of any size).
+absl::Status CheckSku(std::string_view sku) {
+  if (sku.empty() || sku.size() > kMaxSkuLength ||
+      !std::all_of(sku.begin(), sku.end(),
                    [](char c) { return c > ' ' && c < 0x7f; })) {
     return Invalid(
         "A product code is 1 to 64 printable characters without spaces.");
   }
+  return absl::OkStatus();
+}
+
+// SEC-8: a device id on every call of the checkout path (seat_types.h).
+absl::Status CheckDevice(const DeviceId& device) {
+  if (IsValidDeviceId(device.value())) return absl::OkStatus();
+  return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidDevice,
+                   absl::StrCat("A device id is 1 to ", kMaxDeviceIdBytes,
+                                " printable ASCII characters without spaces."));
+}
+
+absl::StatusOr<EntitlementTerms> Normalize(EntitlementTerms terms) {
+  ENTITLE_RETURN_IF_ERROR(CheckSku(terms.sku));
   if (terms.seats < 1 || terms.seats > SeatPoolCore::kMaxSeats) {
     return Invalid(absl::StrCat("The number of seats must be between 1 and ",
                                 SeatPoolCore::kMaxSeats, "."));
@@ -103,6 +119,14 @@ absl::Status CountryRefused(const EntitlementRecord& e,
 absl::Status NoLicense(std::string_view sku) {
   return MakeError(absl::StatusCode::kPermissionDenied, Reason::kNoLicense,
                    absl::StrCat("No license for ", AbslView(sku), "."));
+}
+
+absl::Status AccessExcepted(const EntitlementRecord& e) {
+  return MakeError(
+      absl::StatusCode::kPermissionDenied, Reason::kAccessExcepted,
+      absl::StrCat("Access to the ", e.sku,
+                   " pool is denied to this member by an exception; an "
+                   "administrator of the organization can remove it."));
 }
 
 absl::Status SeatsExhausted() {
@@ -177,7 +201,8 @@ SeatKey KeyOf(IdentityId identity, const DeviceId& device) {
 absl::Time Earlier(absl::Time a, absl::Time b) { return a < b ? a : b; }
 
 // Members of `organization` who use `e`: assigned (named) or with access
-// directly or through a group (floating); active members only, by id.
+// directly or through a group (floating), less those an exception denies it;
+// active members only, by id.
 absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
                                               const EntitlementRecord& e) {
   std::set<IdentityId> users;
@@ -191,7 +216,12 @@ absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
     ENTITLE_ASSIGN_OR_RETURN(
         std::vector<PoolGrantRecord> grants,
         ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id}));
+    std::set<IdentityId> excepted;
     for (const auto& grant : grants) {
+      if (grant.denied) {
+        excepted.insert(*grant.identity_id);
+        continue;
+      }
       if (grant.identity_id.has_value()) users.insert(*grant.identity_id);
       if (grant.group_id.has_value()) {
         ENTITLE_ASSIGN_OR_RETURN(
@@ -201,6 +231,7 @@ absl::StatusOr<std::vector<IdentityId>> Users(Transaction& tx,
         for (const auto& m : members) users.insert(m.identity_id);
       }
     }
+    for (IdentityId id : excepted) users.erase(id);
   }
   std::vector<IdentityId> active;
   for (IdentityId id : users) {
@@ -293,6 +324,38 @@ absl::StatusOr<EntitlementRecord> Licenses::ChangeEntitlement(
   return changed;
 }
 
+absl::StatusOr<EntitlementRecord> Licenses::SetSeats(const Actor& actor,
+                                                     EntitlementId entitlement,
+                                                     int64_t seats) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord record,
+                           ManagedEntitlement(op.tx(), actor, entitlement));
+  if (seats < 1 || seats > SeatPoolCore::kMaxSeats) {
+    return Invalid(absl::StrCat("The number of seats must be between 1 and ",
+                                SeatPoolCore::kMaxSeats, "."));
+  }
+  if (seats > record.seats && !actor.is_operator()) {
+    return internal::PermissionDenied(
+        "raise the number of seats (a purchase: the vendor's operator only)");
+  }
+  if (seats == record.seats) return record;
+  const int64_t old_seats = record.seats;
+  record.seats = seats;
+  ENTITLE_RETURN_IF_ERROR(op.tx().entitlements().Update(record));
+  op.Audit(actor, record.organization_id, "entitlement.seats",
+           AuditTarget(entitlement),
+           absl::StrCat(record.sku, " seats=", old_seats, "->", seats));
+  const EntitlementRecord changed = record;
+  op.AfterCommit([this, changed, now = op.now()] {
+    if (changed.kind == EntitlementKind::kFloating &&
+        Seats(context_).FindPool(changed.id) != nullptr) {
+      Seats(context_).Pool(changed, now);  // ENT-7, or a larger pool.
+    }
+  });
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return changed;
+}
+
 absl::StatusOr<std::vector<EntitlementRecord>> Licenses::ListEntitlements(
     const Actor& actor, OrganizationId organization) {
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
@@ -356,6 +419,10 @@ absl::Status Licenses::RevokePoolAccess(const Actor& actor, PoolGrantId grant) {
   ENTITLE_ASSIGN_OR_RETURN(
       EntitlementRecord e,
       ManagedEntitlement(tx, actor, record.entitlement_id));
+  if (record.denied) {
+    return Invalid(
+        "This is an exception, not a grant: RemovePoolException lifts it.");
+  }
   ENTITLE_RETURN_IF_ERROR(tx.pool_grants().Delete(grant));
   op.Audit(actor, e.organization_id, "pool.revoke", AuditTarget(e.id),
            record.identity_id.has_value() ? AuditTarget(*record.identity_id)
@@ -370,6 +437,91 @@ absl::StatusOr<std::vector<PoolGrantRecord>> Licenses::ListPoolAccess(
                            ViewedEntitlement(reading.tx(), actor, entitlement));
   return ListAll(reading.tx().pool_grants(),
                  PoolGrantFilter{.entitlement_id = entitlement});
+}
+
+namespace {
+
+// The identity's own row of a pool: its grant or its exception.
+absl::StatusOr<std::optional<PoolGrantRecord>> OwnRow(Transaction& tx,
+                                                      EntitlementId entitlement,
+                                                      IdentityId identity) {
+  return internal::FindFirst(
+      tx.pool_grants(),
+      PoolGrantFilter{.entitlement_id = entitlement, .identity_id = identity});
+}
+
+}  // namespace
+
+absl::StatusOr<PoolGrantRecord> Licenses::DenyPoolAccess(
+    const Actor& actor, EntitlementId entitlement, IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           ManagedEntitlement(tx, actor, entitlement));
+  if (e.kind != EntitlementKind::kFloating) return WrongKind(e);
+  absl::StatusOr<MembershipRecord> membership =
+      tx.memberships().Get(MembershipKey{e.organization_id, identity});
+  if (!membership.ok()) {
+    if (GetReason(membership.status()) != Reason::kNotFound) {
+      return membership.status();
+    }
+    return MakeError(absl::StatusCode::kFailedPrecondition, Reason::kNotMember,
+                     "Only members of the organization can be denied a pool.");
+  }
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<PoolGrantRecord> own,
+                           OwnRow(tx, entitlement, identity));
+  if (own.has_value() && own->denied) {
+    return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
+                     "An exception already denies this member the pool.");
+  }
+  PoolGrantRecord record;
+  std::string detail = AuditTarget(identity);
+  if (own.has_value()) {
+    // The member's own grant becomes the exception.
+    record = *own;
+    record.denied = true;
+    record.granted_at = op.now();
+    ENTITLE_RETURN_IF_ERROR(tx.pool_grants().Update(record));
+    absl::StrAppend(&detail, " (replaces its own grant)");
+  } else {
+    record.entitlement_id = entitlement;
+    record.identity_id = identity;
+    record.granted_at = op.now();
+    record.denied = true;
+    ENTITLE_ASSIGN_OR_RETURN(record.id, tx.pool_grants().Insert(record));
+  }
+  op.Audit(actor, e.organization_id, "pool.deny", AuditTarget(entitlement),
+           detail);
+  // Its seats in the pool go now, not at their next heartbeat.
+  op.AfterCommit([this, entitlement, identity] {
+    if (std::shared_ptr<PoolSlot> slot =
+            Seats(context_).FindPool(entitlement)) {
+      slot->WithPool(
+          [identity](SeatPool& pool) { pool.ReleaseIdentity(identity); });
+    }
+  });
+  ENTITLE_RETURN_IF_ERROR(op.Commit());
+  return record;
+}
+
+absl::Status Licenses::RemovePoolException(const Actor& actor,
+                                           EntitlementId entitlement,
+                                           IdentityId identity) {
+  ENTITLE_ASSIGN_OR_RETURN(Operation op, Operation::Begin(context_));
+  Transaction& tx = op.tx();
+  ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
+                           ManagedEntitlement(tx, actor, entitlement));
+  if (e.kind != EntitlementKind::kFloating) return WrongKind(e);
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<PoolGrantRecord> own,
+                           OwnRow(tx, entitlement, identity));
+  if (!own.has_value() || !own->denied) {
+    return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
+                     "No exception denies this member the pool.");
+  }
+  ENTITLE_RETURN_IF_ERROR(tx.pool_grants().Delete(own->id));
+  op.Audit(actor, e.organization_id, "pool.allow", AuditTarget(entitlement),
+           AuditTarget(identity));
+  return op.Commit();
 }
 
 // ------------------------------------------------------------ checkout path
@@ -388,6 +540,10 @@ absl::StatusOr<const AccessCandidate*> Decide(const IdentityView& view,
                          : c.entitlement.sku != sku) {
       continue;
     }
+    if (c.excepted) {
+      if (closest.ok()) closest = AccessExcepted(c.entitlement);
+      continue;
+    }
     if (!InPeriod(c.entitlement, now)) {
       closest = OutsidePeriod(c.entitlement);
       continue;
@@ -399,6 +555,14 @@ absl::StatusOr<const AccessCandidate*> Decide(const IdentityView& view,
     return &c;
   }
   ENTITLE_RETURN_IF_ERROR(closest);
+  if (only.has_value()) {
+    // Named by its SKU when it is one of the identity's organizations';
+    // another organization's entitlement is not named (SEC-3).
+    auto it = view.skus.find(*only);
+    if (it != view.skus.end()) return NoLicense(it->second);
+    return MakeError(absl::StatusCode::kPermissionDenied, Reason::kNoLicense,
+                     "No license for this entitlement.");
+  }
   return NoLicense(sku);
 }
 
@@ -418,7 +582,7 @@ struct Licenses::Checked {
 absl::StatusOr<Licenses::Checked> Licenses::Check(
     IdentityId identity, std::string_view sku,
     std::optional<EntitlementId> only, const DeviceId& device, absl::Time now) {
-  if (device.value().empty()) return Invalid("A device id is needed.");
+  // The callers checked `device` (and `sku`, when used) first: SEC-8.
   Checked checked;
   ENTITLE_ASSIGN_OR_RETURN(checked.view, Seats(context_).View(identity, now));
   if (checked.view->locked) {
@@ -460,6 +624,8 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
 absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
                                                   const std::string& sku,
                                                   const DeviceId& device) {
+  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(CheckSku(sku));
   const absl::Time now = context_.clock.Now();
   ENTITLE_ASSIGN_OR_RETURN(Checked checked,
                            Check(identity, sku, std::nullopt, device, now));
@@ -495,6 +661,9 @@ absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
 absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
                                              const std::string& sku,
                                              const DeviceId& device) {
+  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(CheckSku(sku));
+  ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
   const absl::Time now = context_.clock.Now();
   ENTITLE_ASSIGN_OR_RETURN(Checked checked,
                            Check(identity, sku, std::nullopt, device, now));
@@ -523,6 +692,8 @@ absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
 absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
                                               EntitlementId entitlement,
                                               const DeviceId& device) {
+  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
   const absl::Time now = context_.clock.Now();
   absl::StatusOr<Checked> checked =
       Check(identity, "", entitlement, device, now);
@@ -541,6 +712,7 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
 
 absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
                                const DeviceId& device) {
+  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
   std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
   if (!slot->WithPool([&](SeatPool& pool) {
@@ -598,6 +770,7 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
       ManagedEntitlement(op->tx(), actor, entitlement);
   ENTITLE_RETURN_IF_ERROR(e);
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
+  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
   std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
   const bool held = slot->WithPool([&](SeatPool& pool) {
@@ -651,10 +824,9 @@ absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
       if (std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(e.id)) {
         slot->period_end_us.store(absl::ToUnixMicros(e.period_end));
         EndIfOver(*slot, now);
-        slot->WithPool([&](SeatPool& pool) {
-          u.in_use = pool.core().SampleUse();
-          u.peak_in_use = pool.core().peak();
-        });
+        const auto [use, peak] = slot->SampleUse();
+        u.in_use = use;
+        u.peak_in_use = peak;
       }
       const absl::Time from = now - peak_window;
       auto history =
@@ -784,13 +956,10 @@ absl::Status RecordUsageAlone(internal::ServiceContext& context) {
       return e.status();
     }
     slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
-    uint32_t peak = 0;
-    uint64_t refusals = 0;
-    slot->WithPool([&](SeatPool& pool) {
-      pool.Sweep(now);
-      peak = pool.core().peak();
-      refusals = pool.core().refusals();
-    });
+    slot->WithPool([&](SeatPool& pool) { pool.Sweep(now); });
+    // Over every pool the slot has had: a pool grown meanwhile keeps them.
+    const uint32_t peak = slot->peak();
+    const uint64_t refusals = slot->refusals();
     taken.push_back({slot, peak, refusals});
     PoolUsageRecord record{
         slot->entitlement(), window, peak,
@@ -813,7 +982,7 @@ absl::Status RecordUsageAlone(internal::ServiceContext& context) {
   if (absl::Status s = op->Commit(); !s.ok()) return s;
   // Recorded: the next window starts from the use now.
   for (Taken& t : taken) {
-    t.slot->WithPool([](SeatPool& pool) { pool.core().TakePeak(); });
+    t.slot->TakePeak();
     t.slot->refusals_recorded = t.refusals;
     EndIfOver(*t.slot, now);
   }
@@ -933,6 +1102,12 @@ absl::StatusOr<PoolGrantRecord> GrantPoolAccessStep(
   }
   ENTITLE_ASSIGN_OR_RETURN(std::optional<PoolGrantRecord> found,
                            internal::FindFirst(tx.pool_grants(), existing));
+  if (found.has_value() && found->denied) {
+    return MakeError(absl::StatusCode::kFailedPrecondition,
+                     Reason::kAccessExcepted,
+                     "An exception denies this member the pool: remove the "
+                     "exception to give access again.");
+  }
   if (found.has_value()) {
     return MakeError(absl::StatusCode::kAlreadyExists, Reason::kAlreadyAssigned,
                      "This member or group already has access to the pool.");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "entitle/seat_types.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
 #include "service/operation.h"
@@ -28,7 +30,7 @@ void PoolSlot::SetSeats(uint32_t seats, absl::Duration lease, absl::Time now) {
     }
   }
   // More seats than the pool has: a larger pool, with every holder moved
-  // over (their leases restart now).
+  // over as it was (its lease keeps its end).
   ReadMostlyWriterLock exclusive(resize_);
   SeatPool& old = *pool_;
   if (seats > old.core().capacity()) {
@@ -37,12 +39,65 @@ void PoolSlot::SetSeats(uint32_t seats, absl::Duration lease, absl::Time now) {
     auto grown = std::make_unique<SeatPool>(capacity, lease, now);
     grown->core().set_limit(seats);
     for (const SeatHolder& holder : old.Holders(now)) {
-      grown->Acquire(holder.key, now);
+      // Cannot fail: the new limit is above the old capacity.
+      grown->Adopt(holder, now);
+    }
+    // ENT-12: what the old pool counted is not lost with it (RecordUsage
+    // writes the refusals since its last call: they never go back).
+    carried_refusals_.fetch_add(old.core().refusals(),
+                                std::memory_order_relaxed);
+    uint32_t carried = carried_peak_.load(std::memory_order_relaxed);
+    const uint32_t old_peak = std::max(old.core().peak(), old.core().in_use());
+    while (old_peak > carried &&
+           !carried_peak_.compare_exchange_weak(carried, old_peak,
+                                                std::memory_order_relaxed)) {
     }
     pool_ = std::move(grown);
   } else if (old.core().limit() != seats) {
     old.core().set_limit(seats);
   }
+}
+
+uint64_t PoolSlot::refusals() {
+  ReadMostlyReaderLock shared(resize_);
+  return carried_refusals_.load(std::memory_order_relaxed) +
+         pool_->core().refusals();
+}
+
+uint32_t PoolSlot::peak() {
+  ReadMostlyReaderLock shared(resize_);
+  return std::max(carried_peak_.load(std::memory_order_relaxed),
+                  pool_->core().peak());
+}
+
+void PoolSlot::TakePeak() {
+  ReadMostlyReaderLock shared(resize_);
+  pool_->core().TakePeak();
+  carried_peak_.store(0, std::memory_order_relaxed);
+}
+
+std::pair<uint32_t, uint32_t> PoolSlot::SampleUse() {
+  ReadMostlyReaderLock shared(resize_);
+  const uint32_t use = pool_->core().SampleUse();
+  return {use, std::max(carried_peak_.load(std::memory_order_relaxed),
+                        pool_->core().peak())};
+}
+
+SeatRegistry::SeatRegistry(ServiceContext& context)
+    : context_(context),
+      lease_status_(CheckSeatLease(context.license_policy.seat_lease)) {}
+
+absl::Status SeatRegistry::CheckSeatLease(absl::Duration lease) {
+  if (lease >= kMinSeatLease && lease <= kMaxSeatLease &&
+      lease % absl::Milliseconds(1) == absl::ZeroDuration()) {
+    return absl::OkStatus();
+  }
+  return MakeError(
+      absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
+      absl::StrCat("The seat lease must be a whole number of milliseconds "
+                   "from 1 ms to 366 days; ",
+                   absl::FormatDuration(lease),
+                   " cannot be kept by a seat pool."));
 }
 
 uint64_t SeatRegistry::Generation(absl::Time now) {
@@ -123,6 +178,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
         EntitlementFilter{.organization_id = membership.organization_id});
     if (!entitlements.ok()) return entitlements.status();
     for (EntitlementRecord& entitlement : *entitlements) {
+      view->skus[entitlement.id] = entitlement.sku;
       AccessCandidate candidate;
       if (entitlement.kind == EntitlementKind::kNamed) {
         absl::StatusOr<LicenseAssignmentRecord> assignment =
@@ -138,8 +194,12 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
             tx.pool_grants(), PoolGrantFilter{.entitlement_id = entitlement.id,
                                               .identity_id = identity});
         if (!direct.ok()) return direct.status();
-        candidate.pool_access = direct->has_value();
-        for (size_t i = 0; i < groups->size() && !candidate.pool_access; ++i) {
+        // An identity's own row is a grant or an exception, never both.
+        candidate.excepted = direct->has_value() && (*direct)->denied;
+        candidate.pool_access = direct->has_value() && !candidate.excepted;
+        for (size_t i = 0; i < groups->size() && !candidate.pool_access &&
+                           !candidate.excepted;
+             ++i) {
           absl::StatusOr<std::optional<PoolGrantRecord>> via_group =
               FindFirst(tx.pool_grants(),
                         PoolGrantFilter{.entitlement_id = entitlement.id,
@@ -148,7 +208,7 @@ absl::StatusOr<std::shared_ptr<const IdentityView>> SeatRegistry::Build(
           candidate.pool_access = via_group->has_value();
         }
       }
-      if (candidate.assigned || candidate.pool_access) {
+      if (candidate.assigned || candidate.pool_access || candidate.excepted) {
         if (candidate.pool_access) candidate.pool = Pool(entitlement, now);
         candidate.entitlement = std::move(entitlement);
         view->candidates.push_back(std::move(candidate));

@@ -25,6 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "entitle/ids.h"
@@ -44,6 +45,8 @@ struct AccessCandidate {
   EntitlementRecord entitlement;
   bool assigned = false;     // Named license assigned to the identity.
   bool pool_access = false;  // Pool access, directly or through a group.
+  // An exception denies the identity this pool (whatever groups give it).
+  bool excepted = false;
   // A floating entitlement's pool, resolved when the view is built, so that
   // a checkout takes no registry-wide lock.
   std::shared_ptr<PoolSlot> pool;
@@ -55,8 +58,12 @@ struct IdentityView {
   std::string country;
   absl::flat_hash_map<DeviceId, absl::Time> device_checks;
   // Entitlements of the organizations it is an active member of that it has
-  // an assignment or pool access for: named first, then floating, by id.
+  // an assignment, pool access or an exception for: named first, then
+  // floating, by id.
   std::vector<AccessCandidate> candidates;
+  // The SKU of every entitlement of those organizations, to name one in a
+  // refusal (never one of an organization it is not a member of: SEC-3).
+  absl::flat_hash_map<EntitlementId, std::string> skus;
 };
 
 // A floating entitlement's pool. Checkouts use the pool under a shared hold
@@ -89,9 +96,20 @@ class PoolSlot {
 
   // ENT-7: sets the pool's seat count to `seats`. Within the capacity only
   // the limit changes. Beyond it, waits for the WithPool calls under way and
-  // replaces the pool by a larger one, with every holder moved over (their
-  // leases, of `lease`, restart at `now`).
+  // replaces the pool by a larger one (leases of `lease`), with every holder
+  // moved over as it was: its since, last heartbeat and lease end (SEC-11:
+  // growing a pool extends no lease). The refusals and the peak of the pool
+  // replaced carry over (ENT-12).
   void SetSeats(uint32_t seats, absl::Duration lease, absl::Time now);
+
+  // ENT-12 over every pool this slot has had (SetSeats replaces them): the
+  // refusals since the slot was made, never decreasing; the peak use, which
+  // TakePeak restarts from the current use; SampleUse raises the peak to the
+  // current use and returns {use, peak}.
+  uint64_t refusals();
+  uint32_t peak();
+  void TakePeak();
+  std::pair<uint32_t, uint32_t> SampleUse();
 
   // The period end last seen, in Unix microseconds (ENT-6).
   std::atomic<int64_t> period_end_us{0};
@@ -104,11 +122,21 @@ class PoolSlot {
   const OrganizationId organization_;
   ReadMostlyMutex resize_;
   std::unique_ptr<SeatPool> pool_ ABSL_GUARDED_BY(resize_);
+  // What the pools replaced by SetSeats had counted.
+  std::atomic<uint64_t> carried_refusals_{0};
+  std::atomic<uint32_t> carried_peak_{0};
 };
 
 class SeatRegistry final : public SeatReleaser {
  public:
-  explicit SeatRegistry(ServiceContext& context) : context_(context) {}
+  explicit SeatRegistry(ServiceContext& context);
+
+  // SEC-11: OK when LicensePolicy::seat_lease is one a pool can serve: whole
+  // milliseconds from kMinSeatLease to kMaxSeatLease; else kInvalidArgument
+  // saying so.
+  static absl::Status CheckSeatLease(absl::Duration lease);
+  // CheckSeatLease of the directory's policy, checked once when it was made.
+  const absl::Status& lease_status() const { return lease_status_; }
 
   // The current view of `identity`; kNotFound when it does not exist.
   absl::StatusOr<std::shared_ptr<const IdentityView>> View(IdentityId identity,
@@ -148,6 +176,7 @@ class SeatRegistry final : public SeatReleaser {
                                                             absl::Time now);
 
   ServiceContext& context_;
+  const absl::Status lease_status_;
 
   static constexpr size_t kShards = 16;
   struct alignas(64) ViewShard {

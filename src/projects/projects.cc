@@ -167,11 +167,14 @@ absl::StatusOr<bool> HoldsEntitlement(Transaction& tx,
     if (IsMissing(assignment.status())) return false;
     return assignment.status();
   }
+  // The identity's own row is a grant or an exception that denies it the
+  // pool whatever its groups give.
   ENTITLE_ASSIGN_OR_RETURN(
-      int64_t direct,
-      tx.pool_grants().Count(PoolGrantFilter{.entitlement_id = entitlement.id,
-                                             .identity_id = identity}));
-  if (direct > 0) return true;
+      std::optional<PoolGrantRecord> own,
+      internal::FindFirst(tx.pool_grants(),
+                          PoolGrantFilter{.entitlement_id = entitlement.id,
+                                          .identity_id = identity}));
+  if (own.has_value()) return !own->denied;
   ENTITLE_ASSIGN_OR_RETURN(
       std::vector<GroupMemberRecord> groups,
       internal::ListAll(tx.group_members(),

@@ -494,7 +494,8 @@ absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
             std::vector<PoolGrantRecord> granted,
             ListAll(tx.pool_grants(), PoolGrantFilter{.entitlement_id = e.id}));
         for (const auto& g : granted) {
-          if (g.identity_id.has_value())
+          // An exception's row denies the pool rather than gives it.
+          if (g.identity_id.has_value() && !g.denied)
             licenses[*g.identity_id].push_back(e.sku);
         }
       }

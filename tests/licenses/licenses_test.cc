@@ -1106,7 +1106,7 @@ TEMPLATE_TEST_CASE("ENT-10 CheckAccess answers from membership, assignment or "
     REQUIRE_REASON(f.lic().CheckAccess(IdentityId(987654), "CAD", kLaptop),
                    Reason::kNotFound);
     REQUIRE_REASON(f.lic().CheckAccess(direct, "CAD", DeviceId("")),
-                   Reason::kInvalidArgument);
+                   Reason::kInvalidDevice);
     f.RequireUnchanged(before);
   }
 

@@ -62,14 +62,14 @@ const absl::Time kEpoch = absl::FromUnixSeconds(1767225600);
 absl::Time At(int64_t ms) { return kEpoch + absl::Milliseconds(ms); }
 
 // The deadline (ms after kEpoch) of a lease starting `start_ms` after kEpoch,
-// as seat_pool.h ("Times:") defines it: start + lease rounded up to a whole
+// as seat_pool.h ("Times") defines it: start + lease rounded down to a whole
 // resolution() unit counted from the epoch. (The leases here are all under
-// 4096 * 2 ms, so the resolution is 1 ms and this is start + lease; the
-// general formula keeps the checks exact should a longer lease be added.)
+// 2^29 ms, so the resolution is 1 ms and this is start + lease; the general
+// formula keeps the checks exact should a longer lease be added.)
 int64_t ExpiryMs(const SeatPoolCore& core, int64_t start_ms) {
   const int64_t unit = absl::ToInt64Milliseconds(core.resolution());
   const int64_t end = start_ms + absl::ToInt64Milliseconds(core.lease());
-  return (end + unit - 1) / unit * unit;
+  return end / unit * unit;
 }
 
 std::string Str(const SeatHandle& h) {
@@ -142,8 +142,26 @@ class VirtualClock {
 };
 
 // How the clock thread moves time: mostly a millisecond, sometimes half a
-// lease, exactly a lease, or past the lease (unless `jumps` is false).
-int64_t ClockStep(std::mt19937_64& rng, int64_t lease, bool jumps = true) {
+// lease, exactly a lease, or past the lease (unless `jumps` is false); with
+// `wraps`, now and then by days (SEC-11): to the pool's reaping horizon (2^29
+// ms), across one or two wraps of its 31-bit deadline field, or past 2^32 ms.
+int64_t ClockStep(std::mt19937_64& rng, int64_t lease, bool jumps = true,
+                  bool wraps = false) {
+  if (wraps && rng() % 400 == 0) {
+    const int64_t range = int64_t{1} << 31;
+    switch (rng() % 5) {
+      case 0:
+        return (int64_t{1} << 29) - 1;
+      case 1:
+        return int64_t{1} << 29;
+      case 2:
+        return range - lease / 2;
+      case 3:
+        return 2 * range + 1;
+      default:
+        return (int64_t{1} << 32) + 17;
+    }
+  }
   const uint64_t r = rng() % 1000;
   if (!jumps) return r < 900 ? 1 : 0;
   if (r < 900) return 1;
@@ -162,6 +180,7 @@ struct StressConfig {
   uint64_t max_ops;
   int ops_per_step = 4;  // per worker, between two clock steps
   bool jumps = true;     // the clock also jumps by half a lease and more
+  bool wraps = false;    // and by days (monotone clock only)
 };
 
 // =====================================================================
@@ -436,7 +455,7 @@ class CoreStress {
                  steps_.load(std::memory_order_relaxed) * pace_) {
         std::this_thread::yield();
       }
-      const int64_t by = ClockStep(rng, cfg_.lease_ms, cfg_.jumps);
+      const int64_t by = ClockStep(rng, cfg_.lease_ms, cfg_.jumps, cfg_.wraps);
       if (cfg_.monotone) {
         gate_.Close();
         clock_.Advance(by);
@@ -613,6 +632,20 @@ TEST_CASE("seat pool stress: 64 seats, coarse wheel ticks (lease 2 s)",
   // moves by single milliseconds only, so deadlines fall inside the tick of
   // the time the pool is asked at.
   RunCoreStress({64, 2000, 7, true, kBudget, kMaxOps, 1, false});
+}
+
+// clang-format off
+TEST_CASE("SEC-11 seat pool stress: 64 seats, 7 workers, the clock jumping days across deadline wraps",
+          "[seat_pool][stress][SEC-11]") {
+  // clang-format on
+  // Every jump sends the next calls to the pool's catch-up reap at once, from
+  // several threads; the checks stay exact (monotone clock).
+  StressConfig cfg{64, 100, 7, true, kBudget, kMaxOps};
+  cfg.wraps = true;
+  RunCoreStress(cfg);
+  StressConfig small{3, 40, 8, true, kBudget, kMaxOps};
+  small.wraps = true;
+  RunCoreStress(small);
 }
 
 // =====================================================================

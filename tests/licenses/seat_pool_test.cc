@@ -51,13 +51,13 @@ const absl::Time kEpoch = absl::FromUnixSeconds(1767225600);
 
 absl::Time At(int64_t ms) { return kEpoch + absl::Milliseconds(ms); }
 
-// The contract's deadlines (seat_pool.h, "Times:"): deadlines are kept in
-// units of resolution() (lease/4096, at least 1 ms) counted from the pool's
-// epoch, rounded up, so a lease of `lease_ms` starting `start_ms` after the
-// epoch ends ceil((start_ms + lease_ms) / unit) * unit after it; the seat has
-// expired at any `now` at or past that instant.
+// The contract's deadlines (seat_pool.h, "Times"): deadlines are kept in
+// units of resolution() counted from the pool's epoch, rounded DOWN, so a
+// lease of `lease_ms` starting `start_ms` after the epoch ends
+// floor((start_ms + lease_ms) / unit) * unit after it (exactly start + lease
+// at 1 ms); the seat has expired at any `now` at or past that.
 int64_t ExpiryMs(int64_t lease_ms, int64_t unit_ms, int64_t start_ms) {
-  return (start_ms + lease_ms + unit_ms - 1) / unit_ms * unit_ms;
+  return (start_ms + lease_ms) / unit_ms * unit_ms;
 }
 // The same for a pool, from its own lease() and resolution(), with `start_ms`
 // counted from kEpoch (the epoch of every pool but the Unix-epoch one).
@@ -71,13 +71,13 @@ absl::Time Expiry(const SeatPoolCore& core, absl::Time epoch,
   return epoch + absl::Milliseconds(
                      ExpiryMs(core, absl::ToInt64Milliseconds(start - epoch)));
 }
-// The resolution the header documents: lease/4096 in whole ms, at least 1 ms.
-// The largest power of two milliseconds not above lease/4096, at least 1 ms.
+// The resolution the header documents: 1 ms for leases up to 2^29 ms, else
+// the smallest power of two milliseconds that keeps the lease within 2^29
+// units.
+constexpr int64_t kHorizonUnits = int64_t{1} << 29;
 int64_t UnitMsFor(int64_t lease_ms) {
-  const int64_t at_most =
-      std::max<int64_t>(1, std::max<int64_t>(1, lease_ms) / 4096);
   int64_t unit = 1;
-  while (unit * 2 <= at_most) unit *= 2;
+  while (lease_ms > kHorizonUnits * unit) unit *= 2;
   return unit;
 }
 
@@ -516,27 +516,39 @@ TEST_CASE("seat pool core: capacity and lease are clamped",
   REQUIRE(zero.Inspect(*h, At(0))->expires_at == At(1));
   REQUIRE_FALSE(zero.Acquire(At(0)).has_value());
   REQUIRE(zero.Acquire(At(1)).has_value());  // the first one expired
+  // Whole milliseconds, truncated (never longer than asked); at most
+  // kMaxSeatLease.
+  SeatPoolCore odd(1, absl::Microseconds(2500), kEpoch);
+  REQUIRE(odd.lease() == absl::Milliseconds(2));
+  SeatPoolCore year(1, absl::Hours(24 * 1000), kEpoch);
+  REQUIRE(year.lease() == entitle::kMaxSeatLease);
+  REQUIRE(year.resolution() == absl::Milliseconds(64));
 }
 
-TEST_CASE(
-    "seat pool core: deadlines are rounded up to lease/4096 (at least "
-    "1 ms) from the epoch",
-    "[seat_pool][core]") {
-  // seat_pool.h "Times:": a lease is never shorter than asked and longer by
-  // less than one unit; it has ended at the rounded instant, not before.
-  // (2 ms, not 1: the last heartbeat below must outlive `end`.)
-  const int64_t lease_ms = GENERATE(2, 100, 1000, 4095, 4096, 8191, 8192, 10000,
-                                    60 * 1000, 3 * 3600 * 1000);
+// clang-format off
+TEST_CASE("SEC-11 seat pool core: a lease ends exactly its length after the reservation or the last heartbeat, never later",
+          "[seat_pool][core][SEC-11]") {
+  // clang-format on
+  // seat_pool.h "Times": up to 2^29 ms the unit is 1 ms and a lease ends
+  // exactly `lease` after it starts; longer leases are rounded DOWN to their
+  // unit: at most one unit early, never late. (2 ms, not 1: the last
+  // heartbeat below must outlive `end`.)
+  const int64_t lease_ms =
+      GENERATE(int64_t{2}, 100, 1000, 4095, 4096, 8191, 8192, 10000, 10001,
+               60 * 1000, 3 * 3600 * 1000, kHorizonUnits, kHorizonUnits + 1,
+               int64_t{30} * 24 * 3600 * 1000, int64_t{366} * 24 * 3600 * 1000);
   const int64_t start = GENERATE(0, 1, 7, 999, 12345, 2636, 2637);
   INFO("lease " << lease_ms << " ms, start " << start);
   SeatPoolCore core(2, absl::Milliseconds(lease_ms), kEpoch);
   const int64_t unit = UnitMsFor(lease_ms);
   REQUIRE(core.resolution() == absl::Milliseconds(unit));
+  REQUIRE(core.lease() == absl::Milliseconds(lease_ms));
   const int64_t end = ExpiryMs(core, start);
   REQUIRE(end % unit == 0);
-  REQUIRE(end >= start + lease_ms);
-  REQUIRE(end < start + lease_ms + unit);
-  // Acquire and Heartbeat both set the same rounded deadline.
+  REQUIRE(end <= start + lease_ms);
+  REQUIRE(end > start + lease_ms - unit);
+  if (lease_ms <= kHorizonUnits) REQUIRE(end == start + lease_ms);
+  // Acquire and Heartbeat both set the same deadline.
   // b's first lease still runs at `start`.
   const std::optional<SeatHandle> b =
       core.Acquire(At(std::max<int64_t>(0, start - lease_ms / 2)));
@@ -546,9 +558,8 @@ TEST_CASE(
   REQUIRE(core.Inspect(*a, At(start))->expires_at == At(end));
   REQUIRE(core.Heartbeat(*b, At(start)));
   REQUIRE(core.Inspect(*b, At(start))->expires_at == At(end));
-  // Alive 1 ms before the rounded deadline (so also at start + lease - 1),
-  // expired at it: Inspect, Heartbeat and Reap agree.
-  REQUIRE(core.Inspect(*a, At(start + lease_ms - 1)).has_value());
+  // Alive 1 ms before the deadline, expired at it: Inspect, Heartbeat and
+  // Reap agree.
   REQUIRE(core.Inspect(*a, At(end - 1)).has_value());
   REQUIRE(core.Reap(At(end - 1)) == 0);
   REQUIRE(core.Heartbeat(*b, At(end - 1)));
@@ -597,64 +608,216 @@ TEST_CASE(
   CHECK(core.Inspect(*now_held, At(3)).has_value());
 }
 
-TEST_CASE("seat pool core: a pool whose epoch is the Unix epoch keeps leases",
-          "[seat_pool][core]") {
-  // A pool serves for 2^32 resolution units after its epoch (seat_pool.h
-  // "Times:"): 278 years for a 3-hour lease (unit 2048 ms), so a 3-hour pool
-  // with the Unix epoch works in 2026.
+// clang-format off
+TEST_CASE("SEC-11 seat pool core: a pool whose epoch is the Unix epoch keeps exact leases",
+          "[seat_pool][core][SEC-11]") {
+  // clang-format on
+  // Deadlines are read against the pool's base, not its epoch (seat_pool.h
+  // "Times"): any epoch works, and a 3-hour lease is kept to the millisecond.
   const absl::Time epoch = absl::UnixEpoch();
-  SeatPoolCore core(4, absl::Hours(3), epoch);
-  REQUIRE(core.resolution() == absl::Milliseconds(2048));
-  const absl::Time now = kEpoch;  // 2026-01-01
+  SeatPoolCore core(1, absl::Hours(3), epoch);
+  REQUIRE(core.resolution() == absl::Milliseconds(1));
+  const absl::Time now = kEpoch + absl::Milliseconds(123);  // 2026-01-01
   std::optional<SeatHandle> h = core.Acquire(now);
   REQUIRE(h.has_value());
-  const absl::Time end = Expiry(core, epoch, now);
-  REQUIRE(end >= now + absl::Hours(3));
-  REQUIRE(end < now + absl::Hours(3) + absl::Milliseconds(2048));
+  REQUIRE(Expiry(core, epoch, now) == now + absl::Hours(3));
   std::optional<entitle::SeatState> state = core.Inspect(*h, now);
   REQUIRE(state.has_value());
-  CHECK(state->expires_at == end);
-  CHECK(core.Inspect(*h, end - absl::Milliseconds(1)).has_value());
-  CHECK_FALSE(core.Inspect(*h, end).has_value());
+  CHECK(state->expires_at == now + absl::Hours(3));
+  CHECK(core.Inspect(*h, now + absl::Hours(3) - absl::Milliseconds(1))
+            .has_value());
+  CHECK_FALSE(core.Inspect(*h, now + absl::Hours(3)).has_value());
+  CHECK_FALSE(core.Acquire(now + absl::Hours(1)).has_value());
   CHECK(core.Heartbeat(*h, now + absl::Hours(1)));
   CHECK(core.Inspect(*h, now + absl::Hours(1))->expires_at ==
-        Expiry(core, epoch, now + absl::Hours(1)));
+        now + absl::Hours(4));
+  CHECK_FALSE(
+      core.Acquire(now + absl::Hours(4) - absl::Milliseconds(1)).has_value());
+  CHECK(core.Acquire(now + absl::Hours(4)).has_value());
 }
 
-TEST_CASE(
-    "seat pool core: a 1-second-lease pool keeps leases to the end of "
-    "its 2^32 ms range",
-    "[seat_pool][core]") {
-  // Leases under 8.192 s have a 1 ms unit, so such a pool is only specified for
-  // 2^32 ms (about 49.7 days) after its epoch; the Unix epoch is out of range
-  // for it in 2026 and is not tested. Here the epoch is set so that the last
-  // lease checked ends at unit 2^32 - 2, the last deadline whose seat word
-  // (stored as deadline + 1 in 32 bits) is below the all-ones mask.
-  const int64_t lease_ms = 1000;
-  const int64_t last_end = (int64_t{1} << 32) - 2;
-  const absl::Time epoch =
-      kEpoch -
-      absl::Milliseconds(last_end - lease_ms);  // kEpoch + lease = last_end
-  SeatPoolCore core(2, absl::Milliseconds(lease_ms), epoch);
-  REQUIRE(core.resolution() == absl::Milliseconds(1));
-  // A lease from 40 days after the epoch.
-  const absl::Time early = epoch + absl::Hours(24 * 40);
-  REQUIRE(early < kEpoch);
-  const std::optional<SeatHandle> a = core.Acquire(early);
-  REQUIRE(a.has_value());
-  REQUIRE(core.Inspect(*a, early)->expires_at == Expiry(core, epoch, early));
-  REQUIRE(core.Release(*a));
-  // The lease that ends at unit 2^32 - 2.
-  const std::optional<SeatHandle> h = core.Acquire(kEpoch);
+// The unit deadlines were kept in before SEC-11 (the largest power of two
+// milliseconds not above lease/4096, at least 1 ms): the old pool died 2^32
+// of these after its epoch.
+int64_t OldUnitMsFor(int64_t lease_ms) {
+  const int64_t at_most = std::max<int64_t>(1, lease_ms / 4096);
+  int64_t unit = 1;
+  while (unit * 2 <= at_most) unit *= 2;
+  return unit;
+}
+
+// clang-format off
+TEST_CASE("SEC-11 seat pool core: a 1-seat pool keeps working after the clock moved past 2^32 units, whatever the lease",
+          "[seat_pool][core][SEC-11]") {
+  // clang-format on
+  // The reproduction: a pool that kept its first use as its epoch forever
+  // found every reservation dead on arrival 2^32 deadline units later and
+  // handed its one seat to a second user. Here the clock jumps (without any
+  // Reap in between) past 2^32 old units, across several wraps of the 31-bit
+  // deadline field and by exactly the reaping horizon; after each jump the
+  // pool must still reserve, refuse a second user while the first holds the
+  // seat, and free it exactly (to the millisecond, or one unit early beyond
+  // 2^29 ms) at the lease after the last heartbeat.
+  const int64_t lease_ms = GENERATE(
+      int64_t{1}, 1000, 10001, 60 * 1000, 3 * 3600 * 1000, kHorizonUnits,
+      int64_t{30} * 24 * 3600 * 1000, int64_t{366} * 24 * 3600 * 1000);
+  INFO("lease " << lease_ms << " ms");
+  SeatPoolCore core(1, absl::Milliseconds(lease_ms), kEpoch);
+  const int64_t unit = UnitMsFor(lease_ms);
+  REQUIRE(core.resolution() == absl::Milliseconds(unit));
+  const int64_t range = (int64_t{1} << 31) * unit;  // the field's wrap
+  const int64_t horizon = kHorizonUnits * unit;
+  const std::vector<int64_t> jumps = {
+      (int64_t{1} << 32) * OldUnitMsFor(lease_ms) + 17,
+      range - 1,
+      range,
+      range + 1,
+      horizon - unit,
+      horizon,
+      3 * range + 12345,
+      int64_t{1000} * 365 * 24 * 3600 * 1000,  // a thousand years
+      7,
+  };
+  int64_t now = 5;
+  std::optional<SeatHandle> first = core.Acquire(At(now));
+  REQUIRE(first.has_value());
+  for (const int64_t jump : jumps) {
+    // The seat taken before the jump: its lease ended long ago, however its
+    // deadline's low bits compare with the new time.
+    const int64_t before = now;
+    const absl::Time first_end = core.Inspect(*first, At(now))->expires_at;
+    now += jump;
+    INFO("jump " << jump << " ms to " << now << " (from " << before << ")");
+    if (At(now) < first_end) {
+      // Still within its lease: held, and the seat is no one else's.
+      REQUIRE(core.Inspect(*first, At(now))->expires_at == first_end);
+      REQUIRE_FALSE(core.Acquire(At(now)).has_value());
+      REQUIRE(core.Release(*first));
+    } else {
+      REQUIRE_FALSE(core.Inspect(*first, At(now)).has_value());
+      REQUIRE_FALSE(core.Heartbeat(*first, At(now)));
+    }
+    // A new user gets the seat (the old lease ended), and keeps it.
+    std::optional<SeatHandle> user = core.Acquire(At(now));
+    REQUIRE(user.has_value());
+    REQUIRE_FALSE(*user == *first);
+    REQUIRE_FALSE(core.Release(*first));
+    const int64_t end = ExpiryMs(core, now);
+    REQUIRE(end <= now + lease_ms);
+    REQUIRE(end > now + lease_ms - unit);
+    if (lease_ms <= kHorizonUnits) REQUIRE(end == now + lease_ms);
+    REQUIRE(core.Inspect(*user, At(now))->expires_at == At(end));
+    // A second user is refused while the first holds it.
+    REQUIRE_FALSE(core.Acquire(At(now)).has_value());
+    // A heartbeat half a lease on moves the end to a lease after it.
+    const int64_t beat = now + lease_ms / 2;
+    if (lease_ms >= 2) {
+      REQUIRE_FALSE(core.Acquire(At(beat)).has_value());
+      REQUIRE(core.Heartbeat(*user, At(beat)));
+    }
+    const int64_t last = lease_ms >= 2 ? beat : now;
+    const int64_t due = ExpiryMs(core, last);
+    REQUIRE(due <= last + lease_ms);
+    if (lease_ms <= kHorizonUnits) REQUIRE(due == last + lease_ms);
+    REQUIRE(core.Inspect(*user, At(last))->expires_at == At(due));
+    // Held one millisecond before the end, free at it: never later.
+    REQUIRE(core.Inspect(*user, At(due - 1)).has_value());
+    REQUIRE_FALSE(core.Acquire(At(due - 1)).has_value());
+    REQUIRE(core.in_use() == 1);
+    REQUIRE_FALSE(core.Inspect(*user, At(due)).has_value());
+    REQUIRE_FALSE(core.Heartbeat(*user, At(due)));
+    std::optional<SeatHandle> next = core.Acquire(At(due));
+    REQUIRE(next.has_value());
+    REQUIRE_FALSE(core.Release(*user));
+    REQUIRE(core.in_use() == 1);
+    first = next;
+    now = due;
+  }
+}
+
+// clang-format off
+TEST_CASE("SEC-11 seat pool core: a seat whose lease ended a whole number of deadline ranges ago is not taken for live",
+          "[seat_pool][core][SEC-11]") {
+  // clang-format on
+  // The 31-bit deadline field wraps every 2^31 units: a seat left unreaped
+  // for k * 2^31 units (less a little) has the low bits of a live one. The
+  // pool reaps before it reads deadlines that far on, so the seat is free.
+  const int64_t lease_ms = GENERATE(1000, 3 * 3600 * 1000);
+  const int64_t k = GENERATE(1, 2, 5);
+  const int64_t back = GENERATE(1, 500);
+  INFO("lease " << lease_ms << " ms, " << k << " ranges less " << back
+                << " ms");
+  SeatPoolCore core(1, absl::Milliseconds(lease_ms), kEpoch);
+  std::optional<SeatHandle> h = core.Acquire(At(0));
   REQUIRE(h.has_value());
-  const absl::Time end = Expiry(core, epoch, kEpoch);
-  REQUIRE(end == epoch + absl::Milliseconds(last_end));
-  REQUIRE(core.Inspect(*h, kEpoch)->expires_at == end);
-  REQUIRE(core.Inspect(*h, end - absl::Milliseconds(1)).has_value());
-  REQUIRE(core.Reap(end - absl::Milliseconds(1)) == 0);
-  REQUIRE_FALSE(core.Inspect(*h, end).has_value());
-  REQUIRE(core.Reap(end) == 1);
+  const int64_t now = lease_ms + k * (int64_t{1} << 31) - back;
+  REQUIRE_FALSE(core.Inspect(*h, At(now)).has_value());
+  SECTION("a heartbeat of the stale handle") {
+    REQUIRE_FALSE(core.Heartbeat(*h, At(now)));
+    REQUIRE(core.in_use() == 0);  // reaped on the way
+  }
+  SECTION("a second user") {
+    std::optional<SeatHandle> other = core.Acquire(At(now));
+    REQUIRE(other.has_value());
+    REQUIRE_FALSE(core.Heartbeat(*h, At(now)));
+    REQUIRE(core.Inspect(*other, At(now))->expires_at == At(now + lease_ms));
+  }
+  SECTION("Reap") {
+    REQUIRE(core.Reap(At(now)) == 1);
+    REQUIRE(core.in_use() == 0);
+  }
+}
+
+// clang-format off
+TEST_CASE("SEC-11 seat pool core: an idle pool reaps before it reads deadlines a horizon past its last reap",
+          "[seat_pool][core][SEC-11]") {
+  // clang-format on
+  // seat_pool.h "Times": an Acquire or Heartbeat 2^29 units or more after the
+  // base reaps first; just before that it does not (seats that expired are
+  // reclaimed only when the pool is full or reaped, as before).
+  SeatPoolCore core(4, absl::Seconds(1), kEpoch);
+  std::optional<SeatHandle> a = core.Acquire(At(0));
+  std::optional<SeatHandle> b = core.Acquire(At(0));
+  REQUIRE((a && b));
+  REQUIRE(core.in_use() == 2);
+  // Just inside the horizon: nothing reaped; a's handle is dead either way.
+  REQUIRE_FALSE(core.Heartbeat(*a, At(kHorizonUnits - 1)));
+  REQUIRE(core.in_use() == 2);
+  // At the horizon: the call reaps first.
+  REQUIRE_FALSE(core.Heartbeat(*b, At(kHorizonUnits)));
   REQUIRE(core.in_use() == 0);
+  // A Reap moves the base: the next horizon counts from it.
+  std::optional<SeatHandle> c = core.Acquire(At(kHorizonUnits));
+  REQUIRE(c.has_value());
+  REQUIRE(core.Reap(At(kHorizonUnits + 5000)) == 1);
+  std::optional<SeatHandle> d = core.Acquire(At(kHorizonUnits + 5000));
+  REQUIRE(d.has_value());
+  REQUIRE_FALSE(core.Heartbeat(*d, At(2 * kHorizonUnits + 4999)));
+  REQUIRE(core.in_use() == 1);
+  REQUIRE(core.Acquire(At(2 * kHorizonUnits + 5000)).has_value());
+  REQUIRE(core.in_use() == 1);  // d reaped, the new one holds
+}
+
+// clang-format off
+TEST_CASE("SEC-11 seat pool core: a reservation bounded by an end keeps it",
+          "[seat_pool][core][SEC-11]") {
+  // clang-format on
+  SeatPoolCore core(2, absl::Hours(3), kEpoch);
+  // Earlier than now + lease: that end.
+  std::optional<SeatHandle> a = core.Acquire(At(10), At(5000));
+  REQUIRE(a.has_value());
+  REQUIRE(core.Inspect(*a, At(10))->expires_at == At(5000));
+  REQUIRE(core.Inspect(*a, At(4999)).has_value());
+  REQUIRE_FALSE(core.Inspect(*a, At(5000)).has_value());
+  // Later: now + lease.
+  std::optional<SeatHandle> b = core.Acquire(At(10), At(100 * 3600 * 1000));
+  REQUIRE(b.has_value());
+  REQUIRE(core.Inspect(*b, At(10))->expires_at == At(10 + 3 * 3600 * 1000));
+  // Not after now: nothing, and no seat taken.
+  REQUIRE(core.Release(*a));
+  REQUIRE_FALSE(core.Acquire(At(10), At(10)).has_value());
+  REQUIRE_FALSE(core.Acquire(At(10), At(3)).has_value());
+  REQUIRE(core.in_use() == 1);
 }
 
 // =====================================================================
@@ -850,6 +1013,42 @@ TEST_CASE("seat pool: Holders shows key, since, last heartbeat and expiry",
   REQUIRE(pool.Holders(At(e2)).empty());
 }
 
+// clang-format off
+TEST_CASE("SEC-11 seat pool: Adopt moves a holder into another pool with its since, last heartbeat and lease end",
+          "[seat_pool][keyed][SEC-11]") {
+  // clang-format on
+  const int64_t L = 3 * 3600 * 1000;
+  SeatPool small(1, absl::Milliseconds(L), kEpoch);
+  const SeatKey k1 = Key(1, "a");
+  REQUIRE(small.Acquire(k1, At(0)).has_value());
+  REQUIRE(small.Heartbeat(k1, At(1000))->renewed);
+  const std::vector<SeatHolder> held = small.Holders(At(5000));
+  REQUIRE(held.size() == 1);
+  // A larger pool made later (its own epoch): the lease keeps its end.
+  SeatPool large(4, absl::Milliseconds(L), At(5000));
+  REQUIRE(large.Adopt(held[0], At(5000)));
+  std::vector<SeatHolder> moved = large.Holders(At(5000));
+  REQUIRE(moved.size() == 1);
+  CHECK(moved[0].key == k1);
+  CHECK(moved[0].since == At(0));
+  CHECK(moved[0].last_heartbeat == At(1000));
+  CHECK(moved[0].expires_at == At(1000 + L));
+  // Held to its end, not a lease after the move.
+  CHECK(large.Holders(At(1000 + L - 1)).size() == 1);
+  CHECK(large.Holders(At(1000 + L)).empty());
+  // The key is held once; a lease that has ended is not adopted.
+  CHECK_FALSE(large.Adopt(held[0], At(6000)));
+  SeatHolder ended = held[0];
+  ended.key = Key(2, "a");
+  CHECK_FALSE(large.Adopt(ended, At(1000 + L)));
+  CHECK(large.core().in_use() == 1);
+  // The adopted key renews like any other.
+  std::optional<SeatReservation> again = large.Acquire(k1, At(7000));
+  REQUIRE(again.has_value());
+  CHECK(again->renewed);
+  CHECK(large.Holders(At(7000))[0].expires_at == At(7000 + L));
+}
+
 TEST_CASE("seat pool: Sweep reclaims expired seats and forgets their keys",
           "[seat_pool][keyed][ENT-4]") {
   const int64_t L = 1000;
@@ -910,6 +1109,8 @@ TEST_CASE("seat pool: Sweep reclaims expired seats and forgets their keys",
 //   - a key holding a live seat (not reclaimed, deadline > now) renews it;
 //     otherwise it needs a new seat, which exists iff fewer than `limit` seats
 //     are reserved (after reaping, when the pool is full).
+//   - SEC-11: `base`, the unit of the latest Reap's `now`; an Acquire or
+//     Heartbeat 2^29 units or more past it reaps first.
 class Model {
  public:
   struct Seat {
@@ -930,8 +1131,18 @@ class Model {
         limit(capacity) {}
 
   // The deadline of a lease starting at `now` (ms after the epoch): rounded
-  // up to a whole unit, as seat_pool.h "Times:" specifies.
+  // down to a whole unit, as seat_pool.h "Times" specifies.
   int64_t DeadlineFrom(int64_t now) const { return ExpiryMs(lease, unit, now); }
+
+  // Every reap moves the base.
+  size_t Reap(int64_t now) {
+    base = std::max(base, now / unit);
+    return ReapDue(now);
+  }
+  // What an Acquire or Heartbeat at `now` does first.
+  void CatchUp(int64_t now) {
+    if (now / unit - base >= kHorizonUnits) Reap(now);
+  }
 
   bool Holds(const SeatHandle& h) const {
     auto it = seats.find(h.index);
@@ -956,8 +1167,9 @@ class Model {
 
   const uint32_t capacity;
   const int64_t lease;
-  const int64_t unit;  // lease/4096, at least 1 ms
+  const int64_t unit;  // UnitMsFor(lease)
   uint32_t limit;
+  int64_t base = 0;  // in units
   uint32_t peak = 0;
   std::map<uint32_t, Seat> seats;
   std::map<K, Holder> holders;
@@ -1042,6 +1254,7 @@ std::string RunModel(const ModelConfig& cfg) {
           via_heartbeat ? pool.Heartbeat(key_of(k), At(now))
                         : pool.Acquire(key_of(k), At(now));
       // The model's answer.
+      m.CatchUp(now);
       std::optional<SeatHandle> previous;
       auto hit = m.holders.find(k);
       if (hit != m.holders.end()) {
@@ -1060,7 +1273,7 @@ std::string RunModel(const ModelConfig& cfg) {
         }
         m.holders.erase(hit);
       }
-      if (m.seats.size() >= m.limit) m.ReapDue(now);
+      if (m.seats.size() >= m.limit) m.Reap(now);
       if (m.seats.size() >= m.limit) {
         if (got) {
           return fail("got " + Str(got->handle) + " (renewed " +
@@ -1181,7 +1394,7 @@ std::string RunModel(const ModelConfig& cfg) {
       // ---------------------------------------------------------- Reap
       op << "Reap at " << now;
       const size_t reaped = pool.core().Reap(At(now));
-      const size_t expect = m.ReapDue(now);
+      const size_t expect = m.Reap(now);
       if (reaped != expect) {
         return fail("Reap returned " + std::to_string(reaped) + ", expected " +
                     std::to_string(expect));
@@ -1190,7 +1403,7 @@ std::string RunModel(const ModelConfig& cfg) {
       // ---------------------------------------------------------- Sweep
       op << "Sweep at " << now;
       const size_t reaped = pool.Sweep(At(now));
-      const size_t expect = m.ReapDue(now);
+      const size_t expect = m.Reap(now);
       for (auto it = m.holders.begin(); it != m.holders.end();) {
         if (!m.Live(it->second.handle, now)) {
           it = m.holders.erase(it);
@@ -1236,7 +1449,7 @@ std::string RunModel(const ModelConfig& cfg) {
     } else {
       // ---------------------------------------------------------- the clock
       int64_t by = 0;
-      switch (rand(9)) {
+      switch (rand(12)) {
         case 0:
           by = 0;
           break;
@@ -1258,6 +1471,25 @@ std::string RunModel(const ModelConfig& cfg) {
           break;
         case 6:
           by = L * (2 + static_cast<int64_t>(rand(5)));
+          break;
+        case 7:
+          // SEC-11: to the reaping horizon past the base, or just before.
+          by =
+              std::max<int64_t>(0, (m.base + kHorizonUnits) * m.unit - now - 1 +
+                                       static_cast<int64_t>(rand(3)) * m.unit);
+          break;
+        case 8:
+          // SEC-11: a whole number of wraps of the 31-bit deadline field,
+          // give or take a little: an unreaped seat's low bits look live.
+          by = (int64_t{1} << 31) * m.unit *
+                   (1 + static_cast<int64_t>(rand(3))) -
+               static_cast<int64_t>(rand(static_cast<uint64_t>(L) + 2));
+          break;
+        case 9:
+          // SEC-11: past the 2^32 units the pool once lived for, or years.
+          by = rand(2) == 0 ? (int64_t{1} << 32) * OldUnitMsFor(L) + 1
+                            : int64_t{400} * 24 * 3600 * 1000 *
+                                  (1 + static_cast<int64_t>(rand(1000)));
           break;
         default: {
           // To a seat's deadline, or one millisecond before or after it.
@@ -1352,7 +1584,7 @@ std::string RunModel(const ModelConfig& cfg) {
   // be taken once (up to the limit).
   now += 100 * L;
   pool.core().Reap(At(now));
-  m.ReapDue(now);
+  m.Reap(now);
   if (pool.core().in_use() != 0) {
     return ModelFailure(cfg, cfg.steps, "final Reap",
                         "in_use " + std::to_string(pool.core().in_use()) +
@@ -1364,8 +1596,10 @@ std::string RunModel(const ModelConfig& cfg) {
 TEST_CASE("seat pool: randomized model test against a sequential model",
           "[seat_pool][keyed][model]") {
   const uint32_t capacity = GENERATE(1u, 5u, 64u, 300u, 5000u);
-  // 100 ms: the wheel ticks every millisecond; 1 s and 3 h: coarser ticks.
-  const int64_t lease_ms = GENERATE(100, 1000, 3 * 3600 * 1000);
+  // 100 ms: the wheel ticks every millisecond; 1 s and 3 h: coarser ticks;
+  // 10,001 ms: an odd lease; 30 days: 8 ms units, deadlines rounded down.
+  const int64_t lease_ms = GENERATE(int64_t{100}, 1000, 10001, 3 * 3600 * 1000,
+                                    int64_t{30} * 24 * 3600 * 1000);
   const uint64_t seed = GENERATE(1u, 2u, 3u, 20240601u, 987654321u);
   const int steps = capacity >= 5000 ? 3000 : 5000;
   const ModelConfig cfg{capacity, lease_ms, seed, steps};

@@ -144,6 +144,8 @@ World Build(F& f) {
     ENTITLE_REQUIRE_OK(access);
     w.crew_access = access->id;
     ENTITLE_REQUIRE_OK(licenses.Checkout(w.tom, "SIM", DeviceId("tom-laptop")));
+    // An exception denies ext2 the pool (for RemovePoolException).
+    ENTITLE_REQUIRE_OK(licenses.DenyPoolAccess(op, w.floating, w.ext2));
   }
   // Projects (PRJ-1, PRJ-2, PRJ-6): two projects against the active SIM
   // entitlement in two of ProjectPolicy's default regions, their members
@@ -356,6 +358,21 @@ std::vector<Operation> Operations(F& f, const World& w) {
          return lic.ForceRelease(a, w.floating, w.tom, DeviceId("tom-laptop"));
        },
        admin},
+      {"Licenses::SetSeats",
+       [&lic, w](const Actor& a) {
+         return StatusOf(lic.SetSeats(a, w.floating, 3));
+       },
+       admin},
+      {"Licenses::DenyPoolAccess",
+       [&lic, w](const Actor& a) {
+         return StatusOf(lic.DenyPoolAccess(a, w.floating, w.tom));
+       },
+       admin},
+      {"Licenses::RemovePoolException",
+       [&lic, w](const Actor& a) {
+         return lic.RemovePoolException(a, w.floating, w.ext2);
+       },
+       admin},
       // Projects (PRJ-1 to PRJ-7). Each call names the region its project is
       // hosted in (bridge: eu, dam: ap) and a valid page, so a refusal can
       // only be about the actor.
@@ -514,7 +531,7 @@ TEMPLATE_TEST_CASE("ORG-7 authorization matrix: every mutating operation is "
     World w{};
     for (const Operation& op : Operations(probe, w)) names.push_back(op.name);
   }
-  REQUIRE(names.size() == 41);
+  REQUIRE(names.size() == 44);
   for (size_t i = 0; i < names.size(); ++i) {
     // One section per operation, on one world: a refused call leaves it as it
     // was, so every actor meets the same world. INFO names the pair.
@@ -632,6 +649,14 @@ TEMPLATE_TEST_CASE("ORG-7 authorization comes first: bad input from an actor "
       {"GrantRole to an external member",
        [](auto& f, const World& w, const Actor& a) {
          return f.orgs().GrantRole(a, w.a, w.ext, w.admin);
+       }},
+      {"SetSeats to no seats",
+       [](auto& f, const World& w, const Actor& a) {
+         return StatusOf(f.lic().SetSeats(a, w.floating, 0));
+       }},
+      {"DenyPoolAccess to a non-member",
+       [](auto& f, const World& w, const Actor& a) {
+         return StatusOf(f.lic().DenyPoolAccess(a, w.floating, w.newcomer));
        }},
       {"VerifyDomain while DNS cannot be asked",
        [](auto& f, const World& w, const Actor& a) {

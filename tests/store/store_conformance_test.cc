@@ -2888,7 +2888,7 @@ TEST_CASE("sqlite: migration 3 fills each project member's organization",
             1);
     MustCommit(*txn);
   }
-  // Reopening a file already at the current schema changes nothing.
+  // Reopening a file already at the newest schema changes nothing.
   store.reset();
   store = backend.Open();
   {
@@ -2969,6 +2969,59 @@ TEST_CASE("sqlite: a new file answers ProjectUsers from the covering index",
   REQUIRE(db.One("PRAGMA user_version") ==
           std::to_string(SqliteStore::kSchemaVersion));
   RequireProjectUsersPlan(db);
+}
+
+TEST_CASE("sqlite: migration 5 keeps every pool grant a grant",
+          "[store][sqlite][migration]") {
+  // A schema-4 file with a grant to a member and one to a group: after
+  // migration 5 neither is an exception, and an exception can only name an
+  // identity.
+  SqliteBackend backend;
+  {
+    RawDb db(backend.path(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    auto exec = [&](const std::string& sql) {
+      std::string error;
+      const int rc = db.Exec(sql, &error);
+      INFO(sql << "\n" << error);
+      REQUIRE(rc == SQLITE_OK);
+    };
+    for (int i = 0; i < 4; ++i) exec(internal::kMigrations[i]);
+    exec("PRAGMA user_version = 4");
+    exec(
+        "INSERT INTO organizations (id, name, discoverable, "
+        "auto_approve_domain_joins, federation_provider, maintenance_until, "
+        "created_at) VALUES (10, 'Org Ten', 0, 0, '', NULL, 0);"
+        "INSERT INTO identities (id, email, pending_email, display_name, "
+        "country, language, verified, locked, profile_complete, "
+        "password_hash, federated_subject, created_at, last_login_at) VALUES "
+        "(100, 'ada@example.com', NULL, 'Ada', '', '', 1, 0, 1, '', '', 0, "
+        "NULL);"
+        "INSERT INTO groups (id, organization_id, name, created_at) VALUES "
+        "(40, 10, 'Crew', 0);"
+        "INSERT INTO entitlements (id, organization_id, sku, seats, "
+        "period_start, period_end, countries, created_at, kind) VALUES "
+        "(6, 10, 'CAD-PRO', 5, 0, 1, '', 0, 'floating');"
+        "INSERT INTO pool_grants (id, entitlement_id, identity_id, group_id, "
+        "granted_at) VALUES (7, 6, 100, NULL, 0), (8, 6, NULL, 40, 0);");
+  }
+  auto opened = SqliteStore::Open(backend.path());
+  ENTITLE_REQUIRE_OK(opened);
+  std::unique_ptr<Store> store = std::move(*opened);
+  {
+    auto txn = BeginRead(*store);
+    const std::vector<PoolGrantRecord> grants = ListAll(txn->pool_grants());
+    REQUIRE(grants.size() == 2);
+    for (const PoolGrantRecord& g : grants) REQUIRE_FALSE(g.denied);
+    REQUIRE(MustCount(txn->pool_grants(), {.denied = false}) == 2);
+    REQUIRE(MustCount(txn->pool_grants(), {.denied = true}) == 0);
+  }
+  RawDb db(backend.path());
+  REQUIRE(db.One("PRAGMA user_version") == "5");
+  std::string error;
+  REQUIRE(db.Exec("UPDATE pool_grants SET denied = 1 WHERE id = 8", &error) !=
+          SQLITE_OK);
+  REQUIRE(db.Exec("UPDATE pool_grants SET denied = 1 WHERE id = 7", &error) ==
+          SQLITE_OK);
 }
 
 TEST_CASE("sqlite: create_if_missing=false on a missing file is NotFound",

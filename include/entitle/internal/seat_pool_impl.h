@@ -36,10 +36,14 @@ inline BasicSeatPoolCore<Atomic>::BasicSeatPoolCore(uint32_t capacity,
                                                     absl::Duration lease,
                                                     absl::Time epoch)
     : capacity_(std::clamp<uint32_t>(capacity, 1, kMaxSeats)),
-      lease_ms_(std::max<int64_t>(1, absl::ToInt64Milliseconds(lease))),
-      unit_shift_(static_cast<int>(std::bit_width(static_cast<uint64_t>(
-                      std::max<int64_t>(1, lease_ms_ / kUnitsPerLease)))) -
-                  1),
+      lease_ms_(std::clamp<int64_t>(absl::ToInt64Milliseconds(lease),
+                                    absl::ToInt64Milliseconds(kMinSeatLease),
+                                    absl::ToInt64Milliseconds(kMaxSeatLease))),
+      // The smallest power of two that keeps the lease within kHorizon
+      // units: 1 ms up to 2^29 ms.
+      unit_shift_(
+          std::max(0, static_cast<int>(std::bit_width(
+                          static_cast<uint64_t>((lease_ms_ - 1) / kHorizon))))),
       unit_ms_(int64_t{1} << unit_shift_),
       epoch_(epoch),
       epoch_ms_(absl::ToUnixMillis(epoch)),
@@ -96,6 +100,7 @@ inline BasicSeatPoolCore<Atomic>::BasicSeatPoolCore(uint32_t capacity,
   peak_.store(0, std::memory_order_relaxed);
   refusals_.store(0, std::memory_order_relaxed);
   reaped_through_.store(-1, std::memory_order_relaxed);
+  base_units_.store(0, std::memory_order_relaxed);
 }
 
 template <template <typename> class Atomic>
@@ -153,15 +158,33 @@ inline uint32_t BasicSeatPoolCore<Atomic>::TakePeak() {
 template <template <typename> class Atomic>
 inline std::optional<SeatHandle> BasicSeatPoolCore<Atomic>::Acquire(
     absl::Time now) {
+  int64_t base;
+  const int64_t ms = Caught(now, &base);
+  return AcquireCaught(ms >> unit_shift_, DeadlineAt(ms));
+}
+
+template <template <typename> class Atomic>
+inline std::optional<SeatHandle> BasicSeatPoolCore<Atomic>::Acquire(
+    absl::Time now, absl::Time until) {
+  int64_t base;
+  const int64_t ms = Caught(now, &base);
+  const int64_t now_units = ms >> unit_shift_;
+  const int64_t deadline = std::min(DeadlineAt(ms), UnitsAt(until));
+  if (deadline <= now_units) return std::nullopt;
+  return AcquireCaught(now_units, deadline);
+}
+
+template <template <typename> class Atomic>
+inline std::optional<SeatHandle> BasicSeatPoolCore<Atomic>::AcquireCaught(
+    int64_t now_units, int64_t deadline) {
   uint32_t index = TakeFreeBit();
   if (index == kNone) [[unlikely]] {
-    index = TakeFreeBitSlowly(now);
+    index = TakeFreeBitSlowly(now_units);
     if (index == kNone) return std::nullopt;
   }
   // The seat is ours alone: its word is {g, free}.
   const uint64_t free_word = seats_[index].load(std::memory_order_acquire);
   const uint32_t generation = GenerationOf(free_word);
-  const int64_t deadline = DeadlineFrom(now);
   // The seat word's store, then Enqueue's read of the queued flag, against
   // the reaper's store of the flag, then its read of the word: see Reap.
   if (asymmetric_) {
@@ -179,13 +202,15 @@ template <template <typename> class Atomic>
 inline bool BasicSeatPoolCore<Atomic>::Heartbeat(SeatHandle handle,
                                                  absl::Time now) {
   if (handle.index >= capacity_) return false;
-  const int64_t now_units = UnitsAt(now);
-  const int64_t deadline = DeadlineFrom(now);
+  int64_t base;
+  const int64_t ms = Caught(now, &base);
+  const int64_t now_units = ms >> unit_shift_;
+  const int64_t deadline = DeadlineAt(ms);
   Atomic<uint64_t>& seat = seats_[handle.index];
   uint64_t word = seat.load(std::memory_order_acquire);
   while (true) {
     if (IsFree(word) || GenerationOf(word) != handle.generation ||
-        DeadlineOf(word) <= now_units) {
+        DeadlineOf(word, base) <= now_units) {
       return false;
     }
     // The wheel keeps the seat in its old slot; the reaper moves it on.
@@ -217,20 +242,30 @@ template <template <typename> class Atomic>
 inline std::optional<SeatState> BasicSeatPoolCore<Atomic>::Inspect(
     SeatHandle handle, absl::Time now) const {
   if (handle.index >= capacity_) return std::nullopt;
+  // No reaping here: every live deadline reads right against the base
+  // whatever `now` is (see "Times").
+  const int64_t base = base_units_.load(std::memory_order_acquire);
   const uint64_t word = seats_[handle.index].load(std::memory_order_acquire);
-  if (IsFree(word) || GenerationOf(word) != handle.generation ||
-      DeadlineOf(word) <= UnitsAt(now)) {
+  if (IsFree(word) || GenerationOf(word) != handle.generation) {
     return std::nullopt;
   }
-  return SeatState{
-      handle, absl::FromUnixMillis(epoch_ms_ + DeadlineOf(word) * unit_ms_)};
+  const int64_t deadline = DeadlineOf(word, base);
+  if (deadline <= UnitsAt(now)) return std::nullopt;
+  return SeatState{handle,
+                   absl::FromUnixMillis(epoch_ms_ + deadline * unit_ms_)};
 }
 
 template <template <typename> class Atomic>
 inline size_t BasicSeatPoolCore<Atomic>::Reap(absl::Time now) {
-  const int64_t now_units = UnitsAt(now);
+  return ReapUnits(UnitsAt(now));
+}
+
+template <template <typename> class Atomic>
+inline size_t BasicSeatPoolCore<Atomic>::ReapUnits(int64_t now_units) {
   const int64_t through = now_units / tick_units_;
   internal::MutexLock lock(reaper_mutex_);
+  // Only reapers move the base, under this lock.
+  const int64_t base = base_units_.load(std::memory_order_relaxed);
   const int64_t from =
       std::min(reaped_through_.load(std::memory_order_relaxed) + 1, through);
   // Publish progress first: seats enqueued from now on go to later slots.
@@ -245,7 +280,7 @@ inline size_t BasicSeatPoolCore<Atomic>::Reap(absl::Time now) {
     while (index != kNone) {
       const uint32_t next =
           next_in_slot_[index].load(std::memory_order_relaxed);
-      reclaimed += Visit(index, now_units);
+      reclaimed += Visit(index, now_units, base);
       index = next;
     }
   }
@@ -258,10 +293,15 @@ inline size_t BasicSeatPoolCore<Atomic>::Reap(absl::Time now) {
     for (const uint32_t index : left_wheel_) {
       const uint64_t after = seats_[index].load(std::memory_order_seq_cst);
       if (!IsFree(after)) {
-        Enqueue(index, DeadlineOf(after), std::memory_order_seq_cst);
+        Enqueue(index, DeadlineOf(after, base), std::memory_order_seq_cst);
       }
     }
     left_wheel_.clear();
+  }
+  // Every lease that ended by `now_units` is reclaimed: deadlines now read
+  // against it (those set meanwhile lie within kHorizon of it either way).
+  if (now_units > base) {
+    base_units_.store(now_units, std::memory_order_release);
   }
   return reclaimed;
 }
@@ -273,30 +313,35 @@ constexpr uint64_t BasicSeatPoolCore<Atomic>::LowBits(uint32_t n) {
 
 template <template <typename> class Atomic>
 inline uint32_t BasicSeatPoolCore<Atomic>::GenerationOf(uint64_t word) {
-  return static_cast<uint32_t>(word >> kDeadlineBits);
+  return static_cast<uint32_t>(word >> kGenerationShift);
 }
 
 template <template <typename> class Atomic>
 inline bool BasicSeatPoolCore<Atomic>::IsFree(uint64_t word) {
-  return (word & kDeadlineMask) == 0;
+  return (word & kReserved) == 0;
 }
 
 template <template <typename> class Atomic>
-inline int64_t BasicSeatPoolCore<Atomic>::DeadlineOf(uint64_t word) {
-  return static_cast<int64_t>(word & kDeadlineMask) - 1;
+inline int64_t BasicSeatPoolCore<Atomic>::DeadlineOf(uint64_t word,
+                                                     int64_t base) {
+  // Serial-number arithmetic: the distance from the window's start to the
+  // low bits, modulo the range.
+  const uint64_t from = static_cast<uint64_t>(base - kHorizon);
+  return static_cast<int64_t>(
+      from + (((word & kDeadlineMask) - from) & kDeadlineMask));
 }
 
 template <template <typename> class Atomic>
 inline uint64_t BasicSeatPoolCore<Atomic>::Word(uint32_t generation,
                                                 int64_t deadline_units) {
-  const uint64_t deadline = static_cast<uint64_t>(std::clamp<int64_t>(
-      deadline_units + 1, 1, static_cast<int64_t>(kDeadlineMask)));
-  return (uint64_t{generation} << kDeadlineBits) | deadline;
+  return (uint64_t{generation} << kGenerationShift) | kReserved |
+         (static_cast<uint64_t>(deadline_units) & kDeadlineMask);
 }
 
 template <template <typename> class Atomic>
 inline uint64_t BasicSeatPoolCore<Atomic>::FreedWord(uint64_t word) {
-  return uint64_t{GenerationOf(word) + 1} << kDeadlineBits;  // Wraps at 2^32.
+  // Wraps at 2^32.
+  return uint64_t{GenerationOf(word) + 1} << kGenerationShift;
 }
 
 template <template <typename> class Atomic>
@@ -310,8 +355,35 @@ inline int64_t BasicSeatPoolCore<Atomic>::UnitsAt(absl::Time now) const {
 }
 
 template <template <typename> class Atomic>
-inline int64_t BasicSeatPoolCore<Atomic>::DeadlineFrom(absl::Time now) const {
-  return (MsAt(now) + lease_ms_ + unit_ms_ - 1) >> unit_shift_;
+inline int64_t BasicSeatPoolCore<Atomic>::DeadlineAt(int64_t ms) const {
+  return (ms + lease_ms_) >> unit_shift_;
+}
+
+template <template <typename> class Atomic>
+inline int64_t BasicSeatPoolCore<Atomic>::Caught(absl::Time now,
+                                                 int64_t* base) {
+  const int64_t ms = MsAt(now);
+  *base = base_units_.load(std::memory_order_acquire);
+  // One compare for "within kHorizon of the base, either side".
+  if (static_cast<uint64_t>((ms >> unit_shift_) - *base + kHorizon) >=
+      static_cast<uint64_t>(2 * kHorizon)) [[unlikely]] {
+    return CatchUp(ms, base);
+  }
+  return ms;
+}
+
+template <template <typename> class Atomic>
+int64_t BasicSeatPoolCore<Atomic>::CatchUp(int64_t ms, int64_t* base) {
+  const int64_t units = ms >> unit_shift_;
+  if (units >= *base + kHorizon) {
+    // Reclaim the leases that ended before any deadline set from `now` is
+    // read against a base this far on.
+    ReapUnits(units);
+    *base = base_units_.load(std::memory_order_acquire);
+    return ms;
+  }
+  if (units < *base - kHorizon) return *base << unit_shift_;
+  return ms;  // The base moved meanwhile.
 }
 
 template <template <typename> class Atomic>
@@ -509,10 +581,10 @@ inline uint32_t BasicSeatPoolCore<Atomic>::TakeFreeBit() {
 }
 
 template <template <typename> class Atomic>
-uint32_t BasicSeatPoolCore<Atomic>::TakeFreeBitSlowly(absl::Time now) {
+uint32_t BasicSeatPoolCore<Atomic>::TakeFreeBitSlowly(int64_t now_units) {
   uint32_t index = TakeFreeBitExactly();
   if (index == kNone) {
-    Reap(now);
+    ReapUnits(now_units);
     index = TakeFreeBitExactly();
   }
   if (index == kNone) {
@@ -618,13 +690,15 @@ inline void BasicSeatPoolCore<Atomic>::Push(uint32_t index, int64_t deadline) {
 
 template <template <typename> class Atomic>
 inline size_t BasicSeatPoolCore<Atomic>::Visit(uint32_t index,
-                                               int64_t now_units) {
+                                               int64_t now_units,
+                                               int64_t base) {
   Atomic<uint64_t>& seat = seats_[index];
   uint64_t word = seat.load(std::memory_order_acquire);
   size_t reclaimed = 0;
   while (!IsFree(word)) {
-    if (DeadlineOf(word) > now_units) {
-      Push(index, DeadlineOf(word));  // Extended: wait in its new slot.
+    const int64_t deadline = DeadlineOf(word, base);
+    if (deadline > now_units) {
+      Push(index, deadline);  // Extended: wait in its new slot.
       return 0;
     }
     if (seat.compare_exchange_weak(word, FreedWord(word),
@@ -671,6 +745,19 @@ inline std::optional<SeatReservation> BasicSeatPool<Atomic>::Acquire(
     it->second = Holder{*handle, now, now};
   }
   return SeatReservation{*handle, false};
+}
+
+template <template <typename> class Atomic>
+inline bool BasicSeatPool<Atomic>::Adopt(const SeatHolder& holder,
+                                         absl::Time now) {
+  Shard& shard = ShardOf(holder.key);
+  internal::MutexLock lock(shard.mutex);
+  if (shard.holders.contains(holder.key)) return false;
+  std::optional<SeatHandle> handle = core_.Acquire(now, holder.expires_at);
+  if (!handle.has_value()) return false;
+  shard.holders.emplace(holder.key,
+                        Holder{*handle, holder.since, holder.last_heartbeat});
+  return true;
 }
 
 template <template <typename> class Atomic>

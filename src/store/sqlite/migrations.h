@@ -309,6 +309,13 @@ CREATE TABLE throttles (
 ) WITHOUT ROWID;
 CREATE INDEX throttles_expires_at ON throttles(expires_at);
 )sql",
+
+    // 5: per-member exceptions on a pool: a pool grant row with denied = 1
+    // denies its identity (never a group) the pool, whatever groups give it.
+    R"sql(
+ALTER TABLE pool_grants ADD COLUMN denied INTEGER NOT NULL DEFAULT 0
+  CHECK (denied IN (0, 1) AND (denied = 0 OR identity_id IS NOT NULL));
+)sql",
 };
 
 inline constexpr int kMigrationCount =
