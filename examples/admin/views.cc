@@ -185,6 +185,8 @@ Table InvitationsTable(const std::vector<entitle::InvitationInfo>& list) {
     std::string kind = i.kind == entitle::InvitationKind::kEmployee ? "employee"
                        : i.kind == entitle::InvitationKind::kExternal
                            ? "external"
+                       : i.kind == entitle::InvitationKind::kFirstAdministrator
+                           ? "first-administrator"
                            : "group";
     table.Add({IdCell(i.id.value()), Text(i.email.str()), Text(kind),
                Text(std::string(InvitationStateName(i.state))),

@@ -335,10 +335,11 @@ absl::Status Identities::CompleteVerification(std::string_view token,
 absl::StatusOr<IdentityId> Identities::SignIn(
     std::string_view email_text, std::string_view password,
     const std::optional<DeviceId>& device, std::string_view client_address) {
-  if (device.has_value() && (device->value().empty() ||
-                             device->value().size() > DeviceId::kMaxLength)) {
-    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidArgument,
-                 "A device id must have 1 to 256 bytes.");
+  // SEC-8: the device id as the checkout path takes it (seat_types.h).
+  if (device.has_value() && !IsValidDeviceId(device->value())) {
+    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidDevice,
+                 "A device id is 1 to 256 printable ASCII characters without "
+                 "spaces.");
   }
   ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   ENTITLE_ASSIGN_OR_RETURN(
