@@ -148,7 +148,9 @@ class Organizations {
   // `first_administrator` as its first administrator: an employee holding the
   // built-in Administrator role (ORG-2 applies: an employee membership
   // elsewhere ends). Fails with kPermissionDenied for any other actor,
-  // kInvalidArgument for a bad name, kNotFound for an unknown identity,
+  // kInvalidName for a bad name (SEC-6: valid UTF-8, no control or invisible
+  // characters, 1 to 200 characters once trimmed; the same for role and
+  // group names), kNotFound for an unknown identity,
   // kLastAdministrator when that identity is the last administrator of its
   // current employer.
   absl::StatusOr<OrganizationId> Create(const Actor& actor,
