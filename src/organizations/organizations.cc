@@ -683,7 +683,10 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
   ENTITLE_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(domain));
   for (const std::string& public_domain :
        context_.organization_policy.public_mail_domains) {
-    if (absl::AsciiStrToLower(public_domain) == name) {
+    // Listed in any spelling (SEC-7): compared in the canonical one.
+    const absl::StatusOr<std::string> listed = NormalizeDomain(public_domain);
+    if (listed.ok() ? *listed == name
+                    : absl::AsciiStrToLower(public_domain) == name) {
       return MakeError(absl::StatusCode::kInvalidArgument,
                        Reason::kPublicMailDomain,
                        absl::StrCat(name,
