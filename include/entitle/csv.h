@@ -22,24 +22,42 @@
 //
 // A bad record comes back with `CsvRow::error` set to InvalidArgument and
 //   - `Reason::kMalformedCsv` for a quote error, a quoted field left open at
-//     the end of the input, or a field that is not UTF-8;
+//     the end of the input or past `max_record_bytes` (below), or a field
+//     that is not UTF-8;
 //   - `Reason::kLimitExceeded` for a field longer than `max_field_bytes`
 //     (kept truncated to that length) or more than `max_fields` fields (the
 //     first `max_fields` are kept).
 // The message names the record, its line, and the field, e.g. "record 4
 // (line 7), field 2: a closing quote must be followed by a comma or the end
-// of the line". Where reading goes on depends on the error:
+// of the line; reading goes on at line 8". A bad record costs only itself
+// (SPEC SEC-12); where reading goes on depends on the error:
 //   - after a quote error or an open quoted field, the record's boundaries
 //     cannot be trusted, so reading goes back to the line after the record's
-//     first line: a stray quote swallows no good rows. For that the reader
-//     holds the record's bytes after its first line, up to `max_record_bytes`;
-//     when the record is longer, reading goes on from where the error was
-//     found instead, and the message says which lines were skipped;
+//     first line, whatever the record's size: a stray quote swallows no good
+//     rows, and the lines it had swallowed are read again as records. For
+//     that the reader holds the record's bytes after its first line. Only
+//     quoted fields span lines, so a record that runs on for more than
+//     `max_record_bytes` after its first line is taken for a quote left open:
+//     it ends there, bad (kMalformedCsv), and reading goes back to its second
+//     line just the same. (At the default limits only a record with more
+//     than 16 fields of the full 64 KiB after its first line can reach it.) A
+//     record on one line has no such limit: reading goes on at the next line;
 //   - after any other error the record's boundaries are sound, and reading
 //     goes on after the record's end.
 //
 // `AppendCsvField` and `AppendCsvRecord` write what `CsvReader` reads back
 // unchanged, for any fields.
+//
+// Spreadsheet formulas (SPEC SEC-6): a spreadsheet that opens a CSV file runs
+// a cell beginning with `=`, `+`, `-` or `@` (and, in some, a tab or carriage
+// return) as a formula, which can fetch URLs or run commands. Files meant for
+// people (exports) are written with `AppendGuardedCsvRecord`, which prefixes
+// such a cell with one `'`, so it shows as text. To make the guard exactly
+// reversible, a cell that already begins with `'` is prefixed too, and
+// `UnguardCsvCell` removes exactly one leading `'`: for every cell `c`,
+// UnguardCsvCell(what CsvReader reads of AppendGuardedCsvField(c)) == c. A
+// reader of guarded files (an import) unguards every cell, so a hand-written
+// cell beginning with `'` loses that quote.
 //
 // A `CsvReader` does not own its stream and is not thread-safe: use one
 // reader from one thread at a time. The free functions are thread-safe.
@@ -67,8 +85,9 @@ struct CsvLimits {
   size_t max_field_bytes = 64 * 1024;
   // More fields in one record make it bad (kLimitExceeded).
   size_t max_fields = 256;
-  // How much of one record, after its first line, is held so that reading can
-  // go back to its second line after a quote error.
+  // The most one record may run on past its first line (in quoted fields
+  // that span lines); a longer one is bad (kMalformedCsv) and reading goes
+  // back to its second line. Also the most held so that reading can go back.
   size_t max_record_bytes = 1 << 20;
 };
 
@@ -122,10 +141,9 @@ class CsvReader {
   size_t pos_ = 0;
   size_t end_ = 0;
   int64_t base_ = 0;
-  // Offset just after the current record's first LF, or -1; held_ tells
-  // whether the bytes from there on are still in buf_.
+  // Offset just after the current record's first LF, or -1; the bytes from
+  // there on are kept in buf_ until the record ends.
   int64_t resume_ = -1;
-  bool held_ = false;
   int64_t line_ = 1;     // Physical line of buf_[pos_].
   int64_t records_ = 0;  // Records returned so far.
   bool started_ = false;
@@ -142,6 +160,21 @@ void AppendCsvField(std::string& out, std::string_view field);
 // record of one empty field is written `""` so that it is not an empty line;
 // no fields at all append nothing, as no record has zero fields.
 void AppendCsvRecord(std::string& out, absl::Span<const std::string> fields);
+
+// SEC-6: true when a spreadsheet could run `cell` as a formula, or when it
+// begins with `'` (see above): it begins with = + - @ ' TAB or CR.
+bool CsvCellNeedsGuard(std::string_view cell);
+
+// `AppendCsvField` of `cell`, prefixed with `'` when `CsvCellNeedsGuard`.
+void AppendGuardedCsvField(std::string& out, std::string_view cell);
+
+// `AppendCsvRecord` with every field written by `AppendGuardedCsvField`.
+void AppendGuardedCsvRecord(std::string& out,
+                            absl::Span<const std::string> fields);
+
+// A cell as it was before `AppendGuardedCsvField`: `cell` without its first
+// character when that is `'`, else `cell` itself. A view into `cell`.
+std::string_view UnguardCsvCell(std::string_view cell);
 
 }  // namespace entitle
 

@@ -159,7 +159,9 @@ class Identities {
   // ("verify-email") to set its password. `actor` is who asks: anonymous for
   // self-registration, or the operator. Fails with kInvalidEmail (ID-2),
   // kEmailTaken when another identity has the address (ID-1), kInvalidProfile
-  // for a malformed country or language, kMailLimited (SEC-10).
+  // for a malformed country or language, kInvalidName for a display name that
+  // is not valid UTF-8, holds control or invisible characters or is longer
+  // than 200 characters (SEC-6), kMailLimited (SEC-10).
   absl::StatusOr<IdentityId> Register(const Actor& actor,
                                       std::string_view email,
                                       const Profile& profile = {});
@@ -228,8 +230,9 @@ class Identities {
 
   // ID-8, ID-12: changes profile fields. When the mandatory fields become
   // complete, memberships waiting for them become active. Fails with
-  // kInvalidProfile, kPermissionDenied (only the identity itself or the
-  // operator may edit a profile).
+  // kInvalidProfile (country, language), kInvalidName (display name, as for
+  // Register), kPermissionDenied (only the identity itself or the operator
+  // may edit a profile).
   absl::Status UpdateProfile(const Actor& actor, IdentityId id,
                              const ProfileUpdate& update);
 

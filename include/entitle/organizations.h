@@ -208,10 +208,12 @@ class Organizations {
   // `first_administrator` as its first administrator: an employee holding the
   // built-in Administrator role (ORG-2 applies: an employee membership
   // elsewhere ends). Fails with kPermissionDenied for any other actor,
-  // kInvalidArgument for a bad name, kNotFound for an unknown identity,
-  // kLastAdministrator when that identity is the last unlocked administrator
-  // of its current employer. For a first administrator known only by address,
-  // see Invitations::CreateOrganizationForInvitee.
+  // kInvalidName for a bad name (SEC-6: valid UTF-8, no control or invisible
+  // characters, 1 to 200 characters once trimmed; the same for role and
+  // group names), kNotFound for an unknown identity, kLastAdministrator when
+  // that identity is the last unlocked administrator of its current employer.
+  // For a first administrator known only by address, see
+  // Invitations::CreateOrganizationForInvitee.
   absl::StatusOr<OrganizationId> Create(const Actor& actor,
                                         std::string_view name,
                                         IdentityId first_administrator);

@@ -175,12 +175,13 @@ class Projects {
 
   // ------------------------------------------------------------- projects
 
-  // PRJ-1, PRJ-2: a project of `organization` named `name` (1..200
-  // characters, no control characters) against `entitlement`, hosted in
-  // `region`. Fails with kPermissionDenied, kNotFound (organization, or an
-  // entitlement that is not the organization's), kOutsidePeriod (the
-  // entitlement is not active now), kInvalidArgument (name, or a region not
-  // in ProjectPolicy::regions).
+  // PRJ-1, PRJ-2: a project of `organization` named `name` (SEC-6: valid
+  // UTF-8, 1..200 characters, no control or invisible characters; kept as
+  // given, in NFC) against `entitlement`, hosted in `region`. Fails with
+  // kPermissionDenied, kNotFound (organization, or an entitlement that is not
+  // the organization's), kOutsidePeriod (the entitlement is not active now),
+  // kInvalidName (name), kInvalidArgument (a region not in
+  // ProjectPolicy::regions).
   absl::StatusOr<ProjectRecord> CreateProject(const Actor& actor,
                                               OrganizationId organization,
                                               EntitlementId entitlement,

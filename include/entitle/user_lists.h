@@ -16,6 +16,12 @@
 //   - licenses: the SKUs of the member's named licenses and of the pools it
 //     may use directly (not through a group), sorted, separated by ";".
 //
+// Every cell is written guarded against spreadsheet formulas (SPEC SEC-6,
+// csv.h): a cell beginning with = + - @ TAB CR, or with ', gets one ' in
+// front ("=HYPERLINK(...)" is written "'=HYPERLINK(...)"), and import removes
+// exactly one leading ' from every cell, so an export imports back to the
+// same values. A hand-written file's cell that begins with ' loses it.
+//
 // Import reads the same columns, in any order (names compared
 // case-insensitively); `email` and `kind` are required, the others optional;
 // `name`, `status` and `last_login` are read but not applied (a person's
@@ -42,7 +48,11 @@
 // Rows are independent (ADM-2): a row is applied whole or not at all, and a
 // bad row (malformed CSV, bad address, unknown kind, role or SKU, an
 // oversized field, a refused rule) fails alone with its reason while every
-// other row goes on. Rows are committed in batches of
+// other row goes on. A malformed record costs only itself (SEC-12): after a
+// quote error, reading goes back to the line after the record's first line
+// whatever the record's size (csv.h), so a stray quote near the top of a
+// large file fails one row, and every later line is read as a row of its own
+// and applied or reported. Rows are committed in batches of
 // `UserImportOptions::rows_per_transaction` (each row inside its batch under
 // a savepoint), so a 100,000-row file does not pay a disk sync per row; a
 // row's result is reported only once its batch has committed. When the store

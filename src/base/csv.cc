@@ -202,15 +202,9 @@ size_t CsvReader::ReadSome(char* dst, size_t size) {
 bool CsvReader::Fill(size_t want) {
   while (end_ - pos_ < want) {
     if (eof_ || !status_.ok()) return false;
-    size_t keep_from = pos_;
-    if (held_) {
-      if (base_ + static_cast<int64_t>(pos_) - resume_ >
-          static_cast<int64_t>(limits_.max_record_bytes)) {
-        held_ = false;
-      } else {
-        keep_from = static_cast<size_t>(resume_ - base_);
-      }
-    }
+    // ReadRecord keeps what is held within max_record_bytes.
+    const size_t keep_from =
+        resume_ >= 0 ? static_cast<size_t>(resume_ - base_) : pos_;
     if (buf_.size() - end_ < kChunkBytes) {
       // Move what is still needed to the front; grow only if that is not room
       // enough, so the buffer stays about one chunk plus what is held.
@@ -246,33 +240,15 @@ void CsvReader::Recover(CsvRow& row, internal::CsvFields& fields,
   std::string message =
       absl::StrCat(Where(row, fields.number()), ": ", AbslView(what));
   if (line_ != row.line) absl::StrAppend(&message, " (on line ", line_, ")");
-  const bool multi_line = resume_ >= 0;
-  const bool read_again = multi_line && held_ &&
-                          base_ + static_cast<int64_t>(pos_) - resume_ <=
-                              static_cast<int64_t>(limits_.max_record_bytes);
-  if (read_again) {
+  if (resume_ >= 0) {
     // The quotes cannot be trusted: read the record's second line again.
     pos_ = static_cast<size_t>(resume_ - base_);
     line_ = row.line + 1;
     resume_ = -1;
-    held_ = false;
   } else {
-    resume_ = -1;
-    held_ = false;
     SkipPastLineEnd();
   }
-  const bool at_end = !Fill(1);
-  if (multi_line && !read_again) {
-    absl::StrAppend(
-        &message, "; the record is longer than ", limits_.max_record_bytes,
-        " bytes, too long to be read again from line ", row.line + 1);
-    absl::StrAppend(&message,
-                    at_end
-                        ? ", so the rest of the input was skipped"
-                        : absl::StrCat(", so reading goes on at line ", line_));
-  } else if (!at_end) {
-    absl::StrAppend(&message, "; reading goes on at line ", line_);
-  }
+  if (Fill(1)) absl::StrAppend(&message, "; reading goes on at line ", line_);
   fields.Finish();
   // A quote error outranks an earlier limit or UTF-8 error: it changes where
   // reading goes on.
@@ -317,7 +293,6 @@ bool CsvReader::ReadRecord(CsvRow& row) {
   row.number = ++records_;
   row.line = line_;
   resume_ = -1;
-  held_ = false;
   internal::CsvFields fields(row, limits_);
   fields.Begin();
 
@@ -329,6 +304,17 @@ bool CsvReader::ReadRecord(CsvRow& row) {
   };
   State state = State::kFieldStart;
 
+  // Where a scan must stop: the end of the buffer, or the first byte past
+  // max_record_bytes after the record's first line (so that the record is cut
+  // at the same byte however the input arrives).
+  auto scan_end = [&]() -> size_t {
+    if (resume_ < 0) return end_;
+    const int64_t limit =
+        resume_ - base_ + static_cast<int64_t>(limits_.max_record_bytes) + 1;
+    return limit < static_cast<int64_t>(end_) ? static_cast<size_t>(limit)
+                                              : end_;
+  };
+
   // Ends the record at a line end of `length` bytes at pos_.
   auto end_record = [&](size_t length) {
     pos_ += length;
@@ -339,6 +325,18 @@ bool CsvReader::ReadRecord(CsvRow& row) {
   };
 
   for (;;) {
+    // Only quoted fields span lines, so a record that runs on this long past
+    // its first line is most likely a quote left open: it ends here, and
+    // reading goes back to its second line like after any quote error.
+    if (resume_ >= 0 && base_ + static_cast<int64_t>(pos_) - resume_ >
+                            static_cast<int64_t>(limits_.max_record_bytes)) {
+      Recover(row, fields,
+              absl::StrCat("the record runs on for more than ",
+                           limits_.max_record_bytes,
+                           " bytes after its first line (is a quote left "
+                           "open?)"));
+      return true;
+    }
     if (pos_ == end_ && !Fill(1)) {
       if (!status_.ok()) return false;
       if (state == State::kQuoted) {
@@ -362,12 +360,13 @@ bool CsvReader::ReadRecord(CsvRow& row) {
 
       case State::kUnquoted: {
         const size_t start = pos_;
-        while (pos_ < end_ &&
+        const size_t stop = scan_end();
+        while (pos_ < stop &&
                !kUnquotedStops[static_cast<unsigned char>(buf_[pos_])]) {
           ++pos_;
         }
         fields.Append(buf_.data() + start, pos_ - start);
-        if (pos_ == end_) break;
+        if (pos_ == stop) break;
         const char c = buf_[pos_];
         if (c == ',') {
           ++pos_;
@@ -393,17 +392,15 @@ bool CsvReader::ReadRecord(CsvRow& row) {
 
       case State::kQuoted: {
         const size_t start = pos_;
-        while (pos_ < end_ && buf_[pos_] != '"' && buf_[pos_] != '\n') ++pos_;
+        const size_t stop = scan_end();
+        while (pos_ < stop && buf_[pos_] != '"' && buf_[pos_] != '\n') ++pos_;
         fields.Append(buf_.data() + start, pos_ - start);
-        if (pos_ == end_) break;
+        if (pos_ == stop) break;
         if (buf_[pos_] == '\n') {
           fields.Append("\n", 1);
           ++pos_;
           ++line_;
-          if (resume_ < 0) {
-            resume_ = base_ + static_cast<int64_t>(pos_);
-            held_ = true;
-          }
+          if (resume_ < 0) resume_ = base_ + static_cast<int64_t>(pos_);
         } else {
           ++pos_;
           state = State::kClosed;
@@ -469,17 +466,65 @@ void AppendCsvField(std::string& out, std::string_view field) {
   out.push_back('"');
 }
 
-void AppendCsvRecord(std::string& out, absl::Span<const std::string> fields) {
+namespace {
+
+template <typename AppendField>
+void AppendRecord(std::string& out, absl::Span<const std::string> fields,
+                  AppendField append_field) {
   if (fields.empty()) return;
   if (fields.size() == 1 && fields[0].empty()) {
     out.append("\"\"");
   } else {
     for (size_t i = 0; i < fields.size(); ++i) {
       if (i > 0) out.push_back(',');
-      AppendCsvField(out, fields[i]);
+      append_field(out, fields[i]);
     }
   }
   out.append("\r\n");
+}
+
+}  // namespace
+
+void AppendCsvRecord(std::string& out, absl::Span<const std::string> fields) {
+  AppendRecord(out, fields, AppendCsvField);
+}
+
+bool CsvCellNeedsGuard(std::string_view cell) {
+  if (cell.empty()) return false;
+  switch (cell.front()) {
+    case '=':
+    case '+':
+    case '-':
+    case '@':
+    case '\t':
+    case '\r':
+    case '\'':
+      return true;
+    default:
+      return false;
+  }
+}
+
+void AppendGuardedCsvField(std::string& out, std::string_view cell) {
+  if (!CsvCellNeedsGuard(cell)) {
+    AppendCsvField(out, cell);
+    return;
+  }
+  std::string guarded;
+  guarded.reserve(cell.size() + 1);
+  guarded.push_back('\'');
+  guarded.append(cell.data(), cell.size());
+  AppendCsvField(out, guarded);
+}
+
+void AppendGuardedCsvRecord(std::string& out,
+                            absl::Span<const std::string> fields) {
+  AppendRecord(out, fields, AppendGuardedCsvField);
+}
+
+std::string_view UnguardCsvCell(std::string_view cell) {
+  if (!cell.empty() && cell.front() == '\'') cell.remove_prefix(1);
+  return cell;
 }
 
 }  // namespace entitle

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "absl/strings/ascii.h"
+#include "base/names.h"
 #include "base/string_view.h"
 #include "entitle/status.h"
 
@@ -76,17 +77,12 @@ bool ProfileComplete(const IdentityRecord& identity) {
 
 absl::Status ApplyProfile(const ProfileUpdate& update, IdentityRecord& record) {
   if (update.display_name.has_value()) {
-    const std::string_view name =
-        StdView(absl::StripAsciiWhitespace(*update.display_name));
-    if (name.size() > 200) {
-      return InvalidProfile("The name must have at most 200 characters.");
-    }
-    for (const char c : name) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-        return InvalidProfile("The name must not contain control characters.");
-      }
-    }
-    record.display_name = std::string(name);
+    // SEC-6 (base/names.h); the empty name clears it.
+    absl::StatusOr<std::string> name =
+        CheckName(StdView(absl::StripAsciiWhitespace(*update.display_name)),
+                  "name", NameRules{.allow_empty = true});
+    if (!name.ok()) return name.status();
+    record.display_name = *std::move(name);
   }
   if (update.country.has_value()) {
     std::optional<std::string> country = NormalizeCountry(*update.country);

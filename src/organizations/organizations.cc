@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/links.h"
+#include "base/names.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
 #include "entitle/domain_verifier.h"
@@ -36,22 +37,11 @@ absl::Status Invalid(std::string_view message) {
                    message);
 }
 
-// A name of 1 to 200 characters without control characters, trimmed.
+// A name by SEC-6's rules (base/names.h), trimmed.
 absl::StatusOr<std::string> CleanName(std::string_view name,
                                       std::string_view what) {
-  const std::string_view trimmed =
-      StdView(absl::StripAsciiWhitespace(AbslView(name)));
-  if (trimmed.empty() || trimmed.size() > 200) {
-    return Invalid(absl::StrCat("The ", AbslView(what),
-                                " must have 1 to 200 characters."));
-  }
-  for (const char c : trimmed) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return Invalid(absl::StrCat("The ", AbslView(what),
-                                  " must not contain control characters."));
-    }
-  }
-  return std::string(trimmed);
+  return internal::CheckName(
+      StdView(absl::StripAsciiWhitespace(AbslView(name))), what);
 }
 
 absl::StatusOr<OrganizationRecord> LoadOrganization(Transaction& tx,
@@ -739,7 +729,10 @@ absl::StatusOr<DomainClaim> Organizations::ClaimDomain(
   ENTITLE_ASSIGN_OR_RETURN(std::string name, NormalizeDomain(domain));
   for (const std::string& public_domain :
        context_.organization_policy.public_mail_domains) {
-    if (absl::AsciiStrToLower(public_domain) == name) {
+    // Listed in any spelling (SEC-7): compared in the canonical one.
+    const absl::StatusOr<std::string> listed = NormalizeDomain(public_domain);
+    if (listed.ok() ? *listed == name
+                    : absl::AsciiStrToLower(public_domain) == name) {
       return MakeError(absl::StatusCode::kInvalidArgument,
                        Reason::kPublicMailDomain,
                        absl::StrCat(name,

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/names.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
 #include "entitle/email.h"
@@ -26,7 +27,6 @@ using internal::AuditTarget;
 using internal::Operation;
 using internal::Reading;
 
-constexpr size_t kMaxProjectNameLength = 200;
 constexpr std::string_view kJobKind = "project-members.update";
 
 absl::Status Invalid(std::string_view message) {
@@ -76,21 +76,6 @@ absl::Status CheckRegion(const internal::ServiceContext& context,
   return Invalid(absl::StrCat("There is no region \"", AbslView(region),
                               "\"; projects are hosted in ",
                               absl::StrJoin(regions, ", "), "."));
-}
-
-absl::Status CheckName(std::string_view name) {
-  size_t characters = 0;  // UTF-8 lead bytes.
-  for (unsigned char c : name) characters += (c & 0xC0) != 0x80 ? 1 : 0;
-  if (name.empty() || characters > kMaxProjectNameLength) {
-    return Invalid(absl::StrCat("A project name has 1 to ",
-                                kMaxProjectNameLength, " characters."));
-  }
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) {
-      return Invalid("A project name cannot hold control characters.");
-    }
-  }
-  return absl::OkStatus();
 }
 
 absl::Status RequireOrganization(Transaction& tx, OrganizationId organization) {
@@ -391,7 +376,9 @@ absl::StatusOr<ProjectRecord> Projects::CreateProject(
   ENTITLE_ASSIGN_OR_RETURN(EntitlementRecord e,
                            internal::LoadOwned(tx.entitlements(), organization,
                                                entitlement, "entitlement"));
-  ENTITLE_RETURN_IF_ERROR(CheckName(name));
+  // SEC-6 (base/names.h); a project name is not trimmed.
+  ENTITLE_ASSIGN_OR_RETURN(std::string clean_name,
+                           internal::CheckName(name, "project name"));
   ENTITLE_RETURN_IF_ERROR(CheckRegion(context_, region));
   if (op.now() < e.period_start || op.now() >= e.period_end) {
     return MakeError(
@@ -403,7 +390,7 @@ absl::StatusOr<ProjectRecord> Projects::CreateProject(
   ProjectRecord project;
   project.organization_id = organization;
   project.entitlement_id = entitlement;
-  project.name = std::string(name);
+  project.name = clean_name;
   project.region = std::string(region);
   project.status = ProjectStatus::kActive;
   project.created_at = op.now();
@@ -416,7 +403,7 @@ absl::StatusOr<ProjectRecord> Projects::CreateProject(
   }
   op.Audit(actor, organization, "project.create", AuditTarget(id),
            absl::StrCat(AuditTarget(entitlement), " region=", AbslView(region),
-                        " name=", AbslView(name)));
+                        " name=", clean_name));
   ENTITLE_RETURN_IF_ERROR(op.Commit());
   return project;
 }

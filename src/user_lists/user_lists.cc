@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "base/names.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
 #include "entitle/email.h"
@@ -134,6 +135,13 @@ absl::StatusOr<Columns> ReadHeader(const CsvRow& header) {
     return MalformedHeader("needs the columns 'email' and 'kind'.");
   }
   return columns;
+}
+
+// Undoes the export's formula guard (csv.h, SEC-6) on every field.
+void Unguard(CsvRow& row) {
+  for (std::string& field : row.fields) {
+    if (field.size() != UnguardCsvCell(field).size()) field.erase(0, 1);
+  }
 }
 
 std::string_view Field(const CsvRow& row, int column) {
@@ -332,10 +340,13 @@ class RowApplier {
     ENTITLE_RETURN_IF_ERROR(Require(kManageAdministrators));
     Transaction& tx = op_.tx();
     for (const std::string& name : names) {
+      // Role names are stored as CheckName made them (in NFC).
+      absl::StatusOr<std::string> stored = internal::CheckName(name, "role");
       ENTITLE_ASSIGN_OR_RETURN(
           std::optional<RoleRecord> role,
-          FindFirst(tx.roles(), RoleFilter{.organization_id = organization_.id,
-                                           .name = name}));
+          FindFirst(tx.roles(),
+                    RoleFilter{.organization_id = organization_.id,
+                               .name = stored.ok() ? *stored : name}));
       if (!role.has_value()) {
         return MakeError(absl::StatusCode::kNotFound, Reason::kNotFound,
                          absl::StrCat("The organization has no role named '",
@@ -522,8 +533,10 @@ absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
     }
     return absl::OkStatus();
   };
-  AppendCsvRecord(buffer, std::vector<std::string>(std::begin(kUserListColumns),
-                                                   std::end(kUserListColumns)));
+  // SEC-6: every cell guarded against spreadsheet formulas (csv.h).
+  AppendGuardedCsvRecord(buffer,
+                         std::vector<std::string>(std::begin(kUserListColumns),
+                                                  std::end(kUserListColumns)));
   int64_t written = 0;
   PageRequest page{.offset = 0, .limit = 1000};
   std::vector<std::string> fields(std::size(kUserListColumns));
@@ -546,7 +559,7 @@ absl::StatusOr<int64_t> UserLists::Export(const Actor& actor,
                                  absl::UTCTimeZone())
               : std::string();
       fields[6] = joined(licenses, identity.id);
-      AppendCsvRecord(buffer, fields);
+      AppendGuardedCsvRecord(buffer, fields);
       ++written;
       if (buffer.size() >= 64 * 1024) {
         ENTITLE_RETURN_IF_ERROR(flush());
@@ -588,6 +601,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
     return MakeError(absl::StatusCode::kInvalidArgument, Reason::kMalformedCsv,
                      "The CSV file is empty: it needs a header record.");
   }
+  Unguard(row);
   ENTITLE_ASSIGN_OR_RETURN(Columns columns, ReadHeader(row));
 
   UserImportSummary summary;
@@ -609,6 +623,7 @@ absl::StatusOr<UserImportSummary> UserLists::Import(
         more = false;
         break;
       }
+      Unguard(row);
       UserImportRow& result = batch.emplace_back();
       result.record = row.number;
       result.line = row.line;

@@ -328,33 +328,54 @@ TEST_CASE("ADM-2 csv: an unterminated quote swallows no following lines") {
 }
 
 // clang-format off
-TEST_CASE("ADM-2 csv: a record too long to read again is skipped, and says so") {
+TEST_CASE("SEC-12 csv: a record running on past max_record_bytes is cut there and reading goes back to its second line") {
   // clang-format on
   CsvLimits limits;
   limits.max_record_bytes = 16;
-  // Lines 2-5 fall inside the stray quote's field; past 16 bytes they are no
-  // longer held, so reading goes on after the line where the error is found.
-  const ReadResult result = ReadAll(
-      "a,\"b\nline two\nline three\nline four\n\"x\"y\ngood,row\n", limits);
-  REQUIRE(result.rows.size() == 2);
+  // Lines 2-5 fall inside the stray quote's field; 16 bytes after the first
+  // line the record is cut, and lines 2 on are read again as records.
+  const std::string input =
+      "a,\"b\nline two\nline three\nline four\n\"x\"y\ngood,row\n";
+  const ReadResult result = ReadAll(input, limits);
+  REQUIRE(result.status.ok());
+  REQUIRE(result.rows.size() == 6);
   const std::string message =
       CheckBad(result.rows[0], Reason::kMalformedCsv, 1, 1);
-  CHECK(absl::StrContains(message, "too long to be read again from line 2"));
-  CHECK(absl::StrContains(message, "reading goes on at line 6"));
-  CheckGood(result.rows[1], Fields{"good", "row"}, 2, 6);
+  CHECK(absl::StrContains(message,
+                          "runs on for more than 16 bytes after its first "
+                          "line"));
+  CHECK(absl::StrContains(message, "reading goes on at line 2"));
+  CheckGood(result.rows[1], Fields{"line two"}, 2, 2);
+  CheckGood(result.rows[2], Fields{"line three"}, 3, 3);
+  CheckGood(result.rows[3], Fields{"line four"}, 4, 4);
+  CheckBad(result.rows[4], Reason::kMalformedCsv, 5, 5);
+  CheckGood(result.rows[5], Fields{"good", "row"}, 6, 6);
 
-  // Held up to the limit, it is read again.
+  // Within the limit the same lines come back, the record ending at the
+  // error instead.
   limits.max_record_bytes = 1 << 20;
-  CHECK(ReadAll("a,\"b\nline two\nline three\nline four\n\"x\"y\ngood,row\n",
-                limits)
-            .rows.size() == 6);
+  const ReadResult held = ReadAll(input, limits);
+  REQUIRE(held.rows.size() == 6);
+  CHECK(absl::StrContains(
+      CheckBad(held.rows[0], Reason::kMalformedCsv, 1, 1),
+      "a closing quote must be followed by a comma or the end of the line"));
+  for (size_t i = 1; i < 6; ++i) {
+    CHECK(held.rows[i].fields == result.rows[i].fields);
+    CHECK(held.rows[i].line == result.rows[i].line);
+  }
+
+  // A quoted field that spans lines within the limit is one good record.
+  limits.max_record_bytes = 16;
+  const ReadResult spanning = ReadAll("a,\"two\nlines\",b\nc,d\n", limits);
+  REQUIRE(spanning.rows.size() == 2);
+  CheckGood(spanning.rows[0], Fields{"a", "two\nlines", "b"}, 1, 1);
+  CheckGood(spanning.rows[1], Fields{"c", "d"}, 2, 3);
 }
 
 TEST_CASE("ADM-2 csv: a 10 MB field is reported, truncated, and skipped") {
   const std::string huge(10 << 20, 'x');
   const CsvLimits limits;
-  for (const std::string& big :
-       {huge, "\"" + huge + "\"", "\"" + huge + "\n" + huge + "\""}) {
+  for (const std::string& big : {huge, "\"" + huge + "\""}) {
     const std::string input = "a,b\nc," + big + ",d\ne,f\n";
     const ReadResult result = ReadAll(input);
     REQUIRE(result.status.ok());
@@ -368,9 +389,21 @@ TEST_CASE("ADM-2 csv: a 10 MB field is reported, truncated, and skipped") {
     CHECK(bad.fields[1] == std::string(limits.max_field_bytes, 'x'));
     CHECK(bad.fields[1].capacity() <= 2 * limits.max_field_bytes);
     CHECK(bad.fields[2] == "d");
-    const int64_t next_line = big.find('\n') == std::string::npos ? 3 : 4;
-    CheckGood(result.rows[2], Fields{"e", "f"}, 3, next_line);
+    CheckGood(result.rows[2], Fields{"e", "f"}, 3, 3);
   }
+  // A field of 10 MB over two lines (SEC-12): the record is cut 1 MiB after
+  // its first line and reading goes back to its second line, whose stray
+  // closing quote makes it a bad record of its own; the next row is read.
+  const std::string input = "a,b\nc,\"" + huge + "\n" + huge + "\",d\ne,f\n";
+  const ReadResult result = ReadAll(input);
+  REQUIRE(result.status.ok());
+  REQUIRE(result.rows.size() == 4);
+  CheckGood(result.rows[0], Fields{"a", "b"}, 1, 1);
+  CHECK(absl::StrContains(CheckBad(result.rows[1], Reason::kMalformedCsv, 2, 2),
+                          "runs on for more than 1048576 bytes"));
+  CHECK(result.rows[1].fields[1].size() == limits.max_field_bytes);
+  CheckBad(result.rows[2], Reason::kMalformedCsv, 3, 3);
+  CheckGood(result.rows[3], Fields{"e", "f"}, 4, 4);
 }
 
 TEST_CASE("ADM-2 csv: too many fields") {
@@ -575,6 +608,155 @@ TEST_CASE("CSV reads a 100,000-row file in one pass, every record whole") {
   CHECK(rows == 100001);
   CHECK(row.line == 100001);
   CHECK(reader.bytes_read() == static_cast<int64_t>(file.size()));
+}
+
+// A user list of `rows` members after its header, about 30 bytes a row, with
+// a stray quote opening the name of the member at `stray` (0-based): a
+// quoted field that never closes.
+std::string UserListWithStrayQuote(int rows, int stray) {
+  std::string file = "email,name,kind\r\n";
+  for (int i = 0; i < rows; ++i) {
+    const std::string name =
+        i == stray ? absl::StrCat("\"User ", i) : absl::StrCat("User ", i);
+    absl::StrAppend(&file, "user", i, "@example.com,", name, ",employee\r\n");
+  }
+  return file;
+}
+
+// clang-format off
+TEST_CASE("SEC-12 csv: a stray quote near the top of a 1.2 MiB file costs only its own record") {
+  // clang-format on
+  const std::string file = UserListWithStrayQuote(40000, 3);
+  REQUIRE(file.size() > (1 << 20) + (1 << 17));  // About 1.2 MiB.
+  for (size_t chunk : {0, 4096, 65536 + 7}) {
+    INFO("chunk " << chunk);
+    const ReadResult result = ReadAll(file, {}, chunk);
+    REQUIRE(result.status.ok());
+    // The header, then one record for every row: none is lost.
+    REQUIRE(result.rows.size() == 40001);
+    int64_t good = 0;
+    for (size_t i = 1; i < result.rows.size(); ++i) {
+      const CsvRow& row = result.rows[i];
+      const int member = static_cast<int>(i) - 1;
+      CHECK(row.line == member + 2);
+      if (member == 3) {
+        const std::string message =
+            CheckBad(row, Reason::kMalformedCsv, member + 2, member + 2);
+        CHECK(absl::StrContains(message,
+                                "runs on for more than 1048576 "
+                                "bytes after its first line"));
+        CHECK(absl::StrContains(message, "reading goes on at line 6"));
+        continue;
+      }
+      REQUIRE(row.error.ok());
+      REQUIRE(row.fields == Fields{absl::StrCat("user", member, "@example.com"),
+                                   absl::StrCat("User ", member), "employee"});
+      ++good;
+    }
+    CHECK(good == 39999);
+    CHECK(result.bytes_read == static_cast<int64_t>(file.size()));
+  }
+}
+
+// clang-format off
+TEST_CASE("SEC-12 csv: after a quote error reading goes back to the line after the record's first line") {
+  // clang-format on
+  // Line 2's stray quote is closed by the quote that opens line 5's field;
+  // "x" after it is the error. Lines 3 to 5 are read again.
+  const ReadResult result =
+      ReadAll("h1,h2\n\"stray,1\nb,2\nc,3\nd,\"x, y\"\ne,5\n");
+  REQUIRE(result.status.ok());
+  REQUIRE(result.rows.size() == 6);
+  CheckGood(result.rows[0], Fields{"h1", "h2"}, 1, 1);
+  const std::string message =
+      CheckBad(result.rows[1], Reason::kMalformedCsv, 2, 2);
+  CHECK(absl::StrContains(message, "(on line 5)"));
+  CHECK(absl::StrContains(message, "reading goes on at line 3"));
+  CheckGood(result.rows[2], Fields{"b", "2"}, 3, 3);
+  CheckGood(result.rows[3], Fields{"c", "3"}, 4, 4);
+  CheckGood(result.rows[4], Fields{"d", "x, y"}, 5, 5);
+  CheckGood(result.rows[5], Fields{"e", "5"}, 6, 6);
+
+  // A stray quote on the last row: nothing follows to read again.
+  const ReadResult last = ReadAll("a,1\n\"b,2\n");
+  REQUIRE(last.rows.size() == 2);
+  CheckGood(last.rows[0], Fields{"a", "1"}, 1, 1);
+  CHECK_FALSE(absl::StrContains(
+      CheckBad(last.rows[1], Reason::kMalformedCsv, 2, 2), "reading goes on"));
+
+  // Quoted fields that legitimately span lines are still one record each.
+  const ReadResult spanning =
+      ReadAll("a,\"one\ntwo\nthree\",b\n\"x\r\ny\",z\nlast,1\n");
+  REQUIRE(spanning.rows.size() == 3);
+  CheckGood(spanning.rows[0], Fields{"a", "one\ntwo\nthree", "b"}, 1, 1);
+  CheckGood(spanning.rows[1], Fields{"x\r\ny", "z"}, 2, 4);
+  CheckGood(spanning.rows[2], Fields{"last", "1"}, 3, 6);
+}
+
+// clang-format off
+TEST_CASE("SEC-6 csv: cells a spreadsheet would run are guarded with one quote") {
+  // clang-format on
+  for (const std::string cell :
+       {"=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'", "'already",
+        "=HYPERLINK(\"http://x\",\"y\")"}) {
+    INFO(cell);
+    CHECK(entitle::CsvCellNeedsGuard(cell));
+    std::string out;
+    entitle::AppendGuardedCsvField(out, cell);
+    const ReadResult read = ReadAll(out);
+    REQUIRE(read.rows.size() == 1);
+    REQUIRE(read.rows[0].fields.size() == 1);
+    CHECK(read.rows[0].fields[0] == "'" + cell);
+    CHECK(entitle::UnguardCsvCell(read.rows[0].fields[0]) == cell);
+  }
+  for (const std::string cell :
+       {"", "plain", "a=b", " =1", "1-2", "x@y.example", "Zoë", "\"q\""}) {
+    INFO(cell);
+    CHECK_FALSE(entitle::CsvCellNeedsGuard(cell));
+    std::string guarded;
+    std::string plain;
+    entitle::AppendGuardedCsvField(guarded, cell);
+    AppendCsvField(plain, cell);
+    CHECK(guarded == plain);
+  }
+  std::string out;
+  entitle::AppendGuardedCsvField(out, "=HYPERLINK(\"http://x\",\"y\")");
+  CHECK(out == "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+  // Exactly one quote comes off.
+  CHECK(entitle::UnguardCsvCell("''x") == "'x");
+  CHECK(entitle::UnguardCsvCell("x'") == "x'");
+  CHECK(entitle::UnguardCsvCell("").empty());
+}
+
+TEST_CASE("SEC-6 csv: guarded records read back to the same cells") {
+  std::mt19937 rng(20250117);
+  std::uniform_int_distribution<int> field_count(1, 6);
+  const std::vector<std::string> kStarts = {"",  "=",  "+",  "-",  "@",
+                                            "'", "''", "\t", "\r", " "};
+  std::uniform_int_distribution<size_t> start(0, kStarts.size() - 1);
+  std::vector<Fields> rows;
+  std::string file;
+  for (int i = 0; i < 2000; ++i) {
+    Fields fields;
+    for (int n = field_count(rng); n > 0; --n) {
+      fields.push_back(kStarts[start(rng)] + RandomField(rng));
+    }
+    entitle::AppendGuardedCsvRecord(file, fields);
+    rows.push_back(std::move(fields));
+  }
+  const ReadResult result = ReadAll(file);
+  REQUIRE(result.rows.size() == rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    INFO("row " << i);
+    REQUIRE(result.rows[i].error.ok());
+    Fields back;
+    for (const std::string& f : result.rows[i].fields) {
+      // No cell a spreadsheet would run is left in the file.
+      CHECK((f.empty() || f.find_first_of("=+-@\t\r") != 0));
+      back.emplace_back(entitle::UnguardCsvCell(f));
+    }
+    REQUIRE(back == rows[i]);
+  }
 }
 
 }  // namespace

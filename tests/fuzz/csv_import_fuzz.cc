@@ -5,7 +5,10 @@
 // every read boundary). Both readings must give the same records; record
 // numbers count up by one, lines go up, fields stay within the limits, a
 // bad record carries kMalformedCsv or kLimitExceeded, a good one has at least
-// one field and writes back (AppendCsvRecord) to the same fields.
+// one field and writes back (AppendCsvRecord) to the same fields, and written
+// guarded (AppendGuardedCsvRecord) starts no formula and unguards to the same
+// fields (SEC-6). After a quote error, reading goes on at the line after the
+// record's first line and no record starts before it (SEC-12).
 //
 // UserLists::Import, as a dry run, into a small organization built once:
 // either the whole file is refused before any row (with a reason), or every
@@ -100,6 +103,7 @@ std::vector<Record> ReadAll(std::istream& in, const CsvLimits& limits,
   std::vector<Record> records;
   CsvRow row;
   int64_t last_offset = 0;
+  int64_t resume_line = 0;
   while (reader.Next(row)) {
     const int64_t prev_number = records.empty() ? 0 : records.back().number;
     const int64_t prev_line = records.empty() ? 0 : records.back().line;
@@ -124,6 +128,22 @@ std::vector<Record> ReadAll(std::istream& in, const CsvLimits& limits,
       Check(reread.Next(back) && back.error.ok() && back.fields == row.fields,
             "AppendCsvRecord does not read back to the same fields");
       Check(!reread.Next(back), "AppendCsvRecord wrote more than one record");
+      // SEC-6: guarded, no cell starts a formula, and unguarded each is
+      // what it was.
+      std::string guarded;
+      AppendGuardedCsvRecord(guarded, row.fields);
+      std::istringstream guarded_in(guarded);
+      CsvReader guarded_reader(guarded_in);
+      Check(guarded_reader.Next(back) && back.error.ok() &&
+                back.fields.size() == row.fields.size(),
+            "AppendGuardedCsvRecord does not read back");
+      for (size_t i = 0; i < back.fields.size(); ++i) {
+        const std::string& cell = back.fields[i];
+        Check(cell.empty() || cell.find_first_of("=+-@\t\r") != 0,
+              "a guarded cell still starts a formula");
+        Check(UnguardCsvCell(cell) == row.fields[i],
+              "UnguardCsvCell does not undo AppendGuardedCsvField");
+      }
     } else {
       Check(row.error.code() == absl::StatusCode::kInvalidArgument,
             "a bad record is not InvalidArgument");
@@ -131,6 +151,24 @@ std::vector<Record> ReadAll(std::istream& in, const CsvLimits& limits,
       Check(
           r == Reason::kMalformedCsv || r == Reason::kLimitExceeded,
           "a bad record's reason is neither kMalformedCsv nor kLimitExceeded");
+    }
+    // SEC-12: after a bad record, reading goes on at the line after the
+    // record's first line, and the next record starts there or later.
+    if (resume_line > 0) {
+      Check(row.line >= resume_line,
+            "a record starts before the line reading was to go on at");
+    }
+    resume_line = 0;
+    if (!row.error.ok()) {
+      const std::string message(row.error.message());
+      constexpr std::string_view kGoesOn = "reading goes on at line ";
+      const size_t at = message.find(kGoesOn);
+      if (at != std::string::npos) {
+        resume_line =
+            std::strtoll(message.c_str() + at + kGoesOn.size(), nullptr, 10);
+        Check(resume_line == row.line + 1,
+              "reading does not go on at the line after the record's first");
+      }
     }
     records.push_back(Record{row.fields, row.number, row.line, row.error.code(),
                              GetReason(row.error)});

@@ -1,11 +1,21 @@
-// Fuzzes Email::Parse and NormalizeDomain (email.h).
+// Fuzzes Email::Parse, NormalizeDomain and DomainForDisplay (email.h).
 //
-// Checks what the header promises of a parsed address: it is normalized
-// (parsing its str() again gives an equal Email), lower-case ASCII, trimmed,
-// at most 254 bytes with exactly one '@', a local part of 1..64 bytes, and a
-// domain of non-empty labels with at least one dot; a failure carries
-// Reason::kInvalidEmail. A domain that NormalizeDomain accepts is a fixed
-// point of it. Any violation aborts.
+// Checks what the header promises of a parsed address: it is canonical
+// (parsing its str() again gives an equal Email), trimmed, at most 254 bytes
+// with exactly one '@', a local part of 1..64 bytes that is its own Unicode
+// lower case in NFC, and a domain of lower-case ASCII (A-labels for
+// internationalized labels) with non-empty labels and at least one dot; no
+// control, format (Cf), default-ignorable or space character anywhere; a
+// failure carries Reason::kInvalidEmail. Spellings that must be the same
+// address are: the input with its ASCII letters upper-cased, and the address
+// with its domain in Unicode (DomainForDisplay). NormalizeDomain agrees with
+// the address's domain, and a domain it accepts is a fixed point of it. Any
+// violation aborts.
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -42,6 +52,40 @@ bool PlausibleDomain(std::string_view domain) {
   }
 }
 
+const uint8_t* Bytes(std::string_view s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
+
+// Valid UTF-8 without a character that Parse must refuse.
+bool CleanCharacters(std::string_view s) {
+  if (u8_check(Bytes(s), s.size()) != nullptr) return false;
+  const uint8_t* p = Bytes(s);
+  const uint8_t* const end = p + s.size();
+  while (p < end) {
+    ucs4_t uc;
+    p += u8_mbtouc(&uc, p, static_cast<size_t>(end - p));
+    if (uc_is_general_category(uc, UC_CATEGORY_Cc) ||
+        uc_is_general_category(uc, UC_CATEGORY_Cf) ||
+        uc_is_general_category(uc, UC_CATEGORY_Z) ||
+        uc_is_property_default_ignorable_code_point(uc)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `s` is its own lower case in NFC.
+bool LowerNfc(std::string_view s) {
+  size_t length = 0;
+  uint8_t* lower =
+      u8_tolower(Bytes(s), s.size(), "", UNINORM_NFC, nullptr, &length);
+  if (lower == nullptr) return false;
+  const bool same =
+      std::string_view(reinterpret_cast<char*>(lower), length) == s;
+  std::free(lower);
+  return same;
+}
+
 void CheckEmail(std::string_view input) {
   absl::StatusOr<entitle::Email> email = entitle::Email::Parse(input);
   if (!email.ok()) {
@@ -56,9 +100,8 @@ void CheckEmail(std::string_view input) {
   if (IsSpaceOrControl(s.front()) || IsSpaceOrControl(s.back())) {
     Fail("address not trimmed", input);
   }
-  for (unsigned char c : s) {
-    if (c >= 'A' && c <= 'Z') Fail("address not lower-cased", input);
-    if (c < 0x20 || c == 0x7f) Fail("control character kept", input);
+  if (!CleanCharacters(s)) {
+    Fail("a control, format, ignorable or space character kept", input);
   }
   const size_t at = s.find('@');
   if (at == std::string::npos || s.find('@', at + 1) != std::string::npos) {
@@ -71,6 +114,14 @@ void CheckEmail(std::string_view input) {
   if (email->local_part().empty() || email->local_part().size() > 64) {
     Fail("local part empty or longer than 64 bytes", input);
   }
+  if (!LowerNfc(email->local_part())) {
+    Fail("local part not in lower case and NFC", input);
+  }
+  for (unsigned char c : email->domain()) {
+    if (c >= 0x80 || (c >= 'A' && c <= 'Z')) {
+      Fail("domain not lower-case ASCII", input);
+    }
+  }
   if (!PlausibleDomain(email->domain())) Fail("implausible domain", input);
 
   absl::StatusOr<entitle::Email> again = entitle::Email::Parse(s);
@@ -78,15 +129,56 @@ void CheckEmail(std::string_view input) {
   if (!(*again == *email) || again->str() != s) {
     Fail("parsing str() again gives a different Email", input);
   }
+
+  // ASCII case does not matter.
+  std::string upper(input);
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  absl::StatusOr<entitle::Email> shouted = entitle::Email::Parse(upper);
+  if (!shouted.ok() || !(*shouted == *email)) {
+    Fail("the address in ASCII upper case is not the same address", input);
+  }
+
+  // The domain's Unicode spelling is the same address.
+  const std::string unicode = std::string(email->local_part()) + "@" +
+                              entitle::DomainForDisplay(email->domain());
+  absl::StatusOr<entitle::Email> spelt = entitle::Email::Parse(unicode);
+  if (!spelt.ok() || !(*spelt == *email)) {
+    Fail("the address with its domain in Unicode is not the same", input);
+  }
+
+  // A domain claim names the address's domain the same way.
+  absl::StatusOr<std::string> claimed =
+      entitle::NormalizeDomain(email->domain());
+  if (!claimed.ok() || *claimed != email->domain()) {
+    Fail("NormalizeDomain disagrees with the address's domain", input);
+  }
 }
 
 void CheckDomain(std::string_view input) {
   absl::StatusOr<std::string> domain = entitle::NormalizeDomain(input);
-  if (!domain.ok()) return;
+  if (!domain.ok()) {
+    if (entitle::GetReason(domain.status()) !=
+        entitle::Reason::kInvalidArgument) {
+      Fail("a refused domain does not carry kInvalidArgument", input);
+    }
+    return;
+  }
   if (!PlausibleDomain(*domain)) Fail("NormalizeDomain: implausible", input);
+  for (unsigned char c : *domain) {
+    if (c >= 0x80 || (c >= 'A' && c <= 'Z') || c <= 0x20 || c == 0x7f) {
+      Fail("NormalizeDomain: not lower-case printable ASCII", input);
+    }
+  }
   absl::StatusOr<std::string> again = entitle::NormalizeDomain(*domain);
   if (!again.ok() || *again != *domain) {
     Fail("NormalizeDomain is not idempotent", input);
+  }
+  absl::StatusOr<std::string> unicode =
+      entitle::NormalizeDomain(entitle::DomainForDisplay(*domain));
+  if (!unicode.ok() || *unicode != *domain) {
+    Fail("NormalizeDomain of the Unicode spelling differs", input);
   }
 }
 

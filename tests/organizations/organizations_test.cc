@@ -79,9 +79,9 @@ TEMPLATE_TEST_CASE("ORG-1 the operator creates an organization with a first "
     ENTITLE_REQUIRE_REFUSED(f.orgs().Create(kAnon, "Acme", ann),
                             StatusCode::kPermissionDenied,
                             Reason::kPermissionDenied);
-    REQUIRE_REASON(f.orgs().Create(kOp, "   ", ann), Reason::kInvalidArgument);
+    REQUIRE_REASON(f.orgs().Create(kOp, "   ", ann), Reason::kInvalidName);
     REQUIRE_REASON(f.orgs().Create(kOp, std::string(201, 'a'), ann),
-                   Reason::kInvalidArgument);
+                   Reason::kInvalidName);
     REQUIRE_REASON(f.orgs().Create(kOp, "Acme", IdentityId(987654)),
                    Reason::kNotFound);
     f.RequireUnchanged(before);
@@ -871,8 +871,7 @@ TEMPLATE_TEST_CASE("ORG-8 groups: named, of members only, and a group's pool "
     auto before = f.Freeze();
     REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, "Designers"),
                    Reason::kDuplicate);
-    REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, " "),
-                   Reason::kInvalidArgument);
+    REQUIRE_REASON(f.orgs().CreateGroup(As(ann), a, " "), Reason::kInvalidName);
     ENTITLE_REQUIRE_REFUSED(f.orgs().AddToGroup(As(ann), a, *g, out),
                             StatusCode::kNotFound, Reason::kNotMember);
     REQUIRE_REASON(f.orgs().AddToGroup(As(ann), a, *g, bob),

@@ -296,7 +296,7 @@ TEMPLATE_TEST_CASE("PRJ-1 creating a project needs an active entitlement of "
           std::string("nul\0x", 5), std::string("\x1b[31m")}) {
       INFO("name '" << name << "'");
       REQUIRE_REASON(f.prj().CreateProject(As(ann), acme, cad.id, name, "eu"),
-                     Reason::kInvalidArgument);
+                     Reason::kInvalidName);
     }
     // Before the entitlement's period.
     REQUIRE_REASON(
