@@ -173,7 +173,7 @@ TEMPLATE_TEST_CASE("ORG-1 only the operator may create an organization for an in
       StatusCode::kPermissionDenied, Reason::kPermissionDenied);
   // A bad name or address from the operator changes nothing either.
   REQUIRE_REASON(f.inv().CreateOrganizationForInvitee(kOp, "  ", "a@b.org"),
-                 Reason::kInvalidArgument);
+                 Reason::kInvalidName);
   REQUIRE_REASON(
       f.inv().CreateOrganizationForInvitee(kOp, "Zeta", "not an address"),
       Reason::kInvalidEmail);
