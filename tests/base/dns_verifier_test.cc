@@ -57,7 +57,7 @@ TEST_CASE("SEC-4 the proof of a claim is a TXT record at _entitle-challenge unde
   CHECK(entitle::DomainChallengeValue(kToken) ==
         "entitle-domain-verification=" + kToken);
 
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(""), std::string("."), std::string("a..example"),
         std::string(64, 'a') + ".example", std::string(250, 'a')}) {
     INFO("domain '" << bad << "'");
