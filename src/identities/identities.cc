@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/device_id_check.h"
 #include "base/links.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
@@ -335,11 +336,9 @@ absl::Status Identities::CompleteVerification(std::string_view token,
 absl::StatusOr<IdentityId> Identities::SignIn(
     std::string_view email_text, std::string_view password,
     const std::optional<DeviceId>& device, std::string_view client_address) {
-  // SEC-8: the device id as the checkout path takes it (seat_types.h).
-  if (device.has_value() && !IsValidDeviceId(device->value())) {
-    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidDevice,
-                 "A device id is 1 to 256 printable ASCII characters without "
-                 "spaces.");
+  // SEC-8: the device id as the checkout path takes it.
+  if (device.has_value()) {
+    ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(*device));
   }
   ENTITLE_ASSIGN_OR_RETURN(Email email, ParseEmail(email_text));
   ENTITLE_ASSIGN_OR_RETURN(
@@ -604,12 +603,8 @@ absl::Status Identities::Unlock(const Actor& actor, IdentityId id) {
 
 absl::StatusOr<std::optional<absl::Time>> Identities::OfflineAccessUntil(
     IdentityId id, const DeviceId& device) {
-  // SEC-8: a device id as the checkout path takes it (seat_types.h).
-  if (!IsValidDeviceId(device.value())) {
-    return Error(absl::StatusCode::kInvalidArgument, Reason::kInvalidDevice,
-                 "A device id is 1 to 256 printable ASCII characters without "
-                 "spaces.");
-  }
+  // SEC-8: a device id as the checkout path takes it.
+  ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
   ENTITLE_RETURN_IF_ERROR(LoadIdentity(reading.tx(), id));
   absl::StatusOr<DeviceCheckRecord> check =

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/device_id_check.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
 #include "entitle/status.h"
@@ -55,14 +56,6 @@ absl::Status CheckSku(std::string_view sku) {
         "A product code is 1 to 64 printable characters without spaces.");
   }
   return absl::OkStatus();
-}
-
-// SEC-8: a device id on every call of the checkout path (seat_types.h).
-absl::Status CheckDevice(const DeviceId& device) {
-  if (IsValidDeviceId(device.value())) return absl::OkStatus();
-  return MakeError(absl::StatusCode::kInvalidArgument, Reason::kInvalidDevice,
-                   absl::StrCat("A device id is 1 to ", kMaxDeviceIdBytes,
-                                " printable ASCII characters without spaces."));
 }
 
 absl::StatusOr<EntitlementTerms> Normalize(EntitlementTerms terms) {
@@ -624,7 +617,7 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
 absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
                                                   const std::string& sku,
                                                   const DeviceId& device) {
-  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   ENTITLE_RETURN_IF_ERROR(CheckSku(sku));
   const absl::Time now = context_.clock.Now();
   ENTITLE_ASSIGN_OR_RETURN(Checked checked,
@@ -661,7 +654,7 @@ absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
 absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
                                              const std::string& sku,
                                              const DeviceId& device) {
-  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   ENTITLE_RETURN_IF_ERROR(CheckSku(sku));
   ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
   const absl::Time now = context_.clock.Now();
@@ -692,7 +685,7 @@ absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
 absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
                                               EntitlementId entitlement,
                                               const DeviceId& device) {
-  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
   const absl::Time now = context_.clock.Now();
   absl::StatusOr<Checked> checked =
@@ -712,7 +705,7 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
 
 absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
                                const DeviceId& device) {
-  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
   if (!slot->WithPool([&](SeatPool& pool) {
@@ -770,7 +763,7 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
       ManagedEntitlement(op->tx(), actor, entitlement);
   ENTITLE_RETURN_IF_ERROR(e);
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
-  ENTITLE_RETURN_IF_ERROR(CheckDevice(device));
+  ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
   const bool held = slot->WithPool([&](SeatPool& pool) {
