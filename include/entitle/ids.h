@@ -69,6 +69,8 @@ ENTITLE_DEFINE_ID(JobId, "job");
 ENTITLE_DEFINE_ID(AuditId, "audit");
 ENTITLE_DEFINE_ID(OutboxId, "outbox");
 ENTITLE_DEFINE_ID(LinkTokenId, "link-token");
+ENTITLE_DEFINE_ID(ActivationId, "activation");
+ENTITLE_DEFINE_ID(FeedEventId, "feed-event");
 
 #undef ENTITLE_DEFINE_ID
 

@@ -97,6 +97,7 @@
 #include "absl/time/time.h"
 #include "entitle/actor.h"
 #include "entitle/ids.h"
+#include "entitle/page.h"
 #include "entitle/records.h"
 #include "entitle/seat_types.h"
 
@@ -157,6 +158,41 @@ struct EntitlementUsage {
   int64_t peak_in_use = 0;  // Over the window asked for.
   bool over_allocated = false;  // ENT-7: in use above the seat count.
   absl::Time period_end;
+};
+
+// ACT-3: the process that serves the seats of a store, as its claim says.
+struct ServingClaim {
+  std::string holder;  // LicensePolicy::serving_holder of that process.
+  std::string host;
+  int64_t process_id = 0;
+  int64_t epoch = 0;  // Grows by one with each new holder.
+  absl::Time claimed_at;
+  absl::Time renewed_at;
+  // Where the store cannot tell that a holder died, the claim is free after
+  // this.
+  absl::Time lease_until;
+  bool this_directory = false;  // This Directory holds it.
+};
+
+// ACT-6: one ended activation of an organization's floating seat.
+struct Session {
+  ActivationId activation;
+  EntitlementId entitlement;
+  std::string sku;
+  IdentityId identity;
+  DeviceId device;
+  absl::Time start;
+  absl::Time end;
+  ActivationEnd end_reason = ActivationEnd::kReleased;
+};
+
+// ACT-6: what ExportSessions writes.
+enum class SessionExport {
+  // One row per session: email, identity, device, sku, start, end,
+  // end_reason, hours (the part of the session inside the range).
+  kSessions,
+  // One row per identity: email, identity, sessions, hours.
+  kHoursPerIdentity,
 };
 
 // ENT-9: an entitlement whose period ends soon.
@@ -327,6 +363,57 @@ class Licenses {
   // (merged with what is already recorded for it). For the host to call
   // periodically. Fails only when the store fails.
   absl::Status RecordUsage();
+  // ------------------------------------------------------------ activations
+
+  // ACT-3, ACT-4: makes this directory the one that serves the seats of the
+  // store: takes the serving claim (at once when its holder died, where the
+  // store can tell; else once its lease ran out), waiting up to `wait` for
+  // it, then rebuilds every pool from the open activations before it
+  // returns. A directory also does this by itself on its first Checkout,
+  // Heartbeat or Release, without waiting; Serve is for a standby that
+  // waits to take over. OK at once when this directory already serves.
+  // Fails with kServedElsewhere (the message names the holder) when the
+  // wait ended, kFailedPrecondition when LicensePolicy::persist_activations
+  // is false, or a store failure.
+  absl::Status Serve(absl::Duration wait = absl::ZeroDuration());
+
+  // ACT-3: who serves the store's seats now, from the store; nothing when no
+  // process does.
+  absl::StatusOr<std::optional<ServingClaim>> ServingStatus();
+
+  // ACT-2: writes every activation change made so far in one group commit,
+  // without waiting for the flush interval. OK when there was nothing to
+  // write or this directory does not serve. Fails with kServedElsewhere
+  // when another process took the claim meanwhile (the writes are fenced
+  // off and this directory stops serving), or a store failure (the changes
+  // stay queued for the next flush).
+  absl::Status FlushActivations();
+
+  // ACT-6: the organization's sessions (ended activations) that overlap
+  // [from, to), by end time then id, one page of them. kViewUsage or
+  // kManageLicenses. kInvalidArgument when `to` is not after `from` or the
+  // page is out of bounds.
+  absl::StatusOr<Page<Session>> Sessions(const Actor& actor,
+                                         OrganizationId organization,
+                                         absl::Time from, absl::Time to,
+                                         const PageRequest& page);
+  // ACT-6: the same sessions as CSV (RFC 4180, a header row first), hours
+  // counted inside [from, to). An identity that is no longer a member of
+  // the organization is named by its id only (SEC-3). Fails as Sessions.
+  absl::StatusOr<std::string> ExportSessions(const Actor& actor,
+                                             OrganizationId organization,
+                                             absl::Time from, absl::Time to,
+                                             SessionExport what);
+
+  // ACT-7: up to `limit` (1..1000) events of the feed with an id above
+  // `after`, oldest first: seat events and domain events. The operator reads
+  // every organization's (or one's); an administrator with kViewUsage or
+  // kManageLicenses reads its own organization's, which it must name.
+  // Events that name no organization are the operator's only.
+  absl::StatusOr<std::vector<FeedEventRecord>> Events(
+      const Actor& actor, FeedEventId after, int limit,
+      std::optional<OrganizationId> organization = std::nullopt);
+
   // ENT-12: the recorded windows of a floating entitlement that start in
   // [from, to), oldest first.
   absl::StatusOr<std::vector<PoolUsageRecord>> UsageHistory(

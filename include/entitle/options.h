@@ -143,6 +143,35 @@ struct LicensePolicy {
   // much earlier than the true last check. Default: 1 hour. Zero or
   // negative writes every successful check.
   absl::Duration device_check_interval = absl::Hours(1);
+
+  // ACT-1 to ACT-4: whether floating seats are written to the store as
+  // activations, served by one process at a time (the serving claim) and
+  // rebuilt from the store when a serving process starts. False keeps seats
+  // in this process's memory only, as a library embedded without a shared
+  // store may want: no claim is taken and nothing is written behind the
+  // checkout path. Default: true.
+  bool persist_activations = true;
+
+  // ACT-2: the longest time an activation change waits in memory before it
+  // is written (group commit); a restart loses at most this much. Default:
+  // 1 second. Bounds: 1 ms to 1 hour (Directory::Create refuses others).
+  absl::Duration activation_flush_interval = absl::Seconds(1);
+
+  // ACT-3: how long a serving claim lasts without being renewed, on a store
+  // that cannot tell that its holder died (has_serving_lock() false); the
+  // holder renews it at every flush. Default: 30 seconds. Bounds: at least
+  // twice activation_flush_interval, at most 1 hour.
+  absl::Duration serving_claim_lease = absl::Seconds(30);
+
+  // ACT-3: the name a serving process shows in its claim (with its host and
+  // process id), e.g. "entitle-server". 1 to 64 printable ASCII characters.
+  // Default: "entitle".
+  std::string serving_holder = "entitle";
+
+  // ACT-6: how long an ended activation is kept as a session, and a feed
+  // event (ACT-7) in the feed. Default: 400 days. Bounds: 1 day to 3660
+  // days.
+  absl::Duration session_retention = absl::Hours(24 * 400);
 };
 
 // Projects (projects.h).

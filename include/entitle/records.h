@@ -741,6 +741,132 @@ struct ThrottleRecord {
                          const ThrottleRecord&) = default;
 };
 
+// -------------------------------------------------------------- activations
+
+// How an activation ended (ACT-2); kOpen while its seat is held. The stores
+// keep it by name ("open", "released", "expired", "revoked",
+// "force-released", "period-ended", "lost").
+enum class ActivationEnd : int {
+  kOpen = 0,
+  kReleased = 1,       // The device released the seat (ENT-4).
+  kExpired = 2,        // No heartbeat within the lease (ENT-4, SEC-11).
+  kRevoked = 3,        // Access ended: membership, grant, exception, lock.
+  kForceReleased = 4,  // An administrator freed the seat (ENT-11, ACT-5).
+  kPeriodEnded = 5,    // The subscription period ended (ENT-6).
+  kLost = 6,           // A restart could not give the seat back: its
+                       // entitlement is gone or the seat was named twice.
+};
+
+struct ActivationFilter {
+  std::optional<EntitlementId> entitlement_id;
+  std::optional<OrganizationId> organization_id;
+  std::optional<IdentityId> identity_id;
+  std::optional<ActivationEnd> end_reason;   // kOpen: the open ones.
+  std::optional<absl::Time> ended_since;     // ended_at >= ended_since
+  std::optional<absl::Time> ended_before;    // ended_at < ended_before
+  std::optional<absl::Time> started_before;  // since < started_before
+};
+
+// ACT-1: one device's hold of one floating seat, written behind the checkout
+// path by the process that serves the store's seats; once ended it is a
+// session (ACT-6) kept for LicensePolicy::session_retention.
+struct ActivationRecord {
+  using Key = ActivationId;
+  using Filter = ActivationFilter;
+
+  ActivationId id;
+  EntitlementId entitlement_id;
+  OrganizationId organization_id;
+  IdentityId identity_id;
+  DeviceId device_id;
+  int64_t seat = 0;  // The seat's index in the pool.
+  absl::Time since = absl::UnixEpoch();
+  absl::Time last_heartbeat = absl::UnixEpoch();
+  absl::Time expires_at = absl::UnixEpoch();  // The lease end last written.
+  ActivationEnd end_reason = ActivationEnd::kOpen;
+  std::optional<absl::Time> ended_at;  // Set once it ended.
+  int64_t epoch = 0;  // The serving claim's epoch that last wrote it.
+
+  friend bool operator==(const ActivationRecord&,
+                         const ActivationRecord&) = default;
+};
+
+// ------------------------------------------------------------ serving claim
+
+struct ServingClaimKey {
+  std::string scope;
+  friend auto operator<=>(const ServingClaimKey&,
+                          const ServingClaimKey&) = default;
+};
+
+struct ServingClaimFilter {
+  std::optional<std::string> scope;
+};
+
+// ACT-3: which process serves the seats of a store ("seats": all of them).
+// `epoch` grows by one with each new holder and fences the writes of an
+// earlier one. `holder` is empty when the last holder gave the claim up.
+struct ServingClaimRecord {
+  using Key = ServingClaimKey;
+  using Filter = ServingClaimFilter;
+
+  std::string scope;
+  std::string holder;  // The name the serving process gave itself.
+  std::string host;
+  int64_t process_id = 0;
+  int64_t epoch = 0;
+  absl::Time claimed_at = absl::UnixEpoch();
+  absl::Time renewed_at = absl::UnixEpoch();
+  // Where the store cannot tell that a holder died: free after this.
+  absl::Time lease_until = absl::UnixEpoch();
+
+  friend bool operator==(const ServingClaimRecord&,
+                         const ServingClaimRecord&) = default;
+};
+
+// ----------------------------------------------------------------- the feed
+
+// What a feed event says happened (ACT-7). The stores keep it by name
+// ("checkout", "release", "expiry", "refusal", "force-release", "revocation",
+// "period-end", "employee-organization-changed").
+enum class FeedEventKind : int {
+  kCheckout = 0,      // A device took a seat.
+  kRelease = 1,       // A device released its seat.
+  kExpiry = 2,        // A seat's lease ended without a heartbeat.
+  kRefusal = 3,       // A checkout or heartbeat was refused; `reason` says why.
+  kForceRelease = 4,  // An administrator freed a seat.
+  kRevocation = 5,    // A seat went with the access it was held by.
+  kPeriodEnd = 6,     // A seat went with its entitlement's period.
+  kEmployeeOrganizationChanged = 7,  // ORG-2 (events.h).
+};
+
+struct FeedEventFilter {
+  std::optional<FeedEventId> after;  // id > after
+  std::optional<OrganizationId> organization_id;
+  std::optional<FeedEventKind> kind;
+  std::optional<absl::Time> before;  // at < before
+};
+
+// ACT-7: one event of the durable feed; ids increase in the order the events
+// were committed.
+struct FeedEventRecord {
+  using Key = FeedEventId;
+  using Filter = FeedEventFilter;
+
+  FeedEventId id;
+  absl::Time at = absl::UnixEpoch();
+  FeedEventKind kind = FeedEventKind::kCheckout;
+  std::optional<OrganizationId> organization_id;
+  std::optional<EntitlementId> entitlement_id;
+  std::optional<IdentityId> identity_id;
+  std::string device_id;  // Empty when the event names no device.
+  std::string reason;     // A refusal's reason name (status.h), else empty.
+  std::string detail;
+
+  friend bool operator==(const FeedEventRecord&,
+                         const FeedEventRecord&) = default;
+};
+
 }  // namespace entitle
 
 #endif  // ENTITLE_RECORDS_H_

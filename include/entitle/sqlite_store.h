@@ -58,7 +58,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   // The schema version this library writes.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (or creates) the database at `path` and migrates it to
   // `kSchemaVersion`. `path` is a file name (SQLite's ":memory:" and "" make

@@ -114,6 +114,13 @@ enum class Reason : int {
                          // holds characters outside the allowed set.
   kAccessExcepted = 87,  // An exception denies this member the pool it
                          // reaches through a group.
+
+  // Activations (ACT-1 to ACT-7).
+  kServedElsewhere = 88,  // ACT-3: another process serves the seats of this
+                          // store; the message names it (holder, host,
+                          // process).
+  kForceReleased = 89,    // ACT-5: an administrator freed this device's seat;
+                          // a new checkout is needed.
 };
 
 // The reason's stable name, e.g. "duplicate". Unknown values give "unknown".

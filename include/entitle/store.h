@@ -111,6 +111,9 @@ class Transaction {
   virtual Table<DeviceCheckRecord>& device_checks() = 0;
   virtual Table<PoolUsageRecord>& pool_usage() = 0;
   virtual Table<ThrottleRecord>& throttles() = 0;
+  virtual Table<ActivationRecord>& activations() = 0;
+  virtual Table<ServingClaimRecord>& serving_claims() = 0;
+  virtual Table<FeedEventRecord>& feed_events() = 0;
 
   // PRJ-4: the distinct identities in the projects of `organization` (by the
   // members' `organization_id`), each with the number of those projects it
@@ -143,6 +146,15 @@ class Transaction {
   virtual void Rollback() = 0;
 };
 
+// ACT-3: a lock on a store that the platform drops the moment its holder
+// dies (an operating-system file lock, a database session lock), so that a
+// crashed serving process frees the seats of the store at once. Held until
+// destroyed. Not thread-safe; destroy it on any thread.
+class ServingLock {
+ public:
+  virtual ~ServingLock() = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -158,6 +170,18 @@ class Store {
   // writer goes through the object (MemoryStore) return 0 always. Fails with
   // Unavailable / kStoreUnavailable when the backend cannot be read.
   virtual absl::StatusOr<uint64_t> ExternalChangeStamp() { return uint64_t{0}; }
+
+  // ACT-3: whether this backend has a serving lock (TryLockServing). Without
+  // one, a serving claim whose holder died is free only once its lease ran
+  // out.
+  virtual bool has_serving_lock() const { return false; }
+
+  // Takes the store's serving lock without waiting: the lock, or nullptr
+  // when another holder (another process, or another store object on the
+  // same file) has it. Fails with Unavailable / kStoreUnavailable when the
+  // lock cannot be tried, and with Unimplemented / kInvalidArgument when
+  // has_serving_lock() is false.
+  virtual absl::StatusOr<std::unique_ptr<ServingLock>> TryLockServing();
 };
 
 }  // namespace entitle

@@ -79,6 +79,8 @@ constexpr ReasonEntry kReasons[] = {
     {Reason::kInvalidName, "invalid-name"},
     {Reason::kInvalidDevice, "invalid-device"},
     {Reason::kAccessExcepted, "access-excepted"},
+    {Reason::kServedElsewhere, "served-elsewhere"},
+    {Reason::kForceReleased, "force-released"},
 };
 
 // The reasons of kReasons alone, in the same (ascending) order.

@@ -770,6 +770,11 @@ absl::Status Identities::Delete(const Actor& actor, IdentityId id) {
       [](const DeviceCheckRecord& r) {
         return DeviceCheckKey{r.identity_id, r.device_id};
       }));
+  // Its activations and sessions (ACT-1, ACT-6) go with it; the serving
+  // process frees its seats after the commit (ORG-5's path).
+  ENTITLE_RETURN_IF_ERROR(
+      internal::DeleteAll(tx.activations(), ActivationFilter{.identity_id = id},
+                          [](const ActivationRecord& r) { return r.id; }));
   ENTITLE_RETURN_IF_ERROR(
       internal::DeleteAll(tx.invitations(),
                           InvitationFilter{.email = identity.email,

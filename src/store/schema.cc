@@ -42,6 +42,11 @@ ENTITLE_ENUM_NAMES(LinkPurpose, "verify-email", "password-reset",
                    "email-change");
 ENTITLE_ENUM_NAMES(LinkStatus, "active", "used", "superseded");
 ENTITLE_ENUM_NAMES(ThrottleKind, "mail", "sign-in-client", "sign-in-identity");
+ENTITLE_ENUM_NAMES(ActivationEnd, "open", "released", "expired", "revoked",
+                   "force-released", "period-ended", "lost");
+ENTITLE_ENUM_NAMES(FeedEventKind, "checkout", "release", "expiry", "refusal",
+                   "force-release", "revocation", "period-end",
+                   "employee-organization-changed");
 #undef ENTITLE_ENUM_NAMES
 
 template <typename T, typename = void>
@@ -354,6 +359,8 @@ bool Matches(const Value& value, const Condition& condition) {
       return value == condition.value;
     case CompareOp::kGe:
       return value >= condition.value;
+    case CompareOp::kGt:
+      return value > condition.value;
     case CompareOp::kLt:
       return value < condition.value;
   }
@@ -898,6 +905,81 @@ const TableSchema<ThrottleRecord>& SchemaOf<ThrottleRecord>() {
               [](const R& r) {
                 return ThrottleKey{r.kind, r.subject};
               });
+  return schema;
+}
+
+template <>
+const TableSchema<ActivationRecord>& SchemaOf<ActivationRecord>() {
+  using R = ActivationRecord;
+  using F = ActivationFilter;
+  static const TableSchema<R>& schema =
+      SchemaBuilder<R>("activations", true, 1)
+          .Col("id", &R::id)
+          .Col("entitlement_id", &R::entitlement_id)
+          .Col("organization_id", &R::organization_id)
+          .Col("identity_id", &R::identity_id)
+          .Col("device_id", &R::device_id)
+          .Col("seat", &R::seat)
+          .Col("since", &R::since)
+          .Col("last_heartbeat", &R::last_heartbeat)
+          .Col("expires_at", &R::expires_at)
+          .Col("end_reason", &R::end_reason)
+          .Col("ended_at", &R::ended_at)
+          .Col("epoch", &R::epoch)
+          .Where("entitlement_id", &F::entitlement_id)
+          .Where("organization_id", &F::organization_id)
+          .Where("identity_id", &F::identity_id)
+          .Where("end_reason", &F::end_reason)
+          .Where("ended_at", &F::ended_since, CompareOp::kGe)
+          .Where("ended_at", &F::ended_before, CompareOp::kLt)
+          .Where("since", &F::started_before, CompareOp::kLt)
+          .References({"entitlement_id"}, "entitlements")
+          .References({"organization_id"}, "organizations")
+          .References({"identity_id"}, "identities")
+          .BuildWithIdKey();
+  return schema;
+}
+
+template <>
+const TableSchema<ServingClaimRecord>& SchemaOf<ServingClaimRecord>() {
+  using R = ServingClaimRecord;
+  using F = ServingClaimFilter;
+  static const TableSchema<R>& schema =
+      SchemaBuilder<R>("serving_claims", false, 1)
+          .Col("scope", &R::scope)
+          .Col("holder", &R::holder)
+          .Col("host", &R::host)
+          .Col("process_id", &R::process_id)
+          .Col("epoch", &R::epoch)
+          .Col("claimed_at", &R::claimed_at)
+          .Col("renewed_at", &R::renewed_at)
+          .Col("lease_until", &R::lease_until)
+          .Where("scope", &F::scope)
+          .Build([](const ServingClaimKey& key) { return Row{key.scope}; },
+                 [](const R& r) { return ServingClaimKey{r.scope}; });
+  return schema;
+}
+
+template <>
+const TableSchema<FeedEventRecord>& SchemaOf<FeedEventRecord>() {
+  using R = FeedEventRecord;
+  using F = FeedEventFilter;
+  static const TableSchema<R>& schema =
+      SchemaBuilder<R>("feed_events", true, 1)
+          .Col("id", &R::id)
+          .Col("at", &R::at)
+          .Col("kind", &R::kind)
+          .Col("organization_id", &R::organization_id)
+          .Col("entitlement_id", &R::entitlement_id)
+          .Col("identity_id", &R::identity_id)
+          .Col("device_id", &R::device_id)
+          .Col("reason", &R::reason)
+          .Col("detail", &R::detail)
+          .Where("id", &F::after, CompareOp::kGt)
+          .Where("organization_id", &F::organization_id)
+          .Where("kind", &F::kind)
+          .Where("at", &F::before, CompareOp::kLt)
+          .BuildWithIdKey();
   return schema;
 }
 

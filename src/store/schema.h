@@ -41,7 +41,7 @@ struct Column {
   std::function<absl::Status(Record&, const Value&)> set;
 };
 
-enum class CompareOp { kEq, kGe, kLt };
+enum class CompareOp { kEq, kGe, kGt, kLt };
 
 struct Condition {
   int column;
@@ -160,7 +160,10 @@ bool MatchesAll(const Row& row, const std::vector<Condition>& conditions);
   X(LinkTokenRecord, link_tokens)                 \
   X(DeviceCheckRecord, device_checks)             \
   X(PoolUsageRecord, pool_usage)                  \
-  X(ThrottleRecord, throttles)
+  X(ThrottleRecord, throttles)                    \
+  X(ActivationRecord, activations)                \
+  X(ServingClaimRecord, serving_claims)           \
+  X(FeedEventRecord, feed_events)
 
 // The description of each kind; defined in schema.cc, built once, never freed.
 template <typename Record>

@@ -32,7 +32,7 @@ TEST_CASE("status: AllReasons lists each reason once, ascending, kNone first",
   for (size_t i = 1; i < all.size(); ++i) {
     REQUIRE(static_cast<int>(all[i - 1]) < static_cast<int>(all[i]));
   }
-  REQUIRE(all.back() == Reason::kAccessExcepted);
+  REQUIRE(all.back() == Reason::kForceReleased);
 }
 
 TEST_CASE("status: reason values are stable numbers", "[status]") {
@@ -91,6 +91,8 @@ TEST_CASE("status: reason values are stable numbers", "[status]") {
   REQUIRE(static_cast<int>(Reason::kProjectArchived) == 79);
   REQUIRE(static_cast<int>(Reason::kSignInThrottled) == 80);
   REQUIRE(static_cast<int>(Reason::kAccessExcepted) == 87);
+  REQUIRE(static_cast<int>(Reason::kServedElsewhere) == 88);
+  REQUIRE(static_cast<int>(Reason::kForceReleased) == 89);
 }
 
 TEST_CASE("status: every reason has its own name", "[status]") {

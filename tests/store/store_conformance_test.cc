@@ -3016,7 +3016,8 @@ TEST_CASE("sqlite: migration 5 keeps every pool grant a grant",
     REQUIRE(MustCount(txn->pool_grants(), {.denied = true}) == 0);
   }
   RawDb db(backend.path());
-  REQUIRE(db.One("PRAGMA user_version") == "5");
+  REQUIRE(db.One("PRAGMA user_version") ==
+          std::to_string(SqliteStore::kSchemaVersion));
   std::string error;
   REQUIRE(db.Exec("UPDATE pool_grants SET denied = 1 WHERE id = 8", &error) !=
           SQLITE_OK);

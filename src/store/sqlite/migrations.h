@@ -316,6 +316,59 @@ CREATE INDEX throttles_expires_at ON throttles(expires_at);
 ALTER TABLE pool_grants ADD COLUMN denied INTEGER NOT NULL DEFAULT 0
   CHECK (denied IN (0, 1) AND (denied = 0 OR identity_id IS NOT NULL));
 )sql",
+
+    // 6: activations and sessions (ACT-1, ACT-6), the serving claim (ACT-3)
+    // and the event feed (ACT-7). The partial index finds a pool's open
+    // activations; the others list an organization's sessions by end time
+    // and purge them past their retention.
+    R"sql(
+CREATE TABLE activations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  entitlement_id INTEGER NOT NULL REFERENCES entitlements(id),
+  organization_id INTEGER NOT NULL REFERENCES organizations(id),
+  identity_id INTEGER NOT NULL REFERENCES identities(id),
+  device_id TEXT NOT NULL,
+  seat INTEGER NOT NULL CHECK (seat >= 0),
+  since INTEGER NOT NULL,
+  last_heartbeat INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  end_reason TEXT NOT NULL CHECK (end_reason IN ('open', 'released',
+    'expired', 'revoked', 'force-released', 'period-ended', 'lost')),
+  ended_at INTEGER,
+  epoch INTEGER NOT NULL,
+  CHECK ((end_reason = 'open') = (ended_at IS NULL))
+);
+CREATE INDEX activations_open ON activations(entitlement_id, seat)
+  WHERE end_reason = 'open';
+CREATE INDEX activations_org_ended ON activations(organization_id, ended_at);
+CREATE INDEX activations_ended ON activations(ended_at);
+CREATE INDEX activations_identity ON activations(identity_id);
+
+CREATE TABLE serving_claims (
+  scope TEXT NOT NULL PRIMARY KEY,
+  holder TEXT NOT NULL,
+  host TEXT NOT NULL,
+  process_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  claimed_at INTEGER NOT NULL,
+  renewed_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE feed_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  organization_id INTEGER,
+  entitlement_id INTEGER,
+  identity_id INTEGER,
+  device_id TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX feed_events_org ON feed_events(organization_id, id);
+CREATE INDEX feed_events_at ON feed_events(at);
+)sql",
 };
 
 inline constexpr int kMigrationCount =

@@ -282,6 +282,7 @@ std::string WhereClause(const TableInfo& info,
   for (const Condition& condition : conditions) {
     const char* op = condition.op == CompareOp::kEq   ? " = ?"
                      : condition.op == CompareOp::kGe ? " >= ?"
+                     : condition.op == CompareOp::kGt ? " > ?"
                                                       : " < ?";
     terms.push_back(
         absl::StrCat(AbslView(info.column_names[condition.column]), op));
