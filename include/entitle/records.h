@@ -758,6 +758,7 @@ enum class ActivationEnd : int {
 };
 
 struct ActivationFilter {
+  std::optional<ActivationId> after;  // id > after (paging by key)
   std::optional<EntitlementId> entitlement_id;
   std::optional<OrganizationId> organization_id;
   std::optional<IdentityId> identity_id;

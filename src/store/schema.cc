@@ -926,6 +926,7 @@ const TableSchema<ActivationRecord>& SchemaOf<ActivationRecord>() {
           .Col("end_reason", &R::end_reason)
           .Col("ended_at", &R::ended_at)
           .Col("epoch", &R::epoch)
+          .Where("id", &F::after, CompareOp::kGt)
           .Where("entitlement_id", &F::entitlement_id)
           .Where("organization_id", &F::organization_id)
           .Where("identity_id", &F::identity_id)

@@ -318,9 +318,9 @@ ALTER TABLE pool_grants ADD COLUMN denied INTEGER NOT NULL DEFAULT 0
 )sql",
 
     // 6: activations and sessions (ACT-1, ACT-6), the serving claim (ACT-3)
-    // and the event feed (ACT-7). The partial index finds a pool's open
-    // activations; the others list an organization's sessions by end time
-    // and purge them past their retention.
+    // and the event feed (ACT-7). The indexes find the open activations (all
+    // of them at a restart, or one pool's), an organization's sessions by
+    // end time, the sessions past their retention, and an identity's.
     R"sql(
 CREATE TABLE activations (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -338,8 +338,9 @@ CREATE TABLE activations (
   epoch INTEGER NOT NULL,
   CHECK ((end_reason = 'open') = (ended_at IS NULL))
 );
-CREATE INDEX activations_open ON activations(entitlement_id, seat)
-  WHERE end_reason = 'open';
+CREATE INDEX activations_state ON activations(end_reason, id);
+CREATE INDEX activations_entitlement
+  ON activations(entitlement_id, end_reason);
 CREATE INDEX activations_org_ended ON activations(organization_id, ended_at);
 CREATE INDEX activations_ended ON activations(ended_at);
 CREATE INDEX activations_identity ON activations(identity_id);
