@@ -46,9 +46,13 @@
 //   - Expiry: a reserved seat sits in a timing wheel slot for its deadline (a
 //     lock-free stack per slot). `Reap(now)` visits only the slots that came
 //     due, so its cost follows the seats that expire, not the pool size; seats
-//     whose lease was extended meanwhile move to their new slot. A reservation
-//     that finds the pool full reaps before it gives up (ENT-4: an expired seat
-//     is reclaimed at the latest when a reservation would otherwise fail).
+//     whose lease was extended meanwhile move to their new slot. A released
+//     seat stays in its slot until the reaper passes it, so a reservation
+//     whose lease is cut short (Acquire(now, until), AcquireSeat) that finds
+//     its seat still in a slot, perhaps a later one, is also kept in a heap
+//     by deadline that Reap reads (off the hot path). A reservation that
+//     finds the pool full reaps before it gives up (ENT-4: an expired seat is
+//     reclaimed at the latest when a reservation would otherwise fail).
 //
 // Times (SEC-11): every call takes `now` from the host's `Clock`; pass
 // non-decreasing times from one clock, none earlier than the pool's epoch.
@@ -182,6 +186,21 @@ class BasicSeatPoolCore {
   // when that is not after `now`.
   std::optional<SeatHandle> Acquire(absl::Time now, absl::Time until);
 
+  // ACT-4: reserves seat `index` itself, as Acquire(now, until) reserves
+  // any: the lease ends at the earlier of `until` and `now` + lease, rounded
+  // the same way. For rebuilding a pool from stored reservations with every
+  // holder on the seat it had (BasicSeatPool::AdoptAt). A seat whose lease
+  // ran out but that was not reclaimed yet is reclaimed first (ENT-4) and
+  // given, unless a lowered limit retires it. Nothing, and no seat taken,
+  // when `index` is not below the capacity, the seat is reserved (whoever
+  // holds it) or retired by a lowered limit (ENT-7), or the lease would not
+  // end after `now`. The handle's generation is this pool's own. It never
+  // searches: a compare-and-swap on the seat's bitmap word, then the seat's
+  // own word, as Acquire. A refusal proves only that this seat was taken, so
+  // it is not counted in refusals() and raises no peak.
+  std::optional<SeatHandle> AcquireSeat(uint32_t index, absl::Time now,
+                                        absl::Time until);
+
   // Extends the lease of `handle` to `now` + lease. False when the handle no
   // longer holds its seat: released, or its lease ran out (even if the seat
   // was not reclaimed yet), or the seat went to someone else.
@@ -250,9 +269,42 @@ class BasicSeatPoolCore {
   // Reap with `now` in units.
   size_t ReapUnits(int64_t now_units);
 
+  // Reap's part for `early_`: reclaims the entries due by `now_units` whose
+  // seat still holds their reservation; returns how many.
+  ABSL_ATTRIBUTE_NOINLINE inline size_t ReapEarly(int64_t now_units,
+                                                  int64_t base)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(reaper_mutex_);
+
   // Acquire with `now` caught up and the deadline the lease gets.
   std::optional<SeatHandle> AcquireCaught(int64_t now_units,
                                           int64_t deadline_units);
+
+  // Seat `index`, whose free bit this thread took, is ours alone: writes its
+  // word {generation, deadline} and puts it in the wheel, with the orders
+  // and fences Reap pairs with. Every reservation ends here. Sets
+  // `*in_its_slot`, when given, to whether this call put the seat in the
+  // slot for `deadline_units`; else it was in a slot already (see Enqueue).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline SeatHandle ReserveTaken(
+      uint32_t index, int64_t deadline_units, bool* in_its_slot = nullptr);
+
+  // ReserveTaken for a lease that may end before `now` + lease (`cut`). The
+  // wheel only moves seats on to later slots, and a seat released early may
+  // still wait in the slot for its last holder's later deadline: when the
+  // seat was in a slot already, a reservation cut short is noted in
+  // `early_` as well, so that Reap reclaims it at its own end.
+  SeatHandle ReserveBounded(uint32_t index, int64_t deadline_units, bool cut);
+
+  // A reservation cut short whose seat was in the wheel already.
+  struct Early {
+    int64_t deadline;  // units
+    uint32_t index;
+    uint32_t generation;
+  };
+  static bool EndsLater(const Early& a, const Early& b) {
+    return a.deadline > b.deadline;
+  }
+  ABSL_ATTRIBUTE_NOINLINE inline void NoteEarly(SeatHandle handle,
+                                                int64_t deadline_units);
 
   // --------------------------------------------------------- use and limit
 
@@ -305,6 +357,11 @@ class BasicSeatPoolCore {
   uint32_t TakeFromLeaf(uint32_t index, uint64_t word, uint32_t from,
                         bool* contended);
 
+  // Takes seat `index`'s free bit (index < capacity); false when it is
+  // clear: the seat is reserved, retired, or between a release's word and
+  // its bit.
+  bool TakeSeatBit(uint32_t index);
+
   // The fast search: down the summaries from this thread's hint. Nothing
   // when it meets empty words a few times: the pool may be full, and only
   // TakeFreeBitExactly can tell.
@@ -341,8 +398,9 @@ class BasicSeatPoolCore {
   // --------------------------------------------------------- the wheel
 
   // Puts a reserved seat in the slot for `deadline` (units), unless it is
-  // already in a slot (the reaper then moves it when it comes to it).
-  void Enqueue(uint32_t index, int64_t deadline, std::memory_order order);
+  // already in a slot (the reaper then moves it when it comes to it). True
+  // when it put it there.
+  bool Enqueue(uint32_t index, int64_t deadline, std::memory_order order);
 
   void Push(uint32_t index, int64_t deadline);
 
@@ -388,6 +446,10 @@ class BasicSeatPoolCore {
   std::vector<uint32_t> left_wheel_ ABSL_GUARDED_BY(reaper_mutex_);
   internal::Mutex limit_mutex_;
   std::vector<uint32_t> retired_ ABSL_GUARDED_BY(limit_mutex_);
+  // A heap by EndsLater: the earliest deadline first. Reap reclaims each
+  // whose seat still holds it when it comes due; cost: log of the size per
+  // entry, and only leases cut short while their seat was queued get one.
+  std::vector<Early> early_ ABSL_GUARDED_BY(reaper_mutex_);
 };
 
 template <template <typename> class Atomic = std::atomic>
@@ -411,6 +473,28 @@ class BasicSeatPool {
   // and nothing reserved, when the pool is full, the key already holds a
   // seat here, or the lease has ended by `now`.
   bool Adopt(const SeatHolder& holder, absl::Time now);
+
+  // ACT-4: Adopt on the holder's own seat. Reserves seat
+  // `holder.handle.index` for `holder.key` with the holder's since, last
+  // heartbeat and lease end (at most `now` + lease), through
+  // BasicSeatPoolCore::AcquireSeat. A restarted process, or a standby taking
+  // over, calls it for every open activation before the pool serves, so
+  // every holder keeps the same seat until the same expiry and no seat is
+  // given twice; the stored generation is ignored (the handle is this
+  // pool's own, as Find and Holders report it). False, and nothing
+  // reserved, when the key holds a seat here whose lease runs (a key whose
+  // seat was lost is forgotten and adopted), the seat is not free (out of
+  // range, reserved, or retired by a lowered limit), or the lease has ended
+  // by `now`. Thread-safe like every method: an adoption racing a serving
+  // Acquire for the same seat is refused, never shares it.
+  bool AdoptAt(const SeatHolder& holder, absl::Time now);
+
+  // ACT-4, ENT-11: the key's seat while the key holds it and its lease
+  // runs, as Holders reports it; nothing for a key that never held a seat
+  // here, released it, or whose lease ran out (reclaimed or not). Changes
+  // nothing: a key whose lease ran out stays known until Sweep, Release or
+  // its next Acquire.
+  std::optional<SeatHolder> Find(const SeatKey& key, absl::Time now) const;
 
   // ENT-4: a heartbeat is a reservation: it renews the key's seat, or, when
   // the seat was lost meanwhile, reserves a new one.
@@ -450,6 +534,7 @@ class BasicSeatPool {
   };
 
   Shard& ShardOf(const SeatKey& key);
+  const Shard& ShardOf(const SeatKey& key) const;
 
   BasicSeatPoolCore<Atomic> core_;
   std::array<Shard, kShards> shards_;

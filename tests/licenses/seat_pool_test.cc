@@ -820,6 +820,244 @@ TEST_CASE("SEC-11 seat pool core: a reservation bounded by an end keeps it",
   REQUIRE(core.in_use() == 1);
 }
 
+// AcquireSeat (ACT-4): small pools spread their seats over eight leaves;
+// above 256 seats the leaves are 32 bits under summary words (one level up to
+// 2048 leaves, two above).
+const std::vector<uint32_t> kSeatCapacities = {
+    1, 2, 7, 8, 9, 63, 200, 256, 257, 513, 4096, 4097, 5000, 1u << 20};
+
+TEST_CASE(
+    "seat pool core: AcquireSeat reserves exactly the seat asked for while "
+    "it is free; a full pool is then exhausted exactly",
+    "[seat_pool][core][ACT-4][ENT-5]") {
+  const uint32_t capacity = GENERATE(from_range(kSeatCapacities));
+  INFO("capacity " << capacity);
+  SeatPoolCore core(capacity, absl::Minutes(5), kEpoch);
+  const absl::Time far = At(24 * 3600 * 1000);
+  // Half the pool by the search, the rest seat by seat, from the top down:
+  // every leaf's last free seat goes to AcquireSeat.
+  std::vector<bool> taken(capacity, false);
+  std::vector<SeatHandle> handles(capacity);
+  for (uint32_t n = 0; n < capacity / 2; ++n) {
+    const std::optional<SeatHandle> h = core.Acquire(At(0));
+    REQUIRE(h.has_value());
+    REQUIRE_FALSE(taken[h->index]);
+    taken[h->index] = true;
+    handles[h->index] = *h;
+  }
+  size_t refused = 0;
+  for (uint32_t i = capacity; i-- > 0;) {
+    const std::optional<SeatHandle> h = core.AcquireSeat(i, At(0), far);
+    if (taken[i]) {
+      refused += h.has_value() ? 0 : 1;
+      continue;
+    }
+    REQUIRE(h.has_value());
+    REQUIRE(h->index == i);
+    REQUIRE(h->generation == 0);
+    taken[i] = true;
+    handles[i] = *h;
+  }
+  REQUIRE(refused == capacity / 2);
+  REQUIRE(core.in_use() == capacity);
+  for (const uint32_t i : {0u, capacity / 2, capacity - 1}) {
+    INFO("seat " << i);
+    REQUIRE(core.Inspect(handles[i], At(0))->expires_at ==
+            At(ExpiryMs(core, 0)));
+    REQUIRE_FALSE(core.AcquireSeat(i, At(1), far).has_value());
+  }
+  // Out of range: nothing.
+  REQUIRE_FALSE(core.AcquireSeat(capacity, At(1), far).has_value());
+  REQUIRE_FALSE(core.AcquireSeat(~0u, At(1), far).has_value());
+  // Full: the search finds nothing (ENT-5), counted once; AcquireSeat's own
+  // refusals prove nothing and are not counted.
+  REQUIRE(core.refusals() == 0);
+  REQUIRE_FALSE(core.Acquire(At(1)).has_value());
+  REQUIRE(core.refusals() == 1);
+  REQUIRE(core.peak() == capacity);
+  REQUIRE(core.in_use() == capacity);
+
+  uint64_t refusals = 1;
+  for (size_t pos : SomePositions(capacity)) {
+    const uint32_t i = static_cast<uint32_t>(pos);
+    INFO("releasing seat " << i << " " << Str(handles[i]));
+    // A released seat goes back: to the search...
+    REQUIRE(core.Release(handles[i]));
+    REQUIRE(core.in_use() == capacity - 1);
+    const std::optional<SeatHandle> again = core.Acquire(At(2));
+    REQUIRE(again.has_value());
+    REQUIRE(again->index == i);
+    REQUIRE(again->generation == handles[i].generation + 1);
+    REQUIRE_FALSE(core.AcquireSeat(i, At(2), far).has_value());
+    REQUIRE_FALSE(core.Acquire(At(2)).has_value());
+    REQUIRE(core.refusals() == ++refusals);
+    // ...and to AcquireSeat, after which the pool is exhausted again.
+    REQUIRE(core.Release(*again));
+    const std::optional<SeatHandle> mine = core.AcquireSeat(i, At(3), far);
+    REQUIRE(mine.has_value());
+    REQUIRE(mine->index == i);
+    REQUIRE(mine->generation == handles[i].generation + 2);
+    REQUIRE_FALSE(core.Heartbeat(*again, At(3)));
+    REQUIRE(core.in_use() == capacity);
+    REQUIRE_FALSE(core.Acquire(At(3)).has_value());
+    REQUIRE(core.refusals() == ++refusals);
+    handles[i] = *mine;
+  }
+  // Every seat released: the search gives each exactly once again.
+  for (const SeatHandle& h : handles) REQUIRE(core.Release(h));
+  REQUIRE(core.in_use() == 0);
+  Fill(core, At(4));
+}
+
+TEST_CASE(
+    "seat pool core: AcquireSeat gives no seat retired by a lowered "
+    "limit",
+    "[seat_pool][core][ACT-4][ENT-7]") {
+  // Not a million seats: retiring most of an empty pool scans it per seat.
+  const uint32_t capacity =
+      GENERATE(1u, 2u, 7u, 8u, 9u, 63u, 200u, 256u, 257u, 513u, 4097u, 5000u);
+  INFO("capacity " << capacity);
+  SeatPoolCore core(capacity, absl::Minutes(5), kEpoch);
+  const absl::Time far = At(24 * 3600 * 1000);
+  // An empty pool: the seats above the limit are retired at once.
+  const uint32_t limit = capacity / 3;
+  core.set_limit(limit);
+  std::vector<SeatHandle> held;
+  std::vector<uint32_t> retired;
+  for (uint32_t i = 0; i < capacity; ++i) {
+    if (std::optional<SeatHandle> h = core.AcquireSeat(i, At(0), far)) {
+      REQUIRE(h->index == i);
+      held.push_back(*h);
+    } else {
+      retired.push_back(i);
+    }
+  }
+  REQUIRE(held.size() == limit);
+  REQUIRE(core.in_use() == limit);
+  REQUIRE_FALSE(core.Acquire(At(1)).has_value());
+  // Raised again: the retired seats come back, to AcquireSeat too.
+  core.set_limit(capacity);
+  for (const uint32_t i : retired) {
+    const std::optional<SeatHandle> h = core.AcquireSeat(i, At(1), far);
+    REQUIRE(h.has_value());
+    REQUIRE(h->index == i);
+    held.push_back(*h);
+  }
+  REQUIRE(core.in_use() == capacity);
+  REQUIRE_FALSE(core.Acquire(At(1)).has_value());
+  // Lowered below use: a released seat pays the debt and is retired, not
+  // free, until the limit is raised.
+  if (capacity >= 2) {
+    core.set_limit(capacity - 2);
+    const SeatHandle last = held.back();
+    REQUIRE(core.Release(last));
+    REQUIRE(core.in_use() == capacity - 1);
+    REQUIRE_FALSE(core.AcquireSeat(last.index, At(2), far).has_value());
+    REQUIRE_FALSE(core.Acquire(At(2)).has_value());
+    core.set_limit(capacity);
+    const std::optional<SeatHandle> back =
+        core.AcquireSeat(last.index, At(3), far);
+    REQUIRE(back.has_value());
+    REQUIRE(back->index == last.index);
+    REQUIRE(core.in_use() == capacity);
+  }
+}
+
+TEST_CASE(
+    "seat pool core: AcquireSeat bounds the lease as Acquire(now, until) "
+    "does and reclaims a seat whose lease ran out",
+    "[seat_pool][core][ACT-4][ENT-4][SEC-11]") {
+  // 1 ms units, and 8 ms units (30 days), where ends are rounded down.
+  const int64_t lease_ms =
+      GENERATE(int64_t{3} * 3600 * 1000, int64_t{30} * 24 * 3600 * 1000);
+  INFO("lease " << lease_ms << " ms");
+  SeatPoolCore core(4, absl::Milliseconds(lease_ms), kEpoch);
+  const int64_t unit = absl::ToInt64Milliseconds(core.resolution());
+  // Earlier than now + lease: that end, rounded down to a unit.
+  const std::optional<SeatHandle> a = core.AcquireSeat(2, At(10), At(5003));
+  REQUIRE(a.has_value());
+  REQUIRE(a->index == 2);
+  REQUIRE(core.Inspect(*a, At(10))->expires_at == At(5003 / unit * unit));
+  // Later: now + lease.
+  const std::optional<SeatHandle> b =
+      core.AcquireSeat(3, At(10), At(3 * lease_ms));
+  REQUIRE(b.has_value());
+  REQUIRE(core.Inspect(*b, At(10))->expires_at == At(ExpiryMs(core, 10)));
+  // Not after now: nothing, and the seat stays free.
+  REQUIRE_FALSE(core.AcquireSeat(0, At(10), At(10)).has_value());
+  REQUIRE_FALSE(core.AcquireSeat(0, At(10), At(3)).has_value());
+  REQUIRE_FALSE(
+      core.AcquireSeat(0, At(10), kEpoch - absl::Hours(1)).has_value());
+  REQUIRE(core.in_use() == 2);
+  const std::optional<SeatHandle> c = core.AcquireSeat(0, At(10), At(100000));
+  REQUIRE(c.has_value());
+  REQUIRE(c->index == 0);
+  REQUIRE(core.in_use() == 3);
+
+  // Seat 2's lease ran out, unreclaimed: still reserved one unit before its
+  // end, reclaimed and given anew at it (ENT-4), with a new generation.
+  const int64_t end = 5003 / unit * unit;
+  REQUIRE_FALSE(core.AcquireSeat(2, At(end - 1), At(100000)).has_value());
+  const std::optional<SeatHandle> again =
+      core.AcquireSeat(2, At(end), At(300000));
+  REQUIRE(again.has_value());
+  REQUIRE(again->index == 2);
+  REQUIRE(again->generation == a->generation + 1);
+  REQUIRE_FALSE(core.Heartbeat(*a, At(end)));
+  REQUIRE_FALSE(core.Release(*a));
+  REQUIRE(core.in_use() == 3);
+  // Seat 0 runs out too (alone); under a limit lowered below use (seat 1,
+  // free, is retired at once) the reclaimed seat pays the rest of the debt
+  // instead of being given.
+  core.set_limit(2);
+  REQUIRE_FALSE(core.AcquireSeat(0, At(100000), At(200000)).has_value());
+  REQUIRE_FALSE(core.Inspect(*c, At(100000)).has_value());
+  REQUIRE(core.in_use() == 2);
+  REQUIRE_FALSE(core.AcquireSeat(1, At(100000), At(200000)).has_value());
+  core.set_limit(4);
+  REQUIRE(core.AcquireSeat(0, At(100000), At(200000)).has_value());
+  REQUIRE(core.AcquireSeat(1, At(100000), At(200000)).has_value());
+  REQUIRE(core.in_use() == 4);
+  REQUIRE_FALSE(core.Acquire(At(100000)).has_value());
+}
+
+// clang-format off
+TEST_CASE("ENT-4 seat pool core: a lease cut short ends when it says, even on a seat whose previous lease ran later",
+          "[seat_pool][core][ENT-4][ACT-4]") {
+  // clang-format on
+  // The wheel keeps a released seat in its slot until the reaper passes it;
+  // a reservation cut short on that seat must still be reclaimed at its own
+  // end, by Reap and by a reservation that finds the pool full.
+  const int64_t L = 60 * 1000;
+  const bool by_index = GENERATE(false, true);
+  const bool by_reap = GENERATE(false, true);
+  INFO((by_index ? "AcquireSeat" : "Acquire(now, until)")
+       << (by_reap ? ", reclaimed by Reap" : ", reclaimed by Acquire"));
+  SeatPoolCore core(1, absl::Milliseconds(L), kEpoch);
+  const std::optional<SeatHandle> first = core.Acquire(At(0));  // ends at L
+  REQUIRE(first.has_value());
+  REQUIRE(core.Release(*first));
+  const std::optional<SeatHandle> cut =
+      by_index ? core.AcquireSeat(0, At(10), At(500))
+               : core.Acquire(At(10), At(500));
+  REQUIRE(cut.has_value());
+  REQUIRE(core.Inspect(*cut, At(10))->expires_at == At(500));
+  REQUIRE_FALSE(core.Acquire(At(499)).has_value());
+  if (by_reap) {
+    REQUIRE(core.Reap(At(500)) == 1);
+    REQUIRE(core.in_use() == 0);
+  }
+  const std::optional<SeatHandle> next = core.Acquire(At(500));
+  REQUIRE(next.has_value());
+  REQUIRE(next->generation == cut->generation + 1);
+  REQUIRE_FALSE(core.Heartbeat(*cut, At(500)));
+  // The seat's old slot comes due later and changes nothing.
+  REQUIRE(core.Reap(At(L)) == 0);
+  REQUIRE(core.Inspect(*next, At(L))->expires_at == At(500 + L));
+  REQUIRE(core.Reap(At(500 + L)) == 1);
+  REQUIRE(core.in_use() == 0);
+}
+
 // =====================================================================
 // The keyed layer
 // =====================================================================
@@ -1094,6 +1332,210 @@ TEST_CASE("seat pool: Sweep reclaims expired seats and forgets their keys",
   REQUIRE(pool.Holders(At(100 * L)).empty());
 }
 
+// clang-format off
+TEST_CASE("ACT-4 seat pool: a pool rebuilt with AdoptAt from the holders gives every holder the same seat until the same expiry",
+          "[seat_pool][keyed][ACT-4]") {
+  // clang-format on
+  const uint32_t capacity = GENERATE(5u, 300u, 5000u);
+  // The restarted pool's epoch: the old one, or the restart's time.
+  const bool new_epoch = GENERATE(false, true);
+  INFO("capacity " << capacity << (new_epoch ? ", new epoch" : ""));
+  const int64_t L = 60 * 1000;
+  std::vector<SeatHolder> stored;
+  {
+    SeatPool serving(capacity, absl::Milliseconds(L), kEpoch);
+    for (int64_t t = 0; t < 7; ++t) {
+      for (uint32_t i = 0; i < capacity; ++i) {
+        if (i % 7 != t) continue;
+        REQUIRE(serving.Acquire(Key(i + 1, "d"), At(t)).has_value());
+      }
+    }
+    // A third released, a third heartbeated, a third left to run out.
+    for (uint32_t i = 0; i < capacity; ++i) {
+      if (i % 3 == 0) REQUIRE(serving.Release(Key(i + 1, "d")));
+    }
+    for (uint32_t i = 0; i < capacity; ++i) {
+      if (i % 3 == 1) REQUIRE(serving.Heartbeat(Key(i + 1, "d"), At(1000)));
+    }
+    stored = serving.Holders(At(2000));
+  }  // The process goes away.
+  REQUIRE(stored.size() == capacity - (capacity + 2) / 3);
+
+  SeatPool restarted(capacity, absl::Milliseconds(L),
+                     new_epoch ? At(2000) : kEpoch);
+  for (const SeatHolder& h : stored) REQUIRE(restarted.AdoptAt(h, At(2000)));
+  REQUIRE(restarted.core().in_use() == stored.size());
+  std::set<uint32_t> adopted;
+  for (const SeatHolder& h : stored) {
+    INFO("key " << h.key.identity.value() << " seat " << Str(h.handle));
+    const std::optional<SeatHolder> found = restarted.Find(h.key, At(2000));
+    REQUIRE(found.has_value());
+    CHECK(found->handle.index == h.handle.index);
+    CHECK(found->since == h.since);
+    CHECK(found->last_heartbeat == h.last_heartbeat);
+    CHECK(found->expires_at == h.expires_at);
+    adopted.insert(h.handle.index);
+  }
+  const std::vector<SeatHolder> shown = restarted.Holders(At(2000));
+  REQUIRE(shown.size() == stored.size());
+  for (const SeatHolder& h : shown) REQUIRE(adopted.count(h.handle.index) == 1);
+
+  // No seat is given twice: new keys get exactly the seats nobody holds.
+  uint32_t fresh = 0;
+  while (std::optional<SeatReservation> r =
+             restarted.Acquire(Key(100000 + fresh, "new"), At(2000))) {
+    REQUIRE_FALSE(r->renewed);
+    REQUIRE(adopted.count(r->handle.index) == 0);
+    if (++fresh > capacity) break;
+  }
+  REQUIRE(fresh == capacity - stored.size());
+  REQUIRE(restarted.core().in_use() == capacity);
+  // Adopting once more gives nothing: the keys hold their seats.
+  for (size_t pos : SomePositions(stored.size())) {
+    REQUIRE_FALSE(restarted.AdoptAt(stored[pos], At(2000)));
+  }
+  // Every holder renews its own seat, and the others' leases end when they
+  // would have.
+  for (const SeatHolder& h : stored) {
+    const int64_t i = h.key.identity.value() - 1;
+    if (i % 3 != 1) continue;
+    const std::optional<SeatReservation> r =
+        restarted.Heartbeat(h.key, At(3000));
+    REQUIRE(r.has_value());
+    REQUIRE(r->renewed);
+    REQUIRE(r->handle.index == h.handle.index);
+  }
+  for (const int64_t at : {L - 1, L + 3, L + 7}) {
+    for (const SeatHolder& h : stored) {
+      const int64_t i = h.key.identity.value() - 1;
+      INFO("key " << i + 1 << " at " << at);
+      if (i % 3 == 2) REQUIRE(h.expires_at == At(i % 7 + L));
+      const bool live = i % 3 == 1 || i % 7 + L > at;
+      REQUIRE(restarted.Find(h.key, At(at)).has_value() == live);
+    }
+  }
+}
+
+// clang-format off
+TEST_CASE("ACT-4 seat pool: AdoptAt keeps the seat, since, last heartbeat and lease end; refuses a held key, a taken, retired or missing seat and an ended lease",
+          "[seat_pool][keyed][ACT-4]") {
+  // clang-format on
+  const int64_t L = 3 * 3600 * 1000;
+  SeatPool pool(8, absl::Milliseconds(L), kEpoch);
+  // The stored generation is another pool's: this pool's handle is its own.
+  const SeatHolder a{Key(1, "a"), SeatHandle{5, 7}, At(0), At(1000),
+                     At(1000 + L)};
+  REQUIRE(pool.AdoptAt(a, At(5000)));
+  std::optional<SeatHolder> found = pool.Find(a.key, At(5000));
+  REQUIRE(found.has_value());
+  CHECK(found->handle == SeatHandle{5, 0});
+  CHECK(found->since == At(0));
+  CHECK(found->last_heartbeat == At(1000));
+  CHECK(found->expires_at == At(1000 + L));
+  // A stored end past now + lease is cut to it (SEC-11: no lease extended).
+  const SeatHolder b{Key(2, "a"), SeatHandle{6, 0}, At(0), At(0), At(10 * L)};
+  REQUIRE(pool.AdoptAt(b, At(5000)));
+  CHECK(pool.Find(b.key, At(5000))->expires_at == At(5000 + L));
+  REQUIRE(pool.core().in_use() == 2);
+
+  // Refused, and nothing reserved: the key holds a seat; the seat is held,
+  // out of range, or retired; the lease has ended.
+  SeatHolder again = a;
+  again.handle.index = 0;
+  CHECK_FALSE(pool.AdoptAt(again, At(5000)));
+  SeatHolder taken = a;
+  taken.key = Key(3, "a");
+  CHECK_FALSE(pool.AdoptAt(taken, At(5000)));
+  SeatHolder missing = taken;
+  missing.handle.index = 8;
+  CHECK_FALSE(pool.AdoptAt(missing, At(5000)));
+  SeatHolder ended = taken;
+  ended.handle.index = 0;
+  ended.expires_at = At(5000);
+  CHECK_FALSE(pool.AdoptAt(ended, At(5000)));
+  pool.core().set_limit(2);
+  SeatHolder retired = ended;
+  retired.expires_at = At(6000);
+  CHECK_FALSE(pool.AdoptAt(retired, At(5000)));
+  CHECK(pool.core().in_use() == 2);
+  CHECK(pool.Holders(At(5000)).size() == 2);
+  CHECK_FALSE(pool.Find(taken.key, At(5000)).has_value());
+  pool.core().set_limit(8);
+  REQUIRE(pool.AdoptAt(retired, At(5000)));
+  CHECK(pool.Find(retired.key, At(5000))->handle.index == 0);
+  CHECK(pool.Find(retired.key, At(5000))->expires_at == At(6000));
+
+  // A key whose seat was lost is adopted anew, on the seat it asks for.
+  SeatHolder moved = a;
+  moved.handle.index = 1;
+  moved.expires_at = At(2000 + L);
+  REQUIRE(pool.AdoptAt(moved, At(1000 + L)));
+  CHECK(pool.Find(a.key, At(1000 + L))->handle.index == 1);
+  // Its old seat ran out unreclaimed; it is reclaimed for whoever asks.
+  SeatHolder old_seat = moved;
+  old_seat.key = Key(4, "a");
+  old_seat.handle.index = 5;
+  REQUIRE(pool.AdoptAt(old_seat, At(1000 + L)));
+  CHECK(pool.Find(old_seat.key, At(1000 + L))->handle == SeatHandle{5, 1});
+  CHECK(pool.core().in_use() == 3);  // seats 1, 5 and 6
+  // Adopted keys renew like any other.
+  const std::optional<SeatReservation> renewed =
+      pool.Acquire(b.key, At(2000 + L));
+  REQUIRE(renewed.has_value());
+  CHECK(renewed->renewed);
+  CHECK(renewed->handle.index == 6);
+}
+
+TEST_CASE(
+    "seat pool: Find shows a key's seat as Holders does while its lease "
+    "runs, and changes nothing",
+    "[seat_pool][keyed][ACT-4][ENT-11]") {
+  const int64_t L = 60 * 1000;
+  SeatPool pool(3, absl::Milliseconds(L), kEpoch);
+  const SeatPool& view = pool;
+  const SeatKey k1 = Key(1, "laptop"), k2 = Key(2, "phone"),
+                k3 = Key(3, "desk"), never = Key(4, "laptop");
+  const SeatReservation r1 = *pool.Acquire(k1, At(0));
+  const SeatReservation r2 = *pool.Acquire(k2, At(100));
+  REQUIRE(pool.Acquire(k3, At(200)).has_value());
+  REQUIRE(pool.Heartbeat(k1, At(5000))->renewed);
+  REQUIRE(pool.Release(k3));
+
+  // Held: what Holders shows.
+  const std::vector<SeatHolder> holders = view.Holders(At(6000));
+  REQUIRE(holders.size() == 2);
+  for (const SeatHolder& h : holders) {
+    const std::optional<SeatHolder> found = view.Find(h.key, At(6000));
+    REQUIRE(found.has_value());
+    CHECK(found->key == h.key);
+    CHECK(found->handle == h.handle);
+    CHECK(found->since == h.since);
+    CHECK(found->last_heartbeat == h.last_heartbeat);
+    CHECK(found->expires_at == h.expires_at);
+  }
+  const std::optional<SeatHolder> f1 = view.Find(k1, At(6000));
+  REQUIRE(f1.has_value());
+  CHECK(f1->handle == r1.handle);
+  CHECK(f1->since == At(0));
+  CHECK(f1->last_heartbeat == At(5000));
+  CHECK(f1->expires_at == At(5000 + L));
+  // Released, never held, another device of a holder: nothing.
+  CHECK_FALSE(view.Find(k3, At(6000)).has_value());
+  CHECK_FALSE(view.Find(never, At(6000)).has_value());
+  CHECK_FALSE(view.Find(Key(1, "phone"), At(6000)).has_value());
+  // Expired: shown one millisecond before its end, not at it...
+  CHECK(view.Find(k2, At(100 + L - 1))->handle == r2.handle);
+  CHECK_FALSE(view.Find(k2, At(100 + L)).has_value());
+  // ...and Find neither reclaimed the seat nor forgot the key: releasing it
+  // still frees the unreclaimed seat.
+  CHECK(pool.core().in_use() == 2);
+  CHECK(pool.Release(k2));
+  CHECK(pool.core().in_use() == 1);
+  CHECK_FALSE(view.Find(k2, At(100 + L)).has_value());
+  CHECK(view.Find(k1, At(100 + L))->handle == r1.handle);
+  CHECK(pool.core().in_use() == 1);
+}
+
 // =====================================================================
 // Randomized model test of the keyed layer
 // =====================================================================
@@ -1181,6 +1623,9 @@ struct ModelConfig {
   int64_t lease_ms;
   uint64_t seed;
   int steps;
+  // Also reserve chosen seats: core().AcquireSeat (a seat no key holds) and
+  // AdoptAt (ACT-4). Off, a seed runs the same steps as before they existed.
+  bool by_index = false;
 };
 
 std::string ModelFailure(const ModelConfig& c, int step, const std::string& op,
@@ -1244,6 +1689,123 @@ std::string RunModel(const ModelConfig& cfg) {
     auto fail = [&](const std::string& what) {
       return ModelFailure(cfg, step, op.str(), what, history);
     };
+    if (cfg.by_index && dice >= 625 && rand(3) == 0) {
+      // ------------------------------------------ AcquireSeat and AdoptAt
+      const bool adopt = rand(2) == 0;
+      uint32_t index = static_cast<uint32_t>(rand(cap));
+      switch (rand(4)) {
+        case 0:
+          index = cap + static_cast<uint32_t>(rand(3));  // out of range
+          break;
+        case 1:
+          if (!m.seats.empty()) {  // a reserved seat, live or not
+            auto it = m.seats.lower_bound(static_cast<uint32_t>(rand(cap)));
+            if (it == m.seats.end()) it = m.seats.begin();
+            index = it->first;
+          }
+          break;
+        default:
+          break;
+      }
+      int64_t until = 0;
+      switch (rand(5)) {
+        case 0:
+          until = now - static_cast<int64_t>(rand(3));  // not after now
+          break;
+        case 1:
+          until =
+              now + 1 + static_cast<int64_t>(rand(static_cast<uint64_t>(L)));
+          break;
+        case 2:
+          until = now + L;
+          break;
+        default:
+          until = now + L + 1 +
+                  static_cast<int64_t>(rand(static_cast<uint64_t>(L)));
+          break;
+      }
+      until = std::max<int64_t>(0, until);
+      const Model::K k = random_key();
+      const int64_t since = std::max<int64_t>(
+          0, now - static_cast<int64_t>(rand(static_cast<uint64_t>(L))));
+      const int64_t last =
+          since +
+          static_cast<int64_t>(rand(static_cast<uint64_t>(now - since + 1)));
+      std::optional<SeatHandle> got;
+      if (adopt) {
+        op << "AdoptAt key (" << k.first << ", dev" << k.second << ") seat "
+           << index << " until " << until << " at " << now;
+        const SeatHolder holder{
+            key_of(k), SeatHandle{index, static_cast<uint32_t>(rand(5))},
+            At(since), At(last), At(until)};
+        if (pool.AdoptAt(holder, At(now))) {
+          const std::optional<SeatHolder> found =
+              pool.Find(holder.key, At(now));
+          if (!found) return fail("AdoptAt true, but Find finds nothing");
+          got = found->handle;
+        }
+      } else {
+        op << "core().AcquireSeat " << index << " until " << until << " at "
+           << now;
+        got = pool.core().AcquireSeat(index, At(now), At(until));
+      }
+      // The model's answer: a key holding a live seat is refused first;
+      // then the seat must exist, the lease end after now, the seat be free
+      // (an expired one is reclaimed, by a Reap) and not above the limit.
+      // Which seats a lowered limit retired the model does not know: below
+      // the capacity, a free seat may be refused.
+      bool refuse = false;
+      bool either = false;
+      int64_t deadline = 0;
+      if (adopt) {
+        auto hit = m.holders.find(k);
+        if (hit != m.holders.end()) {
+          if (m.Live(hit->second.handle, now)) {
+            refuse = true;
+          } else {
+            m.holders.erase(hit);
+          }
+        }
+      }
+      if (!refuse && index >= cap) refuse = true;
+      if (!refuse) {
+        m.CatchUp(now);
+        deadline = std::min(m.DeadlineFrom(now), until / m.unit * m.unit);
+        if (deadline <= now) refuse = true;
+      }
+      if (!refuse) {
+        auto sit = m.seats.find(index);
+        if (sit != m.seats.end()) {
+          if (sit->second.deadline > now) {
+            refuse = true;
+          } else {
+            m.Reap(now);
+          }
+        }
+      }
+      if (!refuse) {
+        if (m.seats.size() >= m.limit) {
+          refuse = true;
+        } else if (m.limit < cap) {
+          either = true;
+        }
+      }
+      if (got && refuse) return fail("got " + Str(*got) + ", expected nothing");
+      if (!got && !refuse && !either) {
+        return fail("nothing, but seat " + std::to_string(index) +
+                    " is free and " + std::to_string(m.seats.size()) +
+                    " seats are reserved; limit " + std::to_string(m.limit));
+      }
+      if (got) {
+        if (got->index != index) return fail("got " + Str(*got));
+        if (!m.issued.insert({got->index, got->generation}).second) {
+          return fail("handle handed out twice: " + Str(*got));
+        }
+        m.seats[index] = Model::Seat{*got, deadline};
+        if (adopt) m.holders[k] = Model::Holder{*got, since, last};
+      }
+      goto checks;
+    }
     if (dice < 380) {
       // ---------------------------------------------------------- Acquire
       const Model::K k = random_key();
@@ -1560,6 +2122,31 @@ std::string RunModel(const ModelConfig& cfg) {
       return fail("Holders lists " + std::to_string(holders.size()) +
                   " keys, the model " + std::to_string(live_holders));
     }
+    // Find agrees with Holders for a few known keys, and a key never used.
+    {
+      auto it = m.holders.lower_bound(Model::K{1 + step % n_ids, 0});
+      for (int n = 0; n < 8 && it != m.holders.end(); ++n, ++it) {
+        const std::optional<SeatHolder> found =
+            pool.Find(key_of(it->first), At(now));
+        auto seen = shown.find(it->first);
+        if (found.has_value() != (seen != shown.end())) {
+          return fail("Find and Holders disagree on key (" +
+                      std::to_string(it->first.first) + ", dev" +
+                      std::to_string(it->first.second) + ")");
+        }
+        if (found && (!(found->handle == seen->second.handle) ||
+                      found->since != seen->second.since ||
+                      found->last_heartbeat != seen->second.last_heartbeat ||
+                      found->expires_at != seen->second.expires_at)) {
+          return fail("Find differs from Holders for key (" +
+                      std::to_string(it->first.first) + ", dev" +
+                      std::to_string(it->first.second) + ")");
+        }
+      }
+      if (pool.Find(key_of(Model::K{n_ids + 1, 0}), At(now))) {
+        return fail("Find finds a key that never held a seat");
+      }
+    }
     // Every unreclaimed seat as the core sees it (sampled for big pools).
     size_t inspected = 0;
     for (const auto& [index, seat] : m.seats) {
@@ -1603,6 +2190,22 @@ TEST_CASE("seat pool: randomized model test against a sequential model",
   const uint64_t seed = GENERATE(1u, 2u, 3u, 20240601u, 987654321u);
   const int steps = capacity >= 5000 ? 3000 : 5000;
   const ModelConfig cfg{capacity, lease_ms, seed, steps};
+  const std::string failure = RunModel(cfg);
+  if (!failure.empty()) FAIL(failure);
+  SUCCEED();
+}
+
+TEST_CASE(
+    "seat pool: randomized model test with AcquireSeat and AdoptAt against "
+    "a sequential model",
+    "[seat_pool][keyed][model][ACT-4]") {
+  const uint32_t capacity = GENERATE(1u, 5u, 64u, 300u, 5000u);
+  const int64_t lease_ms =
+      GENERATE(int64_t{100}, 10001, int64_t{30} * 24 * 3600 * 1000);
+  const uint64_t seed = GENERATE(4u, 5u, 31415926u);
+  const int steps = capacity >= 5000 ? 3000 : 5000;
+  ModelConfig cfg{capacity, lease_ms, seed, steps};
+  cfg.by_index = true;
   const std::string failure = RunModel(cfg);
   if (!failure.empty()) FAIL(failure);
   SUCCEED();

@@ -169,9 +169,15 @@ inline std::optional<SeatHandle> BasicSeatPoolCore<Atomic>::Acquire(
   int64_t base;
   const int64_t ms = Caught(now, &base);
   const int64_t now_units = ms >> unit_shift_;
-  const int64_t deadline = std::min(DeadlineAt(ms), UnitsAt(until));
+  const int64_t full = DeadlineAt(ms);
+  const int64_t deadline = std::min(full, UnitsAt(until));
   if (deadline <= now_units) return std::nullopt;
-  return AcquireCaught(now_units, deadline);
+  uint32_t index = TakeFreeBit();
+  if (index == kNone) [[unlikely]] {
+    index = TakeFreeBitSlowly(now_units);
+    if (index == kNone) return std::nullopt;
+  }
+  return ReserveBounded(index, deadline, deadline < full);
 }
 
 template <template <typename> class Atomic>
@@ -182,19 +188,72 @@ inline std::optional<SeatHandle> BasicSeatPoolCore<Atomic>::AcquireCaught(
     index = TakeFreeBitSlowly(now_units);
     if (index == kNone) return std::nullopt;
   }
+  return ReserveTaken(index, deadline);
+}
+
+template <template <typename> class Atomic>
+inline std::optional<SeatHandle> BasicSeatPoolCore<Atomic>::AcquireSeat(
+    uint32_t index, absl::Time now, absl::Time until) {
+  if (index >= capacity_) return std::nullopt;
+  int64_t base;
+  const int64_t ms = Caught(now, &base);
+  const int64_t now_units = ms >> unit_shift_;
+  const int64_t full = DeadlineAt(ms);
+  const int64_t deadline = std::min(full, UnitsAt(until));
+  if (deadline <= now_units) return std::nullopt;
+  if (!TakeSeatBit(index)) {
+    // Reserved, retired, or on its way back. A holder whose lease ran out
+    // keeps it only until a reservation wants it (ENT-4): reclaim it, as
+    // Acquire's full path does, and try once more (a lowered limit may
+    // retire it instead).
+    const uint64_t word = seats_[index].load(std::memory_order_acquire);
+    if (IsFree(word) || DeadlineOf(word, base) > now_units) {
+      return std::nullopt;
+    }
+    ReapUnits(now_units);
+    if (!TakeSeatBit(index)) return std::nullopt;
+  }
+  return ReserveBounded(index, deadline, deadline < full);
+}
+
+template <template <typename> class Atomic>
+inline SeatHandle BasicSeatPoolCore<Atomic>::ReserveBounded(uint32_t index,
+                                                            int64_t deadline,
+                                                            bool cut) {
+  // Not put in its slot here: the seat is in another, perhaps a later one
+  // (or the reaper's recheck puts it in ours; noting it is harmless then).
+  bool in_its_slot = false;
+  const SeatHandle handle = ReserveTaken(index, deadline, &in_its_slot);
+  if (cut && !in_its_slot) NoteEarly(handle, deadline);
+  return handle;
+}
+
+template <template <typename> class Atomic>
+void BasicSeatPoolCore<Atomic>::NoteEarly(SeatHandle handle, int64_t deadline) {
+  internal::MutexLock lock(reaper_mutex_);
+  early_.push_back(Early{deadline, handle.index, handle.generation});
+  std::push_heap(early_.begin(), early_.end(), EndsLater);
+}
+
+template <template <typename> class Atomic>
+inline SeatHandle BasicSeatPoolCore<Atomic>::ReserveTaken(uint32_t index,
+                                                          int64_t deadline,
+                                                          bool* in_its_slot) {
   // The seat is ours alone: its word is {g, free}.
   const uint64_t free_word = seats_[index].load(std::memory_order_acquire);
   const uint32_t generation = GenerationOf(free_word);
   // The seat word's store, then Enqueue's read of the queued flag, against
   // the reaper's store of the flag, then its read of the word: see Reap.
+  bool pushed;
   if (asymmetric_) {
     seats_[index].store(Word(generation, deadline), std::memory_order_release);
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    Enqueue(index, deadline, std::memory_order_relaxed);
+    pushed = Enqueue(index, deadline, std::memory_order_relaxed);
   } else {
     seats_[index].store(Word(generation, deadline), std::memory_order_seq_cst);
-    Enqueue(index, deadline, std::memory_order_seq_cst);
+    pushed = Enqueue(index, deadline, std::memory_order_seq_cst);
   }
+  if (in_its_slot != nullptr) *in_its_slot = pushed;
   return SeatHandle{index, generation};
 }
 
@@ -284,6 +343,10 @@ inline size_t BasicSeatPoolCore<Atomic>::ReapUnits(int64_t now_units) {
       index = next;
     }
   }
+  // Leases cut short whose seat waits in a later slot.
+  if (!early_.empty()) [[unlikely]] {
+    reclaimed += ReapEarly(now_units, base);
+  }
   // The seats Visit took out of the wheel as free: a reservation that took
   // one meanwhile either saw its cleared flag and enqueued it, or is seen
   // here and enqueued for it (the queued flag's exchange keeps it single).
@@ -302,6 +365,32 @@ inline size_t BasicSeatPoolCore<Atomic>::ReapUnits(int64_t now_units) {
   // against it (those set meanwhile lie within kHorizon of it either way).
   if (now_units > base) {
     base_units_.store(now_units, std::memory_order_release);
+  }
+  return reclaimed;
+}
+
+template <template <typename> class Atomic>
+size_t BasicSeatPoolCore<Atomic>::ReapEarly(int64_t now_units, int64_t base) {
+  // The seat stays in its later slot, where Visit finds it free, or held
+  // anew (and moves it on).
+  size_t reclaimed = 0;
+  while (!early_.empty() && early_.front().deadline <= now_units) {
+    std::pop_heap(early_.begin(), early_.end(), EndsLater);
+    const Early due = early_.back();
+    early_.pop_back();
+    Atomic<uint64_t>& seat = seats_[due.index];
+    uint64_t word = seat.load(std::memory_order_acquire);
+    // Released, reclaimed or renewed meanwhile: nothing to do.
+    while (!IsFree(word) && GenerationOf(word) == due.generation &&
+           DeadlineOf(word, base) <= now_units) {
+      if (seat.compare_exchange_weak(word, FreedWord(word),
+                                     std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        ReturnSeat(due.index);
+        ++reclaimed;
+        break;
+      }
+    }
   }
   return reclaimed;
 }
@@ -551,6 +640,25 @@ inline uint32_t BasicSeatPoolCore<Atomic>::TakeFromLeaf(uint32_t index,
 }
 
 template <template <typename> class Atomic>
+inline bool BasicSeatPoolCore<Atomic>::TakeSeatBit(uint32_t index) {
+  const uint32_t leaf_index = index / bits_per_leaf_;
+  const uint64_t bit = uint64_t{1} << (index % bits_per_leaf_);
+  Atomic<uint64_t>& bits = leaf(leaf_index);
+  uint64_t word = bits.load(std::memory_order_acquire);
+  while ((word & bit) != 0) {
+    const uint64_t taken = word & ~bit;
+    // As TakeFromLeaf: acquire pairs with the release that set the bit, so
+    // the seat's free word is seen.
+    if (bits.compare_exchange_weak(word, taken, std::memory_order_acq_rel,
+                                   std::memory_order_acquire)) {
+      if (FreeBitsOf(taken) == 0) ClearUp(0, leaf_index);
+      return true;
+    }
+  }
+  return false;
+}
+
+template <template <typename> class Atomic>
 inline uint32_t BasicSeatPoolCore<Atomic>::TakeFreeBit() {
   uint32_t& hint = ThreadHint();
   bool contended = false;
@@ -668,11 +776,12 @@ inline void BasicSeatPoolCore<Atomic>::SetFreeBit(uint32_t seat) {
 }
 
 template <template <typename> class Atomic>
-inline void BasicSeatPoolCore<Atomic>::Enqueue(uint32_t index, int64_t deadline,
+inline bool BasicSeatPoolCore<Atomic>::Enqueue(uint32_t index, int64_t deadline,
                                                std::memory_order order) {
-  if (queued_[index].load(order) != 0) return;
-  if (queued_[index].exchange(1, std::memory_order_seq_cst) != 0) return;
+  if (queued_[index].load(order) != 0) return false;
+  if (queued_[index].exchange(1, std::memory_order_seq_cst) != 0) return false;
   Push(index, deadline);
+  return true;
 }
 
 template <template <typename> class Atomic>
@@ -761,6 +870,36 @@ inline bool BasicSeatPool<Atomic>::Adopt(const SeatHolder& holder,
 }
 
 template <template <typename> class Atomic>
+inline bool BasicSeatPool<Atomic>::AdoptAt(const SeatHolder& holder,
+                                           absl::Time now) {
+  Shard& shard = ShardOf(holder.key);
+  internal::MutexLock lock(shard.mutex);
+  if (auto it = shard.holders.find(holder.key); it != shard.holders.end()) {
+    if (core_.Inspect(it->second.handle, now).has_value()) return false;
+    shard.holders.erase(it);  // Its seat was lost: as Acquire forgets it.
+  }
+  std::optional<SeatHandle> handle =
+      core_.AcquireSeat(holder.handle.index, now, holder.expires_at);
+  if (!handle.has_value()) return false;
+  shard.holders.emplace(holder.key,
+                        Holder{*handle, holder.since, holder.last_heartbeat});
+  return true;
+}
+
+template <template <typename> class Atomic>
+inline std::optional<SeatHolder> BasicSeatPool<Atomic>::Find(
+    const SeatKey& key, absl::Time now) const {
+  const Shard& shard = ShardOf(key);
+  internal::MutexLock lock(shard.mutex);
+  auto it = shard.holders.find(key);
+  if (it == shard.holders.end()) return std::nullopt;
+  std::optional<SeatState> state = core_.Inspect(it->second.handle, now);
+  if (!state.has_value()) return std::nullopt;
+  return SeatHolder{key, it->second.handle, it->second.since,
+                    it->second.last_heartbeat, state->expires_at};
+}
+
+template <template <typename> class Atomic>
 inline std::optional<SeatReservation> BasicSeatPool<Atomic>::Heartbeat(
     const SeatKey& key, absl::Time now) {
   return Acquire(key, now);
@@ -838,6 +977,12 @@ inline size_t BasicSeatPool<Atomic>::Sweep(absl::Time now) {
 
 template <template <typename> class Atomic>
 inline auto BasicSeatPool<Atomic>::ShardOf(const SeatKey& key) -> Shard& {
+  return shards_[absl::HashOf(key) % kShards];
+}
+
+template <template <typename> class Atomic>
+inline auto BasicSeatPool<Atomic>::ShardOf(const SeatKey& key) const
+    -> const Shard& {
   return shards_[absl::HashOf(key) % kShards];
 }
 
