@@ -181,6 +181,9 @@ struct StressConfig {
   int ops_per_step = 4;  // per worker, between two clock steps
   bool jumps = true;     // the clock also jumps by half a lease and more
   bool wraps = false;    // and by days (monotone clock only)
+  // Workers 0 .. by_index - 1 reserve chosen seats (AcquireSeat, ACT-4), now
+  // and then with a lease cut short, instead of searching.
+  int by_index = 0;
 };
 
 // =====================================================================
@@ -232,6 +235,8 @@ class CoreStress {
   uint64_t lost() const { return lost_.load(); }
   uint64_t full() const { return full_.load(); }
   uint64_t reaped() const { return reaped_.load(); }
+  uint64_t by_index() const { return by_index_.load(); }
+  uint64_t by_index_refused() const { return by_index_refused_.load(); }
   int64_t clock_ms() const { return clock_.Now(); }
 
  private:
@@ -277,7 +282,7 @@ class CoreStress {
       const uint64_t r = rng() % 100;
       const size_t i = held.empty() ? 0 : rng() % held.size();
       if (held.empty() || (held.size() < max_held_ && r < 35)) {
-        DoAcquire(w, held, rng() % 100 < 30);
+        DoAcquire(w, held, rng() % 100 < 30, rng);
       } else if (held[i].dormant) {
         if (clock_.Now() < held[i].deadline) {
           DoInspect(w, held, i);
@@ -299,12 +304,38 @@ class CoreStress {
     }
   }
 
-  void DoAcquire(int w, std::vector<Held>& held, bool dormant) {
+  void DoAcquire(int w, std::vector<Held>& held, bool dormant,
+                 std::mt19937_64& rng) {
     const int64_t now = clock_.Now();
-    const std::optional<SeatHandle> h = core_.Acquire(At(now));
-    if (!h) {
-      full_.fetch_add(1, std::memory_order_relaxed);
-      return;
+    int64_t deadline = ExpiryMs(core_, now);
+    std::optional<SeatHandle> h;
+    if (w < cfg_.by_index) {
+      // A chosen seat (now and then one past the last), for a full lease or
+      // one cut short.
+      const auto index =
+          static_cast<uint32_t>(rng() % (uint64_t{cfg_.capacity} + 1));
+      const int64_t until =
+          rng() % 4 == 0 ? now + 1 + static_cast<int64_t>(rng() % cfg_.lease_ms)
+                         : now + 2 * cfg_.lease_ms;
+      h = core_.AcquireSeat(index, At(now), At(until));
+      if (!h) {
+        by_index_refused_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      by_index_.fetch_add(1, std::memory_order_relaxed);
+      if (h->index != index || index >= cfg_.capacity) {
+        Fail(w,
+             "AcquireSeat " + std::to_string(index) + " returned " + Str(*h));
+        return;
+      }
+      const int64_t unit = absl::ToInt64Milliseconds(core_.resolution());
+      deadline = std::min(deadline, until / unit * unit);
+    } else {
+      h = core_.Acquire(At(now));
+      if (!h) {
+        full_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
     }
     acquired_.fetch_add(1, std::memory_order_relaxed);
     if (h->index >= cfg_.capacity) {
@@ -335,7 +366,7 @@ class CoreStress {
         break;
       }
     }
-    held.push_back(Held{*h, ExpiryMs(core_, now), dormant});
+    held.push_back(Held{*h, deadline, dormant});
   }
 
   void Drop(std::vector<Held>& held, size_t i) {
@@ -581,6 +612,7 @@ class CoreStress {
   Failures failures_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> ops_{0}, acquired_{0}, lost_{0}, full_{0}, reaped_{0};
+  std::atomic<uint64_t> by_index_{0}, by_index_refused_{0};
   std::atomic<uint64_t> steps_{0};  // clock steps taken
   uint64_t pace_ = 1;               // operations per clock step
   uint64_t snapshots_ = 0;
@@ -593,19 +625,24 @@ void RunCoreStress(const StressConfig& cfg) {
   const double seconds =
       std::chrono::duration<double>(SteadyClock::now() - start).count();
   INFO("capacity " << cfg.capacity << " lease " << cfg.lease_ms << " ms, "
-                   << (cfg.monotone ? "monotone" : "free-running")
-                   << " clock: " << stress.ops() << " ops, "
-                   << stress.acquired() << " acquired, " << stress.full()
-                   << " refused, " << stress.lost() << " lost by expiry, "
-                   << stress.reaped() << " reaped, " << stress.snapshots()
-                   << " snapshots, clock at " << stress.clock_ms() << " ms, in "
-                   << seconds << " s");
+                   << (cfg.monotone ? "monotone" : "free-running") << " clock: "
+                   << stress.ops() << " ops, " << stress.acquired()
+                   << " acquired, " << stress.full() << " refused, "
+                   << stress.lost() << " lost by expiry, " << stress.reaped()
+                   << " reaped, " << stress.by_index() << " by index ("
+                   << stress.by_index_refused() << " refused), "
+                   << stress.snapshots() << " snapshots, clock at "
+                   << stress.clock_ms() << " ms, in " << seconds << " s");
   if (stress.failures().count() != 0) FAIL(stress.failures().Summary());
   // The run exercised what it is for.
   CHECK(stress.snapshots() > 0);
   CHECK(stress.acquired() > 0);
   CHECK(stress.full() > 0);
   CHECK(stress.lost() > 0);
+  if (cfg.by_index > 0) {
+    CHECK(stress.by_index() > 0);
+    CHECK(stress.by_index_refused() > 0);
+  }
 }
 
 constexpr double kBudget = 1.4;  // seconds per run; two runs per case
@@ -648,18 +685,38 @@ TEST_CASE("SEC-11 seat pool stress: 64 seats, 7 workers, the clock jumping days 
   RunCoreStress(small);
 }
 
+// clang-format off
+TEST_CASE("ACT-4 seat pool stress: chosen seats reserved by AcquireSeat among Acquire, Heartbeat and Release",
+          "[seat_pool][stress][ACT-4]") {
+  // clang-format on
+  // Three workers ask for chosen seats while the others search: no seat has
+  // two live owners, and at every snapshot the pool's count is exact. 64
+  // seats spread over eight leaves; 4097 under a summary level.
+  StressConfig small{64, 100, 7, true, kBudget, kMaxOps};
+  small.by_index = 3;
+  RunCoreStress(small);
+  small.monotone = false;
+  RunCoreStress(small);
+  StressConfig large{4097, 200, 6, true, kBudget, kMaxOps, 48};
+  large.by_index = 3;
+  RunCoreStress(large);
+}
+
 // =====================================================================
 // The keyed layer
 // =====================================================================
 
+// With `adopt`, a tenth of the operations are AdoptAt on a chosen seat
+// (ACT-4) instead of a heartbeat.
 void RunKeyedStress(uint32_t capacity, int identities, int devices, int workers,
-                    int64_t lease, double budget_seconds) {
+                    int64_t lease, double budget_seconds, bool adopt = false) {
   SeatPool pool(capacity, absl::Milliseconds(lease), kEpoch);
   Gate gate;
   VirtualClock clock;
   Failures failures;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> ops{0}, granted{0}, refused{0}, renewed{0};
+  std::atomic<uint64_t> adopted{0};
   std::atomic<uint64_t> steps{0};  // clock steps
   const uint64_t pace = static_cast<uint64_t>(workers) * 4;
   std::vector<SeatKey> keys;
@@ -709,6 +766,19 @@ void RunKeyedStress(uint32_t capacity, int identities, int devices, int workers,
             if (got->handle.index >= capacity) fail("handle out of range");
           } else {
             refused.fetch_add(1, std::memory_order_relaxed);
+          }
+        } else if (adopt && r < 55) {
+          const SeatHolder holder{
+              key, SeatHandle{static_cast<uint32_t>(rng() % capacity), 0},
+              At(now), At(now),
+              At(now + 1 + static_cast<int64_t>(rng() % lease))};
+          if (pool.AdoptAt(holder, At(now))) {
+            adopted.fetch_add(1, std::memory_order_relaxed);
+          }
+          // Read while others may change it: a live seat of this pool.
+          if (const std::optional<SeatHolder> found = pool.Find(key, At(now));
+              found && found->handle.index >= capacity) {
+            fail("Find shows seat " + std::to_string(found->handle.index));
           }
         } else if (r < 75) {
           pool.Heartbeat(key, At(now));
@@ -805,6 +875,7 @@ void RunKeyedStress(uint32_t capacity, int identities, int devices, int workers,
   CHECK(granted.load() > 0);
   CHECK(renewed.load() > 0);
   CHECK(refused.load() > 0);
+  if (adopt) CHECK(adopted.load() > 0);
 }
 
 TEST_CASE("seat pool stress: keyed layer, 4 seats shared by 12 keys",
@@ -815,6 +886,13 @@ TEST_CASE("seat pool stress: keyed layer, 4 seats shared by 12 keys",
 TEST_CASE("seat pool stress: keyed layer, 64 seats shared by 120 keys",
           "[seat_pool][stress][keyed]") {
   RunKeyedStress(64, 40, 3, 7, 100, 1.2);
+}
+
+// clang-format off
+TEST_CASE("ACT-4 seat pool stress: keyed layer, AdoptAt on chosen seats among Acquire and Release",
+          "[seat_pool][stress][keyed][ACT-4]") {
+  // clang-format on
+  RunKeyedStress(16, 12, 3, 6, 60, 1.2, true);
 }
 
 }  // namespace
