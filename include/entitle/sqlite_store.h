@@ -21,6 +21,24 @@
 // purpose), and its companions then follow that mode; nothing is created
 // through a symbolic link that points nowhere.
 //
+// The serving lock (ACT-3, Store::TryLockServing): a database in a file has
+// one, an exclusive flock(2) on the file `<database>-serving` beside it
+// (beside the file the path resolves to, where SQLite also puts its -wal
+// file). The lock file is created on first use, empty and owner-only (0600)
+// whatever the umask, never through a symbolic link; an existing one keeps
+// its mode. It is never deleted, by this library or by anyone: a process
+// that opened the old file would keep its lock while the next one created a
+// new file and locked that too, and two processes would serve the seats.
+// The operating system drops the lock the instant its holder dies (the
+// kernel closes a dead process's files), so a crashed server's seats are
+// free at once. The lock belongs to one open of the file, not to a process:
+// two SqliteStore objects on the same file in one process, or two calls on
+// one object, conflict just as two processes do. Destroying the lock
+// unlocks it, also for a child forked meanwhile that still shares the open
+// file (its copy of the descriptor closes when it execs). It holds on local
+// file systems; a network file system may only emulate flock(2). ":memory:"
+// and "" databases have no lock (has_serving_lock() is false).
+//
 // Thread-safe. Each transaction runs on its own connection from a small pool
 // (one connection per concurrently open transaction, kept for reuse up to
 // `max_idle_connections`); each connection caches its prepared statements.
@@ -87,6 +105,19 @@ class SqliteStore final : public Store {
   // SQLite's `PRAGMA data_version` on a connection of its own: it changes
   // after any commit by another connection, this store's own included.
   absl::StatusOr<uint64_t> ExternalChangeStamp() override;
+
+  // True for a database in a file; false for ":memory:" and "".
+  bool has_serving_lock() const override;
+
+  // Takes the serving lock (see above) without waiting. Returns the lock,
+  // which holds until destroyed and may outlive this store; or nullptr when
+  // another holder (another process, another store object on this file,
+  // another call on this one) has it. Fails with Unavailable /
+  // kStoreUnavailable when the lock file cannot be opened or created (a
+  // symbolic link at its name is refused) or the lock cannot be tried, and
+  // with Unimplemented / kInvalidArgument when has_serving_lock() is false.
+  // Thread-safe.
+  absl::StatusOr<std::unique_ptr<ServingLock>> TryLockServing() override;
 
   // The file's path as given to Open.
   const std::string& path() const;

@@ -20,6 +20,7 @@
 #include "entitle/sqlite_store.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
+#include "fixtures/file_mode.h"
 #include "fixtures/store_fixtures.h"
 
 namespace entitle_test {
@@ -27,26 +28,6 @@ namespace {
 
 using namespace entitle;
 using absl::StatusCode;
-
-// Sets the process's umask for one scope.
-class ScopedUmask {
- public:
-  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
-  ~ScopedUmask() { ::umask(old_); }
-  ScopedUmask(const ScopedUmask&) = delete;
-  ScopedUmask& operator=(const ScopedUmask&) = delete;
-
- private:
-  mode_t old_;
-};
-
-// The permission bits of `path`; REQUIREs that it exists.
-mode_t ModeOf(const std::string& path) {
-  struct stat st {};
-  INFO(path);
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
 
 // The names in `dir`.
 std::set<std::string> FilesIn(const std::string& dir) {

@@ -35,6 +35,7 @@
 #include "entitle/sqlite_store.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
+#include "fixtures/sqlite_schema_file.h"
 #include "fixtures/store_fixtures.h"
 #include "store/sqlite/migrations.h"
 
@@ -2977,33 +2978,23 @@ TEST_CASE("sqlite: migration 5 keeps every pool grant a grant",
   // migration 5 neither is an exception, and an exception can only name an
   // identity.
   SqliteBackend backend;
-  {
-    RawDb db(backend.path(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    auto exec = [&](const std::string& sql) {
-      std::string error;
-      const int rc = db.Exec(sql, &error);
-      INFO(sql << "\n" << error);
-      REQUIRE(rc == SQLITE_OK);
-    };
-    for (int i = 0; i < 4; ++i) exec(internal::kMigrations[i]);
-    exec("PRAGMA user_version = 4");
-    exec(
-        "INSERT INTO organizations (id, name, discoverable, "
-        "auto_approve_domain_joins, federation_provider, maintenance_until, "
-        "created_at) VALUES (10, 'Org Ten', 0, 0, '', NULL, 0);"
-        "INSERT INTO identities (id, email, pending_email, display_name, "
-        "country, language, verified, locked, profile_complete, "
-        "password_hash, federated_subject, created_at, last_login_at) VALUES "
-        "(100, 'ada@example.com', NULL, 'Ada', '', '', 1, 0, 1, '', '', 0, "
-        "NULL);"
-        "INSERT INTO groups (id, organization_id, name, created_at) VALUES "
-        "(40, 10, 'Crew', 0);"
-        "INSERT INTO entitlements (id, organization_id, sku, seats, "
-        "period_start, period_end, countries, created_at, kind) VALUES "
-        "(6, 10, 'CAD-PRO', 5, 0, 1, '', 0, 'floating');"
-        "INSERT INTO pool_grants (id, entitlement_id, identity_id, group_id, "
-        "granted_at) VALUES (7, 6, 100, NULL, 0), (8, 6, NULL, 40, 0);");
-  }
+  WriteSchemaFile(
+      backend.path(), 4,
+      "INSERT INTO organizations (id, name, discoverable, "
+      "auto_approve_domain_joins, federation_provider, maintenance_until, "
+      "created_at) VALUES (10, 'Org Ten', 0, 0, '', NULL, 0);"
+      "INSERT INTO identities (id, email, pending_email, display_name, "
+      "country, language, verified, locked, profile_complete, "
+      "password_hash, federated_subject, created_at, last_login_at) VALUES "
+      "(100, 'ada@example.com', NULL, 'Ada', '', '', 1, 0, 1, '', '', 0, "
+      "NULL);"
+      "INSERT INTO groups (id, organization_id, name, created_at) VALUES "
+      "(40, 10, 'Crew', 0);"
+      "INSERT INTO entitlements (id, organization_id, sku, seats, "
+      "period_start, period_end, countries, created_at, kind) VALUES "
+      "(6, 10, 'CAD-PRO', 5, 0, 1, '', 0, 'floating');"
+      "INSERT INTO pool_grants (id, entitlement_id, identity_id, group_id, "
+      "granted_at) VALUES (7, 6, 100, NULL, 0), (8, 6, NULL, 40, 0);");
   auto opened = SqliteStore::Open(backend.path());
   ENTITLE_REQUIRE_OK(opened);
   std::unique_ptr<Store> store = std::move(*opened);

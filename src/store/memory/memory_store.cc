@@ -109,6 +109,34 @@ struct TableData {
   }
 };
 
+// Where a scan of `table` for rows matching `conditions` may start. Rows are
+// in key order, so on a table keyed by one column a lower bound on it (kGe,
+// or kGt as in paging "after an id") skips every row before the bound
+// without looking at them; those rows cannot match. The rows from the start
+// on still go through MatchesAll.
+std::map<Row, Row>::const_iterator ScanStart(
+    const TableData& table, const std::vector<Condition>& conditions) {
+  auto start = table.rows.cbegin();
+  if (table.info->key_columns != 1) return start;
+  for (const Condition& condition : conditions) {
+    if (condition.column != 0) continue;
+    std::map<Row, Row>::const_iterator bound;
+    if (condition.op == internal::CompareOp::kGe) {
+      bound = table.rows.lower_bound(Row{condition.value});
+    } else if (condition.op == internal::CompareOp::kGt) {
+      bound = table.rows.upper_bound(Row{condition.value});
+    } else {
+      continue;
+    }
+    // The later of two bounds.
+    if (bound == table.rows.cend() ||
+        (start != table.rows.cend() && start->first < bound->first)) {
+      start = bound;
+    }
+  }
+  return start;
+}
+
 }  // namespace
 
 namespace internal {
@@ -446,7 +474,9 @@ absl::StatusOr<Page<Record>> MemoryTable<Record>::List(
   const std::vector<Condition> conditions = schema().Conditions(filter);
   Page<Record> result;
   int64_t skipped = 0;
-  for (const auto& [key, row] : data_->rows) {
+  for (auto it = ScanStart(*data_, conditions); it != data_->rows.cend();
+       ++it) {
+    const Row& row = it->second;
     if (!internal::MatchesAll(row, conditions)) continue;
     if (skipped < page.offset) {
       ++skipped;
@@ -468,8 +498,9 @@ absl::StatusOr<int64_t> MemoryTable<Record>::Count(const Filter& filter) {
   if (absl::Status s = transaction_->CheckUsable(false); !s.ok()) return s;
   const std::vector<Condition> conditions = schema().Conditions(filter);
   int64_t count = 0;
-  for (const auto& [key, row] : data_->rows) {
-    if (internal::MatchesAll(row, conditions)) ++count;
+  for (auto it = ScanStart(*data_, conditions); it != data_->rows.cend();
+       ++it) {
+    if (internal::MatchesAll(it->second, conditions)) ++count;
   }
   return count;
 }

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,6 +90,91 @@ absl::Status CreateOwnerOnly(const std::string& path) {
   return MakeError(absl::StatusCode::kUnavailable, Reason::kStoreUnavailable,
                    absl::StrCat("cannot create ", path, ": ",
                                 std::generic_category().message(error)));
+}
+
+// The serving lock's file beside the database at `path` (ACT-3): beside the
+// file the path resolves to, as SQLite puts its -wal file there, so that
+// every process opening the database by whatever name locks the same file.
+std::string ServingLockPath(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path resolved = std::filesystem::canonical(path, error);
+  if (error) resolved = std::filesystem::absolute(path, error);
+  if (error) resolved = path;
+  return resolved.string() + "-serving";
+}
+
+absl::Status LockFileError(std::string_view what, const std::string& lock_path,
+                           int error) {
+  return MakeError(absl::StatusCode::kUnavailable, Reason::kStoreUnavailable,
+                   absl::StrCat(AbslView(what), " the serving lock ", lock_path,
+                                ": ", std::generic_category().message(error)));
+}
+
+// Opens the serving lock's file, creating it owner-only (0600 whatever the
+// umask, as the database file) when it is missing. Never follows a symbolic
+// link at that name. Returns the descriptor, close-on-exec.
+absl::StatusOr<int> OpenServingLockFile(const std::string& lock_path) {
+  // The file may be removed between a failed O_EXCL create and the open of
+  // the existing file; try again a few times.
+  int error = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int fd = ::open(lock_path.c_str(),
+                    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+      // The umask may have taken bits off 0600 (it never adds any): give the
+      // owner back read and write.
+      if (::fchmod(fd, 0600) != 0) {
+        error = errno;
+        ::close(fd);
+        return LockFileError("cannot create", lock_path, error);
+      }
+      return fd;
+    }
+    error = errno;
+    if (error == EINTR) continue;
+    if (error != EEXIST) break;
+    fd = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) return fd;
+    error = errno;
+    if (error != ENOENT && error != EINTR) break;
+  }
+  return LockFileError("cannot open", lock_path, error);
+}
+
+// ACT-3: an exclusive flock(2) on the serving lock's file. The lock belongs
+// to the open file description, so it conflicts with any other open of the
+// file, in this process or another; the kernel drops it when the last
+// descriptor of that description closes, which a process's death does.
+class FileServingLock final : public ServingLock {
+ public:
+  explicit FileServingLock(int fd) : fd_(fd) {}
+  ~FileServingLock() override {
+    // Unlock before closing: a child forked meanwhile shares the description
+    // until it execs (the descriptor is close-on-exec) or exits, and must not
+    // keep the lock after its holder let it go.
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  FileServingLock(const FileServingLock&) = delete;
+  FileServingLock& operator=(const FileServingLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+absl::StatusOr<std::unique_ptr<ServingLock>> TryLockFile(
+    const std::string& lock_path) {
+  absl::StatusOr<int> fd = OpenServingLockFile(lock_path);
+  if (!fd.ok()) return fd.status();
+  int rc;
+  do {
+    rc = ::flock(*fd, LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return std::make_unique<FileServingLock>(*fd);
+  const int error = errno;
+  ::close(*fd);
+  if (error == EWOULDBLOCK) return std::unique_ptr<ServingLock>();
+  return LockFileError("cannot take", lock_path, error);
 }
 
 // One open database handle with its cache of prepared statements. Used by one
@@ -294,6 +381,8 @@ std::string WhereClause(const TableInfo& info,
 
 struct SqliteState {
   std::string path;
+  // The serving lock's file (ServingLockPath); empty for a fileless database.
+  std::string serving_lock_path;
   SqliteOptions options;
 
   Mutex pool_mutex;
@@ -896,6 +985,15 @@ absl::StatusOr<uint64_t> SqliteStore::ExternalChangeStamp() {
   return static_cast<uint64_t>(*version);
 }
 
+bool SqliteStore::has_serving_lock() const {
+  return !state_->serving_lock_path.empty();
+}
+
+absl::StatusOr<std::unique_ptr<ServingLock>> SqliteStore::TryLockServing() {
+  if (!has_serving_lock()) return Store::TryLockServing();
+  return internal::TryLockFile(state_->serving_lock_path);
+}
+
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, const SqliteOptions& options) {
   if (options.busy_timeout < absl::ZeroDuration() ||
@@ -918,6 +1016,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   }
   auto state = std::make_unique<internal::SqliteState>();
   state->path = path;
+  if (!internal::IsFileless(path)) {
+    state->serving_lock_path = internal::ServingLockPath(path);
+  }
   state->options = options;
   absl::StatusOr<std::unique_ptr<internal::Connection>> connection =
       internal::Connection::Open(path, options);
