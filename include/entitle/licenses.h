@@ -429,6 +429,10 @@ class Licenses {
   absl::StatusOr<Checked> Check(IdentityId identity, std::string_view sku,
                                 std::optional<EntitlementId> only,
                                 const DeviceId& device, absl::Time now);
+  // ID-9: records that `device` passed a check (at most once per
+  // LicensePolicy::device_check_interval), best effort.
+  void RecordCheck(const Checked& checked, IdentityId identity,
+                   const DeviceId& device, absl::Time now);
   absl::StatusOr<SeatLease> Reserve(const Checked& checked, IdentityId identity,
                                     const DeviceId& device, absl::Time now);
 

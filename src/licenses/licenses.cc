@@ -2,17 +2,22 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 #include <string_view>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/device_id_check.h"
 #include "base/status_macros.h"
 #include "base/string_view.h"
+#include "entitle/csv.h"
 #include "entitle/status.h"
+#include "licenses/activations.h"
 #include "licenses/licenses_internal.h"
 #include "licenses/seat_registry.h"
 #include "service/authorization.h"
@@ -22,6 +27,7 @@
 namespace entitle {
 
 using internal::AccessCandidate;
+using internal::Activations;
 using internal::AuditTarget;
 using internal::IdentityView;
 using internal::ListAll;
@@ -486,11 +492,11 @@ absl::StatusOr<PoolGrantRecord> Licenses::DenyPoolAccess(
   op.Audit(actor, e.organization_id, "pool.deny", AuditTarget(entitlement),
            detail);
   // Its seats in the pool go now, not at their next heartbeat.
-  op.AfterCommit([this, entitlement, identity] {
+  op.AfterCommit([this, entitlement, identity, now = op.now()] {
     if (std::shared_ptr<PoolSlot> slot =
             Seats(context_).FindPool(entitlement)) {
-      slot->WithPool(
-          [identity](SeatPool& pool) { pool.ReleaseIdentity(identity); });
+      Seats(context_).ReleaseIdentityFrom(*slot, identity,
+                                          ActivationEnd::kRevoked, now);
     }
   });
   ENTITLE_RETURN_IF_ERROR(op.Commit());
@@ -596,22 +602,26 @@ absl::StatusOr<Licenses::Checked> Licenses::Check(
   }
   ENTITLE_ASSIGN_OR_RETURN(checked.candidate,
                            Decide(*checked.view, sku, only, now));
-  // A locked identity's use does not extend its grace.
-  if (!checked.offline && Seats(context_).NoteCheck(identity, device, now)) {
-    absl::StatusOr<std::unique_ptr<Transaction>> tx =
-        context_.store.Begin(TransactionMode::kWrite);
-    if (tx.ok()) {
-      DeviceCheckRecord record{identity, device, now};
-      absl::Status s = (*tx)->device_checks().Update(record);
-      if (!s.ok() && GetReason(s) == Reason::kNotFound) {
-        s = (*tx)->device_checks().Insert(record).status();
-      }
-      // Best effort: the check itself succeeded; a failed write only
-      // shortens this device's offline grace.
-      if (s.ok()) (void)(*tx)->Commit();
-    }
-  }
   return checked;
+}
+
+void Licenses::RecordCheck(const Checked& checked, IdentityId identity,
+                           const DeviceId& device, absl::Time now) {
+  // A locked identity's use does not extend its grace.
+  if (checked.offline || !Seats(context_).NoteCheck(identity, device, now)) {
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<Transaction>> tx =
+      context_.store.Begin(TransactionMode::kWrite);
+  if (!tx.ok()) return;
+  DeviceCheckRecord record{identity, device, now};
+  absl::Status s = (*tx)->device_checks().Update(record);
+  if (!s.ok() && GetReason(s) == Reason::kNotFound) {
+    s = (*tx)->device_checks().Insert(record).status();
+  }
+  // Best effort: the check itself succeeded; a failed write only shortens
+  // this device's offline grace.
+  if (s.ok()) (void)(*tx)->Commit();
 }
 
 absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
@@ -622,6 +632,7 @@ absl::StatusOr<AccessGrant> Licenses::CheckAccess(IdentityId identity,
   const absl::Time now = context_.clock.Now();
   ENTITLE_ASSIGN_OR_RETURN(Checked checked,
                            Check(identity, sku, std::nullopt, device, now));
+  RecordCheck(checked, identity, device, now);
   return GrantOf(*checked.candidate, checked.offline);
 }
 
@@ -636,20 +647,51 @@ absl::StatusOr<SeatLease> Licenses::Reserve(const Checked& checked,
     lease.expires_at = e.period_end;
     return lease;
   }
-  return checked.candidate->pool->WithPool(
-      [&](SeatPool& pool) -> absl::StatusOr<SeatLease> {
-        std::optional<SeatReservation> reservation =
-            pool.Acquire(KeyOf(identity, device), now);
-        if (!reservation.has_value()) return SeatsExhausted();
-        lease.seat = reservation->handle;
-        lease.renewed = reservation->renewed;
-        std::optional<SeatState> state =
-            pool.core().Inspect(reservation->handle, now);
-        lease.expires_at =
-            Earlier(state.has_value() ? state->expires_at : now, e.period_end);
-        return lease;
-      });
+  // ACT-3: only the serving process reserves.
+  Activations* activations = Seats(context_).activations();
+  if (activations != nullptr) {
+    ENTITLE_RETURN_IF_ERROR(activations->EnsureServing());
+  }
+  PoolSlot& slot = *checked.candidate->pool;
+  const SeatKey key = KeyOf(identity, device);
+  return slot.WithPool([&](SeatPool& pool) -> absl::StatusOr<SeatLease> {
+    std::optional<SeatReservation> reservation = pool.Acquire(key, now);
+    if (!reservation.has_value()) return SeatsExhausted();
+    lease.seat = reservation->handle;
+    lease.renewed = reservation->renewed;
+    std::optional<SeatState> state =
+        pool.core().Inspect(reservation->handle, now);
+    lease.expires_at =
+        Earlier(state.has_value() ? state->expires_at : now, e.period_end);
+    if (activations != nullptr) {
+      activations->NoteHeld(e.id, e.organization_id, key,
+                            reservation->handle.index, lease.expires_at,
+                            reservation->renewed, now);
+    }
+    return lease;
+  });
 }
+
+namespace {
+
+// ACT-7: a refusal of the checkout path, for the serving process's feed.
+void NoteRefusal(internal::ServiceContext& context, const absl::Status& status,
+                 IdentityId identity, const DeviceId& device,
+                 std::optional<EntitlementId> entitlement,
+                 std::optional<OrganizationId> organization, absl::Time now) {
+  Activations* activations = Seats(context).activations();
+  const Reason reason = GetReason(status);
+  // Another process's refusals are its own; a store failure is not a
+  // refusal.
+  if (activations == nullptr || !activations->serving() ||
+      reason == Reason::kServedElsewhere || internal::IsStoreFailure(status)) {
+    return;
+  }
+  activations->NoteRefusal(identity, device, entitlement, organization, reason,
+                           now);
+}
+
+}  // namespace
 
 absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
                                              const std::string& sku,
@@ -658,26 +700,49 @@ absl::StatusOr<SeatLease> Licenses::Checkout(IdentityId identity,
   ENTITLE_RETURN_IF_ERROR(CheckSku(sku));
   ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
   const absl::Time now = context_.clock.Now();
-  ENTITLE_ASSIGN_OR_RETURN(Checked checked,
-                           Check(identity, sku, std::nullopt, device, now));
-  absl::StatusOr<SeatLease> lease = Reserve(checked, identity, device, now);
-  if (lease.ok() || GetReason(lease.status()) != Reason::kSeatsExhausted) {
-    return lease;
+  absl::StatusOr<Checked> checked =
+      Check(identity, sku, std::nullopt, device, now);
+  if (!checked.ok()) {
+    NoteRefusal(context_, checked.status(), identity, device, std::nullopt,
+                std::nullopt, now);
+    return checked.status();
   }
-  // A full pool passes on to the next pool of the SKU the identity may use.
-  const std::vector<AccessCandidate>& all = checked.view->candidates;
-  for (auto it = all.begin() + (checked.candidate - all.data()) + 1;
-       it != all.end(); ++it) {
-    if (it->entitlement.sku != sku || !InPeriod(it->entitlement, now) ||
-        !CountryAllowed(it->entitlement, checked.view->country)) {
-      continue;
+  // A new checkout ends what a force release refused (ACT-5).
+  for (const AccessCandidate& c : checked->view->candidates) {
+    if (c.pool != nullptr && c.entitlement.sku == sku) {
+      c.pool->ClearForceReleased(KeyOf(identity, device));
     }
-    Checked next = checked;
-    next.candidate = &*it;
-    absl::StatusOr<SeatLease> other = Reserve(next, identity, device, now);
-    if (other.ok() || GetReason(other.status()) != Reason::kSeatsExhausted) {
-      return other;
+  }
+  absl::StatusOr<SeatLease> lease = Reserve(*checked, identity, device, now);
+  if (!lease.ok() && GetReason(lease.status()) == Reason::kSeatsExhausted) {
+    // A full pool passes on to the next pool of the SKU the identity may
+    // use.
+    const std::vector<AccessCandidate>& all = checked->view->candidates;
+    for (auto it = all.begin() + (checked->candidate - all.data()) + 1;
+         it != all.end(); ++it) {
+      if (it->entitlement.sku != sku || !InPeriod(it->entitlement, now) ||
+          !CountryAllowed(it->entitlement, checked->view->country)) {
+        continue;
+      }
+      Checked next = *checked;
+      next.candidate = &*it;
+      absl::StatusOr<SeatLease> other = Reserve(next, identity, device, now);
+      if (other.ok() || GetReason(other.status()) != Reason::kSeatsExhausted) {
+        lease = std::move(other);
+        break;
+      }
     }
+  }
+  // ID-9: the device was checked, unless another process serves or the
+  // store failed (refusals that change nothing here).
+  if (lease.ok() || (GetReason(lease.status()) != Reason::kServedElsewhere &&
+                     !internal::IsStoreFailure(lease.status()))) {
+    RecordCheck(*checked, identity, device, now);
+  }
+  if (!lease.ok()) {
+    const EntitlementRecord& e = checked->candidate->entitlement;
+    NoteRefusal(context_, lease.status(), identity, device, e.id,
+                e.organization_id, now);
   }
   return lease;
 }
@@ -688,30 +753,68 @@ absl::StatusOr<SeatLease> Licenses::Heartbeat(IdentityId identity,
   ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
   ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
   const absl::Time now = context_.clock.Now();
+  Activations* activations = Seats(context_).activations();
+  if (activations != nullptr) {
+    ENTITLE_RETURN_IF_ERROR(activations->EnsureServing());
+  }
+  const SeatKey key = KeyOf(identity, device);
+  std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   absl::StatusOr<Checked> checked =
       Check(identity, "", entitlement, device, now);
+  if (checked.ok() && slot != nullptr && slot->IsForceReleased(key, now)) {
+    checked =
+        MakeError(absl::StatusCode::kFailedPrecondition, Reason::kForceReleased,
+                  "An administrator released this device's seat; "
+                  "check out again to take a new one.");
+  }
   if (!checked.ok()) {
     // No longer allowed (ENT-6 period end, removed access, lock): the seat
     // goes now rather than at the end of its lease.
-    if (std::shared_ptr<PoolSlot> slot =
-            Seats(context_).FindPool(entitlement)) {
-      slot->WithPool(
-          [&](SeatPool& pool) { pool.Release(KeyOf(identity, device)); });
+    if (slot != nullptr &&
+        GetReason(checked.status()) != Reason::kForceReleased &&
+        !internal::IsStoreFailure(checked.status())) {
+      const bool released =
+          slot->WithPool([&](SeatPool& pool) { return pool.Release(key); });
+      if (released && activations != nullptr) {
+        activations->NoteEnded(
+            entitlement, slot->organization(), key,
+            GetReason(checked.status()) == Reason::kOutsidePeriod
+                ? ActivationEnd::kPeriodEnded
+                : ActivationEnd::kRevoked,
+            now);
+      }
     }
+    NoteRefusal(
+        context_, checked.status(), identity, device, entitlement,
+        slot != nullptr ? std::optional(slot->organization()) : std::nullopt,
+        now);
     return checked.status();
   }
-  return Reserve(*checked, identity, device, now);
+  RecordCheck(*checked, identity, device, now);
+  absl::StatusOr<SeatLease> lease = Reserve(*checked, identity, device, now);
+  if (!lease.ok()) {
+    NoteRefusal(context_, lease.status(), identity, device, entitlement,
+                checked->candidate->entitlement.organization_id, now);
+  }
+  return lease;
 }
 
 absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
                                const DeviceId& device) {
   ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
+  Activations* activations = Seats(context_).activations();
+  if (activations != nullptr) {
+    ENTITLE_RETURN_IF_ERROR(activations->EnsureServing());
+  }
   std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
   if (slot == nullptr) return SeatNotHeld();
-  if (!slot->WithPool([&](SeatPool& pool) {
-        return pool.Release(KeyOf(identity, device));
-      })) {
+  const SeatKey key = KeyOf(identity, device);
+  if (!slot->WithPool([&](SeatPool& pool) { return pool.Release(key); })) {
     return SeatNotHeld();
+  }
+  if (activations != nullptr) {
+    activations->NoteEnded(entitlement, slot->organization(), key,
+                           ActivationEnd::kReleased, context_.clock.Now());
   }
   return absl::OkStatus();
 }
@@ -721,11 +824,38 @@ absl::Status Licenses::Release(IdentityId identity, EntitlementId entitlement,
 namespace {
 
 // ENT-6: a pool whose period ended holds no seats.
-void EndIfOver(PoolSlot& slot, absl::Time now) {
+void EndIfOver(SeatRegistry& seats, PoolSlot& slot, absl::Time now) {
   if (absl::ToUnixMicros(now) >=
       slot.period_end_us.load(std::memory_order_relaxed)) {
-    slot.WithPool([](SeatPool& pool) { pool.ReleaseAll(); });
+    seats.ReleaseAllOf(slot, ActivationEnd::kPeriodEnded, now);
   }
+}
+
+// ACT-5: whether this process's pools are the truth about seats: it serves,
+// or keeps its seats in memory only. Otherwise the store's open activations
+// are.
+bool SeatsInMemory(SeatRegistry& seats) {
+  return seats.activations() == nullptr || seats.activations()->serving();
+}
+
+// The open activations of `entitlement` whose lease runs at `now`, as
+// holders (the handle's generation is not stored: 0).
+absl::StatusOr<std::vector<SeatHolder>> StoredHolders(Transaction& tx,
+                                                      EntitlementId entitlement,
+                                                      absl::Time now) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<ActivationRecord> open,
+      ListAll(tx.activations(),
+              ActivationFilter{.entitlement_id = entitlement,
+                               .end_reason = ActivationEnd::kOpen}));
+  std::vector<SeatHolder> holders;
+  for (const ActivationRecord& a : open) {
+    if (a.expires_at <= now) continue;
+    holders.push_back(SeatHolder{SeatKey{a.identity_id, a.device_id},
+                                 SeatHandle{static_cast<uint32_t>(a.seat), 0},
+                                 a.since, a.last_heartbeat, a.expires_at});
+  }
+  return holders;
 }
 
 }  // namespace
@@ -739,9 +869,15 @@ absl::StatusOr<std::vector<SeatHolder>> Licenses::Holders(
   ENTITLE_RETURN_IF_ERROR(e);
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   std::vector<SeatHolder> holders;
-  if (std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement)) {
+  if (!SeatsInMemory(Seats(context_))) {
+    // ACT-5: another process serves; its flushed activations say.
+    ENTITLE_ASSIGN_OR_RETURN(
+        holders, StoredHolders(reading->tx(), entitlement, reading->now));
+    if (e->period_end <= reading->now) holders.clear();
+  } else if (std::shared_ptr<PoolSlot> slot =
+                 Seats(context_).FindPool(entitlement)) {
     slot->period_end_us.store(absl::ToUnixMicros(e->period_end));
-    EndIfOver(*slot, reading->now);
+    EndIfOver(Seats(context_), *slot, reading->now);
     holders = slot->WithPool(
         [&](SeatPool& pool) { return pool.Holders(reading->now); });
   }
@@ -764,22 +900,65 @@ absl::Status Licenses::ForceRelease(const Actor& actor,
   ENTITLE_RETURN_IF_ERROR(e);
   if (e->kind != EntitlementKind::kFloating) return WrongKind(*e);
   ENTITLE_RETURN_IF_ERROR(internal::CheckDeviceId(device));
-  std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(entitlement);
-  if (slot == nullptr) return SeatNotHeld();
-  const bool held = slot->WithPool([&](SeatPool& pool) {
-    bool found = false;
-    for (const SeatHolder& holder : pool.Holders(op->now())) {
-      found = found || holder.key == KeyOf(identity, device);
+  SeatRegistry& seats = Seats(context_);
+  Activations* activations = seats.activations();
+  const SeatKey key = KeyOf(identity, device);
+  const absl::Time now = op->now();
+  // The device's open activation, when one was written.
+  std::optional<ActivationRecord> row;
+  if (activations != nullptr) {
+    ENTITLE_ASSIGN_OR_RETURN(
+        std::vector<ActivationRecord> open,
+        ListAll(op->tx().activations(),
+                ActivationFilter{.entitlement_id = entitlement,
+                                 .identity_id = identity,
+                                 .end_reason = ActivationEnd::kOpen}));
+    for (ActivationRecord& a : open) {
+      if (a.device_id == device) row = std::move(a);
     }
-    return found;
-  });
+  }
+  std::shared_ptr<PoolSlot> slot = seats.FindPool(entitlement);
+  const bool in_memory = SeatsInMemory(seats);
+  bool held = false;
+  if (in_memory) {
+    held = slot != nullptr && slot->WithPool([&](SeatPool& pool) {
+      return pool.Find(key, now).has_value();
+    });
+  } else {
+    // ACT-5: the serving process frees it when it reads the feed.
+    held = row.has_value() && row->expires_at > now;
+  }
   if (!held) return SeatNotHeld();
   op->Audit(actor, e->organization_id, "seat.force_release",
             AuditTarget(entitlement),
             absl::StrCat(AuditTarget(identity), " device ", device.value()));
-  op->AfterCommit([slot, key = KeyOf(identity, device)] {
-    slot->WithPool([&](SeatPool& pool) { pool.Release(key); });
-  });
+  if (activations != nullptr) {
+    if (row.has_value()) {
+      row->end_reason = ActivationEnd::kForceReleased;
+      row->ended_at = now;
+      ENTITLE_RETURN_IF_ERROR(op->tx().activations().Update(*row));
+    }
+    FeedEventRecord event;
+    event.at = now;
+    event.kind = FeedEventKind::kForceRelease;
+    event.organization_id = e->organization_id;
+    event.entitlement_id = entitlement;
+    event.identity_id = identity;
+    event.device_id = device.value();
+    ENTITLE_RETURN_IF_ERROR(op->tx().feed_events().Insert(event).status());
+  }
+  if (in_memory) {
+    op->AfterCommit([&seats, activations, organization = e->organization_id,
+                     entitlement, key, now] {
+      seats.ForceReleased(entitlement, key, now);
+      if (activations != nullptr) {
+        activations->NoteForceReleaseHandled(entitlement, key);
+        // The session of a seat not yet written ends as force-released.
+        activations->NoteEnded(entitlement, organization, key,
+                               ActivationEnd::kForceReleased, now);
+      }
+    });
+  }
   return op->Commit();
 }
 
@@ -814,9 +993,16 @@ absl::StatusOr<std::vector<EntitlementUsage>> Licenses::Usage(
       u.peak_in_use = *assigned;
     } else {
       u.assigned_or_with_access = static_cast<int64_t>(users->size());
-      if (std::shared_ptr<PoolSlot> slot = Seats(context_).FindPool(e.id)) {
+      if (!SeatsInMemory(Seats(context_))) {
+        // ACT-5: another process serves; its flushed activations say.
+        ENTITLE_ASSIGN_OR_RETURN(std::vector<SeatHolder> holders,
+                                 StoredHolders(tx, e.id, now));
+        u.in_use = e.period_end <= now ? 0 : holders.size();
+        u.peak_in_use = u.in_use;
+      } else if (std::shared_ptr<PoolSlot> slot =
+                     Seats(context_).FindPool(e.id)) {
         slot->period_end_us.store(absl::ToUnixMicros(e.period_end));
-        EndIfOver(*slot, now);
+        EndIfOver(Seats(context_), *slot, now);
         const auto [use, peak] = slot->SampleUse();
         u.in_use = use;
         u.peak_in_use = peak;
@@ -977,7 +1163,7 @@ absl::Status RecordUsageAlone(internal::ServiceContext& context) {
   for (Taken& t : taken) {
     t.slot->TakePeak();
     t.slot->refusals_recorded = t.refusals;
-    EndIfOver(*t.slot, now);
+    EndIfOver(Seats(context), *t.slot, now);
   }
   return absl::OkStatus();
 }
@@ -1009,6 +1195,231 @@ absl::StatusOr<std::vector<PoolUsageRecord>> Licenses::UsageHistory(
               return a.window_start < b.window_start;
             });
   return history;
+}
+
+// ------------------------------------------------------------ activations
+
+namespace {
+
+absl::Status KeptInMemory() {
+  return MakeError(absl::StatusCode::kFailedPrecondition,
+                   Reason::kInvalidArgument,
+                   "This directory keeps its seats in memory "
+                   "(LicensePolicy::persist_activations is false).");
+}
+
+// ACT-6: the organization's sessions overlapping [from, to), by end then id.
+absl::StatusOr<std::vector<ActivationRecord>> SessionsIn(
+    Transaction& tx, OrganizationId organization, absl::Time from,
+    absl::Time to) {
+  if (!(from < to)) return Invalid("The range must end after it starts.");
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<ActivationRecord> ended,
+      ListAll(tx.activations(),
+              ActivationFilter{.organization_id = organization,
+                               .ended_since = from,
+                               .started_before = to}));
+  std::erase_if(ended, [](const ActivationRecord& a) {
+    return a.end_reason == ActivationEnd::kOpen || !a.ended_at.has_value();
+  });
+  std::sort(ended.begin(), ended.end(),
+            [](const ActivationRecord& a, const ActivationRecord& b) {
+              return std::tie(*a.ended_at, a.id) < std::tie(*b.ended_at, b.id);
+            });
+  return ended;
+}
+
+absl::StatusOr<absl::flat_hash_map<EntitlementId, std::string>> SkusOf(
+    Transaction& tx, OrganizationId organization) {
+  ENTITLE_ASSIGN_OR_RETURN(
+      std::vector<EntitlementRecord> entitlements,
+      ListAll(tx.entitlements(),
+              EntitlementFilter{.organization_id = organization}));
+  absl::flat_hash_map<EntitlementId, std::string> skus;
+  for (const EntitlementRecord& e : entitlements) skus[e.id] = e.sku;
+  return skus;
+}
+
+// Hours of [start, end) inside [from, to).
+double HoursWithin(absl::Time start, absl::Time end, absl::Time from,
+                   absl::Time to) {
+  const absl::Time a = std::max(start, from);
+  const absl::Time b = std::min(end, to);
+  return b > a ? absl::ToDoubleHours(b - a) : 0.0;
+}
+
+std::string_view EndName(ActivationEnd end) {
+  switch (end) {
+    case ActivationEnd::kOpen:
+      return "open";
+    case ActivationEnd::kReleased:
+      return "released";
+    case ActivationEnd::kExpired:
+      return "expired";
+    case ActivationEnd::kRevoked:
+      return "revoked";
+    case ActivationEnd::kForceReleased:
+      return "force-released";
+    case ActivationEnd::kPeriodEnded:
+      return "period-ended";
+    case ActivationEnd::kLost:
+      return "lost";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+absl::Status Licenses::Serve(absl::Duration wait) {
+  Activations* activations = Seats(context_).activations();
+  if (activations == nullptr) {
+    ENTITLE_RETURN_IF_ERROR(Seats(context_).lease_status());
+    return KeptInMemory();
+  }
+  return activations->Serve(wait);
+}
+
+absl::StatusOr<std::optional<ServingClaim>> Licenses::ServingStatus() {
+  Activations* activations = Seats(context_).activations();
+  if (activations == nullptr) return KeptInMemory();
+  ENTITLE_ASSIGN_OR_RETURN(std::optional<ServingClaimRecord> claim,
+                           activations->Claim());
+  if (!claim.has_value()) return std::nullopt;
+  return ServingClaim{
+      claim->holder,
+      claim->host,
+      claim->process_id,
+      claim->epoch,
+      claim->claimed_at,
+      claim->renewed_at,
+      claim->lease_until,
+      activations->serving() && activations->epoch() == claim->epoch};
+}
+
+absl::Status Licenses::FlushActivations() {
+  Activations* activations = Seats(context_).activations();
+  if (activations == nullptr) return absl::OkStatus();
+  return activations->Flush();
+}
+
+absl::StatusOr<Page<Session>> Licenses::Sessions(const Actor& actor,
+                                                 OrganizationId organization,
+                                                 absl::Time from, absl::Time to,
+                                                 const PageRequest& page) {
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(tx, actor, organization));
+  if (page.offset < 0 || page.limit < 1 ||
+      page.limit > PageRequest::kMaxPageLimit) {
+    return Invalid(
+        absl::StrCat("A page needs an offset of 0 or more and a "
+                     "limit from 1 to ",
+                     PageRequest::kMaxPageLimit, "."));
+  }
+  ENTITLE_ASSIGN_OR_RETURN(std::vector<ActivationRecord> ended,
+                           SessionsIn(tx, organization, from, to));
+  ENTITLE_ASSIGN_OR_RETURN(auto skus, SkusOf(tx, organization));
+  Page<Session> result;
+  const size_t first = static_cast<size_t>(page.offset);
+  for (size_t i = first;
+       i < ended.size() && i < first + static_cast<size_t>(page.limit); ++i) {
+    const ActivationRecord& a = ended[i];
+    result.items.push_back(
+        Session{a.id, a.entitlement_id, skus[a.entitlement_id], a.identity_id,
+                a.device_id, a.since, *a.ended_at, a.end_reason});
+  }
+  result.has_more = first + result.items.size() < ended.size();
+  result.total = static_cast<int64_t>(ended.size());
+  return result;
+}
+
+absl::StatusOr<std::string> Licenses::ExportSessions(
+    const Actor& actor, OrganizationId organization, absl::Time from,
+    absl::Time to, SessionExport what) {
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  ENTITLE_RETURN_IF_ERROR(RequireViewer(tx, actor, organization));
+  ENTITLE_ASSIGN_OR_RETURN(std::vector<ActivationRecord> ended,
+                           SessionsIn(tx, organization, from, to));
+  ENTITLE_ASSIGN_OR_RETURN(auto skus, SkusOf(tx, organization));
+  // SEC-3: addresses of the organization's members only.
+  absl::flat_hash_map<IdentityId, std::string> emails;
+  auto email_of = [&](IdentityId id) -> absl::StatusOr<std::string> {
+    if (auto it = emails.find(id); it != emails.end()) return it->second;
+    std::string email;
+    absl::StatusOr<MembershipRecord> membership =
+        tx.memberships().Get(MembershipKey{organization, id});
+    if (membership.ok()) {
+      ENTITLE_ASSIGN_OR_RETURN(IdentityRecord identity,
+                               tx.identities().Get(id));
+      email = identity.email.str();
+    } else if (GetReason(membership.status()) != Reason::kNotFound) {
+      return membership.status();
+    }
+    emails[id] = email;
+    return email;
+  };
+  std::string out;
+  if (what == SessionExport::kSessions) {
+    AppendCsvRecord(out, {"email", "identity", "device", "sku", "start", "end",
+                          "end_reason", "hours"});
+    for (const ActivationRecord& a : ended) {
+      ENTITLE_ASSIGN_OR_RETURN(std::string email, email_of(a.identity_id));
+      AppendGuardedCsvRecord(
+          out,
+          {email, AuditTarget(a.identity_id), a.device_id.value(),
+           skus[a.entitlement_id],
+           absl::FormatTime(absl::RFC3339_sec, a.since, absl::UTCTimeZone()),
+           absl::FormatTime(absl::RFC3339_sec, *a.ended_at,
+                            absl::UTCTimeZone()),
+           std::string(EndName(a.end_reason)),
+           absl::StrFormat("%.2f",
+                           HoursWithin(a.since, *a.ended_at, from, to))});
+    }
+    return out;
+  }
+  struct Total {
+    int64_t sessions = 0;
+    double hours = 0;
+  };
+  std::map<IdentityId, Total> totals;
+  for (const ActivationRecord& a : ended) {
+    Total& t = totals[a.identity_id];
+    ++t.sessions;
+    t.hours += HoursWithin(a.since, *a.ended_at, from, to);
+  }
+  AppendCsvRecord(out, {"email", "identity", "sessions", "hours"});
+  for (const auto& [id, t] : totals) {
+    ENTITLE_ASSIGN_OR_RETURN(std::string email, email_of(id));
+    AppendGuardedCsvRecord(out,
+                           {email, AuditTarget(id), absl::StrCat(t.sessions),
+                            absl::StrFormat("%.2f", t.hours)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<FeedEventRecord>> Licenses::Events(
+    const Actor& actor, FeedEventId after, int limit,
+    std::optional<OrganizationId> organization) {
+  ENTITLE_ASSIGN_OR_RETURN(Reading reading, Reading::Begin(context_));
+  Transaction& tx = reading.tx();
+  if (!actor.is_operator()) {
+    if (!organization.has_value()) {
+      return internal::PermissionDenied(
+          "read every organization's events (the operator only; name your "
+          "organization)");
+    }
+    ENTITLE_RETURN_IF_ERROR(RequireViewer(tx, actor, *organization));
+  }
+  if (limit < 1 || limit > 1000) {
+    return Invalid("Read 1 to 1000 events at a time.");
+  }
+  ENTITLE_ASSIGN_OR_RETURN(
+      Page<FeedEventRecord> page,
+      tx.feed_events().List(
+          FeedEventFilter{.after = after, .organization_id = organization},
+          PageRequest{.offset = 0, .limit = limit}));
+  return std::move(page.items);
 }
 
 namespace internal {

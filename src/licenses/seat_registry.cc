@@ -4,9 +4,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "entitle/seat_types.h"
 #include "entitle/status.h"
 #include "entitle/store.h"
+#include "licenses/activations.h"
 #include "service/operation.h"
 
 namespace entitle::internal {
@@ -58,6 +60,59 @@ void PoolSlot::SetSeats(uint32_t seats, absl::Duration lease, absl::Time now) {
   }
 }
 
+std::vector<bool> PoolSlot::Restore(const std::vector<SeatHolder>& holders,
+                                    uint32_t seats, absl::Duration lease,
+                                    absl::Time now) {
+  uint32_t needed = std::max<uint32_t>(seats, 1);
+  for (const SeatHolder& holder : holders) {
+    if (holder.handle.index < SeatPoolCore::kMaxSeats) {
+      needed = std::max(needed, holder.handle.index + 1);
+    }
+  }
+  std::vector<bool> placed(holders.size(), false);
+  ReadMostlyWriterLock exclusive(resize_);
+  if (needed > pool_->core().capacity()) {
+    auto grown = std::make_unique<SeatPool>(needed, lease, now);
+    for (const SeatHolder& holder : pool_->Holders(now)) {
+      grown->AdoptAt(holder, now);
+    }
+    pool_ = std::move(grown);
+  }
+  // Every seat reserved before the limit retires any (ENT-7: seats above
+  // the limit stay with their holders until released).
+  pool_->core().set_limit(pool_->core().capacity());
+  for (size_t i = 0; i < holders.size(); ++i) {
+    placed[i] = pool_->AdoptAt(holders[i], now);
+  }
+  pool_->core().set_limit(seats);
+  return placed;
+}
+
+void PoolSlot::MarkForceReleased(const SeatKey& key, absl::Time until) {
+  MutexLock lock(force_released_mutex_);
+  force_released_[key] = until;
+  force_released_count_.store(force_released_.size(),
+                              std::memory_order_release);
+}
+
+bool PoolSlot::IsForceReleasedSlowly(const SeatKey& key, absl::Time now) {
+  MutexLock lock(force_released_mutex_);
+  auto it = force_released_.find(key);
+  if (it == force_released_.end()) return false;
+  if (it->second > now) return true;
+  force_released_.erase(it);
+  force_released_count_.store(force_released_.size(),
+                              std::memory_order_release);
+  return false;
+}
+
+void PoolSlot::ClearForceReleasedSlowly(const SeatKey& key) {
+  MutexLock lock(force_released_mutex_);
+  force_released_.erase(key);
+  force_released_count_.store(force_released_.size(),
+                              std::memory_order_release);
+}
+
 uint64_t PoolSlot::refusals() {
   ReadMostlyReaderLock shared(resize_);
   return carried_refusals_.load(std::memory_order_relaxed) +
@@ -84,8 +139,68 @@ std::pair<uint32_t, uint32_t> PoolSlot::SampleUse() {
 }
 
 SeatRegistry::SeatRegistry(ServiceContext& context)
-    : context_(context),
-      lease_status_(CheckSeatLease(context.license_policy.seat_lease)) {}
+    : context_(context), lease_status_(CheckPolicy(context.license_policy)) {
+  if (context.license_policy.persist_activations && lease_status_.ok()) {
+    activations_ = std::make_unique<Activations>(context, *this);
+  }
+}
+
+SeatRegistry::~SeatRegistry() = default;
+
+absl::Status SeatRegistry::CheckPolicy(const LicensePolicy& policy) {
+  ENTITLE_RETURN_IF_ERROR(CheckSeatLease(policy.seat_lease));
+  auto invalid = [](std::string_view message) {
+    return MakeError(absl::StatusCode::kInvalidArgument,
+                     Reason::kInvalidArgument, message);
+  };
+  if (policy.activation_flush_interval < absl::Milliseconds(1) ||
+      policy.activation_flush_interval > absl::Hours(1)) {
+    return invalid(
+        "The activation flush interval must be from 1 ms to 1 hour.");
+  }
+  if (policy.serving_claim_lease < 2 * policy.activation_flush_interval ||
+      policy.serving_claim_lease > absl::Hours(1)) {
+    return invalid(
+        "The serving claim lease must be at least twice the activation "
+        "flush interval (each flush renews it) and at most 1 hour.");
+  }
+  const std::string& holder = policy.serving_holder;
+  if (holder.empty() || holder.size() > 64 ||
+      !std::all_of(holder.begin(), holder.end(),
+                   [](char c) { return c >= 0x20 && c < 0x7f; })) {
+    return invalid(
+        "The serving holder's name must be 1 to 64 printable ASCII "
+        "characters.");
+  }
+  if (policy.session_retention < absl::Hours(24) ||
+      policy.session_retention > absl::Hours(24 * 3660)) {
+    return invalid("The session retention must be from 1 day to 3660 days.");
+  }
+  return absl::OkStatus();
+}
+
+void SeatRegistry::DropAllSeats() {
+  for (const std::shared_ptr<PoolSlot>& slot : AllPools()) {
+    slot->WithPool([](SeatPool& pool) { pool.ReleaseAll(); });
+  }
+}
+
+std::vector<bool> SeatRegistry::Restore(const EntitlementRecord& entitlement,
+                                        const std::vector<SeatHolder>& holders,
+                                        absl::Time now) {
+  std::shared_ptr<PoolSlot> slot = Pool(entitlement, now);
+  const uint32_t seats = static_cast<uint32_t>(
+      std::clamp<int64_t>(entitlement.seats, 0, SeatPoolCore::kMaxSeats));
+  return slot->Restore(holders, seats, context_.license_policy.seat_lease, now);
+}
+
+void SeatRegistry::ForceReleased(EntitlementId entitlement, const SeatKey& key,
+                                 absl::Time now) {
+  std::shared_ptr<PoolSlot> slot = FindPool(entitlement);
+  if (slot == nullptr) return;
+  slot->WithPool([&](SeatPool& pool) { pool.Release(key); });
+  slot->MarkForceReleased(key, now + context_.license_policy.seat_lease);
+}
 
 absl::Status SeatRegistry::CheckSeatLease(absl::Duration lease) {
   if (lease >= kMinSeatLease && lease <= kMaxSeatLease &&
@@ -266,11 +381,40 @@ std::vector<std::shared_ptr<PoolSlot>> SeatRegistry::AllPools() {
 
 void SeatRegistry::ReleaseIdentityIn(OrganizationId organization,
                                      IdentityId identity) {
+  const absl::Time now = context_.clock.Now();
   for (const std::shared_ptr<PoolSlot>& slot : AllPools()) {
     if (slot->organization() != organization) continue;
-    slot->WithPool(
-        [identity](SeatPool& pool) { pool.ReleaseIdentity(identity); });
+    ReleaseIdentityFrom(*slot, identity, ActivationEnd::kRevoked, now);
   }
+}
+
+void SeatRegistry::ReleaseIdentityFrom(PoolSlot& slot, IdentityId identity,
+                                       ActivationEnd reason, absl::Time now) {
+  slot.WithPool([&](SeatPool& pool) {
+    for (const SeatHolder& holder : pool.Holders(now)) {
+      if (holder.key.identity != identity) continue;
+      if (pool.Release(holder.key) && activations_ != nullptr) {
+        activations_->NoteEnded(slot.entitlement(), slot.organization(),
+                                holder.key, reason, now);
+      }
+    }
+    pool.ReleaseIdentity(identity);  // Expired seats not yet reclaimed.
+  });
+}
+
+void SeatRegistry::ReleaseAllOf(PoolSlot& slot, ActivationEnd reason,
+                                absl::Time now) {
+  slot.WithPool([&](SeatPool& pool) {
+    if (activations_ != nullptr) {
+      for (const SeatHolder& holder : pool.Holders(now)) {
+        if (pool.Release(holder.key)) {
+          activations_->NoteEnded(slot.entitlement(), slot.organization(),
+                                  holder.key, reason, now);
+        }
+      }
+    }
+    pool.ReleaseAll();
+  });
 }
 
 std::optional<absl::Time> SeatRegistry::LastCheck(IdentityId identity,

@@ -39,6 +39,7 @@
 namespace entitle::internal {
 
 class PoolSlot;
+class Activations;
 
 // One entitlement the identity may reach, with how.
 struct AccessCandidate {
@@ -111,6 +112,31 @@ class PoolSlot {
   void TakePeak();
   std::pair<uint32_t, uint32_t> SampleUse();
 
+  // ACT-4: puts `holders` back in the pool, each at its own seat with its
+  // since, last heartbeat and lease end, growing the pool when a seat lies
+  // beyond it, then sets the seat count to `seats`. Returns, per holder,
+  // whether it was placed (false: its seat was taken, or lies beyond
+  // kMaxSeats). For a pool that serves no one yet.
+  std::vector<bool> Restore(const std::vector<SeatHolder>& holders,
+                            uint32_t seats, absl::Duration lease,
+                            absl::Time now);
+
+  // ACT-5: `key`'s seat was force-released; its heartbeats are refused
+  // until `until` or its next checkout. IsForceReleased costs one load while
+  // no key is marked.
+  void MarkForceReleased(const SeatKey& key, absl::Time until);
+  bool IsForceReleased(const SeatKey& key, absl::Time now) {
+    if (force_released_count_.load(std::memory_order_acquire) == 0) {
+      return false;
+    }
+    return IsForceReleasedSlowly(key, now);
+  }
+  void ClearForceReleased(const SeatKey& key) {
+    if (force_released_count_.load(std::memory_order_acquire) != 0) {
+      ClearForceReleasedSlowly(key);
+    }
+  }
+
   // The period end last seen, in Unix microseconds (ENT-6).
   std::atomic<int64_t> period_end_us{0};
   // The pool's refusals already written to the store. Only touched inside
@@ -118,8 +144,15 @@ class PoolSlot {
   uint64_t refusals_recorded = 0;
 
  private:
+  bool IsForceReleasedSlowly(const SeatKey& key, absl::Time now);
+  void ClearForceReleasedSlowly(const SeatKey& key);
+
   const EntitlementId entitlement_;
   const OrganizationId organization_;
+  Mutex force_released_mutex_;
+  absl::flat_hash_map<SeatKey, absl::Time> force_released_
+      ABSL_GUARDED_BY(force_released_mutex_);
+  std::atomic<size_t> force_released_count_{0};
   ReadMostlyMutex resize_;
   std::unique_ptr<SeatPool> pool_ ABSL_GUARDED_BY(resize_);
   // What the pools replaced by SetSeats had counted.
@@ -130,12 +163,32 @@ class PoolSlot {
 class SeatRegistry final : public SeatReleaser {
  public:
   explicit SeatRegistry(ServiceContext& context);
+  ~SeatRegistry() override;
+
+  // The activations (ACT-1 to ACT-7); nullptr when
+  // LicensePolicy::persist_activations is false.
+  Activations* activations() { return activations_.get(); }
+
+  // ACT-4: every pool's seats freed, without notes (a serving process
+  // that lost its claim, or one about to rebuild its pools).
+  void DropAllSeats();
+  // ACT-4: PoolSlot::Restore on `entitlement`'s pool (made if needed).
+  std::vector<bool> Restore(const EntitlementRecord& entitlement,
+                            const std::vector<SeatHolder>& holders,
+                            absl::Time now);
+  // ACT-5: frees `key`'s seat of `entitlement` (when held) and refuses its
+  // heartbeats for a lease's length or until it checks out again.
+  void ForceReleased(EntitlementId entitlement, const SeatKey& key,
+                     absl::Time now);
 
   // SEC-11: OK when LicensePolicy::seat_lease is one a pool can serve: whole
   // milliseconds from kMinSeatLease to kMaxSeatLease; else kInvalidArgument
   // saying so.
   static absl::Status CheckSeatLease(absl::Duration lease);
-  // CheckSeatLease of the directory's policy, checked once when it was made.
+  // CheckSeatLease, then the bounds options.h gives the activation policy
+  // (flush interval, claim lease, holder name, retention).
+  static absl::Status CheckPolicy(const LicensePolicy& policy);
+  // CheckPolicy of the directory's policy, checked once when it was made.
   const absl::Status& lease_status() const { return lease_status_; }
 
   // The current view of `identity`; kNotFound when it does not exist.
@@ -153,6 +206,11 @@ class SeatRegistry final : public SeatReleaser {
   // Frees the seats of `identity` in the pools of `organization` (ORG-5).
   void ReleaseIdentityIn(OrganizationId organization,
                          IdentityId identity) override;
+  // Frees `identity`'s seats of `slot`'s pool, noting each with `reason`.
+  void ReleaseIdentityFrom(PoolSlot& slot, IdentityId identity,
+                           ActivationEnd reason, absl::Time now);
+  // Frees every seat of `slot`'s pool, noting each with `reason` (ENT-6).
+  void ReleaseAllOf(PoolSlot& slot, ActivationEnd reason, absl::Time now);
 
   // The last successful check of a device that CheckAccess saw, and whether
   // it is time to write it to the store.
@@ -208,6 +266,9 @@ class SeatRegistry final : public SeatReleaser {
   std::array<CheckShard, kShards> check_shards_;
 
   Mutex record_mutex_;
+
+  // Last: stopped (its writer flushes through the pools) before the rest.
+  std::unique_ptr<Activations> activations_;
 };
 
 }  // namespace entitle::internal

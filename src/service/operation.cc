@@ -1,6 +1,8 @@
 #include "service/operation.h"
 
+#include <string>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -90,6 +92,30 @@ absl::Status Operation::Commit() {
     record.template_name = notification.template_name;
     record.subject = notification.subject;
     ENTITLE_RETURN_IF_ERROR(transaction_->outbox().Insert(record));
+  }
+  // ACT-7: domain events join the durable feed in the same commit, one per
+  // organization they concern.
+  for (const Event& event : events_) {
+    if (const auto* changed =
+            std::get_if<EmployeeOrganizationChanged>(&event)) {
+      auto feed = [&](OrganizationId organization,
+                      std::string_view detail) -> absl::Status {
+        FeedEventRecord record;
+        record.at = changed->at;
+        record.kind = FeedEventKind::kEmployeeOrganizationChanged;
+        record.organization_id = organization;
+        record.identity_id = changed->identity;
+        record.detail = std::string(detail);
+        return transaction_->feed_events().Insert(record).status();
+      };
+      if (changed->previous.has_value()) {
+        ENTITLE_RETURN_IF_ERROR(
+            feed(*changed->previous, "no longer an employee"));
+      }
+      if (changed->current.has_value()) {
+        ENTITLE_RETURN_IF_ERROR(feed(*changed->current, "now an employee"));
+      }
+    }
   }
   ENTITLE_RETURN_IF_ERROR(transaction_->Commit());
   context_->committed_changes.fetch_add(1, std::memory_order_acq_rel);

@@ -1249,8 +1249,10 @@ TEMPLATE_TEST_CASE("ENT-11 admins see each seat's identity, device, since and "
     REQUIRE_REASON(f.lic().Release(nik, pool.id, kDesk), Reason::kSeatNotHeld);
     f.RequireUnchanged(before);
   }
-  // nik's next heartbeat is a new reservation, with a new handle.
-  auto again = f.lic().Heartbeat(nik, pool.id, kDesk);
+  // ACT-5: nik's next heartbeat is refused; a new checkout takes a new seat.
+  REQUIRE_REASON(f.lic().Heartbeat(nik, pool.id, kDesk),
+                 Reason::kForceReleased);
+  auto again = f.lic().Checkout(nik, pool.sku, kDesk);
   ENTITLE_REQUIRE_OK(again);
   CHECK_FALSE(again->renewed);
   CHECK(*again->seat != *n.seat);

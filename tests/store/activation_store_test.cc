@@ -176,9 +176,9 @@ TEMPLATE_TEST_CASE("ACT-1 activations round trip, filter and page by id on every
     }
     REQUIRE_FALSE(txn->activations().Get(a1.id)->ended_at.has_value());
     REQUIRE(txn->activations().Get(a2.id)->ended_at == At(500));
-    ENTITLE_REQUIRE_REFUSED(txn->activations().Get(ActivationId(a4.id.value() +
-                                                                1)),
-                            StatusCode::kNotFound, Reason::kNotFound);
+    ENTITLE_REQUIRE_REFUSED(
+        txn->activations().Get(ActivationId(a4.id.value() + 1)),
+        StatusCode::kNotFound, Reason::kNotFound);
     MustCommit(*txn);
     RequireSelects<ActivationRecord>(*store, {}, all);
   }
@@ -193,12 +193,10 @@ TEMPLATE_TEST_CASE("ACT-1 activations round trip, filter and page by id on every
     RequireSelects<ActivationRecord>(*store, {.organization_id = p.two},
                                      {a3, a4});
     RequireSelects<ActivationRecord>(*store, {.identity_id = p.ida}, {a1, a3});
-    RequireSelects<ActivationRecord>(*store,
-                                     {.end_reason = ActivationEnd::kOpen},
-                                     {a1, a4});
-    RequireSelects<ActivationRecord>(*store,
-                                     {.end_reason = ActivationEnd::kReleased},
-                                     {a2});
+    RequireSelects<ActivationRecord>(
+        *store, {.end_reason = ActivationEnd::kOpen}, {a1, a4});
+    RequireSelects<ActivationRecord>(
+        *store, {.end_reason = ActivationEnd::kReleased}, {a2});
     RequireSelects<ActivationRecord>(*store,
                                      {.end_reason = ActivationEnd::kLost}, {});
     // Open activations have no end time: no end-time range holds them.
@@ -215,8 +213,8 @@ TEMPLATE_TEST_CASE("ACT-1 activations round trip, filter and page by id on every
     RequireSelects<ActivationRecord>(*store, {.started_before = At(100)}, {});
     // Conditions combine.
     RequireSelects<ActivationRecord>(
-        *store,
-        {.organization_id = p.one, .end_reason = ActivationEnd::kOpen}, {a1});
+        *store, {.organization_id = p.one, .end_reason = ActivationEnd::kOpen},
+        {a1});
     RequireSelects<ActivationRecord>(
         *store, {.after = a1.id, .end_reason = ActivationEnd::kOpen}, {a4});
     RequireSelects<ActivationRecord>(
@@ -252,9 +250,8 @@ TEMPLATE_TEST_CASE("ACT-1 activations round trip, filter and page by id on every
       MustCommit(*txn);
     }
     RequireSelects<ActivationRecord>(*store, {}, {a1, a2, a4});
-    RequireSelects<ActivationRecord>(*store,
-                                     {.end_reason = ActivationEnd::kOpen},
-                                     {a4});
+    RequireSelects<ActivationRecord>(
+        *store, {.end_reason = ActivationEnd::kOpen}, {a4});
     RequireSelects<ActivationRecord>(
         *store, {.end_reason = ActivationEnd::kForceReleased}, {a1});
     RequireSelects<ActivationRecord>(*store, {.ended_since = At(600)}, {a1});
@@ -330,31 +327,29 @@ TEMPLATE_TEST_CASE("ACT-6 sessions list per organization by end time and are pur
   std::vector<ActivationRecord> made;
   for (int i = 0; i < 6; ++i) {
     const bool one = i % 2 == 0;
-    ActivationRecord r = MakeActivation(one ? p.cad : p.cam,
-                                        one ? p.one : p.two, p.ida,
-                                        "device-" + std::to_string(i), i);
+    ActivationRecord r =
+        MakeActivation(one ? p.cad : p.cam, one ? p.one : p.two, p.ida,
+                       "device-" + std::to_string(i), i);
     r.since = day + absl::Hours(i);
     // The last of each organization is still open.
     if (i < 4) {
-      r = Ended(r, ActivationEnd::kReleased, day + absl::Hours(i) +
-                                                 absl::Minutes(30));
+      r = Ended(r, ActivationEnd::kReleased,
+                day + absl::Hours(i) + absl::Minutes(30));
     }
     made.push_back(r);
   }
   made = InsertAll(*store, made);
   // Org one's sessions that ended within the first three hours.
-  RequireSelects<ActivationRecord>(
-      *store,
-      {.organization_id = p.one,
-       .ended_since = day,
-       .ended_before = day + absl::Hours(3)},
-      {made[0], made[2]});
-  RequireSelects<ActivationRecord>(
-      *store,
-      {.organization_id = p.one,
-       .ended_since = day + absl::Hours(1),
-       .ended_before = day + absl::Hours(3)},
-      {made[2]});
+  RequireSelects<ActivationRecord>(*store,
+                                   {.organization_id = p.one,
+                                    .ended_since = day,
+                                    .ended_before = day + absl::Hours(3)},
+                                   {made[0], made[2]});
+  RequireSelects<ActivationRecord>(*store,
+                                   {.organization_id = p.one,
+                                    .ended_since = day + absl::Hours(1),
+                                    .ended_before = day + absl::Hours(3)},
+                                   {made[2]});
   // The purge: every session that ended before the retention's cut, in
   // pages by id; open activations are never selected.
   const absl::Time cut = day + absl::Hours(2);
@@ -370,8 +365,8 @@ TEMPLATE_TEST_CASE("ACT-6 sessions list per organization by end time and are pur
   }
   RequireSelects<ActivationRecord>(*store, {},
                                    {made[2], made[3], made[4], made[5]});
-  RequireSelects<ActivationRecord>(
-      *store, {.end_reason = ActivationEnd::kOpen}, {made[4], made[5]});
+  RequireSelects<ActivationRecord>(*store, {.end_reason = ActivationEnd::kOpen},
+                                   {made[4], made[5]});
 }
 
 // ============================================================ serving claim
@@ -473,9 +468,8 @@ TEMPLATE_TEST_CASE("ACT-7 feed events get increasing ids and are read after an i
   refusal.device_id = "ivo-pc";
   refusal.reason = "no-seat-free";
   refusal.detail = "all 5 seats of CAD-PRO are in use";
-  const FeedEventRecord bare =
-      MakeFeedEvent(FeedEventKind::kEmployeeOrganizationChanged, std::nullopt,
-                    At(51));
+  const FeedEventRecord bare = MakeFeedEvent(
+      FeedEventKind::kEmployeeOrganizationChanged, std::nullopt, At(51));
 
   // Events committed one transaction after another, a few per transaction.
   std::vector<FeedEventRecord> events;
@@ -560,12 +554,11 @@ TEMPLATE_TEST_CASE("ACT-7 feed events get increasing ids and are read after an i
     REQUIRE(ReadAfter<FeedEventRecord>(
                 *store, {.after = refusal.id, .organization_id = p.one}, 1) ==
             org_one_after_refusal);
-    RequireSelects<FeedEventRecord>(
-        *store,
-        {.after = events[0].id,
-         .organization_id = p.one,
-         .kind = FeedEventKind::kCheckout},
-        {events[8]});
+    RequireSelects<FeedEventRecord>(*store,
+                                    {.after = events[0].id,
+                                     .organization_id = p.one,
+                                     .kind = FeedEventKind::kCheckout},
+                                    {events[8]});
     RequireSelects<FeedEventRecord>(*store, {.before = At(60)},
                                     {events[3], events[7]});
   }
@@ -581,8 +574,7 @@ TEMPLATE_TEST_CASE("ACT-7 feed events get increasing ids and are read after an i
     std::vector<FeedEventRecord> later =
         InsertAll(*store, std::vector<FeedEventRecord>{MakeFeedEvent()});
     REQUIRE(later[0].id > events.back().id);
-    RequireSelects<FeedEventRecord>(*store, {.after = events.back().id},
-                                    later);
+    RequireSelects<FeedEventRecord>(*store, {.after = events.back().id}, later);
   }
 }
 
@@ -646,9 +638,9 @@ TEMPLATE_TEST_CASE("ACT-7 reading the feed after an id on a long feed finds the 
     got = txn->feed_events().List(
         {.after = FeedEventId(id), .organization_id = p.two}, page);
     ENTITLE_REQUIRE_OK(got);
-    expected.erase(expected.begin(),
-                   expected.begin() + std::min<std::ptrdiff_t>(
-                                          2, std::ssize(expected)));
+    expected.erase(
+        expected.begin(),
+        expected.begin() + std::min<std::ptrdiff_t>(2, std::ssize(expected)));
     if (expected.size() > 10) expected.resize(10);
     REQUIRE(got->items == expected);
     MustCommit(*txn);
@@ -949,8 +941,8 @@ TEST_CASE("ACT-1 migration 6 brings a schema-5 file forward", "[store][sqlite][m
   store.reset();
   store = backend.Open();
   RequireSelects<ActivationRecord>(*store, {}, {open, session});
-  RequireSelects<ActivationRecord>(*store,
-                                   {.end_reason = ActivationEnd::kOpen}, {open});
+  RequireSelects<ActivationRecord>(*store, {.end_reason = ActivationEnd::kOpen},
+                                   {open});
   RequireSelects<ServingClaimRecord>(*store, {}, {claim});
   RequireSelects<FeedEventRecord>(*store, {}, {event});
   REQUIRE(RawOne(backend.path(),

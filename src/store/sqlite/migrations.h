@@ -368,6 +368,7 @@ CREATE TABLE feed_events (
   detail TEXT NOT NULL
 );
 CREATE INDEX feed_events_org ON feed_events(organization_id, id);
+CREATE INDEX feed_events_kind ON feed_events(kind, id);
 CREATE INDEX feed_events_at ON feed_events(at);
 )sql",
 };
