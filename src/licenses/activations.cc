@@ -162,10 +162,15 @@ absl::StatusOr<std::optional<ServingClaimRecord>> Activations::Claim() {
     return claim.status();
   }
   if (claim->holder.empty()) return std::nullopt;
-  // Without a serving lock, a claim whose lease ran out serves no one.
-  if (!context_.store.has_serving_lock() &&
-      claim->lease_until <= context_.clock.Now()) {
-    return std::nullopt;
+  if (!context_.store.has_serving_lock()) {
+    // Without a serving lock, a claim whose lease ran out serves no one.
+    if (claim->lease_until <= context_.clock.Now()) return std::nullopt;
+  } else if (!serving()) {
+    // A lock no one holds means its holder died: the claim is stale. (The
+    // probe holds the lock for an instant; a standby trying then retries.)
+    absl::StatusOr<std::unique_ptr<ServingLock>> probe =
+        context_.store.TryLockServing();
+    if (probe.ok() && *probe != nullptr) return std::nullopt;
   }
   return *claim;
 }
