@@ -554,8 +554,8 @@ TEST_CASE("ACT-3 Plugin client: a second plugin on the same store is refused nam
     CHECK_THAT(second.err(), Contains("error: reserve a seat of CAD-PRO: "));
     CHECK_THAT(second.err(), Contains("(reason: served-elsewhere)"));
     CHECK_THAT(second.err(), Contains("served by entitle-plugin on "));
-    CHECK_THAT(second.err(), Contains("(process " +
-                                      std::to_string(first.pid()) + ","));
+    CHECK_THAT(second.err(),
+               Contains("(process " + std::to_string(first.pid()) + ","));
     CHECK_THAT(second.out(), !Contains("reserved"));
   }
   // The first keeps serving and heartbeating.
