@@ -160,7 +160,7 @@ std::vector<std::string> Lines(const std::string& text) {
 class Tool {
  public:
   explicit Tool(const std::string& name) : db_(name + ".db") {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-serving"}) {
       std::filesystem::remove(db_ + suffix);
     }
   }
@@ -1439,6 +1439,11 @@ TEST_CASE("ACT-5 entitle-admin shows another process's holders and usage from th
   // Nobody serves yet.
   Result nobody = tool.Ok({"serving"});
   CHECK(nobody.out.find("no process serves") != std::string::npos);
+  CHECK(tool.JsonOf({"serving"})["serving"].is_null());
+  // The tool never serves: its reads of the seats take no claim and no lock.
+  CHECK(tool.JsonOf({"license", "holders", e})["seats"].empty());
+  CHECK(tool.JsonOf({"usage", "1"})["usage"][0]["in_use"] == 0);
+  CHECK_FALSE(std::filesystem::exists(tool.db() + "-serving"));
   CHECK(tool.JsonOf({"serving"})["serving"].is_null());
 
   SeatServer server(tool.db(), absl::Now());
