@@ -183,9 +183,10 @@ int LicenseHolders(Context& c, const Args& a) {
 absl::StatusOr<IdentityId> IdentityOf(Context& c, const std::string& text) {
   if (absl::StrContains(text, "@")) return c.Identity(text);
   absl::StatusOr<int64_t> id = ParseId(text, "an identity");
-  if (!id.ok())
+  if (!id.ok()) {
     return UsageError(fmt::format(
         "'{}' is neither an email address nor an identity id", text));
+  }
   return IdentityId(*id);
 }
 
@@ -241,8 +242,9 @@ absl::Status TimeRange(const Args& a, absl::Time* from, absl::Time* to) {
   *to = absl::Now();
   if (a.Has("to")) {
     absl::StatusOr<absl::Time> t = ParseDate(a.Get("to"));
-    if (!t.ok())
+    if (!t.ok()) {
       return UsageError(fmt::format("--to: {}", t.status().message()));
+    }
     *to = *t;
   }
   *from = *to - absl::Hours(24 * 30);
