@@ -18,6 +18,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <regex>
 #include <set>
@@ -25,9 +26,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "entitle/actor.h"
+#include "entitle/clock.h"
+#include "entitle/directory.h"
 #include "entitle/email.h"
+#include "entitle/ids.h"
+#include "entitle/licenses.h"
 #include "entitle/records.h"
 #include "entitle/sqlite_store.h"
+#include "entitle/status.h"
 #include "entitle/store.h"
 #include "fixtures/dnsmasq.h"
 #include "nlohmann/json.hpp"
@@ -151,7 +160,7 @@ std::vector<std::string> Lines(const std::string& text) {
 class Tool {
  public:
   explicit Tool(const std::string& name) : db_(name + ".db") {
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-serving"}) {
       std::filesystem::remove(db_ + suffix);
     }
   }
@@ -823,8 +832,12 @@ TEST_CASE("entitle-admin: --help works for the tool and every command") {
       {"license", "grant"},
       {"license", "revoke"},
       {"license", "holders"},
+      {"license", "release"},
       {"usage"},
       {"expiry"},
+      {"serving"},
+      {"sessions"},
+      {"events"},
       {"audit"},
       {"export"},
       {"import"},
@@ -862,8 +875,11 @@ TEST_CASE(
   Result demo = RunTool({"demo", "--db", db}, "", std::chrono::seconds(300));
   INFO(demo.out << demo.err);
   REQUIRE(demo.exit_code == 0);
-  CHECK(demo.out.find("demo finished: 11 steps") != std::string::npos);
-  CHECK(demo.out.find("[11] ") != std::string::npos);
+  CHECK(demo.out.find("demo finished: 12 steps") != std::string::npos);
+  CHECK(demo.out.find("[12] ") != std::string::npos);
+  // The seats read back from the activations, and the feed.
+  CHECK(demo.out.find("holders from the activations:") != std::string::npos);
+  CHECK(demo.out.find("events of Acme's feed:") != std::string::npos);
   CHECK(demo.out.find("(reason: invitation-superseded)") != std::string::npos);
   CHECK(demo.out.find("All license seats are reserved (reason: "
                       "seats-exhausted)") != std::string::npos);
@@ -1325,7 +1341,11 @@ TEST_CASE(
       {"audit", "1"},
       {"export", "1"},
       {"export", "1", "--out", "read-only-export.csv"},
-      {"import", "1", "read-only.csv", "--dry-run"}};
+      {"import", "1", "read-only.csv", "--dry-run"},
+      {"serving"},
+      {"sessions", "1"},
+      {"sessions", "1", "--hours"},
+      {"events", "--limit", "5"}};
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     std::filesystem::remove(db + suffix);
   }
@@ -1334,7 +1354,9 @@ TEST_CASE(
       std::vector<std::string> args = {"--db", db};
       if (json) args.push_back("--json");
       args.insert(args.end(), command.begin(), command.end());
-      INFO(command[0] << " " << command[1] << (json ? " --json" : ""));
+      std::string named;
+      for (const std::string& word : command) named += word + " ";
+      INFO(named << (json ? "--json" : ""));
       Result r = RunTool(args);
       CHECK(r.exit_code == 4);
       RequireErrorLine(r, "not-found");
@@ -1362,6 +1384,328 @@ TEST_CASE(
   Result shown = RunTool({"--db", db, "user", "show", "anna@acme.example"});
   CHECK(shown.exit_code == 0);
   CHECK(shown.out.find("anna@acme.example") != std::string::npos);
+}
+
+// ---------------------------------------------------------------- activations
+
+// The process that serves the seats of the tool's database: a Directory in
+// this test process over the same SQLite file, with a clock of its own. Once
+// it checks out it holds the serving claim and its OS lock, so entitle-admin
+// is "another process" (ACT-5).
+struct SeatServer {
+  SeatServer(const std::string& db, absl::Time start) : clock(start) {
+    auto opened = entitle::SqliteStore::Open(db);
+    REQUIRE(opened.ok());
+    store = std::move(*opened);
+    entitle::DirectoryOptions options;
+    options.clock = &clock;
+    directory = std::make_unique<entitle::Directory>(*store, options);
+  }
+  entitle::IdentityId Id(const std::string& email) {
+    auto found =
+        directory->identities().FindByEmail(entitle::Actor::Operator(), email);
+    REQUIRE(found.ok());
+    return found->id;
+  }
+  entitle::Licenses& licenses() { return directory->licenses(); }
+
+  entitle::FakeClock clock;
+  std::unique_ptr<entitle::SqliteStore> store;
+  std::unique_ptr<entitle::Directory> directory;
+};
+
+// Acme (#1) with Anna and Ben, and a floating CAD-PRO pool of `seats` that
+// both may use. Returns the pool's entitlement id.
+int SetUpPool(const Tool& tool, int seats) {
+  SetUpAcme(tool);
+  tool.Ok({"user", "register", "ben@acme.example"});
+  tool.Ok({"member", "add", "1", "ben@acme.example", "--kind", "employee"});
+  const int pool =
+      tool.JsonOf({"license", "create", "1", "--sku", "CAD-PRO", "--kind",
+                   "floating", "--seats", std::to_string(seats), "--from",
+                   "2020-01-01", "--to", "2099-01-01"})["entitlement"];
+  for (const char* who : {"anna@acme.example", "ben@acme.example"}) {
+    tool.Ok({"license", "grant", std::to_string(pool), who});
+  }
+  return pool;
+}
+
+// clang-format off
+TEST_CASE("ACT-5 entitle-admin shows another process's holders and usage from the activations and force-releases a seat") {
+  // clang-format on
+  Tool tool("act5");
+  const int pool = SetUpPool(tool, 2);
+  const std::string e = std::to_string(pool);
+  // Nobody serves yet.
+  Result nobody = tool.Ok({"serving"});
+  CHECK(nobody.out.find("no process serves") != std::string::npos);
+  CHECK(tool.JsonOf({"serving"})["serving"].is_null());
+  // The tool never serves: its reads of the seats take no claim and no lock.
+  CHECK(tool.JsonOf({"license", "holders", e})["seats"].empty());
+  CHECK(tool.JsonOf({"usage", "1"})["usage"][0]["in_use"] == 0);
+  CHECK_FALSE(std::filesystem::exists(tool.db() + "-serving"));
+  CHECK(tool.JsonOf({"serving"})["serving"].is_null());
+
+  SeatServer server(tool.db(), absl::Now());
+  const entitle::IdentityId anna = server.Id("anna@acme.example");
+  const entitle::IdentityId ben = server.Id("ben@acme.example");
+  REQUIRE(server.licenses()
+              .Checkout(anna, "CAD-PRO", entitle::DeviceId("anna-laptop"))
+              .ok());
+  REQUIRE(server.licenses()
+              .Checkout(ben, "CAD-PRO", entitle::DeviceId("ben-ws"))
+              .ok());
+  REQUIRE(server.licenses().FlushActivations().ok());
+
+  // ACT-3: the tool names the serving process.
+  Json serving = tool.JsonOf({"serving"})["serving"];
+  CHECK(serving["holder"] == "entitle");
+  CHECK(serving["process"] == static_cast<int64_t>(getpid()));
+  CHECK(serving["epoch"].get<int64_t>() >= 1);
+  CHECK(tool.Ok({"serving"}).out.find("process") != std::string::npos);
+
+  // The holders and the seats in use, from the activations.
+  Json holders = tool.JsonOf({"license", "holders", e})["seats"];
+  REQUIRE(holders.size() == 2);
+  std::set<std::string> held;
+  for (const Json& h : holders) {
+    held.insert(h["identity"].get<std::string>() + " " +
+                h["device"].get<std::string>());
+  }
+  CHECK(held == std::set<std::string>{"anna@acme.example anna-laptop",
+                                      "ben@acme.example ben-ws"});
+  Json usage = tool.JsonOf({"usage", "1"})["usage"];
+  REQUIRE(usage.size() == 1);
+  CHECK(usage[0]["in_use"] == 2);
+
+  // Refusals: an unknown entitlement, a device that holds no seat, a
+  // malformed identity, and an administrator of another organization.
+  Result unknown = tool({"license", "release", "99", "ben@acme.example", "x"});
+  CHECK(unknown.exit_code == 1);
+  RequireErrorLine(unknown, "not-found");
+  Result not_held =
+      tool({"license", "release", e, "ben@acme.example", "ben-laptop"});
+  CHECK(not_held.exit_code == 1);
+  RequireErrorLine(not_held, "seat-not-held");
+  Result bad_id = tool({"license", "release", e, "ben", "ben-ws"});
+  CHECK(bad_id.exit_code == 2);
+  RequireErrorLine(bad_id, "usage");
+  tool.Ok({"user", "register", "greta@globex.example"});
+  tool.Ok({"org", "create", "Globex", "--admin", "greta@globex.example"});
+  Result other_org = tool({"--as", "greta@globex.example", "license", "release",
+                           e, "ben@acme.example", "ben-ws"});
+  CHECK(other_org.exit_code == 1);
+  RequireErrorLine(other_org, "permission-denied");
+  CHECK(tool.JsonOf({"license", "holders", e})["seats"].size() == 2);
+
+  // The force release, by Anna (by identity id), audited.
+  Result released = tool({"--as", "anna@acme.example", "license", "release", e,
+                          std::to_string(ben.value()), "ben-ws"});
+  REQUIRE(released.exit_code == 0);
+  CHECK(released.out.find("released the CAD-PRO seat of ben@acme.example on "
+                          "device ben-ws") != std::string::npos);
+  Json audit =
+      tool.JsonOf({"audit", "1", "--action", "seat.force_release"})["audit"];
+  REQUIRE(audit.size() == 1);
+  CHECK(audit[0]["actor"] == "anna@acme.example");
+  holders = tool.JsonOf({"license", "holders", e})["seats"];
+  REQUIRE(holders.size() == 1);
+  CHECK(holders[0]["identity"] == "anna@acme.example");
+  CHECK(tool.JsonOf({"usage", "1"})["usage"][0]["in_use"] == 1);
+
+  // The serving process frees the seat at its next flush; Ben's next
+  // heartbeat is refused.
+  REQUIRE(server.licenses().FlushActivations().ok());
+  auto seats = server.licenses().Holders(entitle::Actor::Operator(),
+                                         entitle::EntitlementId(pool));
+  REQUIRE(seats.ok());
+  REQUIRE(seats->size() == 1);
+  CHECK(seats->front().key.identity == anna);
+  auto beat = server.licenses().Heartbeat(ben, entitle::EntitlementId(pool),
+                                          entitle::DeviceId("ben-ws"));
+  CHECK(entitle::GetReason(beat.status()) == entitle::Reason::kForceReleased);
+  CHECK(server.licenses()
+            .Heartbeat(anna, entitle::EntitlementId(pool),
+                       entitle::DeviceId("anna-laptop"))
+            .ok());
+  Result again = tool({"license", "release", e, "ben@acme.example", "ben-ws"});
+  CHECK(again.exit_code == 1);
+  RequireErrorLine(again, "seat-not-held");
+}
+
+// clang-format off
+TEST_CASE("ACT-6 entitle-admin lists an organization's sessions and exports the hours per identity") {
+  // clang-format on
+  Tool tool("act6");
+  const int pool = SetUpPool(tool, 2);
+  {
+    // Anna holds a seat for two hours, ending an hour ago; Ben for half an
+    // hour, ending now.
+    SeatServer server(tool.db(), absl::Now() - absl::Hours(3));
+    const entitle::IdentityId anna = server.Id("anna@acme.example");
+    const entitle::IdentityId ben = server.Id("ben@acme.example");
+    const entitle::EntitlementId id(pool);
+    REQUIRE(server.licenses()
+                .Checkout(anna, "CAD-PRO", entitle::DeviceId("anna-laptop"))
+                .ok());
+    server.clock.Advance(absl::Hours(2));
+    REQUIRE(server.licenses()
+                .Release(anna, id, entitle::DeviceId("anna-laptop"))
+                .ok());
+    server.clock.Advance(absl::Minutes(30));
+    REQUIRE(server.licenses()
+                .Checkout(ben, "CAD-PRO", entitle::DeviceId("ben-ws"))
+                .ok());
+    server.clock.Advance(absl::Minutes(30));
+    REQUIRE(
+        server.licenses().Release(ben, id, entitle::DeviceId("ben-ws")).ok());
+    REQUIRE(server.licenses().FlushActivations().ok());
+  }
+
+  Json sessions = tool.JsonOf({"sessions", "1"})["sessions"];
+  REQUIRE(sessions.size() == 2);
+  CHECK(sessions[0]["identity"] == "anna@acme.example");
+  CHECK(sessions[0]["device"] == "anna-laptop");
+  CHECK(sessions[0]["end_reason"] == "released");
+  CHECK(sessions[0]["hours"].get<double>() == Approx(2.0).margin(0.01));
+  CHECK(sessions[1]["identity"] == "ben@acme.example");
+  CHECK(sessions[1]["hours"].get<double>() == Approx(0.5).margin(0.01));
+
+  Result hours = tool.Ok({"sessions", "1", "--hours"});
+  const std::vector<std::string> lines = Lines(hours.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "email,identity,sessions,hours\r");
+  std::set<std::string> rows;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    rows.insert(line.substr(0, line.find(',')) + " " +
+                line.substr(line.rfind(',', line.rfind(',') - 1) + 1));
+  }
+  CHECK(rows == std::set<std::string>{"anna@acme.example 1,2.00\r",
+                                      "ben@acme.example 1,0.50\r"});
+  Result csv = tool.Ok({"sessions", "1", "--csv"});
+  CHECK(csv.out.rfind("email,identity,device,sku,start,end,end_reason,hours",
+                      0) == 0);
+  CHECK(csv.out.find("anna-laptop,CAD-PRO,") != std::string::npos);
+  CHECK(tool.JsonOf({"sessions", "1", "--hours"})["csv"].get<std::string>() ==
+        hours.out);
+
+  // A range that ends before the sessions holds none.
+  CHECK(tool.JsonOf({"sessions", "1", "--from", "2026-01-01", "--to",
+                     "2026-01-02T00:00:00Z"})["sessions"]
+            .empty());
+
+  // Bad input.
+  Result bad_time = tool({"sessions", "1", "--from", "last tuesday"});
+  CHECK(bad_time.exit_code == 2);
+  RequireErrorLine(bad_time, "usage");
+  CHECK(bad_time.err.find("'last tuesday' is not a date") != std::string::npos);
+  Result backwards =
+      tool({"sessions", "1", "--from", "2026-02-01", "--to", "2026-01-01"});
+  CHECK(backwards.exit_code == 2);
+  RequireErrorLine(backwards, "usage");
+  Result both = tool({"sessions", "1", "--csv", "--hours"});
+  CHECK(both.exit_code == 2);
+  Result unknown = tool({"sessions", "9"});
+  CHECK(unknown.exit_code == 1);
+  RequireErrorLine(unknown, "not-found");
+  Result member = tool({"--as", "ben@acme.example", "sessions", "1"});
+  CHECK(member.exit_code == 1);
+  RequireErrorLine(member, "permission-denied");
+  CHECK(tool.JsonOf({"--as", "anna@acme.example", "sessions", "1"})["sessions"]
+            .size() == 2);
+}
+
+// clang-format off
+TEST_CASE("ACT-7 entitle-admin reads the event feed in order, after an id") {
+  // clang-format on
+  Tool tool("act7");
+  const int pool = SetUpPool(tool, 1);
+  {
+    SeatServer server(tool.db(), absl::Now());
+    const entitle::IdentityId anna = server.Id("anna@acme.example");
+    const entitle::IdentityId ben = server.Id("ben@acme.example");
+    REQUIRE(server.licenses()
+                .Checkout(anna, "CAD-PRO", entitle::DeviceId("anna-laptop"))
+                .ok());
+    REQUIRE(server.licenses().FlushActivations().ok());
+    // The one seat is taken: Ben is refused.
+    auto refused =
+        server.licenses().Checkout(ben, "CAD-PRO", entitle::DeviceId("ben-ws"));
+    REQUIRE(entitle::GetReason(refused.status()) ==
+            entitle::Reason::kSeatsExhausted);
+    REQUIRE(server.licenses().FlushActivations().ok());
+    REQUIRE(server.licenses()
+                .Release(anna, entitle::EntitlementId(pool),
+                         entitle::DeviceId("anna-laptop"))
+                .ok());
+    REQUIRE(server.licenses().FlushActivations().ok());
+  }
+
+  // The whole feed: the domain events of the set-up, then the seat events.
+  Json all = tool.JsonOf({"events", "--limit", "1000"})["events"];
+  REQUIRE(all.size() >= 3);
+  for (size_t i = 1; i < all.size(); ++i) {
+    CHECK(all[i]["id"].get<int64_t>() > all[i - 1]["id"].get<int64_t>());
+  }
+  std::vector<Json> seat_events;
+  for (const Json& ev : all) {
+    if (ev["kind"] != "employee-organization-changed")
+      seat_events.push_back(ev);
+  }
+  REQUIRE(seat_events.size() == 3);
+  CHECK(seat_events[0]["kind"] == "checkout");
+  CHECK(seat_events[0]["organization"] == 1);
+  CHECK(seat_events[0]["entitlement"] == pool);
+  CHECK(seat_events[0]["identity"] == "anna@acme.example");
+  CHECK(seat_events[0]["device"] == "anna-laptop");
+  CHECK(seat_events[1]["kind"] == "refusal");
+  CHECK(seat_events[1]["identity"] == "ben@acme.example");
+  CHECK(seat_events[1]["device"] == "ben-ws");
+  CHECK(seat_events[1]["reason"] == "seats-exhausted");
+  CHECK(seat_events[2]["kind"] == "release");
+
+  // --limit 3: the first three, ids increasing; reading on after an id
+  // gives the ones that follow it.
+  Json first = tool.JsonOf({"events", "--limit", "3"})["events"];
+  REQUIRE(first.size() == 3);
+  for (size_t i = 0; i < first.size(); ++i) CHECK(first[i] == all[i]);
+  Json rest = tool.JsonOf(
+      {"events", "--after", all[0]["id"].dump(), "--limit", "2"})["events"];
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0] == all[1]);
+  CHECK(rest[1] == all[2]);
+  CHECK(tool.JsonOf({"events", "--after", all.back()["id"].dump()})["events"]
+            .empty());
+  Result text = tool.Ok({"events"});
+  CHECK(text.out.find("seats-exhausted") != std::string::npos);
+  CHECK(text.out.find("KIND") != std::string::npos);
+
+  // An administrator reads its own organization's, naming it.
+  Json own = tool.JsonOf(
+      {"--as", "anna@acme.example", "events", "--org", "1"})["events"];
+  CHECK(own.dump().find("seats-exhausted") != std::string::npos);
+  Result unnamed = tool({"--as", "anna@acme.example", "events"});
+  CHECK(unnamed.exit_code == 1);
+  RequireErrorLine(unnamed, "permission-denied");
+  Result member = tool({"--as", "ben@acme.example", "events", "--org", "1"});
+  CHECK(member.exit_code == 1);
+  RequireErrorLine(member, "permission-denied");
+
+  // Bad input.
+  for (const char* limit : {"0", "1001", "many"}) {
+    Result bad = tool({"events", "--limit", limit});
+    CHECK(bad.exit_code == 2);
+    RequireErrorLine(bad, "usage");
+  }
+  Result bad_after = tool({"events", "--after", "-3"});
+  CHECK(bad_after.exit_code == 2);
+  Result unknown_org = tool({"events", "--org", "9"});
+  CHECK(unknown_org.exit_code == 1);
+  RequireErrorLine(unknown_org, "not-found");
+  Result bad_org = tool({"events", "--org", "acme"});
+  CHECK(bad_org.exit_code == 2);
+  RequireErrorLine(bad_org, "usage");
 }
 
 }  // namespace

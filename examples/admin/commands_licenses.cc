@@ -1,13 +1,23 @@
-// license, usage and expiry: entitlements, named licenses and seat pools.
+// license, usage, expiry, serving, sessions and events: entitlements, named
+// licenses, seat pools and their activations.
+//
+// The tool never serves seats (it never checks out): what it shows of the
+// seats held comes from the activations the serving process writes (ACT-5),
+// and a force release it makes reaches that process through the store.
+#include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "command.h"
 #include "context.h"
 #include "entitle/licenses.h"
+#include "entitle/organizations.h"
 #include "fmt/core.h"
 #include "views.h"
 
@@ -164,9 +174,157 @@ int LicenseHolders(Context& c, const Args& a) {
       licenses.Holders(c.actor(), e->id);
   if (!holders.ok()) return c.Fail(holders.status());
   c.out().Say(
-      "seats held (seats live in the licence server's process, so "
-      "this tool lists none):");
+      "seats held (as the serving process last wrote them to the store):");
   c.out().Print("seats", SeatsTable(c, *holders));
+  return kExitOk;
+}
+
+// An identity named by email, or by id ("7" or "#7").
+absl::StatusOr<IdentityId> IdentityOf(Context& c, const std::string& text) {
+  if (absl::StrContains(text, "@")) return c.Identity(text);
+  absl::StatusOr<int64_t> id = ParseId(text, "an identity");
+  if (!id.ok()) {
+    return UsageError(fmt::format(
+        "'{}' is neither an email address nor an identity id", text));
+  }
+  return IdentityId(*id);
+}
+
+int LicenseRelease(Context& c, const Args& a) {
+  absl::StatusOr<entitle::EntitlementRecord> e = c.Entitlement(a.positional[0]);
+  if (!e.ok()) return c.Fail(e.status());
+  absl::StatusOr<IdentityId> id = IdentityOf(c, a.positional[1]);
+  if (!id.ok()) return c.Fail(id.status());
+  const entitle::DeviceId device(a.positional[2]);
+  if (absl::Status s =
+          c.dir().licenses().ForceRelease(c.actor(), e->id, *id, device);
+      !s.ok()) {
+    return c.Fail(s);
+  }
+  c.out().Say(fmt::format(
+      "released the {} seat of {} on device {}; its next heartbeat is "
+      "refused (force-released)",
+      e->sku, c.EmailOf(*id), device.value()));
+  c.out().Put("entitlement", e->id.value());
+  c.out().Put("identity", id->value());
+  c.out().Put("device", device.value());
+  return kExitOk;
+}
+
+int Serving(Context& c, const Args&) {
+  absl::StatusOr<std::optional<entitle::ServingClaim>> claim =
+      c.dir().licenses().ServingStatus();
+  if (!claim.ok()) return c.Fail(claim.status());
+  if (!claim->has_value()) {
+    c.out().Say("no process serves the seats of this store");
+    c.out().Put("serving", nullptr);
+    return kExitOk;
+  }
+  c.out().Print("serving", ServingFields(**claim));
+  return kExitOk;
+}
+
+// An organization that exists: the listings of sessions and events answer an
+// unknown organization with nothing, the tool with not-found. The lookup runs
+// as the operator (context.h); the listing then checks the actor.
+absl::StatusOr<OrganizationId> ExistingOrganization(Context& c,
+                                                    const std::string& text) {
+  absl::StatusOr<OrganizationId> org = c.Organization(text);
+  if (!org.ok()) return org.status();
+  absl::StatusOr<entitle::OrganizationInfo> info =
+      c.dir().organizations().Get(entitle::Actor::Operator(), *org);
+  if (!info.ok()) return info.status();
+  return *org;
+}
+
+// --from and --to: the last 30 days by default.
+absl::Status TimeRange(const Args& a, absl::Time* from, absl::Time* to) {
+  *to = absl::Now();
+  if (a.Has("to")) {
+    absl::StatusOr<absl::Time> t = ParseDate(a.Get("to"));
+    if (!t.ok()) {
+      return UsageError(fmt::format("--to: {}", t.status().message()));
+    }
+    *to = *t;
+  }
+  *from = *to - absl::Hours(24 * 30);
+  if (a.Has("from")) {
+    absl::StatusOr<absl::Time> f = ParseDate(a.Get("from"));
+    if (!f.ok()) {
+      return UsageError(fmt::format("--from: {}", f.status().message()));
+    }
+    *from = *f;
+  }
+  if (*to <= *from) {
+    return UsageError(fmt::format("--to ({}) must be after --from ({})",
+                                  TableTime(*to), TableTime(*from)));
+  }
+  return absl::OkStatus();
+}
+
+int Sessions(Context& c, const Args& a) {
+  absl::StatusOr<OrganizationId> org = ExistingOrganization(c, a.positional[0]);
+  if (!org.ok()) return c.Fail(org.status());
+  absl::Time from, to;
+  if (absl::Status s = TimeRange(a, &from, &to); !s.ok()) return c.Fail(s);
+  if (a.Has("csv") && a.Has("hours")) {
+    return c.Fail(UsageError("give --csv or --hours, not both"));
+  }
+  if (!a.Has("csv") && !a.Has("hours")) {
+    absl::StatusOr<std::vector<entitle::Session>> sessions =
+        AllSessions(c, *org, from, to);
+    if (!sessions.ok()) return c.Fail(sessions.status());
+    c.out().Say(
+        fmt::format("sessions from {} to {}:", TableTime(from), TableTime(to)));
+    c.out().Print("sessions", SessionsTable(c, *sessions, from, to));
+    return kExitOk;
+  }
+  const entitle::SessionExport what =
+      a.Has("hours") ? entitle::SessionExport::kHoursPerIdentity
+                     : entitle::SessionExport::kSessions;
+  absl::StatusOr<std::string> csv =
+      c.dir().licenses().ExportSessions(c.actor(), *org, from, to, what);
+  if (!csv.ok()) return c.Fail(csv.status());
+  if (c.out().json()) {
+    c.out().Put("csv", *csv);
+    return kExitOk;
+  }
+  // SEC-13: the CSV may reach a terminal; each line goes through Escape.
+  EscapingBuffer buffer(c.out().file());
+  std::ostream out(&buffer);
+  out << *csv;
+  out.flush();
+  buffer.Finish();
+  return kExitOk;
+}
+
+int Events(Context& c, const Args& a) {
+  int64_t after = 0;
+  if (a.Has("after") &&
+      (!absl::SimpleAtoi(a.Get("after"), &after) || after < 0)) {
+    return c.Fail(UsageError(fmt::format(
+        "--after takes an event id (0 or more), not '{}'", a.Get("after"))));
+  }
+  int limit = 100;
+  if (a.Has("limit") && (!absl::SimpleAtoi(a.Get("limit"), &limit) ||
+                         limit < 1 || limit > 1000)) {
+    return c.Fail(UsageError(fmt::format(
+        "--limit takes a number from 1 to 1000, not '{}'", a.Get("limit"))));
+  }
+  std::optional<OrganizationId> org;
+  if (a.Has("org")) {
+    absl::StatusOr<OrganizationId> o = ExistingOrganization(c, a.Get("org"));
+    if (!o.ok()) return c.Fail(o.status());
+    org = *o;
+  }
+  absl::StatusOr<std::vector<entitle::FeedEventRecord>> events =
+      c.dir().licenses().Events(c.actor(), entitle::FeedEventId(after), limit,
+                                org);
+  if (!events.ok()) return c.Fail(events.status());
+  c.out().Print("events", EventsTable(c, *events));
+  if (!events->empty()) {
+    c.out().Put("last", events->back().id.value());
+  }
   return kExitOk;
 }
 
@@ -265,21 +423,32 @@ std::vector<Command> LicenseCommands() {
        {},
        "who holds an entitlement",
        "For a named entitlement, its assignments; for a pool, its grants "
-       "(with their ids) and the seats held (ENT-11). Seats live in the "
-       "process that checks them out (the licence server), so this tool "
-       "shows none of another process's.",
+       "(with their ids) and the seats held (ENT-11), as the process that "
+       "serves the seats last wrote them to the store (ACT-5: within its "
+       "flush interval, one second by default).",
        "entitle-admin license holders 1",
        LicenseHolders,
        nullptr,
        kReadOnly},
+      {"license release",
+       {"ENTITLEMENT", "IDENTITY", "DEVICE"},
+       {},
+       "force-release a seat",
+       "Frees the seat a device holds in a floating pool (ENT-11), audited. "
+       "IDENTITY is an email address or an identity id. The process that "
+       "serves the seats frees it at its next flush, and the device's next "
+       "heartbeat is refused with force-released (ACT-5).",
+       "entitle-admin license release 1 ben@acme.example ben-laptop",
+       LicenseRelease},
       {"usage",
        {"ORG"},
        {{"window", "DURATION",
          "the peak's window, e.g. 24h, 7d (default 24h)"}},
        "seat usage per entitlement",
        "Per entitlement (ENT-8): seats purchased, members assigned or with "
-       "access, seats in use now, the peak over the window (recorded by the "
-       "licence server's RecordUsage), and whether it is over-allocated.",
+       "access, seats in use now (from the activations the serving process "
+       "wrote, ACT-5), the peak over the window (recorded by the licence "
+       "server's RecordUsage), and whether it is over-allocated.",
        "entitle-admin usage 1 --window 7d",
        Usage,
        nullptr,
@@ -292,6 +461,50 @@ std::vector<Command> LicenseCommands() {
        "use them (ENT-9).",
        "entitle-admin expiry 1 --days 60",
        Expiry,
+       nullptr,
+       kReadOnly},
+      {"serving",
+       {},
+       {},
+       "which process serves the seats",
+       "Shows the serving claim (ACT-3): the holder, host and process id of "
+       "the one process that serves the store's seats, its epoch, since when "
+       "it serves and when it last renewed the claim; or that no process "
+       "serves them. This tool never serves seats itself.",
+       "entitle-admin serving",
+       Serving,
+       nullptr,
+       kReadOnly},
+      {"sessions",
+       {"ORG"},
+       {{"from", "TIME",
+         "range start: YYYY-MM-DD (UTC) or RFC 3339 (default: 30 days before "
+         "--to)"},
+        {"to", "TIME", "range end, exclusive (default: now)"},
+        {"csv", "", "print the sessions as CSV"},
+        {"hours", "", "print the hours per identity as CSV"}},
+       "seat sessions and hours",
+       "Lists the organization's ended seat sessions that overlap the range "
+       "(ACT-6): identity, device, start, end, why it ended and the hours "
+       "inside the range. --csv prints them as RFC 4180 CSV, --hours the "
+       "sessions and hours per identity.",
+       "entitle-admin sessions 1 --from 2026-11-01 --to 2026-12-01 --hours",
+       Sessions,
+       nullptr,
+       kReadOnly},
+      {"events",
+       {},
+       {{"after", "ID", "only events with an id above ID (default 0)"},
+        {"limit", "N", "at most N events, 1 to 1000 (default 100)"},
+        {"org", "ORG", "only this organization's (required with --as)"}},
+       "the seat and domain event feed",
+       "Reads the durable event feed oldest first (ACT-7): checkouts, "
+       "releases, expiries, refusals with their reason, force releases and "
+       "domain events, with increasing ids. Pass the last id seen as --after "
+       "to read on. The operator reads every organization's; an "
+       "administrator (--as) names its organization with --org.",
+       "entitle-admin events --after 120 --limit 50",
+       Events,
        nullptr,
        kReadOnly},
   };

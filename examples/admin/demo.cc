@@ -8,6 +8,7 @@
 //
 // Each step prints `[n] what it does` and its results, indented, and checks
 // them: an unexpected outcome ends the demo with the error line and exit 1.
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -80,9 +81,10 @@ class Demo {
       : c_(context), clock_(clock), mail_(mail) {}
 
   absl::Status Run() {
-    for (auto step : {&Demo::Step1, &Demo::Step2, &Demo::Step3, &Demo::Step4,
-                      &Demo::Step5, &Demo::Step6, &Demo::Step7, &Demo::Step8,
-                      &Demo::Step9, &Demo::Step10, &Demo::Step11}) {
+    for (auto step :
+         {&Demo::Step1, &Demo::Step2, &Demo::Step3, &Demo::Step4, &Demo::Step5,
+          &Demo::Step6, &Demo::Step7, &Demo::Step8, &Demo::StepActivations,
+          &Demo::Step9, &Demo::Step10, &Demo::Step11}) {
       DEMO_RETURN_IF_ERROR((this->*step)());
       c_.out().set_indent(0);
       c_.out().Say("");
@@ -405,6 +407,47 @@ class Demo {
     return PrintHolders();
   }
 
+  // ACT-3, ACT-5, ACT-7: the seats are written behind the checkout path; a
+  // second Directory over the same file, which does not serve (as an admin
+  // tool in another process), reads them from the store.
+  absl::Status StepActivations() {
+    Step(
+        "the seats as an admin tool in another process sees them: from the "
+        "activations the serving directory wrote, and the event feed");
+    DEMO_RETURN_IF_ERROR(dir().licenses().FlushActivations());
+    DEMO_ASSIGN_OR_RETURN(std::optional<entitle::ServingClaim> claim,
+                          dir().licenses().ServingStatus());
+    if (!claim.has_value() || !claim->this_directory) {
+      return Unexpected("the demo's directory does not serve the seats");
+    }
+    Say(fmt::format("served by {} on {} (process {}, epoch {})", claim->holder,
+                    claim->host, claim->process_id, claim->epoch));
+    entitle::DirectoryOptions options;
+    options.clock = &clock_;
+    entitle::Directory other(c_.store(), options);
+    const Actor anna = Actor::Identity(anna_);
+    DEMO_ASSIGN_OR_RETURN(std::vector<entitle::SeatHolder> stored,
+                          other.licenses().Holders(anna, entitlement_.id));
+    DEMO_ASSIGN_OR_RETURN(std::vector<entitle::SeatHolder> served,
+                          dir().licenses().Holders(anna, entitlement_.id));
+    if (stored.size() != served.size()) {
+      return Unexpected("the stored holders differ from the served ones");
+    }
+    Say("holders from the activations:");
+    out().Print("stored_seats", SeatsTable(c_, stored));
+    DEMO_ASSIGN_OR_RETURN(
+        std::vector<entitle::FeedEventRecord> events,
+        other.licenses().Events(anna, entitle::FeedEventId(0), 1000, acme_));
+    constexpr size_t kShown = 6;
+    if (events.size() > kShown) {
+      events.erase(events.begin(),
+                   events.end() - static_cast<std::ptrdiff_t>(kShown));
+    }
+    Say(fmt::format("the last {} events of Acme's feed:", events.size()));
+    out().Print("events", EventsTable(c_, events));
+    return absl::OkStatus();
+  }
+
   absl::Status Step9() {
     Step("the usage view and the expiry warnings");
     const Actor anna = Actor::Identity(anna_);
@@ -522,6 +565,8 @@ int RunDemo(const GlobalOptions& options, const Args&) {
   entitle::DirectoryOptions directory_options;
   directory_options.clock = &clock;
   directory_options.notifier = &notifier;
+  // The demo's checkouts make this directory serve the file's seats (ACT-3).
+  directory_options.license_policy.serving_holder = "entitle-admin-demo";
   entitle::Directory directory(*store, directory_options);
   Context context(directory, *store, out);
   context.set_command("demo");
@@ -551,7 +596,8 @@ std::vector<Command> DemoCommands() {
       "that the demo moves: registration and verification, the organization "
       "and its domain, invitations (accepted, resent, refused), a join "
       "request, a move to another organization, a floating license pool "
-      "with seats reserved, refused and reclaimed, usage and expiry, "
+      "with seats reserved, refused and reclaimed, the seats read back from "
+      "the store's activations and the event feed, usage and expiry, "
       "lock/unlock and a password reset, the CSV export and a dry-run import "
       "of it, and the audit trail. Each step checks its results. Prints text "
       "only; links are never printed.";

@@ -38,9 +38,9 @@ const std::vector<Command>& AllCommands() {
     }
     // Listed in the order an organization's life needs them.
     constexpr std::string_view kOrder[] = {
-        "user",   "org",    "domain",  "member",  "role",
-        "group",  "invite", "request", "license", "usage",
-        "expiry", "audit",  "export",  "import",  "demo"};
+        "user",     "org",     "domain",  "member", "role",   "group",
+        "invite",   "request", "license", "usage",  "expiry", "serving",
+        "sessions", "events",  "audit",   "export", "import", "demo"};
     auto rank = [&](const Command& c) {
       const std::string group = c.name.substr(0, c.name.find(' '));
       return std::find(std::begin(kOrder), std::end(kOrder), group) -
@@ -381,6 +381,9 @@ int Main(int argc, char** argv) {
   entitle::DirectoryOptions directory_options;
   directory_options.notifier = &notifier;
   directory_options.domain_verifier = &dns;
+  // ACT-5: the tool never checks out, so it never serves the store's seats
+  // (no serving claim, no lock file): the seats it shows and force-releases
+  // are the activations the serving process wrote to the store.
   entitle::Directory directory(*store, directory_options);
   Context context(directory, *store, out);
   context.set_command(command->name);

@@ -42,6 +42,48 @@ absl::StatusOr<entitle::MembershipKind> ParseKind(std::string_view text) {
       fmt::format("the kind is employee or external, not '{}'", text));
 }
 
+std::string_view ActivationEndName(entitle::ActivationEnd end) {
+  switch (end) {
+    case entitle::ActivationEnd::kOpen:
+      return "open";
+    case entitle::ActivationEnd::kReleased:
+      return "released";
+    case entitle::ActivationEnd::kExpired:
+      return "expired";
+    case entitle::ActivationEnd::kRevoked:
+      return "revoked";
+    case entitle::ActivationEnd::kForceReleased:
+      return "force-released";
+    case entitle::ActivationEnd::kPeriodEnded:
+      return "period-ended";
+    case entitle::ActivationEnd::kLost:
+      return "lost";
+  }
+  return "unknown";
+}
+
+std::string_view FeedEventKindName(entitle::FeedEventKind kind) {
+  switch (kind) {
+    case entitle::FeedEventKind::kCheckout:
+      return "checkout";
+    case entitle::FeedEventKind::kRelease:
+      return "release";
+    case entitle::FeedEventKind::kExpiry:
+      return "expiry";
+    case entitle::FeedEventKind::kRefusal:
+      return "refusal";
+    case entitle::FeedEventKind::kForceRelease:
+      return "force-release";
+    case entitle::FeedEventKind::kRevocation:
+      return "revocation";
+    case entitle::FeedEventKind::kPeriodEnd:
+      return "period-end";
+    case entitle::FeedEventKind::kEmployeeOrganizationChanged:
+      return "employee-organization-changed";
+  }
+  return "unknown";
+}
+
 std::string_view EntitlementKindName(entitle::EntitlementKind kind) {
   return kind == entitle::EntitlementKind::kNamed ? "named" : "floating";
 }
@@ -266,6 +308,68 @@ Table SeatsTable(Context& context,
                When(h.last_heartbeat), When(h.expires_at)});
   }
   return table;
+}
+
+Fields ServingFields(const entitle::ServingClaim& claim) {
+  return {{"holder", Text(claim.holder)},
+          {"host", Text(claim.host)},
+          {"process", Number(claim.process_id)},
+          {"epoch", Number(claim.epoch)},
+          {"since", When(claim.claimed_at)},
+          {"renewed", When(claim.renewed_at)},
+          {"lease_until", When(claim.lease_until)}};
+}
+
+Table SessionsTable(Context& context,
+                    const std::vector<entitle::Session>& sessions,
+                    absl::Time from, absl::Time to) {
+  Table table({"session", "sku", "identity", "device", "start", "end",
+               "end_reason", "hours"});
+  for (const entitle::Session& s : sessions) {
+    // The part of the session inside the range, as ExportSessions counts it.
+    const absl::Duration inside = std::max(
+        absl::ZeroDuration(), std::min(s.end, to) - std::max(s.start, from));
+    const double hours = absl::ToDoubleHours(inside);
+    table.Add({IdCell(s.activation.value()), Text(s.sku),
+               Text(context.EmailOf(s.identity)), Text(s.device.value()),
+               When(s.start), When(s.end),
+               Text(std::string(ActivationEndName(s.end_reason))),
+               Cell{fmt::format("{:.2f}", hours), Json(hours)}});
+  }
+  return table;
+}
+
+Table EventsTable(Context& context,
+                  const std::vector<entitle::FeedEventRecord>& events) {
+  Table table({"id", "at", "kind", "organization", "entitlement", "identity",
+               "device", "reason", "detail"});
+  auto optional_id = [](const auto& id) {
+    return id ? IdCell(id->value()) : Cell{"-", Json(nullptr)};
+  };
+  for (const entitle::FeedEventRecord& e : events) {
+    table.Add({IdCell(e.id.value()), When(e.at),
+               Text(std::string(FeedEventKindName(e.kind))),
+               optional_id(e.organization_id), optional_id(e.entitlement_id),
+               Text(e.identity_id ? context.EmailOf(*e.identity_id) : ""),
+               Text(e.device_id), Text(e.reason), Text(e.detail)});
+  }
+  return table;
+}
+
+absl::StatusOr<std::vector<entitle::Session>> AllSessions(
+    Context& context, entitle::OrganizationId organization, absl::Time from,
+    absl::Time to) {
+  std::vector<entitle::Session> all;
+  entitle::PageRequest page{.offset = 0, .limit = 1000};
+  while (true) {
+    absl::StatusOr<entitle::Page<entitle::Session>> sessions =
+        context.dir().licenses().Sessions(context.actor(), organization, from,
+                                          to, page);
+    if (!sessions.ok()) return sessions.status();
+    for (entitle::Session& s : sessions->items) all.push_back(std::move(s));
+    if (!sessions->has_more) return all;
+    page.offset += page.limit;
+  }
 }
 
 absl::StatusOr<std::vector<entitle::MemberInfo>> AllMembers(

@@ -26,6 +26,9 @@ absl::StatusOr<entitle::MembershipKind> ParseKind(std::string_view text);
 std::string_view EntitlementKindName(entitle::EntitlementKind kind);
 std::string_view InviteOutcomeName(entitle::InviteOutcome outcome);
 std::string_view InvitationStateName(entitle::InvitationState state);
+// ACT-6, ACT-7: as the store spells them ("force-released", "checkout").
+std::string_view ActivationEndName(entitle::ActivationEnd end);
+std::string_view FeedEventKindName(entitle::FeedEventKind kind);
 // Permission bits as "users", "admins", "licenses", "domains", "usage",
 // "projects".
 std::vector<std::string> PermissionNames(uint32_t permissions);
@@ -47,6 +50,15 @@ Table AuditTable(Context& context,
                  const std::vector<entitle::AuditRecord>& records);
 Table SeatsTable(Context& context,
                  const std::vector<entitle::SeatHolder>& holders);
+// ACT-3: who serves the store's seats.
+Fields ServingFields(const entitle::ServingClaim& claim);
+// ACT-6: sessions with the hours each lasted inside [from, to).
+Table SessionsTable(Context& context,
+                    const std::vector<entitle::Session>& sessions,
+                    absl::Time from, absl::Time to);
+// ACT-7: feed events.
+Table EventsTable(Context& context,
+                  const std::vector<entitle::FeedEventRecord>& events);
 
 // Every member of an organization, page by page.
 absl::StatusOr<std::vector<entitle::MemberInfo>> AllMembers(
@@ -57,6 +69,12 @@ absl::StatusOr<std::vector<entitle::MemberInfo>> AllMembers(
 absl::StatusOr<std::vector<entitle::AuditRecord>> AuditTrail(
     Context& context, entitle::OrganizationId organization,
     const entitle::AuditQuery& query, int64_t newest);
+
+// ACT-6: every session of an organization overlapping [from, to), page by
+// page.
+absl::StatusOr<std::vector<entitle::Session>> AllSessions(
+    Context& context, entitle::OrganizationId organization, absl::Time from,
+    absl::Time to);
 
 // The import report's columns and one row of it.
 std::vector<StreamColumn> ImportColumns();

@@ -27,17 +27,26 @@
 // ENTITLE_PASSWORD the password is read as one line from standard input (not
 // echoed on a terminal).
 //
-// Deployment: in a multi-user deployment the seat pools live in the one
-// process that serves a store's seats (the licence server, see
-// entitle/licenses.h), and a plugin calls that server over the host's own
-// protocol with exactly these four steps; this example runs them in-process
-// against a SQLite file so it is complete and runnable on one workstation.
+// Deployment: one process at a time serves the seats of a store (SPEC
+// ACT-3, entitle/licenses.h): its first checkout takes the store's serving
+// claim, with an OS lock on the file `<db>-serving` beside the SQLite file,
+// and writes each seat to the store as an activation behind the checkout
+// path. The directory here names itself "entitle-plugin" in that claim
+// (LicensePolicy::serving_holder). A second plugin on the same file is
+// therefore refused with reason served-elsewhere, the message naming the
+// first (holder, host and process id); once the first exits (releasing its
+// seat and the claim, or dying, which drops its lock), the next one serves.
+// In a multi-user deployment the licence server is that one serving process,
+// and a plugin calls it over the host's own protocol with exactly these four
+// steps; this example runs them in-process against a SQLite file so it is
+// complete and runnable on one workstation (one plugin per file).
 //
 // Output: one line per event on standard output; failures on standard error
 // as "error: <what>: <message> (reason: <reason-name>)". Exit status: 0 the
 // seat was released (or never taken because of an early signal), 1 sign-in
-// or access refused, 2 usage error, 3 the seat was lost during the run,
-// 4 store error.
+// or access refused (also served-elsewhere: another process serves the
+// store's seats), 2 usage error, 3 the seat was lost during the run, 4 store
+// error.
 //
 // Signals: SIGINT and SIGTERM are blocked in every thread and taken by one
 // thread of their own with sigwait, so no code runs in a signal handler; that
@@ -187,8 +196,9 @@ std::string Usage(absl::Duration lease) {
       "                       (default: run until interrupted)\n"
       "  --help               print this text\n"
       "\n"
-      "Exit status: 0 released, 1 sign-in or access refused, 2 usage error,\n"
-      "3 the seat was lost during the run, 4 store error.\n",
+      "Exit status: 0 released, 1 sign-in or access refused (or another\n"
+      "process serves the store's seats), 2 usage error, 3 the seat was lost\n"
+      "during the run, 4 store error.\n",
       DefaultDeviceId(), absl::ToInt64Seconds(lease),
       absl::ToInt64Seconds(DefaultHeartbeat(lease)));
 }
@@ -540,8 +550,10 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   // In-process, the seat lease is this Directory's policy; a licence server
-  // states it in every lease's expires_at.
-  const entitle::DirectoryOptions options;
+  // states it in every lease's expires_at. The name is what another process
+  // refused with served-elsewhere sees in the serving claim.
+  entitle::DirectoryOptions options;
+  options.license_policy.serving_holder = "entitle-plugin";
   const absl::Duration lease = options.license_policy.seat_lease;
 
   absl::StatusOr<Flags> flags = ParseFlags(argc, argv, lease);

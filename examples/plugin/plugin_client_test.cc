@@ -42,6 +42,7 @@
 #include "entitle/password_hasher.h"
 #include "entitle/records.h"
 #include "entitle/sqlite_store.h"
+#include "entitle/store.h"
 
 extern char** environ;
 
@@ -76,6 +77,7 @@ struct PreparedStore {
   entitle::IdentityId anna;
   entitle::EntitlementId entitlement;
   entitle::PoolGrantId grant;
+  entitle::OrganizationId organization;
 };
 
 // A directory over the store at `path`, with an in-memory notifier and the
@@ -124,6 +126,7 @@ PreparedStore PrepareStore(const std::string& name) {
 
   auto acme = d.organizations().Create(op, "Acme", *anna);
   PLUGIN_TEST_REQUIRE_OK(acme);
+  prepared.organization = *acme;
 
   const absl::Time now = absl::Now();
   entitle::EntitlementTerms terms;
@@ -141,6 +144,44 @@ PreparedStore PrepareStore(const std::string& name) {
   PLUGIN_TEST_REQUIRE_OK(grant);
   prepared.grant = grant->id;
   return prepared;
+}
+
+// A second verified member, `email`, of the prepared store's organization
+// with access to its pool. Returns its identity.
+entitle::IdentityId AddMember(const PreparedStore& prepared,
+                              const std::string& email) {
+  TestDirectory t(prepared.path);
+  entitle::Directory& d = *t.directory;
+  const entitle::Actor op = entitle::Actor::Operator();
+  auto id = d.identities().Register(
+      op, email, entitle::Profile{.display_name = "Ben", .country = "SE"});
+  PLUGIN_TEST_REQUIRE_OK(id);
+  auto address = entitle::Email::Parse(email);
+  PLUGIN_TEST_REQUIRE_OK(address);
+  std::optional<entitle::Notification> link =
+      t.notifier.Last(*address, "verify-email");
+  REQUIRE(link.has_value());
+  PLUGIN_TEST_REQUIRE_OK(
+      d.identities().CompleteVerification(link->token, kPassword));
+  PLUGIN_TEST_REQUIRE_OK(
+      d.organizations().AddExternal(op, prepared.organization, email));
+  PLUGIN_TEST_REQUIRE_OK(d.licenses().GrantPoolAccess(
+      op, prepared.entitlement, entitle::PoolMember{.identity = *id}));
+  return *id;
+}
+
+// The activations of the prepared pool, as the store holds them.
+std::vector<entitle::ActivationRecord> StoredActivations(
+    const PreparedStore& prepared) {
+  auto store = entitle::SqliteStore::Open(prepared.path);
+  PLUGIN_TEST_REQUIRE_OK(store);
+  auto tx = (*store)->Begin(entitle::TransactionMode::kRead);
+  PLUGIN_TEST_REQUIRE_OK(tx);
+  auto page = (*tx)->activations().List(
+      entitle::ActivationFilter{.entitlement_id = prepared.entitlement},
+      entitle::PageRequest{.offset = 0, .limit = 1000});
+  PLUGIN_TEST_REQUIRE_OK(page);
+  return page->items;
 }
 
 // ------------------------------------------------------------------ the child
@@ -285,6 +326,7 @@ class Plugin {
   }
 
   void Signal(int signal_number) { REQUIRE(kill(pid_, signal_number) == 0); }
+  pid_t pid() const { return pid_; }
 
   const std::string& out() const { return out_; }
   const std::string& err() const { return err_; }
@@ -480,6 +522,81 @@ TEST_CASE("Plugin client: a missing store exits 4", "[plugin]") {
   CHECK(code == 4);
   CHECK_THAT(plugin.err(), Contains("error: open " + missing + ": "));
   CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+// clang-format off
+TEST_CASE("ACT-3 Plugin client: a second plugin on the same store is refused naming the first; once it exits a new one serves", "[plugin]") {
+  // clang-format on
+  const PreparedStore store = PrepareStore("two_plugins");
+  const std::string ben = "ben@partner.example";
+  const entitle::IdentityId ben_id = AddMember(store, ben);
+  auto ben_args = [&](std::vector<std::string> more) {
+    return With({"--db", store.path, "--email", ben, "--sku", "CAD-PRO",
+                 "--device", "ws-ben"},
+                more);
+  };
+
+  // The first plugin serves the store: its checkout took the claim.
+  Plugin first(With(BaseArgs(store, "ws-anna"), {"--heartbeat", "1"}),
+               kPassword);
+  const bool reserved = first.WaitForOutput("reserved until");
+  {
+    PLUGIN_INFO(first);
+    REQUIRE(reserved);
+  }
+
+  // The second, for another member on the same file, is refused.
+  {
+    Plugin second(ben_args({"--run", "5"}), kPassword);
+    const std::optional<int> code = second.Wait();
+    PLUGIN_INFO(second);
+    CHECK(code == 1);
+    CHECK_THAT(second.err(), Contains("error: reserve a seat of CAD-PRO: "));
+    CHECK_THAT(second.err(), Contains("(reason: served-elsewhere)"));
+    CHECK_THAT(second.err(), Contains("served by entitle-plugin on "));
+    CHECK_THAT(second.err(),
+               Contains("(process " + std::to_string(first.pid()) + ","));
+    CHECK_THAT(second.out(), !Contains("reserved"));
+  }
+  // The first keeps serving and heartbeating.
+  const bool beating = first.WaitForOutput("heartbeat: seat renewed");
+  {
+    PLUGIN_INFO(first);
+    REQUIRE(beating);
+  }
+
+  // SIGTERM: the first releases its seat and gives the claim up.
+  first.Signal(SIGTERM);
+  const std::optional<int> first_code = first.Wait();
+  {
+    PLUGIN_INFO(first);
+    REQUIRE(first_code == 0);
+    CHECK_THAT(first.out(), Contains("released the seat"));
+  }
+  std::vector<entitle::ActivationRecord> stored = StoredActivations(store);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].identity_id == store.anna);
+  CHECK(stored[0].device_id == entitle::DeviceId("ws-anna"));
+  CHECK(stored[0].end_reason == entitle::ActivationEnd::kReleased);
+  CHECK(stored[0].ended_at.has_value());
+  {
+    TestDirectory admin(store.path);
+    auto serving = admin.directory->licenses().ServingStatus();
+    PLUGIN_TEST_REQUIRE_OK(serving);
+    CHECK_FALSE(serving->has_value());
+  }
+
+  // Now another plugin serves and gets the seat.
+  Plugin third(ben_args({"--run", "0"}), kPassword);
+  const std::optional<int> third_code = third.Wait();
+  PLUGIN_INFO(third);
+  REQUIRE(third_code == 0);
+  CHECK_THAT(third.out(), Contains("seat 0 reserved until "));
+  CHECK_THAT(third.out(), Contains("released the seat"));
+  stored = StoredActivations(store);
+  REQUIRE(stored.size() == 2);
+  CHECK(stored[1].identity_id == ben_id);
+  CHECK(stored[1].end_reason == entitle::ActivationEnd::kReleased);
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ namespace entitle_plugin {
 // What a plugin does about a failed call.
 enum class Failure {
   // The answer is no (bad credentials, no licence, all seats reserved, the
-  // period ended, the identity locked, ...): stop using the product.
+  // period ended, the identity locked, another process serves the seats,
+  // ...): stop using the product.
   kRefused,
   // The store could not be reached (Reason::kStoreUnavailable): try again at
   // the next tick while the seat's lease lasts.
@@ -63,15 +64,18 @@ class SeatSession {
 
   // Step 2b: reserves this device's seat of `sku` (a named licence reserves
   // none; its lease is the assignment). Fails as CheckAccess, or with
-  // kSeatsExhausted when every seat is reserved. On success the lease is kept
-  // for Heartbeat and Release.
+  // kSeatsExhausted when every seat is reserved, or kServedElsewhere when
+  // another process serves the store's seats (ACT-3; the message names its
+  // holder, host and process id). On success the lease is kept for
+  // Heartbeat and Release.
   [[nodiscard]] absl::StatusOr<entitle::SeatLease> Checkout(
       const std::string& sku);
 
   // Step 3: keeps the seat alive and checks access again. A seat that expired
   // meanwhile is reserved anew when one is free (`renewed` is then false).
   // Fails with kNoLicense, kOutsidePeriod, kIdentityLocked, kSeatsExhausted,
-  // or a store reason; on a refusal the seat is gone.
+  // kForceReleased (an administrator freed the seat, ACT-5), or a store
+  // reason; on a refusal the seat is gone.
   [[nodiscard]] absl::StatusOr<entitle::SeatLease> Heartbeat();
 
   // Step 4: frees the seat for someone else. OK with nothing to do for a
