@@ -309,11 +309,10 @@ absl::Status Activations::Rebuild(Transaction& tx, absl::Time now,
     a.end_reason = reason;
     a.ended_at = std::min(at, now);
     ENTITLE_RETURN_IF_ERROR(tx.activations().Update(a));
-    events.push_back(SeatEvent(EventOf(reason), *a.ended_at,
-                               a.organization_id,
-                               PoolKey{a.entitlement_id,
-                                       SeatKey{a.identity_id, a.device_id}},
-                               "while no process served"));
+    events.push_back(SeatEvent(
+        EventOf(reason), *a.ended_at, a.organization_id,
+        PoolKey{a.entitlement_id, SeatKey{a.identity_id, a.device_id}},
+        "while no process served"));
     return absl::OkStatus();
   };
   for (auto& [entitlement_id, activations] : by_pool) {
@@ -330,12 +329,13 @@ absl::Status Activations::Rebuild(Transaction& tx, absl::Time now,
         ENTITLE_RETURN_IF_ERROR(
             close(a, ActivationEnd::kPeriodEnded, e->period_end));
       } else if (a.expires_at <= now) {
-        ENTITLE_RETURN_IF_ERROR(close(a, ActivationEnd::kExpired, a.expires_at));
+        ENTITLE_RETURN_IF_ERROR(
+            close(a, ActivationEnd::kExpired, a.expires_at));
       } else {
-        holders.push_back(
-            SeatHolder{SeatKey{a.identity_id, a.device_id},
-                       SeatHandle{static_cast<uint32_t>(a.seat), 0}, a.since,
-                       a.last_heartbeat, std::min(a.expires_at, e->period_end)});
+        holders.push_back(SeatHolder{
+            SeatKey{a.identity_id, a.device_id},
+            SeatHandle{static_cast<uint32_t>(a.seat), 0}, a.since,
+            a.last_heartbeat, std::min(a.expires_at, e->period_end)});
         kept.push_back(&a);
       }
     }
@@ -512,8 +512,8 @@ absl::Status Activations::FlushLocked() {
     };
     // The open row of `id`, unless another process closed it (a force
     // release) or it is gone (its identity was deleted).
-    auto open_row =
-        [&](ActivationId id) -> absl::StatusOr<std::optional<ActivationRecord>> {
+    auto open_row = [&](ActivationId id)
+        -> absl::StatusOr<std::optional<ActivationRecord>> {
       absl::StatusOr<ActivationRecord> row = tx->activations().Get(id);
       if (!row.ok()) {
         if (GetReason(row.status()) == Reason::kNotFound) return std::nullopt;
@@ -538,9 +538,9 @@ absl::Status Activations::FlushLocked() {
               !event.identity_id.has_value()) {
             continue;
           }
-          const PoolKey key{*event.entitlement_id,
-                            SeatKey{*event.identity_id,
-                                    DeviceId(event.device_id)}};
+          const PoolKey key{
+              *event.entitlement_id,
+              SeatKey{*event.identity_id, DeviceId(event.device_id)}};
           if (handled.contains(key)) continue;  // Done where it was made.
           auto it = open_.find(key);
           if (it == open_.end()) continue;
@@ -585,17 +585,17 @@ absl::Status Activations::FlushLocked() {
           ENTITLE_ASSIGN_OR_RETURN(a.id, tx->activations().Insert(a));
           row = a;
         }
-        staged.emplace_back(
-            key, Open{row->id, p.organization, held->handle.index,
-                      held->last_heartbeat, held->expires_at});
+        staged.emplace_back(key,
+                            Open{row->id, p.organization, held->handle.index,
+                                 held->last_heartbeat, held->expires_at});
       } else {
         const bool noted_end = p.last_end != ActivationEnd::kOpen;
         const ActivationEnd reason =
             noted_end ? p.last_end : ActivationEnd::kExpired;
         if (row.has_value()) {
           row->end_reason = reason;
-          row->ended_at = noted_end ? p.last_end_time
-                                    : std::min(row->expires_at, now);
+          row->ended_at =
+              noted_end ? p.last_end_time : std::min(row->expires_at, now);
           row->epoch = epoch;
           ENTITLE_RETURN_IF_ERROR(tx->activations().Update(*row));
           staged.emplace_back(key, std::nullopt);
@@ -611,8 +611,8 @@ absl::Status Activations::FlushLocked() {
           a.last_heartbeat = p.last_held;
           a.expires_at = p.expires_at;
           a.end_reason = reason;
-          a.ended_at = noted_end ? p.last_end_time
-                                 : std::min(p.expires_at, now);
+          a.ended_at =
+              noted_end ? p.last_end_time : std::min(p.expires_at, now);
           a.epoch = epoch;
           absl::Status s = tx->activations().Insert(a).status();
           // An identity deleted meanwhile leaves no session.
@@ -651,8 +651,8 @@ absl::Status Activations::FlushLocked() {
         row->ended_at = o.expires_at;
         row->epoch = epoch;
         ENTITLE_RETURN_IF_ERROR(tx->activations().Update(*row));
-        events.push_back(
-            SeatEvent(FeedEventKind::kExpiry, o.expires_at, o.organization, key));
+        events.push_back(SeatEvent(FeedEventKind::kExpiry, o.expires_at,
+                                   o.organization, key));
       }
       staged.emplace_back(key, std::nullopt);
     }
@@ -679,7 +679,8 @@ absl::Status Activations::FlushLocked() {
 
     // ACT-6: sessions and events past their retention, a batch at a time.
     if (now - last_purge_ >= absl::Minutes(1)) {
-      const absl::Time horizon = now - context_.license_policy.session_retention;
+      const absl::Time horizon =
+          now - context_.license_policy.session_retention;
       ENTITLE_ASSIGN_OR_RETURN(
           Page<ActivationRecord> old,
           tx->activations().List(ActivationFilter{.ended_before = horizon},

@@ -3,9 +3,8 @@
 // force-releases; once traffic stops and a last flush ran, the store's open
 // activations are exactly the pool's holders (key, seat, lease end), and no
 // seat is named twice. Run under ThreadSanitizer by scripts/test.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <map>
 #include <random>
 #include <set>
@@ -64,8 +63,8 @@ TEMPLATE_TEST_CASE("ACT-2 activations written behind concurrent checkouts, heart
                        .period_end = f.Now() + absl::Hours(24)});
   ENTITLE_REQUIRE_OK(pool);
   for (IdentityId id : members) {
-    ENTITLE_REQUIRE_OK(f.lic().GrantPoolAccess(As(ann), pool->id,
-                                               PoolMember{.identity = id}));
+    ENTITLE_REQUIRE_OK(
+        f.lic().GrantPoolAccess(As(ann), pool->id, PoolMember{.identity = id}));
   }
   ENTITLE_REQUIRE_OK(f.lic().Serve());
 
@@ -122,8 +121,9 @@ TEMPLATE_TEST_CASE("ACT-2 activations written behind concurrent checkouts, heart
   std::set<int64_t> seats;
   for (const ActivationRecord& a : open) {
     CHECK(seats.insert(a.seat).second);  // No seat named twice.
-    CHECK(in_store.emplace(std::pair{a.identity_id, a.device_id},
-                           std::pair{a.seat, a.expires_at})
+    CHECK(in_store
+              .emplace(std::pair{a.identity_id, a.device_id},
+                       std::pair{a.seat, a.expires_at})
               .second);
   }
   CHECK(in_store == in_pool);

@@ -4,9 +4,10 @@
 // on the file, whose serving lock conflicts as another process's would; on
 // the MemoryStore it shares the store, which has no lock, so claims end with
 // their lease. tests/reliability/ has the tests with real processes.
-#include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -14,8 +15,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -169,8 +168,10 @@ TEMPLATE_TEST_CASE("ACT-1 a floating checkout becomes an activation of (entitlem
   // Named: the assignment is the activation; a checkout writes no row.
   auto named = f.lic().CreateEntitlement(
       kOp, t.acme,
-      EntitlementTerms{.sku = "VIEW", .kind = EntitlementKind::kNamed,
-                       .seats = 1, .period_start = f.Now(),
+      EntitlementTerms{.sku = "VIEW",
+                       .kind = EntitlementKind::kNamed,
+                       .seats = 1,
+                       .period_start = f.Now(),
                        .period_end = f.Now() + absl::Hours(24)});
   ENTITLE_REQUIRE_OK(named);
   ENTITLE_REQUIRE_OK(f.lic().Assign(As(t.ann), named->id, t.nik));
@@ -241,9 +242,10 @@ TEMPLATE_TEST_CASE("ACT-2 the checkout path writes nothing per call; a flush wri
   CHECK(t.Activations({.end_reason = ActivationEnd::kOpen}).empty());
 }
 
-TEMPLATE_TEST_CASE("ACT-2 activations reach the store within the flush "
-                   "interval without an explicit flush",
-                   "[activations]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "ACT-2 activations reach the store within the flush "
+    "interval without an explicit flush",
+    "[activations]", ENTITLE_BACKENDS) {
   LicensePolicy policy = Policy(absl::Seconds(1));
   policy.activation_flush_interval = absl::Milliseconds(20);
   Act<TestType> t(policy);
@@ -309,7 +311,8 @@ TEMPLATE_TEST_CASE("ACT-3 a claim passes on when its holder is gone (its lock, o
     // Another writer takes the claim from under the holder (as a process
     // that ignores the lock would): the holder's next flush writes nothing.
     {
-      auto tx = entitle_test::Begin(f.store(), entitle::TransactionMode::kWrite);
+      auto tx =
+          entitle_test::Begin(f.store(), entitle::TransactionMode::kWrite);
       auto claim = tx->serving_claims().Get(entitle::ServingClaimKey{"seats"});
       ENTITLE_REQUIRE_OK(claim);
       claim->epoch += 1;
@@ -389,9 +392,10 @@ TEMPLATE_TEST_CASE("ACT-4 a directory that starts to serve rebuilds every pool f
   CHECK(beat->seat->index == mia.seat->index);
 }
 
-TEMPLATE_TEST_CASE("ACT-4 leases that ended while no one served are closed as "
-                   "expired at their end when the next directory serves",
-                   "[activations]", ENTITLE_BACKENDS) {
+TEMPLATE_TEST_CASE(
+    "ACT-4 leases that ended while no one served are closed as "
+    "expired at their end when the next directory serves",
+    "[activations]", ENTITLE_BACKENDS) {
   Act<TestType> t;
   std::unique_ptr<Directory> first = t.Other("first");
   ENTITLE_REQUIRE_OK(first->licenses().Checkout(t.mia, "CAD", kDesk));
@@ -493,8 +497,9 @@ TEMPLATE_TEST_CASE("ACT-6 ended activations are sessions, listed per organizatio
   auto rows = f.lic().ExportSessions(As(t.ann), t.acme, from, to,
                                      SessionExport::kSessions);
   ENTITLE_REQUIRE_OK(rows);
-  CHECK(absl::StrContains(*rows, "email,identity,device,sku,start,end,"
-                                 "end_reason,hours\r\n"));
+  CHECK(absl::StrContains(*rows,
+                          "email,identity,device,sku,start,end,"
+                          "end_reason,hours\r\n"));
   CHECK(absl::StrContains(*rows, ",desk-1,CAD,"));
   CHECK(absl::StrContains(*rows, ",released,2.00\r\n"));
 
