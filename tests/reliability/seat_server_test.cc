@@ -377,7 +377,8 @@ TEST_CASE("ACT-4 SIGKILL of the serving process under checkout traffic, 50 times
     for (const auto& [id, a] : flushed) {
       INFO("flushed " << Describe(a));
       auto it = open.find(id);
-      REQUIRE(it != open.end());
+      CHECK(it != open.end());
+      if (it == open.end()) continue;
       CHECK(it->second.seat == a.seat);
       CHECK(it->second.entitlement_id == a.entitlement_id);
       CHECK(it->second.identity_id == a.identity_id);
