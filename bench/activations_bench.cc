@@ -278,8 +278,8 @@ void Flush(benchmark::State& state) {
     bool failed = false;
     for (int i = 0; i < kFlushCheckouts && !failed; ++i) {
       auto [who, pool] = key(i);
-      failed = !licenses.Checkout(who, absl::StrCat(kSkuPrefix, pool), device)
-                    .ok();
+      failed =
+          !licenses.Checkout(who, absl::StrCat(kSkuPrefix, pool), device).ok();
     }
     if (failed) {
       state.SkipWithError("checkout failed");
@@ -302,10 +302,10 @@ void Flush(benchmark::State& state) {
     }
     state.ResumeTiming();
   }
-  state.counters["activations/s"] = benchmark::Counter(
-      static_cast<double>(kFlushCheckouts) *
-          static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+  state.counters["activations/s"] =
+      benchmark::Counter(static_cast<double>(kFlushCheckouts) *
+                             static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 
 }  // namespace

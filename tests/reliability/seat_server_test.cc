@@ -47,7 +47,8 @@
 #include "fixtures/store_fixtures.h"
 
 #ifndef ENTITLE_SEAT_SERVER_WORKER_PATH
-#error "ENTITLE_SEAT_SERVER_WORKER_PATH must name the seat_server_worker program"
+#error \
+    "ENTITLE_SEAT_SERVER_WORKER_PATH must name the seat_server_worker program"
 #endif
 
 extern char** environ;
@@ -110,18 +111,18 @@ Pool MakePool(SqliteBackend& backend) {
   for (int i = 0; i < kMembers; ++i) {
     const std::string name = absl::StrCat("member", i);
     const IdentityId id = person(name);
-    ENTITLE_REQUIRE_OK(
-        directory.organizations().AddExternal(op, *org, name + "@seats.example"));
+    ENTITLE_REQUIRE_OK(directory.organizations().AddExternal(
+        op, *org, name + "@seats.example"));
     PoolMember member;
     member.identity = id;
     ENTITLE_REQUIRE_OK(
         directory.licenses().GrantPoolAccess(op, pool.entitlement, member));
     pool.members.push_back(id);
   }
-  pool.member_list = absl::StrJoin(pool.members, ",",
-                                   [](std::string* out, IdentityId id) {
-                                     absl::StrAppend(out, id.value());
-                                   });
+  pool.member_list =
+      absl::StrJoin(pool.members, ",", [](std::string* out, IdentityId id) {
+        absl::StrAppend(out, id.value());
+      });
   return pool;
 }
 
@@ -294,7 +295,8 @@ std::vector<std::string> Query(sqlite3* db, const char* sql) {
   REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     const unsigned char* text = sqlite3_column_text(stmt, 0);
-    rows.emplace_back(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+    rows.emplace_back(text == nullptr ? ""
+                                      : reinterpret_cast<const char*>(text));
   }
   sqlite3_finalize(stmt);
   return rows;
@@ -337,12 +339,14 @@ TEST_CASE("ACT-4 SIGKILL of the serving process under checkout traffic, 50 times
     const bool standby = round % 2 == 1;
     const int ms = run_ms(rng);
     INFO("round " << round << ", serving epoch " << *epoch << ", killed after "
-                  << ms << " ms, then " << (standby ? "a standby" : "a restart"));
+                  << ms << " ms, then "
+                  << (standby ? "a standby" : "a restart"));
     std::optional<Worker> next;
     if (standby) {
       next = Spawn(db, pool, absl::StrCat("seat-server-", round + 1), seed++,
                    "--standby");
-      REQUIRE(next->ReadLine(kLineWait) == std::optional<std::string>("standby"));
+      REQUIRE(next->ReadLine(kLineWait) ==
+              std::optional<std::string>("standby"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     Kill(server);
@@ -361,8 +365,8 @@ TEST_CASE("ACT-4 SIGKILL of the serving process under checkout traffic, 50 times
     if (!flushed.empty()) ++rounds_with_holders;
 
     if (!standby) {
-      next = Spawn(db, pool, absl::StrCat("seat-server-", round + 1), seed++,
-                   "");
+      next =
+          Spawn(db, pool, absl::StrCat("seat-server-", round + 1), seed++, "");
     }
     const std::optional<int64_t> next_epoch =
         ServingEpoch(next->ReadLine(kLineWait));
@@ -434,10 +438,10 @@ TEST_CASE("ACT-3 two processes on one store: the second is refused, naming the f
   b.ClosePipes();
   REQUIRE(answer.has_value());
   INFO("the second process was told: " << *answer);
-  CHECK(answer->rfind("refused " +
-                          std::string(ReasonName(Reason::kServedElsewhere)) +
-                          " ",
-                      0) == 0);
+  CHECK(
+      answer->rfind(
+          "refused " + std::string(ReasonName(Reason::kServedElsewhere)) + " ",
+          0) == 0);
   CHECK(answer->find("seat-server-a") != std::string::npos);
   CHECK(answer->find(absl::StrCat("(process ", a.pid, ",")) !=
         std::string::npos);
@@ -465,9 +469,8 @@ TEST_CASE("ACT-3 two processes on one store: the second is refused, naming the f
   const auto killed = std::chrono::steady_clock::now();
   Kill(a);
   const std::optional<int64_t> c_epoch = ServingEpoch(c.ReadLine(kLineWait));
-  const auto took =
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - killed);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed);
   std::cout << "ACT-3: the standby served " << took.count()
             << " ms after the serving process was killed\n";
   REQUIRE(c_epoch.has_value());

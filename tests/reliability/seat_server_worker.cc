@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
     members.emplace_back(id);
   }
   const std::string mode = argc == 8 ? argv[7] : "";
-  if (members.empty() || (!mode.empty() && mode != "--standby" &&
-                          mode != "--once")) {
+  if (members.empty() ||
+      (!mode.empty() && mode != "--standby" && mode != "--once")) {
     return 2;
   }
 
@@ -171,8 +171,8 @@ int main(int argc, char** argv) {
         k -= k % kThreads;
         k += t;
         if (k >= keys) continue;
-        const IdentityId who = members[static_cast<size_t>(k) /
-                                       kDevicesPerMember];
+        const IdentityId who =
+            members[static_cast<size_t>(k) / kDevicesPerMember];
         const DeviceId device("device-" +
                               std::to_string(k % kDevicesPerMember));
         const int o = op(rng);
