@@ -316,7 +316,7 @@ void CheckFile(const std::string& path) {
 }  // namespace
 
 // clang-format off
-TEST_CASE("ACT-4 SIGKILL of the serving process under checkout traffic, 50 times, then a restart or a standby takeover: no seat held by two devices, no holder of a flushed activation lost, integrity_check clean", "[crash][sqlite][activations]") {
+TEST_CASE("ACT-4 SIGKILL of the serving process under checkout traffic, 50 times, then a restart or a standby takeover; no seat held by two devices, no holder of a flushed activation lost, integrity_check clean", "[crash][sqlite][activations]") {
   // clang-format on
   SqliteBackend backend;
   const std::string db = backend.path();
