@@ -277,6 +277,10 @@ absl::Status Activations::TryClaim() {
   {
     MutexLock lock(flush_mutex_);
     open_ = std::move(open);
+    owners_.clear();
+    for (const auto& [key, o] : open_) {
+      owners_[SeatOf{key.entitlement, o.seat}] = key;
+    }
     // Force releases already in the feed are read once more by the first
     // flush; those of closed activations change nothing.
     feed_seen_ = FeedEventId();
@@ -340,7 +344,22 @@ absl::Status Activations::Rebuild(Transaction& tx, absl::Time now,
       }
     }
     if (holders.empty()) continue;
+    // Should a seat be named twice, the holder heard from last keeps it.
+    std::vector<size_t> order(holders.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return holders[a].last_heartbeat > holders[b].last_heartbeat;
+    });
+    std::vector<SeatHolder> ordered_holders;
+    std::vector<ActivationRecord*> ordered_kept;
+    for (size_t i : order) {
+      ordered_holders.push_back(holders[i]);
+      ordered_kept.push_back(kept[i]);
+    }
+    holders = std::move(ordered_holders);
+    kept = std::move(ordered_kept);
     const std::vector<bool> adopted = seats_.Restore(*e, holders, now);
+    std::shared_ptr<PoolSlot> slot = seats_.FindPool(entitlement_id);
     for (size_t i = 0; i < kept.size(); ++i) {
       ActivationRecord& a = *kept[i];
       if (!adopted[i]) {
@@ -348,9 +367,15 @@ absl::Status Activations::Rebuild(Transaction& tx, absl::Time now,
         ENTITLE_RETURN_IF_ERROR(close(a, ActivationEnd::kLost, now));
         continue;
       }
-      open[PoolKey{a.entitlement_id, SeatKey{a.identity_id, a.device_id}}] =
-          Open{a.id, a.organization_id, static_cast<uint32_t>(a.seat),
-               a.last_heartbeat, a.expires_at};
+      const PoolKey key{a.entitlement_id, SeatKey{a.identity_id, a.device_id}};
+      std::optional<SeatHolder> placed = slot->WithPool(
+          [&](SeatPool& pool) { return pool.Find(key.key, now); });
+      open[key] = Open{a.id,
+                       a.organization_id,
+                       static_cast<uint32_t>(a.seat),
+                       placed.has_value() ? placed->handle.generation : 0,
+                       a.last_heartbeat,
+                       a.expires_at};
     }
   }
   std::sort(events.begin(), events.end(),
@@ -438,6 +463,7 @@ void Activations::Restore(absl::flat_hash_map<PoolKey, Pending>& pending,
 void Activations::Fence() {
   state_.store(State::kIdle, std::memory_order_release);
   open_.clear();
+  owners_.clear();
   for (Shard& shard : shards_) {
     MutexLock lock(shard.mutex);
     shard.pending.clear();
@@ -502,8 +528,33 @@ absl::Status Activations::FlushLocked() {
     ENTITLE_RETURN_IF_ERROR(tx->serving_claims().Update(*claim));
 
     std::vector<FeedEventRecord> events;
-    // Changes to open_, applied once the commit succeeded.
-    std::vector<std::pair<PoolKey, std::optional<Open>>> staged;
+    // Changes to open_ and owners_, applied once the commit succeeded.
+    absl::flat_hash_map<PoolKey, std::optional<Open>> changed;
+    absl::flat_hash_map<SeatOf, std::optional<PoolKey>> owner_changed;
+    auto find_open = [&](const PoolKey& key) -> std::optional<Open> {
+      if (auto c = changed.find(key); c != changed.end()) return c->second;
+      if (auto o = open_.find(key); o != open_.end()) return o->second;
+      return std::nullopt;
+    };
+    auto owner_of = [&](const SeatOf& seat) -> std::optional<PoolKey> {
+      if (auto c = owner_changed.find(seat); c != owner_changed.end()) {
+        return c->second;
+      }
+      if (auto o = owners_.find(seat); o != owners_.end()) return o->second;
+      return std::nullopt;
+    };
+    auto set_open = [&](const PoolKey& key, std::optional<Open> now_open) {
+      if (std::optional<Open> was = find_open(key)) {
+        const SeatOf seat{key.entitlement, was->seat};
+        if (owner_of(seat) == key) owner_changed[seat] = std::nullopt;
+      }
+      if (now_open.has_value()) {
+        owner_changed[SeatOf{key.entitlement, now_open->seat}] = key;
+      }
+      changed[key] = std::move(now_open);
+    };
+    // Keys whose row this flush closed because a newer holder took the seat.
+    absl::flat_hash_set<PoolKey> displaced;
     auto pool_holder = [&](const PoolKey& key) -> std::optional<SeatHolder> {
       std::shared_ptr<PoolSlot> slot = seats_.FindPool(key.entitlement);
       if (slot == nullptr) return std::nullopt;
@@ -542,13 +593,13 @@ absl::Status Activations::FlushLocked() {
               *event.entitlement_id,
               SeatKey{*event.identity_id, DeviceId(event.device_id)}};
           if (handled.contains(key)) continue;  // Done where it was made.
-          auto it = open_.find(key);
-          if (it == open_.end()) continue;
+          std::optional<Open> o = find_open(key);
+          if (!o.has_value()) continue;
           ENTITLE_ASSIGN_OR_RETURN(std::optional<ActivationRecord> row,
-                                   open_row(it->second.id));
+                                   open_row(o->id));
           if (row.has_value()) continue;  // Not the activation it closed.
           seats_.ForceReleased(key.entitlement, key.key, now);
-          staged.emplace_back(key, std::nullopt);
+          set_open(key, std::nullopt);
           pending.erase(key);
         }
         if (!page.has_more) break;
@@ -559,10 +610,41 @@ absl::Status Activations::FlushLocked() {
     // Each noted key as its pool holds it now.
     for (auto& [key, p] : pending) {
       std::optional<SeatHolder> held = pool_holder(key);
-      auto it = open_.find(key);
+      if (held.has_value()) {
+        // The pool is read key by key while seats change hands: a seat this
+        // flush writes may still be named by the row of a key that left it
+        // (its note not taken yet). Generations say which holder is newer.
+        const SeatOf seat{key.entitlement, held->handle.index};
+        std::optional<PoolKey> other = owner_of(seat);
+        if (other.has_value() && *other != key) {
+          std::optional<Open> o = find_open(*other);
+          if (o.has_value() &&
+              static_cast<int32_t>(o->generation - held->handle.generation) >
+                  0) {
+            held.reset();  // This key's hold ended since it was read.
+          } else if (o.has_value()) {
+            ENTITLE_ASSIGN_OR_RETURN(std::optional<ActivationRecord> row,
+                                     open_row(o->id));
+            if (row.has_value()) {
+              auto noted = pending.find(*other);
+              row->end_reason =
+                  noted != pending.end() &&
+                          noted->second.last_end != ActivationEnd::kOpen
+                      ? noted->second.last_end
+                      : ActivationEnd::kReleased;
+              row->ended_at = now;
+              row->epoch = epoch;
+              ENTITLE_RETURN_IF_ERROR(tx->activations().Update(*row));
+            }
+            set_open(*other, std::nullopt);
+            displaced.insert(*other);
+          }
+        }
+      }
+      std::optional<Open> was = find_open(key);
       std::optional<ActivationRecord> row;
-      if (it != open_.end()) {
-        ENTITLE_ASSIGN_OR_RETURN(row, open_row(it->second.id));
+      if (was.has_value()) {
+        ENTITLE_ASSIGN_OR_RETURN(row, open_row(was->id));
       }
       if (held.has_value()) {
         if (row.has_value()) {
@@ -585,9 +667,9 @@ absl::Status Activations::FlushLocked() {
           ENTITLE_ASSIGN_OR_RETURN(a.id, tx->activations().Insert(a));
           row = a;
         }
-        staged.emplace_back(key,
-                            Open{row->id, p.organization, held->handle.index,
-                                 held->last_heartbeat, held->expires_at});
+        set_open(key, Open{row->id, p.organization, held->handle.index,
+                           held->handle.generation, held->last_heartbeat,
+                           held->expires_at});
       } else {
         const bool noted_end = p.last_end != ActivationEnd::kOpen;
         const ActivationEnd reason =
@@ -598,8 +680,7 @@ absl::Status Activations::FlushLocked() {
               noted_end ? p.last_end_time : std::min(row->expires_at, now);
           row->epoch = epoch;
           ENTITLE_RETURN_IF_ERROR(tx->activations().Update(*row));
-          staged.emplace_back(key, std::nullopt);
-        } else if (p.checkouts > 0) {
+        } else if (p.checkouts > 0 && !displaced.contains(key)) {
           // Taken and ended within one flush interval: one session.
           ActivationRecord a;
           a.entitlement_id = key.entitlement;
@@ -618,7 +699,7 @@ absl::Status Activations::FlushLocked() {
           // An identity deleted meanwhile leaves no session.
           if (!s.ok() && GetReason(s) != Reason::kMissingReference) return s;
         }
-        if (it != open_.end()) staged.emplace_back(key, std::nullopt);
+        if (was.has_value()) set_open(key, std::nullopt);
         if (!noted_end && (row.has_value() || p.checkouts > 0)) {
           events.push_back(SeatEvent(FeedEventKind::kExpiry,
                                      std::min(p.expires_at, now),
@@ -642,7 +723,10 @@ absl::Status Activations::FlushLocked() {
 
     // Leases that ran out with no note since.
     for (const auto& [key, o] : open_) {
-      if (o.expires_at > now || pending.contains(key)) continue;
+      if (o.expires_at > now || pending.contains(key) ||
+          changed.contains(key)) {
+        continue;
+      }
       if (pool_holder(key).has_value()) continue;  // Renewed meanwhile.
       ENTITLE_ASSIGN_OR_RETURN(std::optional<ActivationRecord> row,
                                open_row(o.id));
@@ -654,7 +738,7 @@ absl::Status Activations::FlushLocked() {
         events.push_back(SeatEvent(FeedEventKind::kExpiry, o.expires_at,
                                    o.organization, key));
       }
-      staged.emplace_back(key, std::nullopt);
+      set_open(key, std::nullopt);
     }
 
     for (const auto& [key, r] : refusals) {
@@ -699,11 +783,18 @@ absl::Status Activations::FlushLocked() {
     }
 
     ENTITLE_RETURN_IF_ERROR(tx->Commit());
-    for (auto& [key, o] : staged) {
+    for (auto& [key, o] : changed) {
       if (o.has_value()) {
         open_[key] = *o;
       } else {
         open_.erase(key);
+      }
+    }
+    for (auto& [seat, key] : owner_changed) {
+      if (key.has_value()) {
+        owners_[seat] = *key;
+      } else {
+        owners_.erase(seat);
       }
     }
     feed_seen_ = feed_seen_next_;

@@ -174,8 +174,21 @@ class Activations {
     ActivationId id;
     OrganizationId organization;
     uint32_t seat = 0;
+    // The pool's generation of the seat when it was written: of two rows
+    // naming one seat, the one with the older generation has ended.
+    uint32_t generation = 0;
     absl::Time last_heartbeat;
     absl::Time expires_at;
+  };
+  // A seat of one pool.
+  struct SeatOf {
+    EntitlementId entitlement;
+    uint32_t seat = 0;
+    friend bool operator==(const SeatOf&, const SeatOf&) = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const SeatOf& s) {
+      return H::combine(std::move(h), s.entitlement, s.seat);
+    }
   };
 
   absl::Status TryClaim() ABSL_EXCLUSIVE_LOCKS_REQUIRED(claim_mutex_);
@@ -213,6 +226,8 @@ class Activations {
   // Only the flush touches these (it runs on one thread at a time).
   Mutex flush_mutex_;
   absl::flat_hash_map<PoolKey, Open> open_ ABSL_GUARDED_BY(flush_mutex_);
+  // Which key's open row names each seat (the same rows as open_).
+  absl::flat_hash_map<SeatOf, PoolKey> owners_ ABSL_GUARDED_BY(flush_mutex_);
   // The newest force release read from the feed, and the one a flush in
   // progress has read to.
   FeedEventId feed_seen_ ABSL_GUARDED_BY(flush_mutex_);
