@@ -68,11 +68,16 @@ absl::Status Put(Table<Record>& table, const Record& record) {
 
 }  // namespace
 
+namespace {
+std::atomic<uint64_t> next_serial{1};
+}  // namespace
+
 Activations::Activations(ServiceContext& context, SeatRegistry& seats)
     : context_(context),
       seats_(seats),
       host_(HostName()),
-      process_id_(static_cast<int64_t>(getpid())) {}
+      process_id_(static_cast<int64_t>(getpid())),
+      serial_(next_serial.fetch_add(1, std::memory_order_relaxed)) {}
 
 Activations::~Activations() {
   {
@@ -91,8 +96,58 @@ int64_t Activations::epoch() const {
   return serving() ? epoch_.load(std::memory_order_acquire) : 0;
 }
 
-auto Activations::ShardOf(const PoolKey& key) -> Shard& {
-  return shards_[absl::HashOf(key) % kShards];
+auto Activations::BufferOfThisThread() -> NoteBuffer& {
+  struct Cached {
+    uint64_t serial = 0;
+    NoteBuffer* buffer = nullptr;
+  };
+  thread_local Cached cached;
+  if (cached.serial == serial_) return *cached.buffer;
+  MutexLock lock(buffers_mutex_);
+  std::unique_ptr<NoteBuffer>& buffer = buffers_[std::this_thread::get_id()];
+  if (buffer == nullptr) buffer = std::make_unique<NoteBuffer>();
+  cached = Cached{serial_, buffer.get()};
+  return *buffer;
+}
+
+auto Activations::NoteBuffer::Find(EntitlementId entitlement,
+                                   const SeatKey& key) -> Pending& {
+  if (last != nullptr && last_key.entitlement == entitlement &&
+      last_key.key == key) {
+    return *last;
+  }
+  PoolKey pool_key{entitlement, key};
+  last = &pending[pool_key];
+  last_key = std::move(pool_key);
+  return *last;
+}
+
+void Activations::Merge(Pending& into, const Pending& from) {
+  into.organization = from.organization;
+  if (from.checkouts > 0) {
+    into.first_checkout =
+        into.checkouts > 0 ? std::min(into.first_checkout, from.first_checkout)
+                           : from.first_checkout;
+    into.checkouts += from.checkouts;
+  }
+  if (from.last_held > into.last_held) {
+    into.seat = from.seat;
+    into.last_held = from.last_held;
+    into.expires_at = from.expires_at;
+  }
+  for (size_t i = 0; i < into.ends.size(); ++i) {
+    if (from.ends[i] == 0) continue;
+    into.last_end_at[i] =
+        into.ends[i] > 0 ? std::max(into.last_end_at[i], from.last_end_at[i])
+                         : from.last_end_at[i];
+    into.ends[i] += from.ends[i];
+  }
+  if (from.last_end != ActivationEnd::kOpen &&
+      (into.last_end == ActivationEnd::kOpen ||
+       from.last_end_time >= into.last_end_time)) {
+    into.last_end = from.last_end;
+    into.last_end_time = from.last_end_time;
+  }
 }
 
 bool Activations::IsMine(const ServingClaimRecord& claim) const {
@@ -107,10 +162,9 @@ void Activations::NoteHeld(EntitlementId entitlement,
                            OrganizationId organization, const SeatKey& key,
                            uint32_t seat, absl::Time expires_at, bool renewed,
                            absl::Time now) {
-  const PoolKey pool_key{entitlement, key};
-  Shard& shard = ShardOf(pool_key);
-  MutexLock lock(shard.mutex);
-  Pending& p = shard.pending[pool_key];
+  NoteBuffer& buffer = BufferOfThisThread();
+  MutexLock lock(buffer.mutex);
+  Pending& p = buffer.Find(entitlement, key);
   p.organization = organization;
   if (!renewed) {
     if (p.checkouts++ == 0) p.first_checkout = now;
@@ -123,10 +177,9 @@ void Activations::NoteHeld(EntitlementId entitlement,
 void Activations::NoteEnded(EntitlementId entitlement,
                             OrganizationId organization, const SeatKey& key,
                             ActivationEnd reason, absl::Time now) {
-  const PoolKey pool_key{entitlement, key};
-  Shard& shard = ShardOf(pool_key);
-  MutexLock lock(shard.mutex);
-  Pending& p = shard.pending[pool_key];
+  NoteBuffer& buffer = BufferOfThisThread();
+  MutexLock lock(buffer.mutex);
+  Pending& p = buffer.Find(entitlement, key);
   p.organization = organization;
   ++p.ends[static_cast<size_t>(reason)];
   p.last_end_at[static_cast<size_t>(reason)] = now;
@@ -427,29 +480,12 @@ absl::Status Activations::Flush() {
 
 void Activations::Restore(absl::flat_hash_map<PoolKey, Pending>& pending,
                           absl::flat_hash_map<RefusalKey, Refusals>& refusals) {
-  for (auto& [key, p] : pending) {
-    Shard& shard = ShardOf(key);
-    MutexLock lock(shard.mutex);
-    auto [it, inserted] = shard.pending.try_emplace(key, p);
-    if (inserted) continue;
-    // Newer notes came meanwhile: add the older counts under them.
-    Pending& now = it->second;
-    if (p.checkouts > 0) {
-      now.first_checkout = now.checkouts > 0
-                               ? std::min(now.first_checkout, p.first_checkout)
-                               : p.first_checkout;
-      now.checkouts += p.checkouts;
-    }
-    for (size_t i = 0; i < now.ends.size(); ++i) {
-      if (p.ends[i] > 0 && now.ends[i] == 0) {
-        now.last_end_at[i] = p.last_end_at[i];
-      }
-      now.ends[i] += p.ends[i];
-    }
-    if (now.last_end == ActivationEnd::kOpen) {
-      now.last_end = p.last_end;
-      now.last_end_time = p.last_end_time;
-    }
+  {
+    NoteBuffer& buffer = BufferOfThisThread();
+    MutexLock lock(buffer.mutex);
+    // Newer notes may have come meanwhile: the older ones go under them.
+    for (auto& [key, p] : pending) Merge(buffer.pending[key], p);
+    buffer.last = nullptr;
   }
   MutexLock lock(refusal_mutex_);
   for (auto& [key, r] : refusals) {
@@ -464,9 +500,13 @@ void Activations::Fence() {
   state_.store(State::kIdle, std::memory_order_release);
   open_.clear();
   owners_.clear();
-  for (Shard& shard : shards_) {
-    MutexLock lock(shard.mutex);
-    shard.pending.clear();
+  {
+    MutexLock lock(buffers_mutex_);
+    for (auto& [thread, buffer] : buffers_) {
+      MutexLock buffer_lock(buffer->mutex);
+      buffer->pending.clear();
+      buffer->last = nullptr;
+    }
   }
   {
     MutexLock lock(refusal_mutex_);
@@ -482,13 +522,16 @@ absl::Status Activations::FlushLocked() {
   if (!serving()) return absl::OkStatus();
   // The notes so far.
   absl::flat_hash_map<PoolKey, Pending> pending;
-  for (Shard& shard : shards_) {
-    MutexLock lock(shard.mutex);
-    if (pending.empty()) {
-      pending.swap(shard.pending);
-    } else {
-      for (auto& entry : shard.pending) pending.insert(std::move(entry));
-      shard.pending.clear();
+  {
+    MutexLock lock(buffers_mutex_);
+    for (auto& [thread, buffer] : buffers_) {
+      absl::node_hash_map<PoolKey, Pending> taken;
+      {
+        MutexLock buffer_lock(buffer->mutex);
+        taken.swap(buffer->pending);
+        buffer->last = nullptr;
+      }
+      for (auto& [key, p] : taken) Merge(pending[key], p);
     }
   }
   absl::flat_hash_map<RefusalKey, Refusals> refusals;

@@ -51,6 +51,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -162,12 +163,22 @@ class Activations {
     int64_t count = 0;
     absl::Time first;
   };
-  static constexpr size_t kShards = 64;
-  struct alignas(64) Shard {
+  // Each thread notes into a buffer of its own (no other thread writes it;
+  // the writer takes its notes once per flush), and finds the key it noted
+  // last again without hashing: a checkout, its heartbeats and its release
+  // mostly come from one thread in a row.
+  struct NoteBuffer {
     Mutex mutex;
-    absl::flat_hash_map<PoolKey, Pending> pending ABSL_GUARDED_BY(mutex);
+    absl::node_hash_map<PoolKey, Pending> pending ABSL_GUARDED_BY(mutex);
+    Pending* last ABSL_GUARDED_BY(mutex) = nullptr;
+    PoolKey last_key ABSL_GUARDED_BY(mutex);
+
+    Pending& Find(EntitlementId entitlement, const SeatKey& key)
+        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex);
   };
-  Shard& ShardOf(const PoolKey& key);
+  NoteBuffer& BufferOfThisThread();
+  // Adds the notes of `from` to `into` (`from` may be older or newer).
+  static void Merge(Pending& into, const Pending& from);
 
   // What the store holds of an open activation this process wrote.
   struct Open {
@@ -216,7 +227,11 @@ class Activations {
   Mutex claim_mutex_;
   std::unique_ptr<ServingLock> lock_ ABSL_GUARDED_BY(claim_mutex_);
 
-  std::array<Shard, kShards> shards_;
+  // Tells this object's buffers from those of one that had its address.
+  const uint64_t serial_;
+  Mutex buffers_mutex_;
+  absl::flat_hash_map<std::thread::id, std::unique_ptr<NoteBuffer>> buffers_
+      ABSL_GUARDED_BY(buffers_mutex_);
   Mutex refusal_mutex_;
   absl::flat_hash_map<RefusalKey, Refusals> refusals_
       ABSL_GUARDED_BY(refusal_mutex_);
