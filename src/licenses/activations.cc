@@ -546,6 +546,7 @@ absl::Status Activations::FlushLocked() {
   }
 
   auto attempt = [&]() -> absl::Status {
+    flush_mutex_.AssertHeld();  // A lambda of FlushLocked.
     ENTITLE_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> tx,
                              context_.store.Begin(TransactionMode::kWrite));
     const absl::Time now = context_.clock.Now();
@@ -575,11 +576,13 @@ absl::Status Activations::FlushLocked() {
     absl::flat_hash_map<PoolKey, std::optional<Open>> changed;
     absl::flat_hash_map<SeatOf, std::optional<PoolKey>> owner_changed;
     auto find_open = [&](const PoolKey& key) -> std::optional<Open> {
+      flush_mutex_.AssertHeld();
       if (auto c = changed.find(key); c != changed.end()) return c->second;
       if (auto o = open_.find(key); o != open_.end()) return o->second;
       return std::nullopt;
     };
     auto owner_of = [&](const SeatOf& seat) -> std::optional<PoolKey> {
+      flush_mutex_.AssertHeld();
       if (auto c = owner_changed.find(seat); c != owner_changed.end()) {
         return c->second;
       }
