@@ -242,10 +242,10 @@ TEMPLATE_TEST_CASE("ACT-2 the checkout path writes nothing per call; a flush wri
   CHECK(t.Activations({.end_reason = ActivationEnd::kOpen}).empty());
 }
 
-TEMPLATE_TEST_CASE(
-    "ACT-2 activations reach the store within the flush "
-    "interval without an explicit flush",
+// clang-format off
+TEMPLATE_TEST_CASE("ACT-2 activations reach the store within the flush interval without an explicit flush",
     "[activations]", ENTITLE_BACKENDS) {
+  // clang-format on
   LicensePolicy policy = Policy(absl::Seconds(1));
   policy.activation_flush_interval = absl::Milliseconds(20);
   Act<TestType> t(policy);
@@ -392,10 +392,10 @@ TEMPLATE_TEST_CASE("ACT-4 a directory that starts to serve rebuilds every pool f
   CHECK(beat->seat->index == mia.seat->index);
 }
 
-TEMPLATE_TEST_CASE(
-    "ACT-4 leases that ended while no one served are closed as "
-    "expired at their end when the next directory serves",
+// clang-format off
+TEMPLATE_TEST_CASE("ACT-4 leases that ended while no one served are closed as expired at their end when the next directory serves",
     "[activations]", ENTITLE_BACKENDS) {
+  // clang-format on
   Act<TestType> t;
   std::unique_ptr<Directory> first = t.Other("first");
   ENTITLE_REQUIRE_OK(first->licenses().Checkout(t.mia, "CAD", kDesk));
